@@ -1,0 +1,79 @@
+"""Keep secrets (JWTs, passwords, auth headers) out of everything an error prints or ships."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final
+
+REDACTED: Final = "[REDACTED]"
+
+#: Keys whose values are secrets wherever they appear (compared lower-cased).
+SECRET_KEYS: Final = frozenset(
+    {
+        "jwt",
+        "password",
+        "token",
+        "refreshtoken",
+        "apikey",
+        "api_key",
+        "secret",
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "x-kuzzle-jwt",
+    }
+)
+
+# A JSON Web Token: three base64url segments, the first one a JSON header ("eyJ" = '{"').
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+# Fixed depth and width bounds keep redaction cheap and recursion-proof on hostile input.
+_MAX_DEPTH: Final = 64
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every JWT-looking substring replaced."""
+    if "eyJ" not in text:
+        return text
+    return _JWT.sub(REDACTED, text)
+
+
+def redact_headers(headers: Mapping[str, object] | None) -> dict[str, str]:
+    """A plain ``dict`` copy of ``headers`` with secret-bearing values replaced."""
+    if not headers:
+        return {}
+    out: dict[str, str] = {}
+    try:
+        items = list(headers.items())
+    except Exception:  # a hostile mapping: keep nothing rather than crash
+        return {}
+    for key, value in items:
+        name = str(key)
+        out[name] = REDACTED if name.lower() in SECRET_KEYS else redact_text(str(value))
+    return out
+
+
+def redact(value: object, depth: int = 0) -> object:
+    """A JSON-safe copy of ``value`` with secrets replaced.
+
+    Mappings and sequences are copied; anything that is not JSON becomes its ``repr``;
+    structures deeper than a fixed bound are cut (replaced by a marker string).
+    """
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return redact_text(value)
+    if depth >= _MAX_DEPTH:
+        return "[TOO DEEP]"
+    if isinstance(value, Mapping):
+        return {
+            str(k): REDACTED if str(k).lower() in SECRET_KEYS else redact(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [redact(v, depth + 1) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return redact_text(bytes(value).decode("utf-8", "replace"))
+    return redact_text(repr(value))

@@ -1,0 +1,641 @@
+"""The exception hierarchy: one class per Kuzzle error class, one subclass per catalogued id.
+
+::
+
+    KuzzleError
+    ├── BadRequestError (400)
+    │   ├── ParseError (400, Kuzzle v1)
+    │   └── MultipleErrorsError (400, also a PartialError)
+    ├── UnauthorizedError (401)
+    ├── ForbiddenError (403)
+    ├── NotFoundError (404)
+    ├── PreconditionError (412)
+    ├── SizeLimitError (413)
+    ├── TooManyRequestsError (429)
+    ├── InternalError (500)
+    ├── ExternalServiceError (500)
+    ├── PluginImplementationError (500)
+    ├── ServiceUnavailableError (503)
+    ├── GatewayTimeoutError (504)
+    ├── PartialError (206)
+    │   └── MultipleErrorsError
+    ├── InvalidResponseError      the response is not something Kuzzle sends
+    └── TransportError            client side: no usable answer at all
+        ├── ConnectionLostError   the connection failed or dropped
+        └── RequestTimeoutError   no answer in time
+
+Every catalogued id also has its own class, a subclass of its Kuzzle class, created on first
+use: ``error_class("services.storage.not_found")`` (also reachable as
+``kuzzle_errors.codes.ServicesStorageNotFound``) can be used in ``except`` and is what the
+parser raises for that id.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from kuzzle_errors import catalog
+from kuzzle_errors._redact import redact, redact_headers, redact_text
+
+if TYPE_CHECKING:
+    from kuzzle_errors.catalog import ErrorSpec
+    from kuzzle_errors.hints import RetryHint
+    from kuzzle_errors.partial import PartialItem
+
+__all__ = [
+    "BadRequestError",
+    "ConnectionLostError",
+    "ExternalServiceError",
+    "ForbiddenError",
+    "GatewayTimeoutError",
+    "InternalError",
+    "InvalidResponseError",
+    "KuzzleError",
+    "MultipleErrorsError",
+    "NotFoundError",
+    "ParseError",
+    "PartialError",
+    "PluginImplementationError",
+    "PreconditionError",
+    "RequestTimeoutError",
+    "ServiceUnavailableError",
+    "SizeLimitError",
+    "TooManyRequestsError",
+    "TransportError",
+    "UnauthorizedError",
+    "class_for_status",
+    "error_class",
+]
+
+#: How much of a message ``str()`` shows; the full message stays in ``e.message``.
+STR_MESSAGE_LIMIT: Final = 500
+
+_MISSING: Any = object()
+
+
+class KuzzleError(Exception):
+    """An error answered by Kuzzle (or by something standing in front of it).
+
+    Attributes mirror Kuzzle's error object and the response envelope around it; any of them
+    may be None when the server did not send it. ``raw`` is the error object as received and
+    ``response`` the whole envelope (or body) as received: nothing the server said is lost.
+    """
+
+    #: The Kuzzle class this Python class stands for (Kuzzle never sends it: derived).
+    kuzzle_class: ClassVar[str] = "KuzzleError"
+    #: The status Kuzzle uses for this class.
+    default_status: ClassVar[int | None] = 500
+    #: The catalogued id of a per-id class, None for the class families.
+    kuzzle_id: ClassVar[str | None] = None
+
+    message: str
+    status: int | None
+    id: str | None
+    code: int | None
+    spec: ErrorSpec | None
+    props: list[Any] | None
+    stack: str | None
+    request_id: str | None
+    node: str | None
+    controller: str | None
+    action: str | None
+    index: str | None
+    collection: str | None
+    volatile: Any
+    result: Any
+    transport: str | None
+    http_status: int | None
+    headers: dict[str, str]
+    raw: Any
+    response: Any
+    problem: str | None
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        id: str | None = None,
+        code: int | None = None,
+        spec: ErrorSpec | None = _MISSING,
+        props: list[Any] | None = None,
+        stack: str | None = None,
+        request_id: str | None = None,
+        node: str | None = None,
+        controller: str | None = None,
+        action: str | None = None,
+        index: str | None = None,
+        collection: str | None = None,
+        volatile: Any = None,
+        result: Any = None,
+        transport: str | None = None,
+        http_status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        raw: Any = None,
+        response: Any = None,
+        problem: str | None = None,
+        retry_hint: RetryHint | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if spec is _MISSING:
+            spec = catalog.get(id) if id else None
+        if spec is None and type(self).kuzzle_id is not None:
+            spec = catalog.get(type(self).kuzzle_id or "")
+        self.spec = spec
+        self.id = id if id is not None else (spec.id if spec is not None else None)
+        self.code = code if code is not None else (spec.code if spec is not None else None)
+        if status is None:
+            status = spec.status if spec is not None else type(self).default_status
+        self.status = status
+        self.props = props
+        self.stack = stack
+        self.request_id = request_id
+        self.node = node
+        self.controller = controller
+        self.action = action
+        self.index = index
+        self.collection = collection
+        self.volatile = volatile
+        self.result = result
+        self.transport = transport
+        self.http_status = http_status
+        self.headers = redact_headers(headers)
+        self.raw = raw
+        self.response = response
+        self.problem = problem
+        if retry_hint is not None:
+            self._retry_hint_override = retry_hint
+        if node is None and self.headers:
+            from kuzzle_errors.hints import header
+
+            self.node = header(self.headers, "X-Kuzzle-Node")
+
+    # -- derived -------------------------------------------------------------------------
+
+    @property
+    def domain(self) -> str | None:
+        """First part of the id (``api`` in ``api.process.overloaded``)."""
+        return self.id.split(".", 1)[0] if self.id else None
+
+    @property
+    def subdomain(self) -> str | None:
+        """Second part of the id (``process`` in ``api.process.overloaded``)."""
+        parts = self.id.split(".") if self.id else []
+        return parts[1] if len(parts) > 1 else None
+
+    @property
+    def hex(self) -> str | None:
+        """The code as Kuzzle prints it, ``0x02020002``."""
+        return f"0x{self.code:08x}" if self.code is not None else None
+
+    @cached_property
+    def retry_after(self) -> float | None:
+        """Seconds the response's ``Retry-After`` header asked for (capped), or None.
+
+        Kuzzle never sends one; proxies and gateways may.
+        """
+        from kuzzle_errors.hints import header, parse_retry_after
+
+        return parse_retry_after(header(self.headers, "Retry-After"))
+
+    @cached_property
+    def retry_hint(self) -> RetryHint:
+        """Whether, when and where to retry: see :class:`kuzzle_errors.hints.RetryHint`."""
+        override: RetryHint | None = self.__dict__.get("_retry_hint_override")
+        if override is not None:
+            return override
+        from kuzzle_errors.hints import hint_for
+
+        return hint_for(self)
+
+    @property
+    def retryable(self) -> bool:
+        """Shortcut for ``retry_hint.retryable``."""
+        return self.retry_hint.retryable
+
+    def matches(self, *patterns: str) -> bool:
+        """True if the id matches one of the shell-style ``patterns`` (``"services.storage.*"``)."""
+        if not self.id:
+            return False
+        return any(fnmatch.fnmatchcase(self.id, pattern) for pattern in patterns)
+
+    # -- presentation --------------------------------------------------------------------
+
+    def _one_line_message(self) -> str:
+        text = redact_text(self.message)
+        if len(text) > STR_MESSAGE_LIMIT:
+            text = f"{text[:STR_MESSAGE_LIMIT]}... ({len(self.message)} chars)"
+        return " ".join(text.split()) if ("\n" in text or "\r" in text) else text
+
+    def _details(self) -> list[str]:
+        details = []
+        if self.status is not None:
+            details.append(f"status {self.status}")
+        if self.http_status is not None and self.http_status != self.status:
+            details.append(f"HTTP {self.http_status}")
+        if self.request_id:
+            details.append(f"request {redact_text(str(self.request_id))[:100]}")
+        if self.problem:
+            details.append(self.problem)
+        return details
+
+    def __str__(self) -> str:
+        head = ""
+        if self.id:
+            head = (
+                f"{redact_text(self.id)[:200]} ({self.hex})" if self.code is not None else self.id
+            )
+        elif self.code is not None:
+            head = str(self.hex)
+        message = self._one_line_message() or "(no message)"
+        text = f"{head}: {message}" if head else message
+        details = self._details()
+        return f"{text} [{', '.join(details)}]" if details else text
+
+    def __repr__(self) -> str:
+        fields = [f"message={self._one_line_message()!r}"]
+        for name in ("status", "id", "request_id", "http_status"):
+            value = getattr(self, name)
+            if value is not None:
+                fields.append(f"{name}={value!r}")
+        if self.code is not None:
+            fields.append(f"code={self.hex}")
+        return f"{type(self).__name__}({', '.join(fields)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of the error, for structured logs (secrets redacted)."""
+        hint = self.retry_hint
+        data: dict[str, Any] = {
+            "type": type(self).__name__,
+            "kuzzle_class": self.kuzzle_class,
+            "message": redact_text(self.message),
+            "status": self.status,
+            "id": self.id,
+            "code": self.code,
+            "hex": self.hex,
+            "props": redact(self.props),
+            "stack": redact_text(self.stack) if self.stack else None,
+            "request_id": self.request_id,
+            "node": self.node,
+            "controller": self.controller,
+            "action": self.action,
+            "index": self.index,
+            "collection": self.collection,
+            "volatile": redact(self.volatile),
+            "transport": self.transport,
+            "http_status": self.http_status,
+            "headers": dict(self.headers),
+            "problem": self.problem,
+            "retry": {
+                "retryable": hint.retryable,
+                "replay_safe": hint.replay_safe,
+                "delay": hint.delay,
+                "other_node": hint.other_node,
+                "reason": hint.reason,
+                "retry_after": self.retry_after,
+            },
+        }
+        attempts = self.__dict__.get("attempts")
+        if attempts is not None:
+            data["attempts"] = attempts
+        return data
+
+    # -- pickling and copying ------------------------------------------------------------
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        cls = type(self)
+        key: object = cls.kuzzle_id if cls.__dict__.get("_generated") else cls
+        state = {name: value for name, value in self.__dict__.items() if name not in _CACHED}
+        return (_rebuild, (key, _redact_state(state)))
+
+
+_CACHED: Final = frozenset({"retry_after", "retry_hint", "items", "successes"})
+_SAFE_STATE: Final = frozenset(
+    {
+        "status",
+        "id",
+        "code",
+        "spec",
+        "http_status",
+        "count",
+        "attempts",
+        "problem",
+        "_retry_hint_override",
+    }
+)
+
+
+def _redact_state(state: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in state.items():
+        if name in _SAFE_STATE:
+            out[name] = value
+        elif name == "headers":
+            out[name] = redact_headers(value)
+        elif name == "__notes__":
+            out[name] = [redact_text(str(note)) for note in value]
+        else:
+            out[name] = redact(value)
+    return out
+
+
+def _rebuild(key: object, state: dict[str, Any]) -> KuzzleError:
+    cls = error_class(key) if isinstance(key, str) else key
+    if not (isinstance(cls, type) and issubclass(cls, KuzzleError)):
+        raise TypeError(f"cannot rebuild a KuzzleError from {key!r}")
+    error = cls.__new__(cls)
+    error.args = (state.get("message", ""),)
+    error.__dict__.update(state)
+    return error
+
+
+# -- the Kuzzle classes ----------------------------------------------------------------------
+
+
+class BadRequestError(KuzzleError):
+    """400: the request is malformed or misses parameters."""
+
+    kuzzle_class = "BadRequestError"
+    default_status = 400
+
+
+class ParseError(BadRequestError):
+    """400: Kuzzle v1's request parsing error (deprecated there since 1.4.1)."""
+
+    kuzzle_class = "ParseError"
+    default_status = 400
+
+
+class UnauthorizedError(KuzzleError):
+    """401: authentication failed or is required."""
+
+    kuzzle_class = "UnauthorizedError"
+    default_status = 401
+
+
+class ForbiddenError(KuzzleError):
+    """403: the authenticated user may not run this action."""
+
+    kuzzle_class = "ForbiddenError"
+    default_status = 403
+
+
+class NotFoundError(KuzzleError):
+    """404: the resource (document, index, user, route...) does not exist."""
+
+    kuzzle_class = "NotFoundError"
+    default_status = 404
+
+
+class PreconditionError(KuzzleError):
+    """412: the server state does not allow the request (e.g. unknown index)."""
+
+    kuzzle_class = "PreconditionError"
+    default_status = 412
+
+
+class SizeLimitError(KuzzleError):
+    """413: a configured size limit was exceeded."""
+
+    kuzzle_class = "SizeLimitError"
+    default_status = 413
+
+
+class TooManyRequestsError(KuzzleError):
+    """429: a rate limit refused the request before processing it."""
+
+    kuzzle_class = "TooManyRequestsError"
+    default_status = 429
+
+
+class InternalError(KuzzleError):
+    """500: Kuzzle met an unexpected error."""
+
+    kuzzle_class = "InternalError"
+    default_status = 500
+
+
+class ExternalServiceError(KuzzleError):
+    """500: an external service (Elasticsearch, Redis) failed."""
+
+    kuzzle_class = "ExternalServiceError"
+    default_status = 500
+
+
+class PluginImplementationError(KuzzleError):
+    """500: a plugin failed."""
+
+    kuzzle_class = "PluginImplementationError"
+    default_status = 500
+
+
+class ServiceUnavailableError(KuzzleError):
+    """503: the node is overloaded, shutting down, or a service it needs is down."""
+
+    kuzzle_class = "ServiceUnavailableError"
+    default_status = 503
+
+
+class GatewayTimeoutError(KuzzleError):
+    """504: Kuzzle or a plugin took too long; the request may still have been processed."""
+
+    kuzzle_class = "GatewayTimeoutError"
+    default_status = 504
+
+
+class PartialError(KuzzleError):
+    """Some items of a multi-item request failed: ``count``, ``errors``, ``items``, ``successes``.
+
+    Catches every partial failure Kuzzle reports: a 206 ``PartialError``, a 400
+    ``MultipleErrorsError`` (v2 ``strict`` m* actions) and, with ``strict=True`` in the
+    parser, a 200 success whose result holds ``errors``.
+    """
+
+    kuzzle_class = "PartialError"
+    default_status = 206
+
+    errors: list[Any]
+    count: int | None
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        errors: Sequence[Any] | None = None,
+        count: int | None = None,
+        **fields: Any,
+    ) -> None:
+        super().__init__(message, **fields)
+        self.errors = list(errors) if errors is not None else []
+        self.count = count
+
+    @cached_property
+    def items(self) -> list[PartialItem]:
+        """Each failed item, parsed (see :class:`kuzzle_errors.partial.PartialItem`)."""
+        from kuzzle_errors.partial import parse_items
+
+        return parse_items(self.errors, transport=self.transport)
+
+    @cached_property
+    def successes(self) -> list[Any] | None:
+        """The items that succeeded, from the ``result`` sent beside the error, if any."""
+        from kuzzle_errors.partial import successes_of
+
+        return successes_of(self.result)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def _details(self) -> list[str]:
+        details = super()._details()
+        failed = len(self.errors)
+        if self.count is not None and self.count != failed:
+            details.append(f"count={self.count} but {failed} items sent: they disagree")
+        else:
+            details.append(f"{failed} failed")
+        return details
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["count"] = self.count
+        data["errors"] = redact(self.errors)
+        return data
+
+
+class MultipleErrorsError(PartialError, BadRequestError):
+    """400: a v2 ``strict`` multi-item action failed for some items (the others were applied)."""
+
+    kuzzle_class = "MultipleErrorsError"
+    default_status = 400
+
+
+class InvalidResponseError(KuzzleError):
+    """The response is not something Kuzzle sends (HTML from a proxy, truncated JSON...).
+
+    ``problem`` says what was wrong and ``raw`` keeps a bounded copy of what was received.
+    Error statuses from a proxy map to their usual class instead (a 503 page is a
+    :class:`ServiceUnavailableError`); this class is for the rest.
+    """
+
+    kuzzle_class = "KuzzleError"
+    default_status = None
+
+
+class TransportError(KuzzleError):
+    """No usable answer reached the client (raised by the transports, never sent by Kuzzle)."""
+
+    kuzzle_class = "KuzzleError"
+    default_status = None
+
+
+class ConnectionLostError(TransportError):
+    """The connection could not be made, or dropped before the answer came."""
+
+
+class RequestTimeoutError(TransportError):
+    """No answer came in time; the request may still have been processed."""
+
+
+_FAMILIES: Final[dict[str, type[KuzzleError]]] = {
+    cls.kuzzle_class: cls
+    for cls in (
+        KuzzleError,
+        BadRequestError,
+        ParseError,
+        UnauthorizedError,
+        ForbiddenError,
+        NotFoundError,
+        PreconditionError,
+        SizeLimitError,
+        TooManyRequestsError,
+        InternalError,
+        ExternalServiceError,
+        PluginImplementationError,
+        ServiceUnavailableError,
+        GatewayTimeoutError,
+        PartialError,
+        MultipleErrorsError,
+    )
+}
+
+_BY_STATUS: Final[dict[int, type[KuzzleError]]] = {
+    206: PartialError,
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    412: PreconditionError,
+    413: SizeLimitError,
+    429: TooManyRequestsError,
+    500: InternalError,
+    503: ServiceUnavailableError,
+    504: GatewayTimeoutError,
+}
+
+
+def family(class_name: str) -> type[KuzzleError]:
+    """The Python class for a Kuzzle class name (``KuzzleError`` if unknown)."""
+    return _FAMILIES.get(class_name, KuzzleError)
+
+
+def class_for_status(status: int | None) -> type[KuzzleError] | None:
+    """The class Kuzzle uses for ``status``, or None for a status it has no class for."""
+    return _BY_STATUS.get(status) if status is not None else None
+
+
+# -- per-id classes --------------------------------------------------------------------------
+
+_by_id: dict[str, type[KuzzleError]] = {}
+_lock = threading.Lock()
+_CAMEL_SPLIT: Final = re.compile(r"[._]")
+
+
+def class_name_for_id(error_id: str) -> str:
+    """``services.storage.not_found`` -> ``ServicesStorageNotFound`` (see ``codes.pyi``)."""
+    return "".join(part.capitalize() for part in _CAMEL_SPLIT.split(error_id) if part)
+
+
+def error_class(key: str | int, *, version: int | None = None) -> type[KuzzleError]:
+    """The class of one catalogued error, by id or code; the same object on every call.
+
+    >>> error_class("services.storage.not_found").__mro__[1].__name__
+    'NotFoundError'
+
+    A Kuzzle class name (``"NotFoundError"``) gives that family. Raises ``LookupError`` for
+    anything the catalogue does not know.
+    """
+    if isinstance(key, str) and key in _FAMILIES:
+        return _FAMILIES[key]
+    spec = catalog.get(key, version=version)
+    if spec is None:
+        raise LookupError(f"not a catalogued Kuzzle error id or code: {key!r}")
+    return _class_for_spec(spec)
+
+
+def _class_for_spec(spec: ErrorSpec) -> type[KuzzleError]:
+    cls = _by_id.get(spec.id)
+    if cls is not None:
+        return cls
+    with _lock:
+        cls = _by_id.get(spec.id)
+        if cls is None:
+            # The class follows the preferred spec, so a v1 lookup and a v2 lookup agree.
+            preferred = catalog.get(spec.id) or spec
+            name = class_name_for_id(spec.id)
+            namespace = {
+                "__module__": "kuzzle_errors.codes",
+                "__qualname__": name,
+                "__doc__": f"``{preferred.id}`` ({preferred.hex}): {preferred.description}",
+                "kuzzle_id": preferred.id,
+                "default_status": preferred.status,
+                "_generated": True,
+            }
+            cls = type(name, (family(preferred.class_name),), namespace)
+            _by_id[spec.id] = cls
+    return cls
