@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from typing import Final
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from typing import Final
 
 REDACTED: Final = "[REDACTED]"
 
@@ -27,8 +30,7 @@ SECRET_KEYS: Final = frozenset(
     }
 )
 
-# A JSON Web Token: three base64url segments, the first one a JSON header ("eyJ" = '{"').
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_jwt: re.Pattern[str] | None = None
 # Fixed depth and width bounds keep redaction cheap and recursion-proof on hostile input.
 _MAX_DEPTH: Final = 64
 
@@ -37,7 +39,13 @@ def redact_text(text: str) -> str:
     """``text`` with every JWT-looking substring replaced."""
     if "eyJ" not in text:
         return text
-    return _JWT.sub(REDACTED, text)
+    global _jwt
+    if _jwt is None:
+        import re
+
+        # A JSON Web Token: three base64url segments, the first a JSON header ("eyJ" = '{"').
+        _jwt = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+    return _jwt.sub(REDACTED, text)
 
 
 def redact_headers(headers: Mapping[str, object] | None) -> dict[str, str]:

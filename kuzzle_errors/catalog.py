@@ -16,10 +16,12 @@ The catalogue is built on first use, so importing this module costs next to noth
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Final
+from kuzzle_errors._record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Final
 
 __all__ = [
     "CLASS_STATUS",
@@ -51,12 +53,10 @@ CLASS_STATUS: Final[dict[str, int]] = {
     "ParseError": 400,
 }
 
-_HEX_CODE = re.compile(r"^\s*0[xX]([0-9a-fA-F]{1,8})\s*$")
-_DEC_CODE = re.compile(r"^\s*(\d{1,10})\s*$")
+_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorSpec:
+class ErrorSpec(Record):
     """One catalogued Kuzzle error.
 
     ``message`` is Kuzzle's ``util.format`` template (``%s`` placeholders) when known (v2);
@@ -64,14 +64,48 @@ class ErrorSpec:
     Kuzzle version that deprecated it, if any.
     """
 
+    __slots__ = (
+        "id",
+        "code",
+        "class_name",
+        "status",
+        "description",
+        "message",
+        "deprecated",
+        "versions",
+    )
+    _fields = __slots__
+
     id: str
     code: int
     class_name: str
     status: int
     description: str
-    message: str | None = None
-    deprecated: str | None = None
-    versions: tuple[int, ...] = (2,)
+    message: str | None
+    deprecated: str | None
+    versions: tuple[int, ...]
+
+    def __init__(
+        self,
+        id: str,
+        code: int,
+        class_name: str,
+        status: int,
+        description: str,
+        message: str | None = None,
+        deprecated: str | None = None,
+        versions: tuple[int, ...] = (2,),
+    ) -> None:
+        self._set(
+            id=id,
+            code=code,
+            class_name=class_name,
+            status=status,
+            description=description,
+            message=message,
+            deprecated=deprecated,
+            versions=versions,
+        )
 
     @property
     def hex(self) -> str:
@@ -173,12 +207,11 @@ def parse_code(value: object) -> int | None:
     if isinstance(value, int):
         return value if 0 <= value <= 0xFFFFFFFF else None
     if isinstance(value, str) and len(value) <= 16:
-        match = _HEX_CODE.match(value)
-        if match:
-            return int(match[1], 16)
-        match = _DEC_CODE.match(value)
-        if match:
-            code = int(match[1])
+        text = value.strip()
+        if text[:2] in ("0x", "0X") and 2 < len(text) <= 10 and set(text[2:]) <= _HEX_DIGITS:
+            return int(text[2:], 16)
+        if text.isascii() and text.isdigit() and len(text) <= 10:
+            code = int(text)
             return code if code <= 0xFFFFFFFF else None
     return None
 

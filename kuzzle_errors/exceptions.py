@@ -32,17 +32,17 @@ parser raises for that id.
 
 from __future__ import annotations
 
-import fnmatch
-import re
-import threading
-from collections.abc import Mapping, Sequence
+import _thread
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from kuzzle_errors import catalog
 from kuzzle_errors._redact import redact, redact_headers, redact_text
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any, ClassVar, Final
+
     from kuzzle_errors.catalog import ErrorSpec
     from kuzzle_errors.hints import RetryHint
     from kuzzle_errors.partial import PartialItem
@@ -176,6 +176,26 @@ class KuzzleError(Exception):
 
             self.node = header(self.headers, "X-Kuzzle-Node")
 
+    if not TYPE_CHECKING:  # hidden from type checkers: attribute typos must stay errors
+
+        def __getattr__(self, name: str) -> Any:
+            # Parsed errors get most attributes on first use (the parser's fast path):
+            # compute them now. Values set on the instance meanwhile are kept.
+            values = self._materialize()
+            if name not in values:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            return self.__dict__[name]
+
+    def _materialize(self) -> dict[str, Any]:
+        state = self.__dict__
+        pending = state.get("_pending")
+        if pending is None:
+            return state
+        for key, value in pending().items():
+            state.setdefault(key, value)
+        state.pop("_pending", None)  # only now: other threads never see half an error
+        return state
+
     # -- derived -------------------------------------------------------------------------
 
     @property
@@ -223,6 +243,8 @@ class KuzzleError(Exception):
         """True if the id matches one of the shell-style ``patterns`` (``"services.storage.*"``)."""
         if not self.id:
             return False
+        import fnmatch
+
         return any(fnmatch.fnmatchcase(self.id, pattern) for pattern in patterns)
 
     # -- presentation --------------------------------------------------------------------
@@ -311,7 +333,7 @@ class KuzzleError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         cls = type(self)
         key: object = cls.kuzzle_id if cls.__dict__.get("_generated") else cls
-        state = {name: value for name, value in self.__dict__.items() if name not in _CACHED}
+        state = {name: value for name, value in self._materialize().items() if name not in _CACHED}
         return (_rebuild, (key, _redact_state(state)))
 
 
@@ -542,6 +564,18 @@ class RequestTimeoutError(TransportError):
     """No answer came in time; the request may still have been processed."""
 
 
+def build_error(cls: type[KuzzleError], attrs: dict[str, Any]) -> KuzzleError:
+    """An instance of ``cls`` from complete, already-checked attributes (the parser's path).
+
+    Skips ``__init__``'s defaulting and header redaction, which the parser has done: this is
+    the hot path of every parsed response. ``attrs`` must hold every ``__init__`` field.
+    """
+    error = cls.__new__(cls)
+    error.args = (attrs["message"],)
+    error.__dict__.update(attrs)
+    return error
+
+
 _FAMILIES: Final[dict[str, type[KuzzleError]]] = {
     cls.kuzzle_class: cls
     for cls in (
@@ -592,13 +626,12 @@ def class_for_status(status: int | None) -> type[KuzzleError] | None:
 # -- per-id classes --------------------------------------------------------------------------
 
 _by_id: dict[str, type[KuzzleError]] = {}
-_lock = threading.Lock()
-_CAMEL_SPLIT: Final = re.compile(r"[._]")
+_lock = _thread.allocate_lock()
 
 
 def class_name_for_id(error_id: str) -> str:
     """``services.storage.not_found`` -> ``ServicesStorageNotFound`` (see ``codes.pyi``)."""
-    return "".join(part.capitalize() for part in _CAMEL_SPLIT.split(error_id) if part)
+    return "".join(part.capitalize() for part in error_id.replace(".", "_").split("_") if part)
 
 
 def error_class(key: str | int, *, version: int | None = None) -> type[KuzzleError]:

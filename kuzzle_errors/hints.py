@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
 
+from kuzzle_errors._record import Record
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Final
+
     from kuzzle_errors.exceptions import KuzzleError
 
 __all__ = [
@@ -41,8 +44,7 @@ MAX_RETRY_AFTER: Final = 120.0
 RATE_LIMIT_WINDOW: Final = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class RetryHint:
+class RetryHint(Record):
     """What a failed request tells about retrying it.
 
     Attributes:
@@ -56,11 +58,30 @@ class RetryHint:
             so another node of the cluster may accept the request right away.
     """
 
+    __slots__ = ("retryable", "replay_safe", "delay", "reason", "other_node")
+    _fields = __slots__
+
     retryable: bool
     replay_safe: bool
     delay: float
     reason: str
-    other_node: bool = False
+    other_node: bool
+
+    def __init__(
+        self,
+        retryable: bool,
+        replay_safe: bool,
+        delay: float,
+        reason: str,
+        other_node: bool = False,
+    ) -> None:
+        self._set(
+            retryable=retryable,
+            replay_safe=replay_safe,
+            delay=delay,
+            reason=reason,
+            other_node=other_node,
+        )
 
 
 # (retryable, replay_safe, minimum delay, other_node, reason)
@@ -376,7 +397,7 @@ def parse_retry_after(
         text = value.strip()
         if not text or len(text) > 64:
             return None
-        if text.replace(".", "", 1).isdigit():  # delta-seconds: no sign, exponent or "nan"
+        if text.isascii() and text.replace(".", "", 1).isdigit():  # no sign, exponent, "nan"
             seconds = float(text)
         else:
             until = _seconds_until_date(text, now)
@@ -430,10 +451,12 @@ def hint_for(error: KuzzleError) -> RetryHint:
     )
     retry_after = error.retry_after
     if retry_after is not None:  # a proxy's explicit wish outranks the id's minimum
-        if not retryable and (error.http_status in (429, 503) or error.status in (429, 503)):
-            # A gateway that asks us to come back later means the request was refused.
+        refused = error.http_status in (429, 503) or error.status in (429, 503)
+        if refused and spec is None and not replay_safe:
+            # A 429/503 with Retry-After from a gateway says "come back later": the request
+            # was refused, not run (RFC 9110 §15.6.4). Catalogued Kuzzle ids keep their rule.
             retryable, replay_safe = True, True
-            reason = f"the response asked to retry later; {reason}"
+            reason = f"the response asked to retry later: {reason}"
         delay = max(delay, retry_after)
     return RetryHint(retryable, replay_safe if retryable else False, delay, reason, other_node)
 

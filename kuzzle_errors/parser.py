@@ -16,13 +16,12 @@ Shapes understood:
 
 from __future__ import annotations
 
-import html
-import json
-import re
+import gc
 from collections.abc import Mapping
-from typing import Any, Final
+from functools import partial
 
 from kuzzle_errors import catalog
+from kuzzle_errors._redact import REDACTED, SECRET_KEYS, redact_text
 from kuzzle_errors.exceptions import (
     BadRequestError,
     ExternalServiceError,
@@ -35,9 +34,16 @@ from kuzzle_errors.exceptions import (
     PartialError,
     UnauthorizedError,
     _class_for_spec,
+    build_error,
     class_for_status,
 )
 from kuzzle_errors.hints import header
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+    from kuzzle_errors.catalog import ErrorSpec
 
 __all__ = [
     "FOREIGN_CODES",
@@ -72,8 +78,10 @@ FOREIGN_CODES: Final[dict[int, tuple[type[KuzzleError], str]]] = {
     12: (ExternalServiceError, "DATABASE: critical database error"),
 }
 
-_TITLE: Final = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAG: Final = re.compile(r"<[^>]+>")
+#: Above this size, the cyclic garbage collector is paused while decoding: JSON builds no
+#: cycles, and the collector's passes over millions of new containers make big bodies
+#: superlinear to parse.
+_GC_PAUSE_BYTES: Final = 64 * 1024
 
 
 def coerce_status(value: object) -> int | None:
@@ -96,6 +104,8 @@ def _text(value: object, limit: int | None = None) -> str:
         return ""
     if isinstance(value, str):
         return value
+    import json
+
     try:
         text = json.dumps(value, ensure_ascii=False, default=repr)
     except (TypeError, ValueError, RecursionError):
@@ -113,48 +123,88 @@ def _opt_str(value: object) -> str | None:
     return None
 
 
-def _normalize_headers(headers: object) -> dict[str, str]:
-    if headers is None:
-        return {}
+def _prepare_headers(headers: object) -> tuple[dict[str, str], dict[str, str]]:
+    """Redacted plain copies of ``headers`` (a mapping or pairs): as sent, and lower-cased.
+
+    One pass, as every parsed HTTP response goes through here. Unusable headers give {}:
+    they are context only, never a reason to fail.
+    """
+    if not headers:
+        return {}, {}
+    plain: dict[str, str] = {}
+    lower: dict[str, str] = {}
     try:
         pairs = headers.items() if hasattr(headers, "items") else headers
-        return {str(key): str(value) for key, value in pairs}  # type: ignore[union-attr]
-    except Exception:  # headers are context only: a malformed set is dropped, not fatal
-        return {}
+        for key, value in pairs:  # type: ignore[union-attr]
+            name = key if type(key) is str else str(key)
+            text = value if type(value) is str else str(value)
+            folded = name.lower()
+            if folded in SECRET_KEYS:
+                text = REDACTED
+            elif "eyJ" in text:
+                text = redact_text(text)
+            plain[name] = text
+            lower[folded] = text
+    except Exception:
+        return {}, {}
+    return plain, lower
+
+
+_NO_ENVELOPE: Final[Mapping[str, Any]] = {}
 
 
 class _Context:
     """What surrounds an error object: the transport facts and the envelope."""
 
-    __slots__ = ("headers", "http_status", "problem", "response", "transport")
+    __slots__ = ("_lower", "_plain", "_source", "http_status", "problem", "response", "transport")
 
     def __init__(
         self,
         http_status: int | None,
-        headers: dict[str, str],
+        headers: object,
         transport: str | None,
         response: Any = None,
         problem: str | None = None,
     ) -> None:
         self.http_status = http_status
-        self.headers = headers
+        self._source = headers  # prepared on first use: most parses never need them
+        self._plain: dict[str, str] | None = None
+        self._lower: dict[str, str] = {}
         self.transport = transport
         self.response = response
         self.problem = problem
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers, redacted, as sent."""
+        if self._plain is None:
+            self._plain, self._lower = _prepare_headers(self._source)
+            self._source = None
+        return self._plain
+
+    @property
+    def lower(self) -> dict[str, str]:
+        """The headers, redacted, by lower-cased name."""
+        if self._plain is None:
+            _ = self.headers
+        return self._lower
+
     def fields(self, envelope: Mapping[str, Any] | None) -> dict[str, Any]:
-        env: Mapping[str, Any] = envelope if envelope is not None else {}
-        request_id = _opt_str(env.get("requestId")) or header(self.headers, "X-Kuzzle-Request-Id")
-        node = _opt_str(env.get("node")) or header(self.headers, "X-Kuzzle-Node")
+        get = (envelope if envelope is not None else _NO_ENVELOPE).get
+        request_id, node = get("requestId"), get("node")
+        controller, action = get("controller"), get("action")
+        index, collection = get("index"), get("collection")
         return {
-            "request_id": request_id,
-            "node": node,
-            "controller": _opt_str(env.get("controller")),
-            "action": _opt_str(env.get("action")),
-            "index": _opt_str(env.get("index")),
-            "collection": _opt_str(env.get("collection")),
-            "volatile": env.get("volatile"),
-            "result": env.get("result"),
+            "request_id": (request_id if type(request_id) is str else _opt_str(request_id))
+            or self.lower.get("x-kuzzle-request-id"),
+            "node": (node if type(node) is str else _opt_str(node))
+            or self.lower.get("x-kuzzle-node"),
+            "controller": controller if type(controller) is str else _opt_str(controller),
+            "action": action if type(action) is str else _opt_str(action),
+            "index": index if type(index) is str else _opt_str(index),
+            "collection": collection if type(collection) is str else _opt_str(collection),
+            "volatile": get("volatile"),
+            "result": get("result"),
             "transport": self.transport,
             "http_status": self.http_status,
             "headers": self.headers,
@@ -178,7 +228,7 @@ def parse_error(
     try:
         ctx = _Context(
             coerce_status(http_status),
-            _normalize_headers(headers),
+            headers,
             transport,
             envelope if envelope is not None else error,
         )
@@ -190,8 +240,8 @@ def parse_error(
 def _from_error_object(
     error: object, envelope: Mapping[str, Any] | None, ctx: _Context
 ) -> KuzzleError:
-    env_status = coerce_status(envelope.get("status")) if envelope is not None else None
     if not isinstance(error, Mapping):
+        env_status = coerce_status(envelope.get("status")) if envelope is not None else None
         status = env_status or ctx.http_status
         fallback = class_for_status(status) or InvalidResponseError
         return fallback(
@@ -201,17 +251,57 @@ def _from_error_object(
             problem=f"the error is a {type(error).__name__}, not an object",
             **ctx.fields(envelope),
         )
+    # Only what picks the class is computed now; every other attribute is filled on first
+    # use (``KuzzleError.__getattr__``), so code that only needs ``except`` pays for no more.
+    raw_id = error.get("id")
+    error_id = raw_id if type(raw_id) is str and 0 < len(raw_id) <= 256 else None
+    spec = catalog.get(error_id) if error_id else None
+    cls: type[KuzzleError]
+    if spec is not None:
+        cls = _class_for_spec(spec)
+    else:
+        status = _status_of(error, envelope, ctx)
+        errors = error.get("errors")
+        if isinstance(errors, list) and ("count" in error or status == 206):
+            cls = MultipleErrorsError if status == 400 else PartialError
+        else:
+            cls = class_for_status(status) or class_for_status(ctx.http_status) or KuzzleError
+    message = error.get("message")
+    return build_error(
+        cls,
+        {
+            "message": message if type(message) is str else _text(message),
+            "_pending": partial(_fill, error, envelope, ctx, error_id, spec, cls),
+        },
+    )
+
+
+def _status_of(
+    error: Mapping[str, Any], envelope: Mapping[str, Any] | None, ctx: _Context
+) -> int | None:
+    status = coerce_status(error.get("status"))
+    if status is None and envelope is not None:
+        status = coerce_status(envelope.get("status"))
+    return status if status is not None else ctx.http_status
+
+
+def _fill(
+    error: Mapping[str, Any],
+    envelope: Mapping[str, Any] | None,
+    ctx: _Context,
+    error_id: str | None,
+    spec: ErrorSpec | None,
+    cls: type[KuzzleError],
+) -> dict[str, Any]:
+    """Every attribute of a parsed error but ``message`` (see ``_from_error_object``)."""
     problems = [ctx.problem] if ctx.problem else []
     raw_id = error.get("id")
-    error_id = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= 256 else None
     if raw_id is not None and error_id is None:
         problems.append("unusable id")
     raw_status = error.get("status")
-    status = coerce_status(raw_status)
-    if raw_status is not None and status is None:
+    if raw_status is not None and coerce_status(raw_status) is None:
         problems.append(f"unusable status {_text(raw_status, 40)}")
-    if status is None:
-        status = env_status if env_status is not None else ctx.http_status
+    status = _status_of(error, envelope, ctx)
     raw_code = error.get("code")
     code = catalog.parse_code(raw_code)
     if raw_code is not None and code is None:
@@ -220,23 +310,11 @@ def _from_error_object(
     if props is not None and not isinstance(props, list):
         props = [props]
     stack = error.get("stack")
-    spec = catalog.get(error_id) if error_id else None
-
-    errors = error.get("errors")
-    partial_shape = isinstance(errors, list) and ("count" in error or status == 206)
-    cls: type[KuzzleError]
-    if spec is not None:
-        cls = _class_for_spec(spec)
-    elif partial_shape:
-        cls = MultipleErrorsError if status == 400 else PartialError
-    else:
-        cls = class_for_status(status) or class_for_status(ctx.http_status) or KuzzleError
-
-    fields = ctx.fields(envelope)
-    fields.update(
-        status=status,
+    attrs = ctx.fields(envelope)
+    attrs.update(
+        status=status if status is not None or spec is None else spec.status,
         id=error_id,
-        code=code,
+        code=code if code is not None or spec is None else spec.code,
         spec=spec,
         props=props,
         stack=stack if isinstance(stack, str) else (_text(stack) if stack else None),
@@ -244,17 +322,11 @@ def _from_error_object(
         problem="; ".join(problems) or None,
     )
     if issubclass(cls, PartialError):
+        errors = error.get("errors")
         raw_count = error.get("count")
-        count = (
-            raw_count if isinstance(raw_count, int) and not isinstance(raw_count, bool) else None
-        )
-        return cls(
-            _text(error.get("message")),
-            errors=errors if isinstance(errors, list) else [],
-            count=count,
-            **fields,
-        )
-    return cls(_text(error.get("message")), **fields)
+        count = raw_count if type(raw_count) is int else None
+        attrs.update(errors=errors if isinstance(errors, list) else [], count=count)
+    return attrs
 
 
 def parse_response(
@@ -273,7 +345,7 @@ def parse_response(
     actions) is returned as a :class:`PartialError`. Never raises.
     """
     try:
-        ctx = _Context(coerce_status(http_status), _normalize_headers(headers), transport)
+        ctx = _Context(coerce_status(http_status), headers, transport)
         return _parse(body, ctx, strict)
     except Exception as exc:  # pragma: no cover - the last line of the totality promise
         return _internal_failure(body, exc, http_status, transport)
@@ -296,7 +368,7 @@ def raise_for_response(
 
 
 def _parse(body: object, ctx: _Context, strict: bool) -> KuzzleError | None:
-    if isinstance(body, Mapping):
+    if type(body) is not bytes and isinstance(body, Mapping):
         return _from_json(body, ctx, strict, None)
     if body is None:
         return _unusable(b"", "empty body", ctx)
@@ -323,12 +395,24 @@ def _parse(body: object, ctx: _Context, strict: bool) -> KuzzleError | None:
     if not stripped:
         return _unusable(original, "empty body", ctx)
     try:
-        data_json = json.loads(stripped)
+        data_json = _loads(stripped)
     except RecursionError:
         return _unusable(original, "JSON nested too deeply", ctx)
     except ValueError as exc:
         return _unusable(original, _not_json_problem(stripped, exc), ctx)
     return _from_json(data_json, ctx, strict, original)
+
+
+def _loads(text: str) -> Any:
+    import json  # here, not at module level: keeps `import kuzzle_errors` light
+
+    if len(text) < _GC_PAUSE_BYTES or not gc.isenabled():
+        return json.loads(text)
+    gc.disable()
+    try:
+        return json.loads(text)
+    finally:
+        gc.enable()
 
 
 def _not_json_problem(text: str, exc: ValueError) -> str:
@@ -341,7 +425,7 @@ def _not_json_problem(text: str, exc: ValueError) -> str:
 
 
 def _from_json(data: object, ctx: _Context, strict: bool, original: object) -> KuzzleError | None:
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         return _other_json(data, ctx, original)
     ctx.response = data
     if "error" in data:
@@ -453,9 +537,12 @@ def _summary(raw: object) -> str:
         raw = raw[:4096].decode("utf-8", "replace")
     if not isinstance(raw, str):
         return ""
+    import html
+    import re
+
     head = raw[:4096]
-    title = _TITLE.search(head)
-    text = title.group(1) if title else _TAG.sub(" ", head)
+    title = re.search(r"<title[^>]*>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
+    text = title.group(1) if title else re.sub(r"<[^>]+>", " ", head)
     return " ".join(html.unescape(text).split())[:200]
 
 

@@ -17,10 +17,13 @@ a bare id string                            ``document:mGet``/``mExists``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
+from kuzzle_errors._record import Record
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from kuzzle_errors.exceptions import KuzzleError
 
 __all__ = ["PartialItem", "parse_item", "parse_items", "successes_of"]
@@ -28,8 +31,7 @@ __all__ = ["PartialItem", "parse_item", "parse_items", "successes_of"]
 _BULK_ACTIONS = frozenset({"create", "index", "update", "delete", "createOrReplace", "replace"})
 
 
-@dataclass(frozen=True, slots=True)
-class PartialItem:
+class PartialItem(Record):
     """One failed item of a partial failure.
 
     Attributes:
@@ -43,13 +45,38 @@ class PartialItem:
         raw: the item exactly as received.
     """
 
-    id: str | None = None
-    document: Mapping[str, Any] | None = None
-    status: int | None = None
-    reason: str | None = None
-    error: KuzzleError | None = field(default=None, compare=False)
-    action: str | None = None
-    raw: Any = None
+    __slots__ = ("id", "document", "status", "reason", "error", "action", "raw")
+    _fields = __slots__
+    # The parsed error is derived from ``raw`` and compares by identity: leave it out.
+    _compared = ("id", "document", "status", "reason", "action", "raw")
+
+    id: str | None
+    document: Mapping[str, Any] | None
+    status: int | None
+    reason: str | None
+    error: KuzzleError | None
+    action: str | None
+    raw: Any
+
+    def __init__(
+        self,
+        id: str | None = None,
+        document: Mapping[str, Any] | None = None,
+        status: int | None = None,
+        reason: str | None = None,
+        error: KuzzleError | None = None,
+        action: str | None = None,
+        raw: Any = None,
+    ) -> None:
+        self._set(
+            id=id,
+            document=document,
+            status=status,
+            reason=reason,
+            error=error,
+            action=action,
+            raw=raw,
+        )
 
 
 def _as_int(value: object) -> int | None:

@@ -1,0 +1,151 @@
+"""Every shape of failed item Kuzzle sends parses into a PartialItem that keeps the raw item."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kuzzle_errors import KuzzleError, NotFoundError, PartialError, PartialItem, parse_response
+from kuzzle_errors.partial import parse_item, parse_items, successes_of
+
+
+def partial(errors: list[Any], count: int | None = None, result: Any = None) -> PartialError:
+    error = parse_response(
+        {
+            "status": 206,
+            "error": {
+                "id": "services.storage.import_failed",
+                "status": 206,
+                "message": "Failed to import some or all documents.",
+                "errors": errors,
+                "count": len(errors) if count is None else count,
+            },
+            "result": result,
+        }
+    )
+    assert isinstance(error, PartialError)
+    return error
+
+
+def test_nested_error_object_with_stack() -> None:
+    item = parse_item(
+        {
+            "id": "security.role.not_found",
+            "status": 404,
+            "message": 'Role "r" not found.',
+            "stack": "s",
+        }
+    )
+    assert isinstance(item.error, NotFoundError)
+    assert item.error.stack == "s"
+    assert (item.status, item.reason) == (404, 'Role "r" not found.')
+
+
+def test_document_reason_status() -> None:
+    raw = {
+        "document": {"_id": "d1", "body": {"a": 1}},
+        "reason": "document already exists",
+        "status": 400,
+    }
+    item = parse_item(raw)
+    assert item == PartialItem(
+        id="d1",
+        document={"_id": "d1", "body": {"a": 1}},
+        status=400,
+        reason="document already exists",
+        raw=raw,
+    )
+    assert item.error is None
+
+
+def test_id_reason_status() -> None:
+    item = parse_item({"_id": "d2", "reason": "document not found", "status": 404})
+    assert (item.id, item.status, item.reason, item.document) == (
+        "d2",
+        404,
+        "document not found",
+        None,
+    )
+
+
+def test_bare_id_strings() -> None:
+    items = parse_items(["missing-1", "missing-2"])
+    assert [i.id for i in items] == ["missing-1", "missing-2"]
+    assert all(i.status is None and i.reason is None for i in items)
+
+
+def test_bulk_import_items() -> None:
+    raw = {
+        "create": {
+            "_id": "b1",
+            "status": 409,
+            "error": {"type": "version_conflict_engine_exception", "reason": "already exists"},
+        }
+    }
+    item = parse_item(raw)
+    assert (item.action, item.id, item.status, item.reason) == (
+        "create",
+        "b1",
+        409,
+        "already exists",
+    )
+    index = parse_item({"index": {"_id": "b2", "status": 400, "reason": "bad"}})
+    assert (index.action, index.reason) == ("index", "bad")
+
+
+def test_cause_id_and_id_reason() -> None:
+    item = parse_item({"cause": "mapping conflict", "id": "u1"})
+    assert (item.id, item.reason) == ("u1", "mapping conflict")
+    nested_cause = parse_item({"cause": {"reason": "oops", "type": "x"}, "id": 7})
+    assert (nested_cause.id, nested_cause.reason) == ("7", "oops")
+    by_query = parse_item({"id": "q1", "reason": "conflict"})
+    assert (by_query.id, by_query.reason) == ("q1", "conflict")
+
+
+@pytest.mark.parametrize("raw", [None, 3.5, True, [1, 2], {"weird": object()}, {}])
+def test_unknown_shapes_keep_raw(raw: Any) -> None:
+    item = parse_item(raw)
+    assert item.raw is raw
+    assert item.error is None
+
+
+def test_wrong_types_inside_items() -> None:
+    item = parse_item({"document": {"_id": {"x": 1}}, "reason": ["r"], "status": "abc"})
+    assert item.id is None and item.status is None and item.reason == "['r']"
+
+
+def test_count_disagreeing_with_items_is_kept_and_reported() -> None:
+    error = partial(["a", "b", "c"], count=5)
+    assert error.count == 5
+    assert len(error) == 3
+    assert "count=5 but 3 items sent: they disagree" in str(error)
+
+
+def test_mixed_shapes_in_one_partial_error() -> None:
+    error = partial(
+        [
+            "id-only",
+            {"_id": "x", "reason": "r", "status": 400},
+            {
+                "id": "api.assert.missing_argument",
+                "status": 400,
+                "message": 'Missing argument "a".',
+            },
+        ],
+        result={"successes": [{"_id": "ok"}], "errors": []},
+    )
+    kinds = [(i.id, i.error is not None) for i in error.items]
+    assert kinds == [("id-only", False), ("x", False), (None, True)]
+    assert isinstance(error.items[2].error, KuzzleError)
+    assert error.successes == [{"_id": "ok"}]
+    assert error.items is error.items  # parsed once
+
+
+def test_successes_of() -> None:
+    assert successes_of(["a"]) == ["a"]
+    assert successes_of({"hits": [1], "total": 1}) == [1]
+    assert successes_of({"successes": [2], "errors": []}) == [2]
+    assert successes_of(None) is None
+    assert successes_of({"other": 1}) is None
+    assert parse_items("not a list") == []
