@@ -20,8 +20,6 @@ from kuzzle_errors.exceptions import (
     UnauthorizedError,
 )
 
-def __getattr__(name: str) -> type[KuzzleError]: ...
-
 class ApiAssertBodyRequired(BadRequestError):
     """``api.assert.body_required``."""
 

@@ -435,16 +435,22 @@ def _from_json(data: object, ctx: _Context, strict: bool, original: object) -> K
         return _from_error_object(error, data, ctx)
     if "error_code" in data or "error_message" in data:
         return _foreign(data, ctx)
-    if (
-        "message" in data
-        and ("status" in data or "id" in data or "code" in data)
-        and "result" not in data
-        and "requestId" not in data
-    ):
-        return _from_error_object(data, None, ctx)  # a bare pre-routing error
+    if _is_bare_error(data):
+        return _from_error_object(data, None, ctx)
     if any(key in data for key in ("status", "result", "requestId", "room")):
         return _success_or_status_error(data, ctx, strict)
     return _other_json(data, ctx, original)
+
+
+def _is_bare_error(data: Mapping[str, Any]) -> bool:
+    """Kuzzle's pre-routing HTTP errors: an error object alone, no envelope around it."""
+    if "message" not in data or "result" in data or "requestId" in data:
+        return False
+    if "id" in data or "code" in data:
+        return True
+    status = coerce_status(data.get("status"))
+    # A server notification ({status: 200, message, type, room}) is not an error.
+    return status is not None and status >= 400
 
 
 def _success_or_status_error(

@@ -136,8 +136,6 @@ def render_stub(v2: list[Any], v1: list[V1Row]) -> str:
         *[f"    {base}," for base in bases],
         ")",
         "",
-        "def __getattr__(name: str) -> type[KuzzleError]: ...",
-        "",
     ]
     for error_id in sorted(specs):
         lines.append(f"class {class_name_for_id(error_id)}({specs[error_id]}):")

@@ -286,3 +286,41 @@ def test_user_subclass_round_trips() -> None:
 def test_rebuild_rejects_foreign_classes() -> None:
     with pytest.raises(TypeError):
         exc_module._rebuild(ValueError, {})
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        getattr(kuzzle_errors, name)
+        for name in kuzzle_errors.__all__
+        if isinstance(getattr(kuzzle_errors, name), type)
+        and issubclass(getattr(kuzzle_errors, name), KuzzleError)
+    ],
+    ids=lambda c: c.__name__,
+)
+def test_every_family_class_round_trips(cls: type[KuzzleError]) -> None:
+    error = cls("boom", request_id="r-1", headers={"X-Kuzzle-Node": "n"}, http_status=599)
+    for clone in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error)):
+        assert type(clone) is cls
+        assert (clone.message, clone.status, clone.request_id, clone.node, clone.http_status) == (
+            "boom",
+            error.status,
+            "r-1",
+            "n",
+            599,
+        )
+        assert str(clone) == str(error)
+
+
+def test_parsed_errors_fill_attributes_once_and_keep_user_changes() -> None:
+    error = parse_response(
+        {"status": 503, "error": {"id": "api.process.overloaded", "status": 503, "message": "m"}}
+    )
+    assert error is not None
+    assert "_pending" in error.__dict__  # nothing but the class and message computed yet
+    error.status = 599  # set before any other attribute was read
+    assert error.request_id is None
+    assert "_pending" not in error.__dict__
+    assert error.status == 599
+    with pytest.raises(AttributeError):
+        _ = error.no_such_attribute  # type: ignore[attr-defined]

@@ -643,3 +643,40 @@ def test_parse_error_takes_the_bare_error_object() -> None:
     assert not error.retryable
     weird = parse_error("nope")
     assert type(weird) is InvalidResponseError
+
+
+def test_unknown_id_reported_by_kuzzle_as_unexpected_error() -> None:
+    # kerror.get() with an id it doesn't know answers core.fatal.unexpected_error (RUN sample).
+    error = parse_response(
+        {
+            "status": 500,
+            "error": {
+                "code": 1,
+                "id": "core.fatal.unexpected_error",
+                "message": "Caught an unexpected error: foo.bar.baz.",
+                "props": ["foo.bar.baz"],
+                "status": 500,
+            },
+        }
+    )
+    assert type(error) is error_class("core.fatal.unexpected_error")
+    assert isinstance(error, InternalError)
+    assert not error.retryable
+
+
+def test_server_notification_is_not_an_error() -> None:
+    notification = {
+        "status": 200,
+        "info": "This is an automated server notification",
+        "message": "Authentication Token Expired",
+        "type": "TokenExpired",
+        "node": "knode-1",
+        "room": "kuzzle:notification:server",
+    }
+    assert parse_response(notification, transport="websocket") is None
+
+
+def test_bare_error_without_id_needs_an_error_status() -> None:
+    error = parse_response({"message": "Payload too large", "status": 413})
+    assert type(error) is SizeLimitError
+    assert parse_response({"message": "hello", "status": 200}, http_status=200) is None
