@@ -92,6 +92,8 @@ class KuzzleError(Exception):
     default_status: ClassVar[int | None] = 500
     #: The catalogued id of a per-id class, None for the class families.
     kuzzle_id: ClassVar[str | None] = None
+    #: How many attempts a retry policy made before giving up (set by ``kuzzle_errors.retry``).
+    attempts: int | None = None
 
     message: str
     status: int | None

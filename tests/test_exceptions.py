@@ -268,7 +268,7 @@ def test_user_built_errors_and_user_subclasses_pickle() -> None:
     assert clone.spec == error.spec
     assert clone.args == ("gone",)
     error.__notes__ = ["attempt 3"]  # what add_note() stores (Python 3.11+)
-    error.attempts = 3  # type: ignore[attr-defined]
+    error.attempts = 3
     clone = pickle.loads(pickle.dumps(error))
     assert clone.__notes__ == ["attempt 3"]
     assert clone.attempts == 3

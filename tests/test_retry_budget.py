@@ -1,0 +1,145 @@
+"""RetryBudget: a token bucket shared by every call of a client, safe across threads."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from kuzzle_errors import ServiceUnavailableError, error_class
+from kuzzle_errors.retry import RetryBudget, RetryPolicy
+
+THREADS = 16
+
+
+class FrozenClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run_threads(target: Callable[[], None]) -> None:
+    """Run ``target`` in 16 threads released together, so they contend for the lock."""
+    barrier = threading.Barrier(THREADS)
+
+    def worker() -> None:
+        barrier.wait(timeout=10)
+        target()
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+
+
+def test_defaults() -> None:
+    """10 % of calls, a 10-token burst, one retry per 10 s as a floor (see the docstring)."""
+    budget = RetryBudget()
+    assert (budget.ratio, budget.capacity, budget.min_per_second) == (0.1, 10.0, 0.1)
+    assert budget.tokens == 10.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ratio", -0.1), ("capacity", 0.5), ("capacity", math.inf), ("min_per_second", math.nan)],
+)
+def test_invalid_settings(name: str, value: float) -> None:
+    settings: dict[str, Any] = {name: value}
+    with pytest.raises(ValueError, match=name):
+        RetryBudget(**settings)
+
+
+def test_drains_then_refuses() -> None:
+    budget = RetryBudget(capacity=3, clock=FrozenClock())
+    assert [budget.withdraw() for _ in range(5)] == [True, True, True, False, False]
+    assert (budget.retries, budget.denied) == (3, 2)
+
+
+def test_calls_earn_a_tenth_of_a_retry() -> None:
+    budget = RetryBudget(capacity=3, ratio=0.1, min_per_second=0.0, clock=FrozenClock())
+    for _ in range(3):
+        assert budget.withdraw()
+    for _ in range(9):
+        budget.deposit()
+    assert not budget.withdraw()  # 0.9 token: not yet
+    budget.deposit()
+    assert budget.withdraw()
+    assert budget.calls == 10
+
+
+def test_time_floor_refills_up_to_capacity() -> None:
+    clock = FrozenClock()
+    budget = RetryBudget(capacity=2, ratio=0.0, min_per_second=0.5, clock=clock)
+    assert budget.withdraw() and budget.withdraw() and not budget.withdraw()
+    clock.now += 2.0
+    assert budget.withdraw()
+    assert not budget.withdraw()
+    clock.now += 3600.0
+    assert budget.tokens == 2.0  # never more than capacity
+
+
+def test_drains_exactly_under_16_threads() -> None:
+    budget = RetryBudget(capacity=100, ratio=0.0, min_per_second=0.0, clock=FrozenClock())
+    granted: list[bool] = []
+    lock = threading.Lock()
+
+    def withdraw_50() -> None:
+        mine = [budget.withdraw() for _ in range(50)]
+        with lock:
+            granted.extend(mine)
+
+    run_threads(withdraw_50)
+    assert granted.count(True) == 100
+    assert granted.count(False) == THREADS * 50 - 100
+    assert (budget.retries, budget.denied) == (100, 700)
+    assert budget.tokens == 0.0
+
+
+def test_refills_exactly_under_16_threads() -> None:
+    budget = RetryBudget(capacity=100, ratio=0.25, min_per_second=0.0, clock=FrozenClock())
+    for _ in range(100):
+        assert budget.withdraw()
+
+    def deposit_25() -> None:
+        for _ in range(25):
+            budget.deposit()
+
+    run_threads(deposit_25)  # 16 * 25 * 0.25 = 100 tokens, no update lost
+    assert budget.calls == 400
+    assert budget.tokens == pytest.approx(100.0)
+
+
+def test_policy_calls_share_the_budget_across_threads() -> None:
+    budget = RetryBudget(capacity=20, ratio=0.0, min_per_second=0.0, clock=FrozenClock())
+    policy = RetryPolicy(budget=budget, sleep=lambda _: None, random=lambda: 0.0)
+    attempts: list[int] = []
+    lock = threading.Lock()
+    overloaded = error_class("api.process.overloaded")
+
+    def always_overloaded() -> None:
+        raise overloaded("busy")
+
+    def call_3_times() -> None:
+        for _ in range(3):
+            try:
+                policy.call(always_overloaded)
+            except ServiceUnavailableError as error:
+                with lock:
+                    attempts.append(error.attempts)
+
+    run_threads(call_3_times)
+    assert len(attempts) == 48
+    assert sum(attempts) - len(attempts) == 20  # retries made == tokens available
+
+
+def test_for_host_is_one_budget_per_host() -> None:
+    first = RetryBudget.for_host("budget-test.example")
+    assert RetryBudget.for_host(" Budget-Test.example ") is first
+    assert RetryBudget.for_host("other-budget-test.example") is not first
