@@ -526,7 +526,7 @@ class RetryRun:
 
     def _give_up(self, error: KuzzleError, why: str, *, retryable: bool = True) -> float | None:
         # Typed like next_delay so that `return self._give_up(...)` reads as the decision.
-        error.attempts = self.attempts  # type: ignore[attr-defined]
+        error.attempts = self.attempts
         plural = "s" if self.attempts != 1 else ""
         note = f"kuzzle_errors.retry: stopped after {self.attempts} attempt{plural}: {why}"
         if sys.version_info >= (3, 11):

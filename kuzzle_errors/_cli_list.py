@@ -1,0 +1,171 @@
+"""``kuzzle-errors list``: the catalogue as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import textwrap
+from typing import Final, TextIO
+
+from kuzzle_errors import catalog
+from kuzzle_errors._cli_explain import resolve_class, retry_label, spec_hint, spec_record
+from kuzzle_errors._cli_style import Style
+from kuzzle_errors.catalog import ErrorSpec
+
+__all__ = ["list_errors", "select"]
+
+WIDTH: Final = 100
+#: Ids longer than this overflow their cell rather than squeeze every description.
+MAX_ID_WIDTH: Final = 44
+_RETRY_COLOURS: Final = {"safe": "green", "idem": "yellow", "no": "dim"}
+_LEGEND: Final = (
+    "RETRY: safe = refused before processing, any call may be replayed; "
+    "idem = transient but may have run, replay idempotent calls only; no = permanent"
+)
+
+
+class FilterError(ValueError):
+    """A filter that can never match (unknown class, domain...)."""
+
+
+def select(
+    *,
+    domain: str | None = None,
+    subdomain: str | None = None,
+    status: int | None = None,
+    class_name: str | None = None,
+    retryable: bool = False,
+    version: int | None = None,
+) -> list[ErrorSpec]:
+    """The catalogued errors matching every filter; raises FilterError for unknown names."""
+    resolved_class = None
+    if class_name is not None:
+        resolved_class = resolve_class(class_name)
+        if resolved_class is None or resolved_class not in catalog.CLASS_STATUS:
+            known = ", ".join(sorted(catalog.CLASS_STATUS))
+            raise FilterError(f"unknown class {class_name!r} (known: {known})")
+    everything = list(catalog.all_specs(version))
+    for name, value, attribute in (
+        ("domain", domain, "domain"),
+        ("subdomain", subdomain, "subdomain"),
+    ):
+        known_values = sorted({getattr(spec, attribute) for spec in everything})
+        if value is not None and value not in known_values:
+            raise FilterError(f"unknown {name} {value!r} (known: {', '.join(known_values)})")
+    specs = catalog.find(
+        domain=domain,
+        subdomain=subdomain,
+        status=status,
+        class_name=resolved_class,
+        version=version,
+    )
+    if retryable:
+        specs = [spec for spec in specs if spec_hint(spec).retryable]
+    return specs
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    if width <= 0:
+        return ""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def write_table(out: TextIO, specs: list[ErrorSpec], style: Style) -> None:
+    """Aligned columns fitting 100 characters; descriptions are cut to fit."""
+    id_width = min(max((len(spec.id) for spec in specs), default=2), MAX_ID_WIDTH)
+    id_width = max(id_width, 2)
+    header = f"{'CODE':<10}  {'STATUS':<6}  {'ID':<{id_width}}  {'RETRY':<5}  DESCRIPTION"
+    out.write(style(header[:WIDTH], "bold") + "\n")
+    for spec in specs:
+        label = retry_label(spec_hint(spec))
+        cells = f"{spec.hex}  {spec.status:<6}  {spec.id:<{id_width}}  {label:<5}  "
+        desc = _short(spec.description, WIDTH - len(cells))
+        line = (
+            f"{spec.hex}  {style.status(f'{spec.status:<6}', spec.status)}  "
+            f"{spec.id:<{id_width}}  {style(f'{label:<5}', _RETRY_COLOURS[label])}  {desc}"
+        )
+        out.write(line.rstrip() + "\n")
+    noun = "error" if len(specs) == 1 else "errors"
+    for line in textwrap.wrap(f"{len(specs)} {noun}. {_LEGEND}", WIDTH):
+        out.write(style(line, "dim") + "\n")
+
+
+_CSV_FIELDS: Final = (
+    "id",
+    "code",
+    "hex",
+    "domain",
+    "subdomain",
+    "name",
+    "class_name",
+    "status",
+    "description",
+    "message",
+    "deprecated",
+    "versions",
+    "python_class",
+    "retryable",
+    "replay_safe",
+    "retry_delay",
+    "other_node",
+    "retry_reason",
+)
+
+
+def write_csv(out: TextIO, specs: list[ErrorSpec]) -> None:
+    """One row per error with every field; versions as ``1 2``, booleans as true/false."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(_CSV_FIELDS)
+    for spec in specs:
+        record = spec_record(spec)
+        row = []
+        for name in _CSV_FIELDS:
+            value = record[name]
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, list):
+                value = " ".join(str(item) for item in value)
+            elif value is None:
+                value = ""
+            row.append(value)
+        writer.writerow(row)
+
+
+def list_errors(
+    out: TextIO,
+    err: TextIO,
+    style: Style,
+    *,
+    fmt: str = "table",
+    domain: str | None = None,
+    subdomain: str | None = None,
+    status: int | None = None,
+    class_name: str | None = None,
+    retryable: bool = False,
+    version: int | None = None,
+) -> int:
+    """Print the selected errors; 0 if some matched, 1 if none (or a filter is unknown)."""
+    try:
+        specs = select(
+            domain=domain,
+            subdomain=subdomain,
+            status=status,
+            class_name=class_name,
+            retryable=retryable,
+            version=version,
+        )
+    except FilterError as exc:
+        err.write(f"kuzzle-errors list: {exc}\n")
+        return 1
+    if fmt == "json":
+        json.dump([spec_record(spec) for spec in specs], out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif fmt == "csv":
+        write_csv(out, specs)
+    elif specs:
+        write_table(out, specs, style)
+    if not specs:
+        err.write("kuzzle-errors list: no error matches these filters\n")
+        return 1
+    return 0

@@ -1,0 +1,323 @@
+"""``kuzzle-errors parse``: read a response as pasted from a log or ``curl -i`` and explain it."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Final, TextIO
+
+from kuzzle_errors._cli_explain import retry_advice
+from kuzzle_errors._cli_style import Style
+from kuzzle_errors._redact import redact, redact_headers, redact_text
+from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
+from kuzzle_errors.parser import MAX_BODY_BYTES, parse_response
+
+__all__ = ["EXIT_ERROR", "EXIT_SUCCESS", "EXIT_UNUSABLE", "RawResponse", "parse_command", "split"]
+
+EXIT_SUCCESS: Final = 0
+EXIT_UNUSABLE: Final = 1
+EXIT_ERROR: Final = 2
+
+# Kuzzle (uWebSockets) writes "HTTP/1.1 503" with no reason phrase; others add one.
+_STATUS_LINE: Final = re.compile(rb"^HTTP/\d(?:\.\d)?[ \t]+(\d{3})(?:[ \t][^\r\n]*)?$")
+_BLANK_LINE: Final = re.compile(rb"\r?\n\r?\n")
+#: curl -i -L prints one head per hop (and 100 Continue): read at most this many.
+_MAX_HEADS: Final = 16
+_LABEL: Final = 13
+WIDTH: Final = 100
+_VALUE_LIMIT: Final = 300
+
+
+@dataclass
+class RawResponse:
+    """A response split into what the parser needs."""
+
+    body: bytes
+    http_status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    note: str | None = None
+
+
+def _split_head(data: bytes) -> tuple[bytes, bytes]:
+    blank = _BLANK_LINE.search(data)
+    if blank is None:
+        return data, b""
+    return data[: blank.start()], data[blank.end() :]
+
+
+def split(data: bytes) -> RawResponse:
+    """Split ``curl -i`` output (status line, headers, blank line, body) or take a bare body.
+
+    With several heads (redirects followed, ``100 Continue``), the last one describes the
+    body. Text before a JSON object on the same input (a log line's prefix) is skipped.
+    """
+    rest = data.removeprefix(b"\xef\xbb\xbf").lstrip()
+    response = RawResponse(rest)
+    for _ in range(_MAX_HEADS):
+        first, _, after = rest.partition(b"\n")
+        match = _STATUS_LINE.match(first.rstrip(b"\r"))
+        if match is None:
+            break
+        head, rest = _split_head(after)
+        headers: dict[str, str] = {}
+        for line in head.decode("latin-1").splitlines():
+            name, colon, value = line.partition(":")
+            if colon and name.strip():
+                key = name.strip()
+                headers[key] = (
+                    f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+                )
+        response = RawResponse(rest.lstrip(b"\r\n"), int(match[1]), headers)
+        rest = response.body
+    if response.http_status is None:
+        _skip_log_prefix(response)
+    return response
+
+
+def _skip_log_prefix(response: RawResponse) -> None:
+    # A line pasted from a log often carries a timestamp and level before the JSON.
+    body = response.body
+    if body[:1] in (b"{", b"[", b"<", b"") or b"{" not in body:
+        return
+    text = body.decode("utf-8", "replace")
+    start = text.find("{")
+    try:
+        value, end = json.JSONDecoder().raw_decode(text, start)
+    except (ValueError, RecursionError):
+        return
+    if isinstance(value, dict):
+        response.body = text[start:end].encode("utf-8")
+        response.note = f"read the JSON object found after {start} characters of other text"
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``"Name: value"`` -> ``("Name", "value")``; raises ValueError on anything else."""
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip() or " " in name.strip():
+        raise ValueError(f"not a header (expected 'Name: value'): {text!r}")
+    return name.strip(), value.strip()
+
+
+def _compact(value: object, limit: int = _VALUE_LIMIT) -> str:
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} chars)"
+
+
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
+class _Printer:
+    def __init__(self, out: TextIO, style: Style) -> None:
+        self.out = out
+        self.style = style
+
+    def field(self, name: str, value: str) -> None:
+        # Plain text is wrapped to the 100-column budget; styled text is left whole.
+        lines = [value]
+        if "\x1b" not in value:
+            room = WIDTH - _LABEL - 2
+            lines = textwrap.wrap(value, room, break_on_hyphens=False) or [""]
+        self.out.write(f"  {self.style(name.ljust(_LABEL), 'dim')}{lines[0]}\n")
+        for line in lines[1:]:
+            self.out.write(f"  {' ' * _LABEL}{line}\n")
+
+
+def _class_text(error: KuzzleError) -> str:
+    cls = type(error)
+    if cls.kuzzle_id is not None:
+        return f"kuzzle_errors.codes.{cls.__name__} (subclass of {cls.__mro__[1].__name__})"
+    return f"kuzzle_errors.{cls.__name__}"
+
+
+def _describe_error(error: KuzzleError, printer: _Printer) -> None:
+    style = printer.style
+    printer.out.write(
+        f"{style(type(error).__name__, 'bold')}: {style.status(str(error), error.status)}\n"
+    )
+    data = error.to_dict()  # redacted, JSON-safe
+    printer.field("class", _class_text(error))
+    absent: list[str] = []
+
+    def show(name: str, key: str, text: str | None = None) -> None:
+        value = data.get(key)
+        if value is None:
+            absent.append(name)
+        else:
+            printer.field(name, text if text is not None else _compact(value))
+
+    show("id", "id")
+    show("code", "code", f"{error.hex} ({error.code})")
+    show("status", "status")
+    show("http status", "http_status")
+    show("message", "message", _compact(data["message"], 2000))
+    show("props", "props")
+    show("request id", "request_id")
+    show("node", "node")
+    show("controller", "controller")
+    show("action", "action")
+    show("index", "index")
+    show("collection", "collection")
+    show("volatile", "volatile")
+    if error.result is None:
+        absent.append("result")
+    else:
+        printer.field("result", _compact(redact(error.result)))
+    show("transport", "transport")
+    headers = redact_headers(error.headers)
+    if headers:
+        printer.field("headers", "; ".join(f"{k}: {v}" for k, v in headers.items()))
+    else:
+        absent.append("headers")
+    show("problem", "problem")
+    stack = data.get("stack")
+    if isinstance(stack, str) and stack.strip():
+        lines = stack.strip().splitlines()
+        more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
+        printer.field("stack", _compact(lines[0], 200) + more)
+    else:
+        absent.append("stack")
+    if error.spec is not None:
+        spec = error.spec
+        printer.field("catalogue", f"{spec.class_name} {spec.status}: {spec.description}")
+    elif error.id:
+        printer.field("catalogue", "unknown id (a plugin's, an application's or a newer Kuzzle's)")
+    if isinstance(error, PartialError):
+        _describe_partial(error, printer)
+    hint = error.retry_hint
+    colour = ("green",) if hint.retryable and hint.replay_safe else ()
+    printer.field("retry", style(retry_advice(hint), *colour))
+    if error.retry_after is not None:
+        printer.field("retry after", f"{error.retry_after:g} s (Retry-After header)")
+    if absent:
+        printer.field("not sent", ", ".join(absent))
+
+
+def _describe_partial(error: PartialError, printer: _Printer) -> None:
+    items = error.items
+    count = "not sent" if error.count is None else str(error.count)
+    printer.field("failed", f"{_items(len(items))} (count {count})")
+    for number, item in enumerate(items, 1):
+        parts = []
+        if item.action:
+            parts.append(item.action)
+        parts.append(f"id={item.id}" if item.id is not None else "no id")
+        if item.status is not None:
+            parts.append(f"status {item.status}")
+        if item.error is not None and item.error.id:
+            parts.append(item.error.id)
+        if item.reason:
+            parts.append(_compact(redact_text(item.reason), 120))
+        printer.field(f"  #{number}", ", ".join(parts))
+    successes = error.successes
+    if successes is not None:
+        printer.field("succeeded", f"{_items(len(successes))}: {_compact(redact(successes), 200)}")
+
+
+def _describe_success(parsed: RawResponse, body: Any, printer: _Printer, strict: bool) -> None:
+    status = parsed.http_status
+    if isinstance(body, Mapping) and body.get("status") is not None:
+        status = body.get("status")
+    printer.out.write(printer.style(f"success (status {status or 'not sent'})", "green") + "\n")
+    if isinstance(body, Mapping):
+        result = body.get("result")
+        printer.field("result", _compact(redact(result)))
+        errors = result.get("errors") if isinstance(result, Mapping) else None
+        if isinstance(errors, list) and errors and not strict:
+            printer.field(
+                "note", f"the result holds {_items(len(errors))} that failed: --strict reports them"
+            )
+
+
+def read_input(source: str | None, stdin: BinaryIO) -> bytes:
+    """The bytes of FILE, or of stdin for ``-``; raises OSError for an unreadable file."""
+    if source in (None, "-"):
+        return stdin.read(MAX_BODY_BYTES + 1)
+    with open(source, "rb") as handle:
+        return handle.read(MAX_BODY_BYTES + 1)
+
+
+def parse_command(
+    data: bytes,
+    *,
+    http_status: int | None,
+    headers: list[tuple[str, str]],
+    strict: bool,
+    transport: str | None,
+    fmt: str,
+    out: TextIO,
+    err: TextIO,
+    style: Style,
+) -> int:
+    """Parse one response and describe it; returns the exit status."""
+    parsed = split(data)
+    if not parsed.body.strip() and parsed.http_status is None:
+        err.write("kuzzle-errors parse: empty input: expected a response body or curl -i output\n")
+        return EXIT_UNUSABLE
+    if parsed.note:
+        err.write(f"kuzzle-errors parse: {parsed.note}\n")
+    status = http_status if http_status is not None else parsed.http_status
+    all_headers = dict(parsed.headers)
+    all_headers.update(headers)
+    if transport is None and parsed.http_status is not None:
+        transport = "http"
+    error = parse_response(
+        parsed.body,
+        http_status=status,
+        headers=all_headers,
+        transport=transport,
+        strict=strict,
+    )
+    if (
+        isinstance(error, InvalidResponseError)
+        and error.http_status is None
+        and error.response is None
+    ):
+        err.write(
+            f"kuzzle-errors parse: unusable input: {error.problem}; expected a JSON response "
+            "body, or curl -i output with its status line\n"
+        )
+        return EXIT_UNUSABLE
+    printer = _Printer(out, style)
+    if fmt == "json":
+        json.dump(_json_report(error), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif error is None:
+        try:
+            body: Any = json.loads(parsed.body)
+        except (ValueError, RecursionError):
+            body = None
+        _describe_success(parsed, body, printer, strict)
+    else:
+        _describe_error(error, printer)
+    return EXIT_SUCCESS if error is None else EXIT_ERROR
+
+
+def _json_report(error: KuzzleError | None) -> dict[str, Any]:
+    if error is None:
+        return {"ok": True}
+    report: dict[str, Any] = {"ok": False, "python_class": _class_text(error).split(" ")[0]}
+    report.update(error.to_dict())
+    if isinstance(error, PartialError):
+        report["items"] = [
+            {
+                "id": item.id,
+                "status": item.status,
+                "reason": redact_text(item.reason) if item.reason else None,
+                "action": item.action,
+                "error_id": item.error.id if item.error is not None else None,
+            }
+            for item in error.items
+        ]
+        report["successes"] = redact(error.successes)
+    return report

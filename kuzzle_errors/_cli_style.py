@@ -1,0 +1,57 @@
+"""Terminal styling for the command line: colour only when it helps, never in pipes."""
+
+from __future__ import annotations
+
+import os
+from typing import Final, TextIO
+
+__all__ = ["Style", "use_colour"]
+
+_CODES: Final[dict[str, str]] = {
+    "bold": "1",
+    "dim": "2",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "cyan": "36",
+}
+
+
+def use_colour(stream: TextIO, choice: str = "auto") -> bool:
+    """Whether to colour ``stream``: ``always``, ``never``, or ``auto``.
+
+    ``auto`` colours a terminal only, and honours https://no-color.org (``NO_COLOR`` set to
+    a non-empty value turns colour off).
+    """
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+    except ValueError:  # a closed stream
+        return False
+
+
+class Style:
+    """Wraps text in ANSI colours, or leaves it alone when colour is off."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, *styles: str) -> str:
+        if not self.enabled or not styles or not text:
+            return text
+        codes = ";".join(_CODES[name] for name in styles)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+    def status(self, text: str, status: int | None) -> str:
+        """Colour a status-bearing text the way its status deserves."""
+        if status is None:
+            return text
+        if status >= 500:
+            return self(text, "red")
+        if status >= 400:
+            return self(text, "yellow")
+        return self(text, "cyan")

@@ -1,0 +1,476 @@
+"""The scripted state of :class:`kuzzle_errors.testing.StubKuzzle` and its API answers.
+
+Tests mutate this state from their own thread while the server's event loop reads it, so
+every access goes through one lock. Nothing here does I/O: the server (``_stub_server``)
+asks this module what to answer and then does the waiting, writing and dropping.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kuzzle_errors._stub_payloads import STUB_NODE, make_error, make_response
+
+#: Controllers Kuzzle 2 exposes: an unscripted action of one of these answers
+#: ``api.process.action_not_found``, any other controller ``api.process.controller_not_found``.
+KNOWN_CONTROLLERS = frozenset(
+    {
+        "admin",
+        "auth",
+        "bulk",
+        "cluster",
+        "collection",
+        "debug",
+        "document",
+        "index",
+        "memoryStorage",
+        "ms",
+        "realtime",
+        "security",
+        "server",
+    }
+)
+
+ANONYMOUS = "-1"  # Kuzzle's anonymous user id: all anonymous requests share one counter
+
+
+@dataclass
+class RecordedRequest:
+    """One request the stub received (refused ones included).
+
+    ``payload`` is the decoded Kuzzle request (None when it could not be decoded);
+    ``status`` is the status answered, None while unanswered or when no answer was sent
+    (a dropped connection, a request refused by the per-socket rate limit gets its 429
+    recorded on the refused request).
+    """
+
+    transport: str
+    controller: str | None
+    action: str | None
+    request_id: str | None
+    payload: dict[str, Any] | None
+    jwt: str | None = None
+    method: str | None = None
+    path: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    connection: int = 0
+    received_at: float = field(default_factory=time.monotonic)
+    status: int | None = None
+
+
+@dataclass
+class _Rule:
+    controller: str | None
+    action: str | None
+    times: int | None  # None: forever
+    value: Any
+
+    def matches(self, controller: str | None, action: str | None) -> bool:
+        return (self.controller is None or self.controller == controller) and (
+            self.action is None or self.action == action
+        )
+
+
+def _take(rules: list[_Rule], controller: str | None, action: str | None) -> _Rule | None:
+    """The first rule matching, with one use consumed (spent rules are removed)."""
+    for index, rule in enumerate(rules):
+        if rule.matches(controller, action):
+            if rule.times is not None:
+                rule.times -= 1
+                if rule.times <= 0:
+                    del rules[index]
+            return rule
+    return None
+
+
+@dataclass(frozen=True)
+class ProxyError:
+    """A scripted proxy answer (HTML, not Kuzzle's JSON)."""
+
+    status: int
+    retry_after: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What to do around the answer of one API request."""
+
+    drop: tuple[int | None, str] | None = None  # (close code or None for an abort, reason)
+    garbage: str | bytes | None = None
+    delay: float = 0.0
+
+
+class _Window:
+    """Fixed 1-second windows (Kuzzle resets its counters with a 1 s ``setInterval``)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._frame = -1
+        self._counts: dict[object, int] = {}
+
+    def hit(self, key: object) -> int:
+        frame = math.floor(self._clock())
+        if frame != self._frame:
+            self._frame = frame
+            self._counts = {}
+        count = self._counts.get(key, 0) + 1
+        self._counts[key] = count
+        return count
+
+
+def _flag(value: object) -> bool:
+    # Kuzzle's getBoolean: HTTP query strings give "true"/"" (present) as well as booleans.
+    if isinstance(value, str):
+        return value.lower() not in ("false", "0", "no")
+    return bool(value)
+
+
+class StubState:
+    """Scripts, limits, documents and the request log of one stub."""
+
+    def __init__(
+        self,
+        *,
+        node: str = STUB_NODE,
+        version: int = 2,
+        max_request_size: int = 1024 * 1024,
+        concurrent_requests: int | None = None,
+        requests_buffer_size: int = 50_000,
+        rate_limit: int | None = None,
+        ws_rate_limit: int | None = None,
+        logins_per_second: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.node = node
+        self.version = version
+        self.max_request_size = max_request_size
+        self.concurrent_requests = concurrent_requests
+        self.requests_buffer_size = requests_buffer_size
+        self.rate_limit = rate_limit
+        self.ws_rate_limit = ws_rate_limit
+        self.logins_per_second = logins_per_second
+        self.clock = clock
+        self.shutting_down = False
+        self.overload_left: int | None = 0  # None: refuse until told otherwise
+        self.buffered = 0  # requests waiting for a concurrency slot (set by the server)
+        self.interleave_room: str | None = None
+        self.fails: list[_Rule] = []
+        self.responds: dict[tuple[str, str], _Rule] = {}
+        self.slows: list[_Rule] = []
+        self.drops: list[_Rule] = []
+        self.garbages: list[_Rule] = []
+        self.proxies: list[_Rule] = []
+        self.documents: dict[tuple[str, str], dict[str, Any]] = {}
+        self.requests: list[RecordedRequest] = []
+        self._user_window = _Window(clock)
+        self._socket_window = _Window(clock)
+        self._login_window = _Window(clock)
+        self._jwt_counter = 0
+
+    # -- scripting (called from the test's thread) ---------------------------------------
+
+    def reset(self) -> None:
+        """Forget every script, limit toggle and document (the request log is kept)."""
+        with self.lock:
+            self.shutting_down = False
+            self.overload_left = 0
+            self.interleave_room = None
+            for rules in (self.fails, self.slows, self.drops, self.garbages, self.proxies):
+                rules.clear()
+            self.responds.clear()
+            self.documents.clear()
+
+    def add_fail(
+        self,
+        controller: str | None,
+        action: str | None,
+        error: dict[str, Any],
+        result: Any,
+        times: int | None,
+    ) -> None:
+        with self.lock:
+            self.fails.append(_Rule(controller, action, times, (error, result)))
+
+    def add_respond(self, controller: str, action: str, result: Any, times: int | None) -> None:
+        with self.lock:
+            self.responds[(controller, action)] = _Rule(controller, action, times, result)
+
+    def add_rule(
+        self,
+        kind: str,
+        controller: str | None,
+        action: str | None,
+        value: Any,
+        times: int | None,
+    ) -> None:
+        rules = {
+            "slow": self.slows,
+            "drop": self.drops,
+            "garbage": self.garbages,
+            "proxy": self.proxies,
+        }[kind]
+        with self.lock:
+            rules.append(_Rule(controller, action, times, value))
+
+    def record(self, entry: RecordedRequest) -> RecordedRequest:
+        with self.lock:
+            self.requests.append(entry)
+        return entry
+
+    # -- checks, in Kuzzle's order (called from the event loop) --------------------------
+
+    def take_proxy_error(self) -> ProxyError | None:
+        with self.lock:
+            rule = _take(self.proxies, None, None)
+        return rule.value if rule is not None else None
+
+    def socket_allowed(self, socket_key: int) -> bool:
+        """The per-socket WebSocket rate limit (counted before parsing, pings included)."""
+        with self.lock:
+            limit = self.ws_rate_limit
+            if not limit:
+                return True
+            return self._socket_window.hit(socket_key) <= limit
+
+    def is_ready(self) -> bool:
+        """What ``GET /_ready`` reports: not while shutting down or overloaded."""
+        with self.lock:
+            overloaded = self.overload_left is None or self.overload_left > 0
+            return not (self.shutting_down or overloaded or self.buffered > 0)
+
+    def throttle_error(self, transport: str) -> dict[str, Any] | None:
+        """Refusals that happen before the request runs: shutdown, scripted overload."""
+        with self.lock:
+            if self.shutting_down:
+                # HTTP skips the entry point, so it meets the funnel's own refusal.
+                if transport == "http":
+                    return make_error("api.process.shutting_down")
+                return make_error("network.entrypoint.shutting_down")
+            if self.overload_left is None:
+                return make_error("api.process.overloaded")
+            if self.overload_left > 0:
+                self.overload_left -= 1
+                return make_error("api.process.overloaded")
+        return None
+
+    def rate_error(
+        self, controller: str | None, action: str | None, jwt: str | None, connection: int
+    ) -> dict[str, Any] | None:
+        """Kuzzle's rate limiter: logins per connection, other requests per user."""
+        with self.lock:
+            if controller == "auth" and action == "login":
+                limit = self.logins_per_second
+                if limit and self._login_window.hit(("login", connection)) > limit:
+                    return make_error("api.process.too_many_logins_requests")
+                return None
+            user = jwt or ANONYMOUS
+            if user != ANONYMOUS and controller == "auth" and action == "logout":
+                return None
+            limit = self.rate_limit
+            if limit and self._user_window.hit(user) > limit:
+                return make_error("api.process.too_many_requests")
+        return None
+
+    def effects(self, controller: str | None, action: str | None) -> Effects:
+        with self.lock:
+            drop = _take(self.drops, controller, action)
+            garbage = _take(self.garbages, controller, action)
+            slow = _take(self.slows, controller, action)
+        delay = 0.0
+        if slow is not None:
+            value = slow.value
+            if isinstance(value, tuple):
+                delay = random.uniform(float(value[0]), float(value[1]))
+            else:
+                delay = float(value)
+        return Effects(
+            drop=drop.value if drop is not None else None,
+            garbage=garbage.value if garbage is not None else None,
+            delay=delay,
+        )
+
+    # -- answers -------------------------------------------------------------------------
+
+    def answer(
+        self, request: Mapping[str, Any], request_id: str, jwt: str | None
+    ) -> dict[str, Any]:
+        """The response envelope for an accepted API request (scripts, then built-ins)."""
+        controller = _str(request.get("controller"))
+        action = _str(request.get("action"))
+        with self.lock:
+            rule = _take(self.fails, controller, action)
+            if rule is not None:
+                error, result = rule.value
+                return self.envelope(request, request_id, error=error, result=result)
+            key = (controller or "", action or "")
+            respond = self.responds.get(key)
+            if respond is not None:
+                if respond.times is not None:
+                    respond.times -= 1
+                    if respond.times <= 0:
+                        del self.responds[key]
+                return self.envelope(request, request_id, result=respond.value)
+            return self._builtin(request, request_id, controller, action, jwt)
+
+    def envelope(
+        self,
+        request: Mapping[str, Any],
+        request_id: str,
+        *,
+        error: Mapping[str, Any] | None = None,
+        result: Any = None,
+        status: int | None = None,
+    ) -> dict[str, Any]:
+        """An envelope echoing the request's context, as Kuzzle's ``RequestResponse`` does."""
+        volatile = request.get("volatile")
+        envelope = make_response(
+            error=error,
+            result=result,
+            status=status,
+            request_id=request_id,
+            controller=_str(request.get("controller")),
+            action=_str(request.get("action")),
+            index=_str(request.get("index")),
+            collection=_str(request.get("collection")),
+            volatile=volatile if isinstance(volatile, Mapping) else None,
+            node=self.node,
+        )
+        if self.version == 1:
+            # Kuzzle 1's RequestResponse had neither "node" nor "headers".
+            del envelope["node"], envelope["headers"]
+        return envelope
+
+    def _builtin(
+        self,
+        request: Mapping[str, Any],
+        request_id: str,
+        controller: str | None,
+        action: str | None,
+        jwt: str | None,
+    ) -> dict[str, Any]:
+        def ok(result: Any) -> dict[str, Any]:
+            return self.envelope(request, request_id, result=result)
+
+        def fail(error_id: str, *args: object) -> dict[str, Any]:
+            return self.envelope(request, request_id, error=make_error(error_id, *args))
+
+        index = _str(request.get("index")) or ""
+        collection = _str(request.get("collection")) or ""
+        doc_id = _str(request.get("_id"))
+        body = request.get("body")
+        store = self.documents.setdefault((index, collection), {})
+        match (controller, action):
+            case ("server", "now"):
+                return ok({"now": int(time.time() * 1000)})
+            case ("server", "info"):
+                return ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": self.node}}})
+            case ("server", "publicApi"):
+                from kuzzle_errors._stub_routes import public_api
+
+                return ok(public_api())
+            case ("server", "healthCheck"):
+                return ok({"status": "green", "services": {}})
+            case ("auth", "login"):
+                self._jwt_counter += 1
+                user = body.get("username") if isinstance(body, Mapping) else None
+                return ok(
+                    {
+                        "_id": _str(user) or "stub-user",
+                        "jwt": f"stub-jwt-{self._jwt_counter}",
+                        "expiresAt": int(time.time() * 1000) + 3_600_000,
+                        "ttl": 3_600_000,
+                    }
+                )
+            case ("auth", "logout"):
+                return ok({"acknowledged": True})
+            case ("auth", "checkToken"):
+                return ok({"valid": True, "expiresAt": int(time.time() * 1000) + 3_600_000})
+            case ("document", "create" | "createOrReplace"):
+                new_id = doc_id or uuid.uuid4().hex[:20]
+                if action == "create" and new_id in store:
+                    return fail("services.storage.document_already_exists")
+                store[new_id] = body if isinstance(body, Mapping) else {}
+                return ok({"_id": new_id, "_source": store[new_id], "_version": 1})
+            case ("document", "get"):
+                if doc_id is None or doc_id not in store:
+                    return fail("services.storage.not_found", doc_id, index, collection)
+                return ok({"_id": doc_id, "_source": store[doc_id], "_version": 1})
+            case ("document", "exists"):
+                return ok(doc_id is not None and doc_id in store)
+            case ("document", "delete"):
+                if doc_id is None or doc_id not in store:
+                    return fail("services.storage.not_found", doc_id, index, collection)
+                del store[doc_id]
+                return ok({"_id": doc_id})
+            case ("document", "mCreate"):
+                return self._m_create(request, request_id, store)
+            case ("realtime", "subscribe"):
+                channel = f"stub-channel-{uuid.uuid4().hex[:12]}"
+                return ok({"roomId": channel, "channel": channel})
+            case ("realtime", "unsubscribe"):
+                room = body.get("roomId") if isinstance(body, Mapping) else None
+                return ok({"roomId": room})
+        if controller not in KNOWN_CONTROLLERS:
+            return fail("api.process.controller_not_found", controller)
+        return fail("api.process.action_not_found", controller, action)
+
+    def _m_create(
+        self, request: Mapping[str, Any], request_id: str, store: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``document:mCreate``: v2 ``{successes, errors}``, ``strict``, or v1's 206."""
+        body = request.get("body")
+        raw_docs = body.get("documents") if isinstance(body, Mapping) else None
+        if not isinstance(raw_docs, list):
+            error = make_error("api.assert.missing_argument", "body.documents")
+            return self.envelope(request, request_id, error=error)
+        successes: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for doc in raw_docs:
+            doc = doc if isinstance(doc, Mapping) else {}
+            raw_id = doc.get("_id")
+            content = doc.get("body") if isinstance(doc.get("body"), Mapping) else {}
+            if raw_id is not None and not isinstance(raw_id, str):
+                reason = "document _id must be a string"
+            elif raw_id is not None and raw_id in store:
+                reason = "document already exists"
+            else:
+                new_id = raw_id or uuid.uuid4().hex[:20]
+                store[new_id] = content
+                successes.append(
+                    {
+                        "_id": new_id,
+                        "_source": content,
+                        "_version": 1,
+                        "created": True,
+                        "result": "created",
+                        "status": 201,
+                    }
+                )
+                continue
+            errors.append(
+                {"document": {"_id": raw_id, "body": content}, "reason": reason, "status": 400}
+            )
+        if self.version == 1:
+            result = {"hits": successes, "total": len(successes)}
+            if not errors:
+                return self.envelope(request, request_id, result=result)
+            error = make_error("services.storage.incomplete_create", version=1, errors=errors)
+            return self.envelope(request, request_id, error=error, result=result)
+        if errors and _flag(request.get("strict", False)):
+            # The successful writes above are kept: Kuzzle checks strict after writing.
+            error = make_error("api.process.incomplete_multiple_request", "mCreate", errors=errors)
+            return self.envelope(request, request_id, error=error)
+        return self.envelope(request, request_id, result={"successes": successes, "errors": errors})
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

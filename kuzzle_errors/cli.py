@@ -1,0 +1,320 @@
+"""The ``kuzzle-errors`` command line: explain, list and parse Kuzzle errors.
+
+::
+
+    kuzzle-errors explain 0x0101000b          # what is this code? should I retry?
+    kuzzle-errors list --status 503           # the catalogue, filtered
+    curl -si http://localhost:7512/... | kuzzle-errors parse
+    kuzzle-errors demo                        # the library against an embedded Kuzzle stub
+    kuzzle-errors stub --port 7512            # serve the stub until interrupted
+
+Only the standard library is used here; ``demo`` and ``stub`` load their modules (and
+their optional dependencies) on demand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any, TextIO
+
+from kuzzle_errors._cli_style import Style, use_colour
+
+__all__ = ["build_parser", "main"]
+
+_PROG = "kuzzle-errors"
+_EXTRAS_HINT = "pip install 'kuzzle-errors[http,websocket,stub]'"
+
+_EPILOG = """\
+examples:
+  kuzzle-errors explain services.storage.not_found
+  kuzzle-errors explain 0x02020002
+  kuzzle-errors explain NotFoundError
+  kuzzle-errors list --domain api --subdomain process
+  kuzzle-errors list --retryable --format csv
+  curl -si -X POST http://localhost:7512/_query -d '{...}' | kuzzle-errors parse
+  kuzzle-errors demo
+
+exit status: 0 success; 1 not found or unusable input; 2 usage error, or (parse) an error
+response.
+"""
+
+
+def _version_text() -> str:
+    from kuzzle_errors import __version__, catalog
+
+    ids = sum(1 for _ in catalog.all_specs())
+    return f"{_PROG} {__version__} (catalogue: Kuzzle 2.56 and 1.x, {ids} error ids)"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, computed only when asked (counting ids builds the catalogue)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        sys.stdout.write(_version_text() + "\n")
+        parser.exit()
+
+
+def _kuzzle_version(text: str) -> int:
+    if text not in ("1", "2"):
+        raise argparse.ArgumentTypeError(f"Kuzzle major version 1 or 2 expected, got {text!r}")
+    return int(text)
+
+
+def _status(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a status number expected, got {text!r}") from None
+    if not 100 <= value <= 999:
+        raise argparse.ArgumentTypeError(f"a 3-digit status expected, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a port number expected, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port between 0 and 65535 expected, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the whole command line."""
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description="Explain, list and parse the errors of a Kuzzle server.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show the version and catalogue size, then exit"
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--color",
+        "--colour",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the output: auto (default) colours a terminal unless NO_COLOR is set",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    explain = commands.add_parser(
+        "explain",
+        parents=[common],
+        help="explain an error id, code (hex or decimal) or class",
+        description=(
+            "Explain a Kuzzle error: id, codes, class, status, description, message template, "
+            "versions, deprecation and retry advice. Accepts an id "
+            "(services.storage.not_found), a code (0x0101000b or 16842763), a class "
+            "(NotFoundError) or a kuzzle_errors.codes class name. A near miss suggests the "
+            "closest ids. Exit status 0 if everything was found, 1 otherwise."
+        ),
+    )
+    explain.add_argument("queries", nargs="+", metavar="ID_OR_CODE")
+    explain.add_argument(
+        "--version",
+        type=_kuzzle_version,
+        metavar="1|2",
+        help="the Kuzzle major version (codes can mean different errors in v1 and v2)",
+    )
+    explain.add_argument(
+        "--format", choices=("text", "json"), default="text", help="json: the records of list"
+    )
+
+    list_ = commands.add_parser(
+        "list",
+        parents=[common],
+        help="list the error catalogue, filtered",
+        description=(
+            "List the catalogued Kuzzle errors as a table (100 columns), JSON or CSV (every "
+            "field). Exit status 1 when nothing matches."
+        ),
+    )
+    list_.add_argument("--domain", help="e.g. api, services, network")
+    list_.add_argument("--subdomain", help="e.g. process, storage, http")
+    list_.add_argument("--status", type=_status, help="e.g. 503")
+    list_.add_argument("--class", dest="class_name", metavar="CLASS", help="e.g. NotFoundError")
+    list_.add_argument("--retryable", action="store_true", help="only errors a retry may overcome")
+    list_.add_argument("--version", type=_kuzzle_version, metavar="1|2", help="one Kuzzle version")
+    list_.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    parse = commands.add_parser(
+        "parse",
+        parents=[common],
+        help="parse a response body or curl -i output",
+        description=(
+            "Parse a Kuzzle response (a JSON body, a line pasted from a log, or curl -i output "
+            "with its status line and headers) and print the exception it gives. Exit status "
+            "0 for a success, 2 for an error response, 1 for unusable input."
+        ),
+    )
+    parse.add_argument("file", nargs="?", metavar="FILE|-", help="default: standard input")
+    parse.add_argument("--http-status", type=_status, metavar="N", help="the HTTP status")
+    parse.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'Name: value'",
+        help="a response header (repeatable), e.g. 'Retry-After: 5'",
+    )
+    parse.add_argument(
+        "--strict", action="store_true", help="a success holding failed items is a PartialError"
+    )
+    parse.add_argument("--transport", choices=("http", "websocket"), help="where it came from")
+    parse.add_argument("--format", choices=("text", "json"), default="text")
+
+    commands.add_parser(
+        "demo",
+        help="run the library against an embedded Kuzzle stub",
+        description="Run the demo (options after 'demo' go to it: kuzzle-errors demo --help).",
+        add_help=False,
+    )
+
+    stub = commands.add_parser(
+        "stub",
+        help="serve the Kuzzle stub (HTTP and WebSocket) until interrupted",
+        description="Serve the embedded Kuzzle stand-in until interrupted (Ctrl-C).",
+    )
+    stub.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    stub.add_argument("--port", type=_port, default=7512, help="default: 7512, Kuzzle's port")
+    return parser
+
+
+def _optional_module(name: str, command: str, err: TextIO) -> ModuleType | None:
+    """Import a module an optional command needs, or explain why it cannot run."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            err.write(f"{_PROG} {command}: not available ({name} is not installed)\n")
+        else:
+            err.write(f"{_PROG} {command}: needs the {exc.name!r} package: {_EXTRAS_HINT}\n")
+        return None
+
+
+def _run_demo(argv: list[str], err: TextIO) -> int:
+    module = _optional_module("kuzzle_errors.demo", "demo", err)
+    if module is None:
+        return 1
+    try:
+        return int(module.main(argv) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run_stub(host: str, port: int, out: TextIO, err: TextIO) -> int:
+    module = _optional_module("kuzzle_errors.testing", "stub", err)
+    if module is None:
+        return 1
+    if not hasattr(module, "serve"):
+        err.write(f"{_PROG} stub: not available (kuzzle_errors.testing has no serve())\n")
+        return 1
+    try:
+        module.serve(host, port)
+    except KeyboardInterrupt:
+        out.write("stub stopped\n")
+    except OSError as exc:  # port in use, address not available...
+        err.write(f"{_PROG} stub: cannot serve on {host}:{port}: {exc}\n")
+        return 1
+    return 0
+
+
+def _tolerant(stream: TextIO) -> None:
+    # A description with non-ASCII text must not crash a non-UTF-8 console.
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="backslashreplace")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (console script ``kuzzle-errors``)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    out, err = sys.stdout, sys.stderr
+    _tolerant(out)
+    try:
+        if args_list[:1] == ["demo"]:  # every later argument belongs to the demo
+            return _run_demo(args_list[1:], err)
+        args = build_parser().parse_args(args_list)
+        return _dispatch(args, out, err)
+    except BrokenPipeError:
+        # `kuzzle-errors list | head`: the reader left; silence the flush at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.command == "stub":
+        return _run_stub(args.host, args.port, out, err)
+    style = Style(use_colour(out, args.color))
+    if args.command == "explain":
+        from kuzzle_errors._cli_explain import explain
+
+        return explain(
+            args.queries, version=args.version, out=out, err=err, style=style, fmt=args.format
+        )
+    if args.command == "list":
+        from kuzzle_errors._cli_list import list_errors
+
+        return list_errors(
+            out,
+            err,
+            style,
+            fmt=args.format,
+            domain=args.domain,
+            subdomain=args.subdomain,
+            status=args.status,
+            class_name=args.class_name,
+            retryable=args.retryable,
+            version=args.version,
+        )
+    return _parse(args, out, err, style)
+
+
+def _parse(args: argparse.Namespace, out: TextIO, err: TextIO, style: Style) -> int:
+    from kuzzle_errors._cli_parse import EXIT_UNUSABLE, parse_command, parse_header, read_input
+
+    try:
+        headers = [parse_header(text) for text in args.header]
+    except ValueError as exc:
+        err.write(f"{_PROG} parse: {exc}\n")
+        return EXIT_UNUSABLE
+    if args.file is None and sys.stdin.isatty():
+        err.write(f"{_PROG} parse: give a FILE, or pipe a response in (FILE '-' reads stdin)\n")
+        return EXIT_UNUSABLE
+    try:
+        data = read_input(args.file, sys.stdin.buffer)
+    except OSError as exc:
+        err.write(f"{_PROG} parse: cannot read {args.file!r}: {exc.strerror or exc}\n")
+        return EXIT_UNUSABLE
+    return parse_command(
+        data,
+        http_status=args.http_status,
+        headers=headers,
+        strict=args.strict,
+        transport=args.transport,
+        fmt=args.format,
+        out=out,
+        err=err,
+        style=style,
+    )

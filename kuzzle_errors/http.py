@@ -1,0 +1,307 @@
+"""Kuzzle errors over HTTP with ``requests`` (install the ``http`` extra).
+
+* :func:`error_from_response` / :func:`raise_for_kuzzle`: the :class:`~kuzzle_errors.KuzzleError`
+  a :class:`requests.Response` carries, from its status, headers and body;
+* :func:`install`: a response hook so that every response of a session raises on a Kuzzle error,
+  the way ``raise_for_status`` users expect;
+* :class:`KuzzleHTTP`: a thin client sending Kuzzle API requests to ``POST /_query``, returning
+  ``result`` or raising, with transport failures mapped to :class:`~kuzzle_errors.TransportError`
+  subclasses carrying honest retry hints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+import requests
+import urllib3.exceptions
+
+from kuzzle_errors._transport import (
+    CONNECT_FAILED,
+    CONNECTION_LOST,
+    NO_ANSWER,
+    NOT_RETRYABLE,
+    call_with_retry,
+    new_request_id,
+)
+from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
+from kuzzle_errors.parser import parse_response
+
+if TYPE_CHECKING:
+    from kuzzle_errors._transport import RetryCaller
+    from kuzzle_errors.hints import RetryHint
+
+__all__ = ["KuzzleHTTP", "error_from_response", "install", "raise_for_kuzzle", "uninstall"]
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
+
+# Failures that happen before a byte of the request is sent, and will happen again.
+_PERMANENT: Final = (
+    requests.exceptions.SSLError,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.URLRequired,
+)
+
+
+def error_from_response(resp: requests.Response, *, strict: bool = False) -> KuzzleError | None:
+    """The Kuzzle error ``resp`` carries, or None for a success.
+
+    Uses the HTTP status (an error under a 2xx, such as Kuzzle's 206, is still an error), the
+    headers (``X-Kuzzle-Request-Id``, ``X-Kuzzle-Node``, a proxy's ``Retry-After``) and the
+    body: Kuzzle's envelope, the bare error object sent for errors raised before routing, or
+    anything else (a proxy's HTML page becomes the class of its status, with a bounded copy
+    of the text in ``raw``). With ``strict=True`` a success whose ``result`` holds a non-empty
+    ``errors`` list (v2 ``m*`` actions) is a :class:`~kuzzle_errors.PartialError`.
+    """
+    error = parse_response(
+        resp.content,
+        http_status=resp.status_code,
+        headers=resp.headers,
+        transport="http",
+        strict=strict,
+    )
+    if error is not None and error.request_id is None:
+        # Pre-routing errors carry no request id: the one we sent still identifies the call.
+        sent = getattr(resp, "request", None)
+        if sent is not None:
+            error.request_id = sent.headers.get(REQUEST_ID_HEADER)
+    return error
+
+
+def raise_for_kuzzle(resp: requests.Response, *, strict: bool = False) -> None:
+    """Raise the error :func:`error_from_response` finds in ``resp``; return on success."""
+    error = error_from_response(resp, strict=strict)
+    if error is not None:
+        raise error
+
+
+class _KuzzleHook:
+    """The response hook :func:`install` adds (a class, so it can be found and replaced)."""
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+
+    def __call__(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
+        status = resp.status_code
+        # Kuzzle's HTTP status equals its error status except 206: other 2xx bodies are not
+        # read, so streamed downloads stay streamed; 1xx/3xx pass (redirects are followed).
+        # A non-JSON 2xx (a 206 range download, a file) is not Kuzzle's: it passes too.
+        kuzzle_2xx = (status == 206 or self.strict) and 200 <= status < 300
+        if status >= 400 or (kuzzle_2xx and "json" in resp.headers.get("Content-Type", "").lower()):
+            raise_for_kuzzle(resp, strict=self.strict)
+
+
+def install(session: requests.Session, *, strict: bool = False) -> requests.Session:
+    """Make every response of ``session`` raise on a Kuzzle error; returns ``session``.
+
+    Responses with a status of 400 or more are parsed, and JSON answers with status 206
+    (with ``strict=True``, every JSON 2xx). Installing twice replaces the earlier hook.
+    """
+    uninstall(session)
+    session.hooks.setdefault("response", []).append(_KuzzleHook(strict))
+    return session
+
+
+def uninstall(session: requests.Session) -> requests.Session:
+    """Remove the hook :func:`install` added, if any; returns ``session``."""
+    hooks = session.hooks.get("response", [])
+    hooks[:] = [hook for hook in hooks if not isinstance(hook, _KuzzleHook)]
+    return session
+
+
+class KuzzleHTTP:
+    """A minimal Kuzzle HTTP client: ``query(request)`` returns ``result`` or raises.
+
+    Requests go to ``POST {base_url}/_query`` with the Kuzzle request as JSON body (the
+    generic route every Kuzzle 2 serves), ``Authorization: Bearer <jwt>`` when logged in and a
+    fresh ``X-Kuzzle-Request-Id`` so the answer (and its error) can be matched in logs.
+    Concurrent use from several threads is as safe as sharing the underlying
+    :class:`requests.Session` (fine with its default adapter; one client per thread is safest).
+
+    Args:
+        base_url: ``http://host:7512`` (a path prefix is kept).
+        session: a :class:`requests.Session` to use (closed by :meth:`close` only if created
+            here).
+        timeout: seconds, or a ``(connect, read)`` tuple, as ``requests`` takes it.
+        jwt: an authentication token; :meth:`login` sets one.
+        retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
+            ``retry.call(...)`` with its ``idempotent`` flag.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: float | tuple[float, float] = 10.0,
+        jwt: str | None = None,
+        retry: RetryCaller | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.jwt = jwt
+        self.retry = retry
+        self._owns_session = session is None
+        self.session = session if session is not None else requests.Session()
+
+    def query(
+        self, request: Mapping[str, Any], *, idempotent: bool = False, strict: bool = False
+    ) -> Any:
+        """Send one Kuzzle API request and return its ``result``.
+
+        ``request`` holds ``controller``, ``action`` and any other argument (``index``,
+        ``collection``, ``_id``, ``body``, ``volatile``, ``refresh``...). Raises the parsed
+        :class:`~kuzzle_errors.KuzzleError` on an error answer, a
+        :class:`~kuzzle_errors.ConnectionLostError` or
+        :class:`~kuzzle_errors.RequestTimeoutError` on a transport failure. ``idempotent``
+        tells the retry policy whether a request that may have run can be replayed;
+        ``strict`` makes a result holding ``errors`` raise a PartialError (client side).
+        """
+        return call_with_retry(
+            self.retry, self._query_once, dict(request), idempotent=idempotent, strict=strict
+        )
+
+    def login(
+        self,
+        credentials: Mapping[str, Any],
+        strategy: str = "local",
+        *,
+        expires_in: str | None = None,
+    ) -> str:
+        """Log in with ``auth:login``, keep the token for the next queries and return it."""
+        request: dict[str, Any] = {
+            "controller": "auth",
+            "action": "login",
+            "strategy": strategy,
+            "body": dict(credentials),
+        }
+        if expires_in is not None:
+            request["expiresIn"] = expires_in
+        result = self.query(request)
+        jwt = result.get("jwt") if isinstance(result, Mapping) else None
+        if not isinstance(jwt, str):
+            raise KuzzleError("auth:login answered no token", problem="no jwt in the result")
+        self.jwt = jwt
+        return jwt
+
+    def close(self) -> None:
+        """Close the session if this client created it. Idempotent."""
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> KuzzleHTTP:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KuzzleHTTP({self.base_url!r})"
+
+    # -- one attempt -------------------------------------------------------------------------
+
+    def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
+        payload = dict(request)
+        request_id = str(payload.pop("requestId", None) or new_request_id())
+        jwt = payload.pop("jwt", None) or self.jwt
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            REQUEST_ID_HEADER: request_id,
+        }
+        if jwt:
+            headers["Authorization"] = f"Bearer {jwt}"
+        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+        try:
+            resp = self.session.post(
+                f"{self.base_url}/_query",
+                data=data.encode("utf-8"),
+                headers=headers,
+                timeout=self.timeout,
+            )
+            resp.content  # noqa: B018 - read the body here: a broken body is a transport failure
+        except requests.RequestException as exc:
+            raise self._transport_error(exc, payload, request_id) from exc
+        error = error_from_response(resp, strict=strict)
+        if error is not None:
+            raise error
+        return _result_of(resp)
+
+    def _transport_error(
+        self, exc: requests.RequestException, request: Mapping[str, Any], request_id: str
+    ) -> KuzzleError:
+        cls: type[KuzzleError] = ConnectionLostError
+        hint: RetryHint
+        if isinstance(exc, _PERMANENT):
+            what, hint = "cannot send the request", NOT_RETRYABLE
+        elif isinstance(exc, requests.exceptions.ConnectTimeout) or _connect_failed(exc):
+            what, hint = f"could not connect to {self.base_url}", CONNECT_FAILED
+        elif isinstance(exc, requests.exceptions.Timeout):
+            cls, hint = RequestTimeoutError, NO_ANSWER
+            what = f"no answer from {self.base_url} within {_read_timeout(self.timeout)} s"
+        else:
+            what, hint = f"the connection to {self.base_url} failed", CONNECTION_LOST
+        return cls(
+            f"{what}: {type(exc).__name__}: {str(exc)[:300]}",
+            request_id=request_id,
+            controller=_opt_str(request.get("controller")),
+            action=_opt_str(request.get("action")),
+            index=_opt_str(request.get("index")),
+            collection=_opt_str(request.get("collection")),
+            volatile=request.get("volatile"),
+            transport="http",
+            problem=hint.reason,
+            retry_hint=hint,
+        )
+
+
+def _connect_failed(exc: BaseException) -> bool:
+    """True if the chain of ``exc`` shows the TCP connection was never made."""
+    seen: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo and len(seen) < 12:  # bounded walk: exception chains can be cyclic
+        item = todo.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError in urllib3.
+        if isinstance(item, urllib3.exceptions.ConnectTimeoutError):
+            return True
+        todo.extend(item.args)
+        todo.extend((item.__cause__, item.__context__, getattr(item, "reason", None)))
+    return False
+
+
+def _read_timeout(timeout: float | tuple[float, float]) -> float:
+    return timeout[1] if isinstance(timeout, tuple) else timeout
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _result_of(resp: requests.Response) -> Any:
+    """``result`` of an envelope; any other JSON as is; a non-JSON success as text."""
+    if not resp.content:
+        return None
+    try:
+        body = json.loads(resp.content)
+    except ValueError:
+        return resp.text
+    if isinstance(body, dict) and ("result" in body or "requestId" in body):
+        return body.get("result")
+    return body

@@ -1,0 +1,551 @@
+"""Test helpers: Kuzzle payload builders, ``responses`` helpers and an embedded Kuzzle stub.
+
+Build payloads without a server::
+
+    >>> from kuzzle_errors.testing import make_error, make_response
+    >>> body = make_response(error=make_error("api.process.overloaded"), request_id="r1")
+    >>> body["status"], body["error"]["code"]
+    (503, 33685506)
+
+Or run a real server speaking Kuzzle's HTTP API and WebSocket protocol on one loopback
+port, scripted from the test::
+
+    with StubKuzzle() as kuzzle:
+        kuzzle.fail("document", "create", "api.process.overloaded", times=2)
+        kuzzle.respond("server", "now", {"now": 0})
+        ...  # point a client at kuzzle.url (HTTP) or kuzzle.ws_url (WebSocket)
+        assert kuzzle.count("document", "create") == 3
+
+The stub needs the ``websockets`` package (extra ``stub``) for WebSocket clients only; it is
+imported when the first WebSocket connection arrives, never by ``import kuzzle_errors``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+from kuzzle_errors._stub_payloads import (
+    STUB_NODE,
+    make_error,
+    make_notification,
+    make_response,
+    new_request_id,
+    proxy_html,
+)
+from kuzzle_errors._stub_state import ProxyError, RecordedRequest, StubState
+
+if TYPE_CHECKING:
+    from kuzzle_errors._stub_server import StubServer
+
+__all__ = [
+    "STUB_NODE",
+    "RecordedRequest",
+    "StubKuzzle",
+    "add_error",
+    "add_proxy_error",
+    "add_response",
+    "make_error",
+    "make_notification",
+    "make_response",
+    "serve",
+]
+
+_GARBAGE: Final = "}{ this is not JSON"
+_UNSET: Any = object()
+
+
+# -- ``responses`` helpers ---------------------------------------------------------------------
+
+
+def _kuzzle_headers(request_id: str | None, node: str) -> dict[str, str]:
+    headers = {"X-Kuzzle-Node": node}
+    if request_id is not None:
+        headers["X-Kuzzle-Request-Id"] = request_id
+    return headers
+
+
+def add_error(
+    rsps: Any,
+    method: str,
+    url: str,
+    error_id: str,
+    *args: object,
+    bare: bool = False,
+    request_id: str | None = None,
+    controller: str | None = None,
+    action: str | None = None,
+    result: Any = None,
+    headers: Mapping[str, str] | None = None,
+    node: str = STUB_NODE,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Register a Kuzzle error answer on a ``responses`` mock; return the body registered.
+
+    ``rsps`` is the ``responses`` module or a ``responses.RequestsMock``. The error is
+    :func:`make_error` ``(error_id, *args, **fields)``; the HTTP status is the error's
+    status, as Kuzzle sends it. With ``bare=True`` the body is the bare error object with no
+    request id, as Kuzzle sends errors raised before routing (invalid JSON, too large...).
+    """
+    error = make_error(error_id, *args, **fields)
+    if bare:
+        body: dict[str, Any] = error
+        all_headers: dict[str, str] = {}
+    else:
+        request_id = request_id if request_id is not None else new_request_id()
+        body = make_response(
+            error=error,
+            result=result,
+            request_id=request_id,
+            controller=controller,
+            action=action,
+            node=node,
+        )
+        all_headers = _kuzzle_headers(request_id, node)
+    all_headers.update(headers or {})
+    rsps.add(
+        method,
+        url,
+        body=json.dumps(body),
+        status=body["status"],
+        headers=all_headers,
+        content_type="application/json",
+    )
+    return body
+
+
+def add_response(
+    rsps: Any,
+    method: str,
+    url: str,
+    result: Any = None,
+    *,
+    status: int = 200,
+    request_id: str | None = None,
+    controller: str | None = None,
+    action: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    node: str = STUB_NODE,
+) -> dict[str, Any]:
+    """Register a successful Kuzzle answer (``result`` in an envelope) on a ``responses`` mock."""
+    request_id = request_id if request_id is not None else new_request_id()
+    body = make_response(
+        result=result,
+        status=status,
+        request_id=request_id,
+        controller=controller,
+        action=action,
+        node=node,
+    )
+    all_headers = _kuzzle_headers(request_id, node)
+    all_headers.update(headers or {})
+    rsps.add(
+        method,
+        url,
+        body=json.dumps(body),
+        status=status,
+        headers=all_headers,
+        content_type="application/json",
+    )
+    return body
+
+
+def add_proxy_error(
+    rsps: Any,
+    method: str,
+    url: str,
+    *,
+    status: int = 502,
+    retry_after: str | int | None = None,
+    body: str | None = None,
+) -> str:
+    """Register a proxy's HTML error page (not Kuzzle JSON) on a ``responses`` mock."""
+    text = body if body is not None else proxy_html(status)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    rsps.add(method, url, body=text, status=status, headers=headers, content_type="text/html")
+    return text
+
+
+# -- the stub ----------------------------------------------------------------------------------
+
+
+class StubKuzzle:
+    """A Kuzzle stand-in on loopback: Kuzzle's HTTP API and WebSocket protocol on one port.
+
+    ``port=0`` picks a free port. ``version=2`` (default) answers as Kuzzle 2.x; ``version=1``
+    makes ``document:mCreate`` partial failures a 206 PartialError as Kuzzle 1.x did.
+    ``max_request_size`` is Kuzzle's ``server.maxRequestSize`` (bytes);
+    ``concurrent_requests``/``requests_buffer_size`` are ``limits.concurrentRequests`` and
+    ``limits.requestsBufferSize`` (None: no limit); ``rate_limit`` is the per-user
+    requests-per-second limit (profiles' ``rateLimit``), ``ws_rate_limit`` the per-socket
+    WebSocket limit (``server.protocols.websocket.rateLimit``), ``logins_per_second`` Kuzzle's
+    ``limits.loginsPerSecond``; None or 0 disables a limit. ``clock`` drives the fixed
+    1-second rate-limit windows (a monotonic clock in seconds; tests may pass their own).
+
+    Built-in actions: ``server:now/info/healthCheck``, ``auth:login/logout/checkToken``,
+    ``document:create/createOrReplace/get/exists/delete/mCreate`` on an in-memory store,
+    ``realtime:subscribe/unsubscribe``. Anything else answers 404 like Kuzzle for an unknown
+    action, unless scripted with :meth:`respond` or :meth:`fail`.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        node: str = STUB_NODE,
+        version: int = 2,
+        max_request_size: int = 1024 * 1024,
+        concurrent_requests: int | None = None,
+        requests_buffer_size: int = 50_000,
+        rate_limit: int | None = None,
+        ws_rate_limit: int | None = None,
+        logins_per_second: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.host = host
+        self._port = port
+        self._state = StubState(
+            node=node,
+            version=version,
+            max_request_size=max_request_size,
+            concurrent_requests=concurrent_requests,
+            requests_buffer_size=requests_buffer_size,
+            rate_limit=rate_limit,
+            ws_rate_limit=ws_rate_limit,
+            logins_per_second=logins_per_second,
+            clock=clock,
+        )
+        self._server: StubServer | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> StubKuzzle:
+        """Start serving (in a background thread); returns self. Idempotent."""
+        if self._server is not None and self._server.running:
+            return self
+        from kuzzle_errors._stub_server import StubServer
+
+        server = StubServer(self._state, self.host, self._port)
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection. Idempotent."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def __enter__(self) -> StubKuzzle:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"<StubKuzzle {where}>"
+
+    @property
+    def running(self) -> bool:
+        """True while the server thread runs."""
+        return self._server is not None and self._server.running
+
+    @property
+    def port(self) -> int:
+        """The port served (the ephemeral one picked when started with ``port=0``)."""
+        return self._server.port if self._server is not None else self._port
+
+    @property
+    def url(self) -> str:
+        """The HTTP base URL, ``http://127.0.0.1:PORT``."""
+        return f"http://{self._netloc()}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket URL, ``ws://127.0.0.1:PORT`` (same port as HTTP, as in Kuzzle)."""
+        return f"ws://{self._netloc()}"
+
+    @property
+    def node(self) -> str:
+        """The node id sent in ``node`` and ``X-Kuzzle-Node``."""
+        return self._state.node
+
+    def _netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def _running_server(self) -> StubServer:
+        if self._server is None or not self._server.running:
+            raise RuntimeError("the Kuzzle stub is not running: call start() first")
+        return self._server
+
+    # -- scripted answers -------------------------------------------------------------------
+
+    def respond(
+        self, controller: str, action: str, result: Any, *, times: int | None = None
+    ) -> None:
+        """Answer ``controller:action`` with ``result`` (``times`` times, or until replaced)."""
+        self._state.add_respond(controller, action, result, times)
+
+    def fail(
+        self,
+        controller: str | None,
+        action: str | None,
+        error_id: str,
+        *args: object,
+        times: int | None = None,
+        result: Any = None,
+        **fields: Any,
+    ) -> None:
+        """Answer ``controller:action`` with the error :func:`make_error` builds.
+
+        ``times=None`` fails forever, else the next ``times`` matching requests fail and
+        later ones get their normal answer. None for ``controller``/``action`` matches any.
+        ``result`` goes beside the error (as Kuzzle's 206 answers carry one). Failures
+        scripted first are used first.
+        """
+        error = make_error(error_id, *args, **fields)
+        self._state.add_fail(controller, action, error, result, times)
+
+    def slow(
+        self,
+        controller: str | None,
+        action: str | None,
+        seconds: float | tuple[float, float],
+        *,
+        times: int | None = None,
+    ) -> None:
+        """Delay the answers to ``controller:action`` by ``seconds`` (or uniformly in a range).
+
+        A slow request holds its concurrency slot, so it fills the buffer of a stub started
+        with ``concurrent_requests``.
+        """
+        self._state.add_rule("slow", controller, action, seconds, times)
+
+    def overload(self, times: int | None = None) -> None:
+        """Refuse the next ``times`` API requests with 503 ``api.process.overloaded``.
+
+        ``times=None`` refuses until :meth:`recover`; ``GET /_ready`` answers 503 meanwhile.
+        """
+        with self._state.lock:
+            self._state.overload_left = times
+
+    def shutdown(self) -> None:
+        """Act as a node shutting down: HTTP requests get 503 ``api.process.shutting_down``,
+        WebSocket ones 503 ``network.entrypoint.shutting_down``; ``/_ready`` answers 503."""
+        with self._state.lock:
+            self._state.shutting_down = True
+
+    def recover(self) -> None:
+        """End a :meth:`shutdown` and an :meth:`overload`."""
+        with self._state.lock:
+            self._state.shutting_down = False
+            self._state.overload_left = 0
+
+    def configure(
+        self,
+        *,
+        concurrent_requests: int | None = _UNSET,
+        requests_buffer_size: int = _UNSET,
+        rate_limit: int | None = _UNSET,
+        ws_rate_limit: int | None = _UNSET,
+        logins_per_second: int | None = _UNSET,
+        max_request_size: int = _UNSET,
+        version: int = _UNSET,
+    ) -> None:
+        """Change limits while running (same meaning as the constructor's arguments)."""
+        values = {
+            "concurrent_requests": concurrent_requests,
+            "requests_buffer_size": requests_buffer_size,
+            "rate_limit": rate_limit,
+            "ws_rate_limit": ws_rate_limit,
+            "logins_per_second": logins_per_second,
+            "max_request_size": max_request_size,
+            "version": version,
+        }
+        with self._state.lock:
+            for name, value in values.items():
+                if value is not _UNSET:
+                    setattr(self._state, name, value)
+
+    def reset(self) -> None:
+        """Forget every script, limit toggle and stored document (the request log stays)."""
+        self._state.reset()
+
+    def add_document(self, index: str, collection: str, _id: str, body: Mapping[str, Any]) -> None:
+        """Store a document (``document:mCreate`` of the same id then fails as a duplicate)."""
+        with self._state.lock:
+            self._state.documents.setdefault((index, collection), {})[_id] = dict(body)
+
+    # -- connection-level faults ------------------------------------------------------------
+
+    def proxy_error(
+        self,
+        status: int = 502,
+        *,
+        times: int | None = 1,
+        retry_after: str | int | None = None,
+        body: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` HTTP requests like a proxy with its upstream down.
+
+        The answer is an HTML page (``Content-Type: text/html``) with a reason phrase and
+        ``Retry-After`` when given; WebSocket upgrades are not affected.
+        """
+        value = ProxyError(
+            status, str(retry_after) if retry_after is not None else None, body or ""
+        )
+        self._state.add_rule("proxy", None, None, value, times)
+
+    def drop(
+        self,
+        controller: str | None = None,
+        action: str | None = None,
+        *,
+        code: int | None = None,
+        reason: str = "",
+        times: int | None = 1,
+    ) -> None:
+        """When a matching request arrives, answer nothing and drop connections instead.
+
+        Over WebSocket every open socket is dropped (pending requests included); over HTTP
+        the request's own connection is. ``code=None`` aborts the TCP connection without a
+        close frame; ``code=1011`` closes like Kuzzle's forced termination.
+        """
+        self._state.add_rule("drop", controller, action, (code, reason), times)
+
+    def drop_connections(self, code: int | None = None, reason: str = "") -> int:
+        """Drop every open WebSocket connection now; returns how many were open."""
+        server = self._running_server()
+        return server.call(lambda: server.drop_all(code, reason))
+
+    def garbage(
+        self,
+        controller: str | None = None,
+        action: str | None = None,
+        *,
+        data: str | bytes = _GARBAGE,
+        times: int | None = 1,
+    ) -> None:
+        """Send a non-JSON frame (text, or binary for bytes) before a matching WebSocket answer."""
+        self._state.add_rule("garbage", controller, action, data, times)
+
+    def send(self, message: Mapping[str, Any] | str | bytes) -> int:
+        """Send a frame to every open WebSocket (a mapping is sent as JSON); returns the count."""
+        server = self._running_server()
+        data: str | bytes = (
+            json.dumps(message, separators=(",", ":")) if isinstance(message, Mapping) else message
+        )
+        return server.call(lambda: server.broadcast(data))
+
+    def send_garbage(self, data: str | bytes = _GARBAGE) -> int:
+        """Send a non-JSON frame to every open WebSocket now; returns the count."""
+        return self.send(data)
+
+    def notify(
+        self,
+        room: str = "stub-channel",
+        *,
+        result: Any = None,
+        request_id: str | None = None,
+        action: str = "create",
+        controller: str = "document",
+        index: str | None = "index",
+        collection: str | None = "collection",
+    ) -> dict[str, Any]:
+        """Send a realtime document notification on channel ``room`` to every WebSocket.
+
+        ``request_id`` may be one of a client's own request ids (Kuzzle puts the id of the
+        request that triggered the change there). Returns the notification sent.
+        """
+        message = make_notification(
+            room,
+            result=result,
+            request_id=request_id,
+            action=action,
+            controller=controller,
+            index=index,
+            collection=collection,
+            node=self.node,
+        )
+        self.send(message)
+        return message
+
+    def interleave_notifications(self, room: str | None = "stub-channel") -> None:
+        """Before each WebSocket answer, send a notification on ``room`` carrying the
+        request's own ``requestId`` (None turns it off): clients must route by ``room``."""
+        with self._state.lock:
+            self._state.interleave_room = room
+
+    # -- the request log --------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request received, oldest first (refused ones included)."""
+        with self._state.lock:
+            return list(self._state.requests)
+
+    def count(
+        self,
+        controller: str | None = None,
+        action: str | None = None,
+        *,
+        transport: str | None = None,
+    ) -> int:
+        """How many requests matched (None matches anything)."""
+        return len(
+            [
+                r
+                for r in self.requests
+                if (controller is None or r.controller == controller)
+                and (action is None or r.action == action)
+                and (transport is None or r.transport == transport)
+            ]
+        )
+
+    def clear_requests(self) -> None:
+        """Empty the request log."""
+        with self._state.lock:
+            self._state.requests.clear()
+
+    def wait_for_requests(self, count: int, timeout: float = 2.0) -> list[RecordedRequest]:
+        """Wait (bounded) until at least ``count`` requests were received; return the log."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snapshot = self.requests
+            if len(snapshot) >= count or time.monotonic() >= deadline:
+                return snapshot
+            time.sleep(0.005)
+
+
+def serve(host: str = "127.0.0.1", port: int = 7512, **options: Any) -> None:
+    """Run a :class:`StubKuzzle` in the foreground until interrupted (Ctrl-C).
+
+    ``options`` are :class:`StubKuzzle`'s keyword arguments. Any Kuzzle client can connect,
+    over HTTP or WebSocket, to the printed address.
+    """
+    stub = StubKuzzle(host, port, **options)
+    stub.start()
+    print(f"Kuzzle stub listening on {stub.url} (HTTP) and {stub.ws_url} (WebSocket)")
+    print("Press Ctrl-C to stop.")
+    sys.stdout.flush()
+    stopped = threading.Event()
+    try:
+        while not stopped.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stub.stop()

@@ -1,0 +1,620 @@
+"""Kuzzle errors over WebSocket with ``websocket-client`` (install the ``websocket`` extra).
+
+* :func:`error_from_message`: the :class:`~kuzzle_errors.KuzzleError` one frame carries;
+* :class:`KuzzleWebSocket`: a thread-safe client on one socket. A reader thread routes each
+  answer to its caller by ``room`` (Kuzzle sets it to the request id of an answer; realtime
+  notifications carry a channel id there, and may carry one of our request ids in
+  ``requestId``), hands notifications to a callback, fails every pending query at once when
+  the connection drops, and fails the queries refused by Kuzzle's per-socket rate limit
+  (whose answer names no request) instead of letting them hang.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import struct
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old releases: untyped
+
+from kuzzle_errors._transport import (
+    CONNECT_FAILED,
+    CONNECTION_LOST,
+    NO_ANSWER,
+    NOT_RETRYABLE,
+    call_with_retry,
+    new_request_id,
+)
+from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
+from kuzzle_errors.parser import parse_response
+
+if TYPE_CHECKING:
+    from kuzzle_errors._transport import RetryCaller
+    from kuzzle_errors.hints import RetryHint
+
+__all__ = ["KuzzleWebSocket", "error_from_message"]
+
+log = logging.getLogger(__name__)
+
+#: The error Kuzzle's per-socket rate limit answers, with a random request id and no room.
+SOCKET_RATE_LIMIT_ID: Final = "network.websocket.ratelimit_exceeded"
+#: How many request ids of timed-out queries are remembered, to drop their late answers.
+_EXPIRED_MEMORY: Final = 1024
+_PING: Final = '{"p":1}'
+_PONG: Final = '{"p":2}'
+
+Notification = Callable[[dict[str, Any]], None]
+UnmatchedError = Callable[[KuzzleError], None]
+
+
+def error_from_message(
+    msg: str | bytes | Mapping[str, Any], *, strict: bool = False
+) -> KuzzleError | None:
+    """The Kuzzle error one WebSocket frame carries, or None (success, notification, ping).
+
+    ``msg`` is the frame as received (text or bytes) or already decoded. A frame that is not
+    JSON, or not a Kuzzle message, gives an :class:`~kuzzle_errors.InvalidResponseError`.
+    """
+    decoded: object = msg
+    if not isinstance(msg, Mapping):
+        try:
+            decoded = json.loads(msg)
+        except (ValueError, TypeError, RecursionError):
+            decoded = None
+    if isinstance(decoded, Mapping) and (_is_ping_frame(decoded) or _is_notification(decoded)):
+        return None
+    return parse_response(msg, transport="websocket", strict=strict)
+
+
+def _is_ping_frame(msg: Mapping[str, Any]) -> bool:
+    return len(msg) == 1 and msg.get("p") in (1, 2)
+
+
+def _is_notification(msg: Mapping[str, Any]) -> bool:
+    # Realtime notifications (document, user, TokenExpired) have a type and no error; the
+    # server one has a top-level message and status that would read as a bare error.
+    return "type" in msg and msg.get("error") in (None, False)
+
+
+class _Pending:
+    """One query waiting for its answer; ``outcome`` is the answer dict or an exception."""
+
+    __slots__ = ("cond", "outcome", "request", "request_id")
+
+    def __init__(self, request_id: str, request: Mapping[str, Any], lock: threading.Lock) -> None:
+        self.request_id = request_id
+        self.request = request
+        self.cond = threading.Condition(lock)
+        self.outcome: dict[str, Any] | KuzzleError | None = None
+
+
+class _RefusalWindow:
+    """Per-socket rate-limit refusals not attributed to a query yet.
+
+    A refusal names no request, so it is attributed by elimination: once ``grace`` has passed
+    and the queries still unanswered (among those in flight when a refusal came) are no more
+    than the refusals, every one of them was refused, so it fails replay-safe.
+    """
+
+    __slots__ = ("candidates", "deadline", "message", "refusals")
+
+    def __init__(self, message: dict[str, Any], candidates: set[str], deadline: float) -> None:
+        self.message = message
+        self.candidates = candidates
+        self.deadline = deadline
+        self.refusals = 1
+
+
+class _Stale(Exception):
+    """The connection died before the query was sent: take a new one."""
+
+
+class _Connection:
+    """One socket, its reader thread and its pending queries; dead for good once it drops."""
+
+    def __init__(self, client: KuzzleWebSocket) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._pending: dict[str, _Pending] = {}
+        self._expired: OrderedDict[str, None] = OrderedDict()
+        self._window: _RefusalWindow | None = None
+        self._pings_in_flight = 0
+        self._ping_sent_at: float | None = None
+        self._last_received = time.monotonic()
+        self.dead = False
+        self._closing = False
+        poll = client.timeout
+        if client.ping_interval:
+            poll = min(poll, client.ping_interval)
+        try:
+            self._ws: Any = _wsc.create_connection(client.url, timeout=client.timeout)
+        except Exception as exc:  # refused, DNS, handshake: nothing was sent
+            hint = NOT_RETRYABLE if isinstance(exc, (ValueError, TypeError)) else CONNECT_FAILED
+            raise ConnectionLostError(
+                f"could not connect to {client.url}: {type(exc).__name__}: {str(exc)[:300]}",
+                transport="websocket",
+                problem=hint.reason,
+                retry_hint=hint,
+            ) from exc
+        # Reads wake up every `poll` seconds to ping an idle connection; sends share it.
+        self._ws.settimeout(poll)
+        self._reader = threading.Thread(
+            target=self._read_loop, name=f"kuzzle-ws-reader {client.url}", daemon=True
+        )
+        self._reader.start()
+
+    # -- the caller's side ---------------------------------------------------------------
+
+    def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send ``payload`` (which has a fresh ``requestId``) and wait for its answer."""
+        request_id: str = payload["requestId"]
+        entry = _Pending(request_id, payload, self._lock)
+        with self._lock:
+            if self.dead:
+                raise _Stale
+            self._pending[request_id] = entry  # before sending: the answer may be quick
+        try:
+            text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+            self._ws.send(text)
+        except Exception as exc:
+            with self._lock:
+                self._pending.pop(request_id, None)
+                never_sent = self.dead or isinstance(exc, (TypeError, ValueError))
+            # A failed send may have left half a frame on the wire: the socket is unusable.
+            self.abort()
+            hint = CONNECT_FAILED if never_sent else CONNECTION_LOST
+            raise self._lost_error(payload, f"send failed: {exc}", hint) from exc
+        return self._wait(entry, time.monotonic() + timeout, timeout)
+
+    def _wait(self, entry: _Pending, deadline: float, timeout: float) -> dict[str, Any]:
+        with self._lock:
+            while entry.outcome is None:
+                now = time.monotonic()
+                window = self._window
+                if window is not None and now >= window.deadline:
+                    self._settle_refusals_locked(now)
+                    if entry.outcome is not None:
+                        break
+                if now >= deadline:
+                    self._pending.pop(entry.request_id, None)
+                    self._remember_expired_locked(entry.request_id)
+                    entry.outcome = RequestTimeoutError(
+                        f"no answer within {timeout:g} s",
+                        problem=NO_ANSWER.reason,
+                        retry_hint=NO_ANSWER,
+                        **_context(entry.request),
+                    )
+                    break
+                wake = deadline
+                if window is not None and now < window.deadline:
+                    # After the grace, the reader settles the refusals as answers come in.
+                    wake = min(wake, window.deadline)
+                entry.cond.wait(wake - now)
+        outcome = entry.outcome
+        if isinstance(outcome, KuzzleError):
+            raise outcome
+        assert outcome is not None
+        return outcome
+
+    def _lost_error(self, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
+        return ConnectionLostError(
+            f"connection to {self._client.url} lost: {why}",
+            problem=hint.reason,
+            retry_hint=hint,
+            **_context(request),
+        )
+
+    # -- the reader's side ---------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        why = "the connection dropped"
+        try:
+            while True:
+                try:
+                    opcode, data = self._ws.recv_data()
+                except _wsc.WebSocketTimeoutException:
+                    if self._closing:
+                        break  # the server did not answer our close frame: stop anyway
+                    if not self._idle():
+                        why = "no answer to a ping: the server is unreachable"
+                        break
+                    continue
+                self._last_received = time.monotonic()
+                if opcode == _wsc.ABNF.OPCODE_CLOSE:
+                    why = _describe_close(data)
+                    break
+                if opcode == _wsc.ABNF.OPCODE_TEXT and isinstance(data, bytes):
+                    self._dispatch(data.decode("utf-8", "replace"))  # validated by the library
+                elif opcode in (_wsc.ABNF.OPCODE_TEXT, _wsc.ABNF.OPCODE_BINARY):
+                    self._dispatch(data)
+        except Exception as exc:  # the socket failed or was aborted: report, never raise
+            if not self._closing:
+                why = f"the connection dropped ({type(exc).__name__}: {str(exc)[:200]})"
+        finally:
+            self._drop(why if not self._closing else "the client was closed")
+
+    def _idle(self) -> bool:
+        """Ping an idle connection; False once a ping stayed unanswered for a whole interval."""
+        interval = self._client.ping_interval
+        if not interval or self._closing:
+            return True
+        now = time.monotonic()
+        if self._ping_sent_at is not None and self._last_received < self._ping_sent_at:
+            return now - self._ping_sent_at < interval
+        if now - self._last_received >= interval:
+            with self._lock:
+                self._pings_in_flight += 1
+            self._ping_sent_at = now
+            self._ws.send(_PING)
+        return True
+
+    def _dispatch(self, data: str | bytes) -> None:
+        try:
+            msg = json.loads(data)
+        except (ValueError, RecursionError):
+            self._unmatched(error_from_message(data), "a frame that is not JSON")
+            return
+        if not isinstance(msg, dict):
+            self._unmatched(error_from_message(data), "a frame that is not a JSON object")
+            return
+        if _is_ping_frame(msg):
+            if msg["p"] == 1:
+                self._ws.send(_PONG)
+            else:
+                with self._lock:
+                    self._pings_in_flight = max(0, self._pings_in_flight - 1)
+            return
+        has_error = msg.get("error") not in (None, False)
+        room = msg.get("room")
+        request_id = msg.get("requestId")
+        # Anything may come in these fields: only strings are request ids.
+        key = room if isinstance(room, str) else request_id if isinstance(request_id, str) else None
+        with self._lock:
+            entry = self._pending.pop(room, None) if isinstance(room, str) else None
+            if entry is None and has_error and room is None and isinstance(request_id, str):
+                # Invalid requests are answered without a room, with our request id.
+                entry = self._pending.pop(request_id, None)
+            if entry is not None:
+                entry.outcome = msg
+                entry.cond.notify()
+                if self._window is not None:
+                    self._settle_refusals_locked(time.monotonic())
+                return
+            late = key is not None and key in self._expired
+        if late:
+            log.debug("dropped the late answer of the timed-out query %s", key)
+            return
+        if not has_error and (room is not None or "type" in msg):
+            self._notify(msg)
+            return
+        error = error_from_message(msg)
+        if error is not None and error.id == SOCKET_RATE_LIMIT_ID:
+            self._refused(msg)
+        self._unmatched(error, "an error answer matching no pending query")
+
+    def _refused(self, msg: dict[str, Any]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            in_flight = set(self._pending)
+            if not in_flight:
+                # Only a ping (or our pong) can have been refused: nobody to fail.
+                self._pings_in_flight = max(0, self._pings_in_flight - 1)
+                return
+            window = self._window
+            if window is not None and not window.candidates & in_flight:
+                window = None  # an old window whose queries all ended: start afresh
+            if window is None:
+                self._window = window = _RefusalWindow(msg, in_flight, now)
+            else:
+                window.refusals += 1
+                window.candidates |= in_flight
+            window.deadline = now + self._client.rate_limit_grace
+            for request_id in in_flight:
+                self._pending[request_id].cond.notify()  # wake up at the new deadline
+
+    def _settle_refusals_locked(self, now: float) -> None:
+        window = self._window
+        if window is None:
+            return
+        unanswered = [rid for rid in window.candidates if rid in self._pending]
+        if not unanswered:
+            self._window = None
+            return
+        if now < window.deadline or len(unanswered) + self._pings_in_flight > window.refusals:
+            return  # some of them may just be slow: wait for more answers
+        for request_id in unanswered:
+            entry = self._pending.pop(request_id)
+            error = error_from_message(window.message) or KuzzleError("refused")
+            error.request_id = request_id
+            error.controller = _opt_str(entry.request.get("controller"))
+            error.action = _opt_str(entry.request.get("action"))
+            error.problem = (
+                "refused by the per-socket rate limit: its answer names no request, "
+                f"matched by elimination after {self._client.rate_limit_grace:g} s"
+            )
+            entry.outcome = error
+            entry.cond.notify()
+        self._window = None
+        self._pings_in_flight = 0
+
+    def _remember_expired_locked(self, request_id: str) -> None:
+        self._expired[request_id] = None
+        while len(self._expired) > _EXPIRED_MEMORY:
+            self._expired.popitem(last=False)
+
+    def _notify(self, msg: dict[str, Any]) -> None:
+        callback = self._client.on_notification
+        if callback is None:
+            log.debug("notification without a callback: room %s", msg.get("room"))
+            return
+        try:
+            callback(msg)
+        except Exception:  # a failing callback must not kill the reader
+            log.exception("on_notification callback failed")
+
+    def _unmatched(self, error: KuzzleError | None, what: str) -> None:
+        if error is None:
+            return
+        # A rate-limit refusal is handled (its query fails); anything else is news.
+        level = logging.INFO if error.id == SOCKET_RATE_LIMIT_ID else logging.WARNING
+        log.log(level, "Kuzzle sent %s: %s", what, error)
+        callback = self._client.on_unmatched_error
+        if callback is not None:
+            try:
+                callback(error)
+            except Exception:  # a failing callback must not kill the reader
+                log.exception("on_unmatched_error callback failed")
+
+    def _drop(self, why: str) -> None:
+        """Fail every pending query at once and mark the connection dead."""
+        with self._lock:
+            self.dead = True
+            pending = list(self._pending.values())
+            self._pending.clear()
+            self._window = None
+            for entry in pending:
+                entry.outcome = self._lost_error(entry.request, why, CONNECTION_LOST)
+                entry.cond.notify()
+        try:
+            self._ws.shutdown()
+        except Exception:  # pragma: no cover - closing a broken socket may fail: ignore
+            log.debug("socket shutdown failed", exc_info=True)
+
+    # -- closing -------------------------------------------------------------------------
+
+    def abort(self) -> None:
+        """Drop the connection now: the reader wakes up and fails pending queries."""
+        sock = getattr(self._ws, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed: the reader has noticed or will
+                log.debug("socket shutdown failed", exc_info=True)
+
+    def close(self, wait: float = 1.0) -> None:
+        """Close politely (close frame), then forcibly if the server does not answer."""
+        self._closing = True
+        if not self.dead:
+            try:
+                self._ws.send_close()
+            except Exception:  # already broken: the abort below handles it
+                log.debug("sending the close frame failed", exc_info=True)
+        if threading.current_thread() is self._reader:
+            return  # closed from a callback: the reader ends after this message
+        self._reader.join(wait)
+        if self._reader.is_alive():
+            self.abort()
+            self._reader.join(wait)
+
+
+def _describe_close(data: bytes) -> str:
+    if len(data) >= 2:
+        (code,) = struct.unpack("!H", data[:2])
+        reason = data[2:].decode("utf-8", "replace")
+        return f"closed by the server (code {code}{': ' + reason if reason else ''})"
+    return "closed by the server"
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _context(request: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "request_id": _opt_str(request.get("requestId")),
+        "controller": _opt_str(request.get("controller")),
+        "action": _opt_str(request.get("action")),
+        "index": _opt_str(request.get("index")),
+        "collection": _opt_str(request.get("collection")),
+        "volatile": request.get("volatile"),
+        "transport": "websocket",
+    }
+
+
+class KuzzleWebSocket:
+    """A thread-safe Kuzzle WebSocket client: ``query(request)`` returns ``result`` or raises.
+
+    One socket serves every thread; each answer goes to its caller (matched by ``room``).
+    When the connection drops, every pending query fails at once with
+    :class:`~kuzzle_errors.ConnectionLostError`; the next query reconnects.
+
+    Args:
+        url: ``ws://host:7512``.
+        timeout: seconds to connect, and the default time a query waits for its answer.
+        jwt: an authentication token added to every request; :meth:`login` sets one.
+        retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
+            ``retry.call(...)`` with its ``idempotent`` flag.
+        on_notification: called with each realtime notification (a dict), from the reader
+            thread: keep it quick.
+        on_unmatched_error: called, from the reader thread, with the error of an answer that
+            matches no pending query (a rate-limit refusal, a garbage frame...). Such errors
+            are logged at WARNING level either way.
+        rate_limit_grace: seconds to wait after a per-socket rate-limit refusal before the
+            queries still unanswered are failed with it.
+        ping_interval: seconds of silence after which the client sends Kuzzle's ``{"p":1}``
+            (Kuzzle closes idle sockets after 60 s by default); a ping unanswered for a whole
+            interval drops the connection. None disables pings.
+        connect: connect now (default) rather than at the first query.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        jwt: str | None = None,
+        retry: RetryCaller | None = None,
+        on_notification: Notification | None = None,
+        on_unmatched_error: UnmatchedError | None = None,
+        rate_limit_grace: float = 0.5,
+        ping_interval: float | None = 20.0,
+        connect: bool = True,
+    ) -> None:
+        if not timeout > 0:
+            raise ValueError(f"timeout must be positive, not {timeout!r}")
+        if not rate_limit_grace >= 0:
+            raise ValueError(f"rate_limit_grace must be >= 0, not {rate_limit_grace!r}")
+        if ping_interval is not None and not ping_interval > 0:
+            raise ValueError(f"ping_interval must be positive or None, not {ping_interval!r}")
+        self.url = url
+        self.timeout = timeout
+        self.jwt = jwt
+        self.retry = retry
+        self.on_notification = on_notification
+        self.on_unmatched_error = on_unmatched_error
+        self.rate_limit_grace = rate_limit_grace
+        self.ping_interval = ping_interval
+        self._connect_lock = threading.Lock()
+        self._conn: _Connection | None = None
+        self._closed = False
+        if connect:
+            self.connect()
+
+    @property
+    def connected(self) -> bool:
+        """True while the socket is open."""
+        conn = self._conn
+        return conn is not None and not conn.dead
+
+    def connect(self) -> None:
+        """Open the socket if it is not open (queries do this on their own)."""
+        self._connection()
+
+    def _connection(self) -> _Connection:
+        with self._connect_lock:
+            if self._closed:
+                raise ConnectionLostError(
+                    "the client is closed",
+                    transport="websocket",
+                    problem=NOT_RETRYABLE.reason,
+                    retry_hint=NOT_RETRYABLE,
+                )
+            conn = self._conn
+            if conn is None or conn.dead:
+                conn = self._conn = _Connection(self)
+            return conn
+
+    def query(
+        self,
+        request: Mapping[str, Any],
+        *,
+        idempotent: bool = False,
+        strict: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """Send one Kuzzle API request and return its ``result``.
+
+        ``request`` holds ``controller``, ``action`` and any other argument. Raises the
+        parsed :class:`~kuzzle_errors.KuzzleError` on an error answer,
+        :class:`~kuzzle_errors.ConnectionLostError` if the connection fails or drops,
+        :class:`~kuzzle_errors.RequestTimeoutError` if no answer comes within ``timeout``
+        (default: the client's). ``idempotent`` tells the retry policy whether a request
+        that may have run can be replayed; ``strict`` makes a result holding ``errors``
+        raise a PartialError (client side).
+        """
+        return call_with_retry(
+            self.retry,
+            self._query_once,
+            dict(request),
+            idempotent=idempotent,
+            strict=strict,
+            timeout=timeout,
+        )
+
+    def _query_once(
+        self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
+    ) -> Any:
+        payload = dict(request)
+        payload["requestId"] = new_request_id()  # fresh on every attempt: answers never mix
+        if self.jwt and "jwt" not in payload:
+            payload["jwt"] = self.jwt
+        wait = self.timeout if timeout is None else timeout
+        try:
+            answer = self._connection().request(payload, wait)
+        except _Stale:  # it dropped before our send: nothing was sent, reconnect once
+            try:
+                answer = self._connection().request(payload, wait)
+            except _Stale as exc:
+                raise ConnectionLostError(
+                    f"connection to {self.url} lost before the request was sent",
+                    problem=CONNECT_FAILED.reason,
+                    retry_hint=CONNECT_FAILED,
+                    **_context(payload),
+                ) from exc
+        error = parse_response(answer, transport="websocket", strict=strict)
+        if error is not None:
+            raise error
+        return answer.get("result")
+
+    def login(
+        self,
+        credentials: Mapping[str, Any],
+        strategy: str = "local",
+        *,
+        expires_in: str | None = None,
+    ) -> str:
+        """Log in with ``auth:login``, keep the token for the next queries and return it."""
+        request: dict[str, Any] = {
+            "controller": "auth",
+            "action": "login",
+            "strategy": strategy,
+            "body": dict(credentials),
+        }
+        if expires_in is not None:
+            request["expiresIn"] = expires_in
+        result = self.query(request)
+        jwt = result.get("jwt") if isinstance(result, Mapping) else None
+        if not isinstance(jwt, str):
+            raise KuzzleError("auth:login answered no token", problem="no jwt in the result")
+        self.jwt = jwt
+        return jwt
+
+    def close(self) -> None:
+        """Close the socket; pending queries fail with ConnectionLostError. Idempotent."""
+        with self._connect_lock:
+            self._closed = True
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> KuzzleWebSocket:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("connected" if self.connected else "idle")
+        return f"KuzzleWebSocket({self.url!r}, {state})"

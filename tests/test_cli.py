@@ -1,0 +1,516 @@
+"""The ``kuzzle-errors`` command line, run for real in a subprocess.
+
+In-process checks of the helpers behind it live in ``test_cli_units.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kuzzle_errors
+from kuzzle_errors import catalog
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+OVERLOADED_CURL = (
+    b"HTTP/1.1 503\r\n"
+    b"Content-Type: application/json\r\n"
+    b"X-Kuzzle-Request-Id: req-42\r\n"
+    b"X-Kuzzle-Node: knode-test-1\r\n"
+    b"\r\n"
+    b'{"action":"create","collection":"c","controller":"document","error":{"code":33685506,'
+    b'"id":"api.process.overloaded","message":"Request discarded: Kuzzle Server is temporarily'
+    b' overloaded.","props":[],"status":503},"headers":{},"index":"i","node":"knode-test-1",'
+    b'"requestId":"req-42","result":null,"status":503,"volatile":null}'
+)
+
+PARTIAL_206 = (
+    '{"action":"mDeleteProfiles","controller":"security","error":{"code":16842761,'
+    '"id":"services.storage.incomplete_delete","message":"Couldn\'t delete all the requested'
+    ' documents: %s","props":[],"status":206,"errors":[{"code":117833729,'
+    '"id":"security.profile.not_found","message":"Profile \\"bar\\" not found.","props":["bar"],'
+    '"stack":"NotFoundError: x","status":404}],"count":1},"headers":{},"node":"n1",'
+    '"requestId":"req-44","result":["foo","baz"],"status":206,"volatile":null}'
+)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m kuzzle_errors ARGS`` with text output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "kuzzle_errors", *args],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        timeout=60,
+        env=env if env is not None else _env(),
+        check=False,
+    )
+    return subprocess.CompletedProcess(
+        result.args,
+        result.returncode,
+        result.stdout.decode("utf-8"),
+        result.stderr.decode("utf-8"),
+    )
+
+
+def _console_script() -> str | None:
+    beside = Path(sys.executable).with_name("kuzzle-errors")
+    if beside.exists():
+        return str(beside)
+    return shutil.which("kuzzle-errors")
+
+
+# -- global options ----------------------------------------------------------------------------
+
+
+def test_console_script_runs_the_same_cli() -> None:
+    script = _console_script()
+    if script is None:
+        pytest.skip("the kuzzle-errors console script is not installed (pip install -e .)")
+    result = subprocess.run(
+        [script, "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"kuzzle-errors {kuzzle_errors.__version__} ")
+    assert "277 error ids" in result.stdout
+
+
+def test_help_lists_every_command() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("explain", "list", "parse", "demo", "stub"):
+        assert command in result.stdout
+    assert "exit status" in result.stdout
+
+
+def test_no_command_is_a_usage_error() -> None:
+    result = run_cli()
+    assert result.returncode == 2
+    assert "usage: kuzzle-errors" in result.stderr
+
+
+# -- explain ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query", ["services.storage.not_found", "0x0101000b", "16842763", "ServicesStorageNotFound"]
+)
+def test_explain_by_id_code_or_codes_class(query: str) -> None:
+    result = run_cli("explain", query)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.splitlines()[0] == "services.storage.not_found"
+    for expected in (
+        "0x0101000b (16842763)",
+        "NotFoundError, status 404",
+        "kuzzle_errors.codes.ServicesStorageNotFound",
+        'Document "%s" not found in "%s":"%s".',
+        "Kuzzle 1 and 2",
+        "retry        no: the resource does not exist",
+    ):
+        assert expected in out
+    assert not ANSI.search(out)  # not a terminal: no colour
+
+
+def test_explain_overloaded_gives_the_retry_advice_and_reason() -> None:
+    out = run_cli("explain", "api.process.overloaded").stdout
+    assert "ServiceUnavailableError, status 503" in out
+    assert "yes, safe to replay" in out
+    assert "discarded" in out
+    assert "before processing" in out
+    assert "another cluster node" in out
+
+
+def test_explain_shows_both_meanings_of_a_code_kuzzle_1_and_2_disagree_on() -> None:
+    result = run_cli("explain", "0x01010016")
+    assert result.returncode == 0
+    assert "means a different error in each Kuzzle version" in result.stdout
+    assert "Kuzzle 2: services.storage.collection_reserved" in result.stdout
+    assert "Kuzzle 1: services.storage.index_reserved" in result.stdout
+
+    v1 = run_cli("explain", "0x01010016", "--version", "1")
+    assert v1.returncode == 0
+    assert v1.stdout.splitlines()[0] == "services.storage.index_reserved"
+    assert "collection_reserved" not in v1.stdout
+
+
+def test_explain_a_class_lists_its_ids() -> None:
+    result = run_cli("explain", "NotFoundError")
+    assert result.returncode == 0
+    out = result.stdout
+    assert out.splitlines()[0] == "NotFoundError"
+    assert "404" in out
+    ids = [spec.id for spec in catalog.find(class_name="NotFoundError")]
+    assert f"ids          {len(ids)}:" in out
+    for error_id in ids:
+        assert error_id in out
+
+
+def test_explain_near_miss_suggests_and_exits_1() -> None:
+    result = run_cli("explain", "storage.notfound")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "unknown error id, code or class: 'storage.notfound'" in result.stderr
+    assert "did you mean:\n  services.storage.not_found" in result.stderr
+
+
+def test_explain_unknown_code_names_its_domain() -> None:
+    result = run_cli("explain", "0x0101ffff")
+    assert result.returncode == 1
+    assert "services.storage" in result.stderr
+
+
+def test_explain_several_queries_fails_if_one_is_unknown() -> None:
+    result = run_cli("explain", "api.process.overloaded", "no.such.thing")
+    assert result.returncode == 1
+    assert "api.process.overloaded" in result.stdout
+    assert "no.such.thing" in result.stderr
+
+
+def test_explain_json_gives_records_for_ids_codes_and_classes() -> None:
+    result = run_cli("explain", "0x01010016", "NotFound", "nope", "--format", "json")
+    assert result.returncode == 1  # "nope" is unknown, the rest is still printed
+    assert "'nope'" in result.stderr
+    records = json.loads(result.stdout)
+    assert [record.get("id") for record in records[:2]] == [
+        "services.storage.collection_reserved",
+        "services.storage.index_reserved",
+    ]
+    assert records[0]["versions"] == [2]
+    assert records[1]["message"] is None
+    assert records[2]["class_name"] == "NotFoundError"
+    assert "services.storage.not_found" in records[2]["ids"]
+
+
+def test_explain_rejects_a_bad_version() -> None:
+    result = run_cli("explain", "0x01010016", "--version", "3")
+    assert result.returncode == 2
+    assert "1 or 2" in result.stderr
+
+
+# -- list ------------------------------------------------------------------------------------
+
+
+def test_list_table_is_aligned_fits_100_columns_and_has_no_colour_in_a_pipe() -> None:
+    result = run_cli("list")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert not ANSI.search(result.stdout)
+    assert max(len(line) for line in lines) <= 100
+    header = lines[0]
+    assert header.split() == ["CODE", "STATUS", "ID", "RETRY", "DESCRIPTION"]
+    rows = [line for line in lines[1:] if line.startswith("0x")]
+    assert len(rows) == len(list(catalog.all_specs()))
+    retry_column = header.index("RETRY")
+    id_width = retry_column - 2 - header.index("ID")
+    aligned = [row for row in rows if len(row.split()[2]) <= id_width]
+    assert len(aligned) > len(rows) - 5  # only the few longest ids overflow their cell
+    for row in aligned:
+        assert row[retry_column:].split()[0] in ("safe", "idem", "no")
+        assert row[header.index("STATUS") :].split()[0].isdigit()
+    assert any(row.endswith("…") for row in rows)  # long descriptions are cut, not wrapped
+
+
+def test_list_filters_combine() -> None:
+    result = run_cli("list", "--domain", "api", "--subdomain", "process", "--status", "503")
+    assert result.returncode == 0
+    ids = [line.split()[2] for line in result.stdout.splitlines() if line.startswith("0x")]
+    assert ids == [
+        "api.process.overloaded",
+        "api.process.shutting_down",
+        "api.process.not_enough_nodes",
+    ]
+
+
+def test_list_retryable_json_has_every_field() -> None:
+    result = run_cli("list", "--retryable", "--format", "json")
+    assert result.returncode == 0
+    records = json.loads(result.stdout)
+    assert records
+    assert all(record["retryable"] for record in records)
+    ids = {record["id"] for record in records}
+    assert {"api.process.overloaded", "api.process.too_many_requests"} <= ids
+    assert "services.storage.not_found" not in ids
+    first = records[0]
+    for name in (
+        "id",
+        "code",
+        "hex",
+        "class_name",
+        "status",
+        "description",
+        "message",
+        "deprecated",
+        "versions",
+        "replay_safe",
+        "retry_reason",
+    ):
+        assert name in first
+
+
+def test_list_csv_by_class_and_version() -> None:
+    result = run_cli("list", "--class", "PartialError", "--version", "1", "--format", "csv")
+    assert result.returncode == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {row["class_name"] for row in rows} == {"PartialError"}
+    assert all("1" in row["versions"].split() for row in rows)
+    assert "services.storage.incomplete_create" in {row["id"] for row in rows}
+
+
+def test_list_colour_when_forced_and_never_with_no_color_in_auto_mode() -> None:
+    forced = run_cli("list", "--status", "503", "--color", "always")
+    assert ANSI.search(forced.stdout)
+    plain = run_cli("list", "--status", "503", env=_env(NO_COLOR="1"))
+    assert not ANSI.search(plain.stdout)
+
+
+def test_list_unknown_filter_or_no_match_exits_1() -> None:
+    unknown = run_cli("list", "--class", "TeapotError")
+    assert unknown.returncode == 1
+    assert "unknown class 'TeapotError'" in unknown.stderr
+    empty = run_cli("list", "--status", "418")
+    assert empty.returncode == 1
+    assert empty.stdout == ""
+    assert "no error matches" in empty.stderr
+
+
+# -- parse -----------------------------------------------------------------------------------
+
+
+def test_parse_curl_output_with_kuzzles_bare_status_line() -> None:
+    result = run_cli("parse", stdin=OVERLOADED_CURL)
+    assert result.returncode == 2
+    out = result.stdout
+    assert out.startswith("ApiProcessOverloaded: api.process.overloaded (0x02020002)")
+    assert "(subclass of ServiceUnavailableError)" in out
+    assert re.search(r"http status\s+503", out)
+    assert re.search(r"request id\s+req-42", out)
+    assert re.search(r"node\s+knode-test-1", out)
+    assert re.search(r"transport\s+http", out)
+    assert "yes, safe to replay" in out
+
+
+def test_parse_partial_error_lists_failed_items(tmp_path: Path) -> None:
+    body = tmp_path / "partial.json"
+    body.write_text(PARTIAL_206, encoding="utf-8")
+    result = run_cli("parse", str(body))
+    assert result.returncode == 2
+    out = result.stdout
+    assert "(subclass of PartialError)" in out
+    assert re.search(r"failed\s+1 item \(count 1\)", out)
+    assert "security.profile.not_found" in out
+    assert re.search(r"succeeded\s+2 items", out)
+
+
+def test_parse_success_exits_0_and_strict_turns_errors_into_a_partial_error() -> None:
+    body = (
+        b'{"status":200,"requestId":"r","result":{"successes":[{"_id":"a"}],"errors":'
+        b'[{"document":{"_id":"d1","body":{}},"reason":"document already exists","status":400}]}}'
+    )
+    lenient = run_cli("parse", "-", stdin=body)
+    assert lenient.returncode == 0
+    assert lenient.stdout.startswith("success (status 200)")
+    assert "--strict" in lenient.stdout
+    strict = run_cli("parse", "--strict", stdin=body)
+    assert strict.returncode == 2
+    assert "id=d1, status 400, document already exists" in strict.stdout
+
+
+def test_parse_flags_supply_status_and_headers_json_format() -> None:
+    result = run_cli(
+        "parse",
+        "--http-status",
+        "503",
+        "--header",
+        "Retry-After: 7",
+        "--format",
+        "json",
+        stdin=b"<html><title>503 Service Temporarily Unavailable</title></html>",
+    )
+    assert result.returncode == 2
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert report["type"] == "ServiceUnavailableError"
+    assert report["http_status"] == 503
+    assert report["retry"]["retry_after"] == 7.0
+    assert report["retry"]["retryable"] is True
+
+
+def test_parse_unusable_input_exits_1_with_a_message(tmp_path: Path) -> None:
+    missing = run_cli("parse", str(tmp_path / "nope.json"))
+    assert missing.returncode == 1
+    assert "cannot read" in missing.stderr
+    assert "No such file" in missing.stderr
+    prose = run_cli("parse", stdin=b"this is not a response\n")
+    assert prose.returncode == 1
+    assert "unusable input" in prose.stderr
+    empty = run_cli("parse", "-", stdin=b"")
+    assert empty.returncode == 1
+    assert "empty input" in empty.stderr
+    bad_header = run_cli("parse", "--header", "nonsense", stdin=b"{}")
+    assert bad_header.returncode == 1
+    assert "Name: value" in bad_header.stderr
+
+
+def test_parse_never_prints_a_jwt() -> None:
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJfaWQiOiJhZG1pbiJ9.c2lnbmF0dXJlc2lnbmF0dXJl"
+    body = json.dumps(
+        {"status": 401, "error": {"id": "security.token.invalid", "status": 401, "message": jwt}}
+    ).encode()
+    result = run_cli("parse", "--header", f"Authorization: Bearer {jwt}", stdin=body)
+    assert result.returncode == 2
+    assert jwt not in result.stdout
+    assert "[REDACTED]" in result.stdout
+
+
+# -- stub and demo, for real -----------------------------------------------------------------
+
+
+def _module_exists(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
+def test_stub_serves_until_interrupted() -> None:
+    if not _module_exists("kuzzle_errors.testing"):
+        pytest.skip("kuzzle_errors.testing is not written yet")
+    import signal
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kuzzle_errors", "stub", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(PYTHONUNBUFFERED="1"),
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the stub prints its address once it listens
+        match = re.search(r"(http://127\.0\.0\.1:\d+)", first)
+        assert match, first
+        with urllib.request.urlopen(f"{match[1]}/_now", timeout=10) as response:
+            assert json.loads(response.read())["status"] == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_stub_refuses_a_bad_port() -> None:
+    result = run_cli("stub", "--port", "70000")
+    assert result.returncode == 2
+    assert "between 0 and 65535" in result.stderr
+
+
+def test_demo_runs() -> None:
+    if not _module_exists("kuzzle_errors.demo"):
+        pytest.skip("kuzzle_errors.demo is not written yet")
+    result = run_cli("demo")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip()
+
+
+def test_a_reader_leaving_early_is_not_an_error_trace() -> None:
+    # `kuzzle-errors list --format json | head -1`: the JSON is larger than a pipe buffer.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kuzzle_errors", "list", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"[\n"
+    proc.stdout.close()
+    try:
+        status = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    assert status in (0, 1)
+    assert b"Traceback" not in stderr
+
+
+def test_stub_on_a_busy_port_fails_clearly() -> None:
+    if not _module_exists("kuzzle_errors.testing"):
+        pytest.skip("kuzzle_errors.testing is not written yet")
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("stub", "--port", str(port))
+    assert result.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _run_on_a_terminal(*args: str, env: dict[str, str]) -> str:
+    """The output of the CLI with stdout on a pseudo-terminal (POSIX only)."""
+    pty = pytest.importorskip("pty")
+    import select
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kuzzle_errors", *args],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(follower)
+    chunks: list[bytes] = []
+    try:
+        for _ in range(1000):  # bounded: the output is a few kilobytes
+            ready, _, _ = select.select([leader], [], [], 10)
+            if not ready:
+                break
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_colour_on_a_terminal_unless_no_color() -> None:
+    coloured = _run_on_a_terminal("list", "--status", "503", env=_env(TERM="xterm"))
+    assert ANSI.search(coloured)
+    plain = _run_on_a_terminal("list", "--status", "503", env=_env(TERM="xterm", NO_COLOR="1"))
+    assert "api.process.overloaded" in plain
+    assert not ANSI.search(plain)
