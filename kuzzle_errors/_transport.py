@@ -6,9 +6,10 @@ No optional dependency here: both transport modules import it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol, TypeVar
 
+from kuzzle_errors.exceptions import KuzzleError
 from kuzzle_errors.hints import RetryHint
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "NO_ANSWER",
     "RetryCaller",
     "call_with_retry",
+    "jwt_from_login",
+    "login_request",
     "new_request_id",
 ]
 
@@ -47,6 +50,29 @@ class RetryCaller(Protocol):
     def call(
         self, fn: Callable[..., _T], /, *args: Any, idempotent: bool = ..., **kwargs: Any
     ) -> _T: ...
+
+
+def login_request(
+    credentials: Mapping[str, Any], strategy: str, expires_in: str | None
+) -> dict[str, Any]:
+    """The ``auth:login`` request both clients send."""
+    request: dict[str, Any] = {
+        "controller": "auth",
+        "action": "login",
+        "strategy": strategy,
+        "body": dict(credentials),
+    }
+    if expires_in is not None:
+        request["expiresIn"] = expires_in
+    return request
+
+
+def jwt_from_login(result: object) -> str:
+    """The token of an ``auth:login`` result; a KuzzleError if there is none."""
+    jwt = result.get("jwt") if isinstance(result, Mapping) else None
+    if not isinstance(jwt, str):
+        raise KuzzleError("auth:login answered no token", problem="no jwt in the result")
+    return jwt
 
 
 def new_request_id() -> str:

@@ -26,6 +26,8 @@ from kuzzle_errors._transport import (
     NO_ANSWER,
     NOT_RETRYABLE,
     call_with_retry,
+    jwt_from_login,
+    login_request,
     new_request_id,
 )
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
@@ -178,20 +180,8 @@ class KuzzleHTTP:
         expires_in: str | None = None,
     ) -> str:
         """Log in with ``auth:login``, keep the token for the next queries and return it."""
-        request: dict[str, Any] = {
-            "controller": "auth",
-            "action": "login",
-            "strategy": strategy,
-            "body": dict(credentials),
-        }
-        if expires_in is not None:
-            request["expiresIn"] = expires_in
-        result = self.query(request)
-        jwt = result.get("jwt") if isinstance(result, Mapping) else None
-        if not isinstance(jwt, str):
-            raise KuzzleError("auth:login answered no token", problem="no jwt in the result")
-        self.jwt = jwt
-        return jwt
+        self.jwt = jwt_from_login(self.query(login_request(credentials, strategy, expires_in)))
+        return self.jwt
 
     def close(self) -> None:
         """Close the session if this client created it. Idempotent."""

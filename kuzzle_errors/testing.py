@@ -70,6 +70,27 @@ def _kuzzle_headers(request_id: str | None, node: str) -> dict[str, str]:
     return headers
 
 
+def _register(
+    rsps: Any,
+    method: str,
+    url: str,
+    body: dict[str, Any],
+    status: int,
+    kuzzle_headers: dict[str, str],
+    extra_headers: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """Add one JSON answer to a ``responses`` mock; returns the body registered."""
+    rsps.add(
+        method,
+        url,
+        body=json.dumps(body),
+        status=status,
+        headers={**kuzzle_headers, **(extra_headers or {})},
+        content_type="application/json",
+    )
+    return body
+
+
 def add_error(
     rsps: Any,
     method: str,
@@ -107,16 +128,7 @@ def add_error(
             node=node,
         )
         all_headers = _kuzzle_headers(request_id, node)
-    all_headers.update(headers or {})
-    rsps.add(
-        method,
-        url,
-        body=json.dumps(body),
-        status=body["status"],
-        headers=all_headers,
-        content_type="application/json",
-    )
-    return body
+    return _register(rsps, method, url, body, body["status"], all_headers, headers)
 
 
 def add_response(
@@ -142,17 +154,7 @@ def add_response(
         action=action,
         node=node,
     )
-    all_headers = _kuzzle_headers(request_id, node)
-    all_headers.update(headers or {})
-    rsps.add(
-        method,
-        url,
-        body=json.dumps(body),
-        status=status,
-        headers=all_headers,
-        content_type="application/json",
-    )
-    return body
+    return _register(rsps, method, url, body, status, _kuzzle_headers(request_id, node), headers)
 
 
 def add_proxy_error(
