@@ -9,6 +9,7 @@ Needs the ``http``, ``websocket`` and ``stub`` extras.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,16 @@ __all__ = ["main"]
 
 INDEX, COLLECTION = "demo", "items"
 Client = KuzzleHTTP | KuzzleWebSocket
+
+
+def _start_of_window() -> None:
+    """Wait for a fresh rate-limit window, so the calls that follow share one.
+
+    The stub, like Kuzzle, counts in fixed one-second windows of its clock (``time.monotonic``);
+    calls straddling a boundary would be counted in two windows and might not be refused.
+    """
+    now = time.monotonic()
+    time.sleep(math.ceil(now) - now + 0.01)
 
 
 class _Demo:
@@ -84,6 +95,7 @@ class _Demo:
     def rate_limited_per_user(self, client: Client) -> str:
         self.stub.configure(rate_limit=2)
         try:
+            _start_of_window()
             started = time.monotonic()
             for _ in range(3):
                 client.query({"controller": "server", "action": "now"})
@@ -157,6 +169,7 @@ class _Demo:
     def ws_rate_limited_per_socket(self, client: KuzzleWebSocket) -> str:
         self.stub.configure(ws_rate_limit=3)
         try:
+            _start_of_window()
             started = time.monotonic()
             for _ in range(4):
                 client.query({"controller": "server", "action": "now"})

@@ -24,6 +24,9 @@ def test_demo_runs_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     ):
         assert text in out, text
     assert out.count("  overloaded ") == 2
+    # Both transports really met the per-user limit (not a lucky window boundary).
+    assert out.count("429 api.process.too_many_requests") == 2
+    assert "429 ?" not in out
     assert out.count("  dropped ") == 2
 
 
