@@ -14,6 +14,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import timeit
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +42,7 @@ TYPICAL = json.dumps(
         "volatile": None,
     }
 ).encode()
+NEUTRAL = tempfile.gettempdir()
 HEADERS = {"Content-Type": "application/json", "X-Kuzzle-Request-Id": "req-42"}
 
 
@@ -95,8 +97,10 @@ def import_time(statement: str, runs: int = 15) -> float:
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     samples = []
     for _ in range(runs):
+        # From a neutral folder, so the child imports the package this process imported (and
+        # compiled), not a checkout that happens to be the working directory.
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=NEUTRAL
         )
         samples.append(float(out.stdout))
     return statistics.median(samples)
@@ -159,6 +163,7 @@ def main() -> int:
     extra_ms = (imported - bare) * 1000
     leaked = subprocess.run(
         [sys.executable, "-c", "import sys, kuzzle_errors; print('requests' in sys.modules)"],
+        cwd=NEUTRAL,
         capture_output=True,
         text=True,
         check=True,

@@ -35,6 +35,15 @@ _jwt: re.Pattern[str] | None = None
 _MAX_DEPTH: Final = 64
 
 
+def safe_repr(value: object, limit: int = 1000) -> str:
+    """``repr(value)``, bounded, and never raising (a hostile ``__repr__`` is reported)."""
+    try:
+        text = repr(value)
+    except Exception as exc:
+        return f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
+    return text[:limit]
+
+
 def redact_text(text: str) -> str:
     """``text`` with every JWT-looking substring replaced."""
     if "eyJ" not in text:
@@ -84,4 +93,4 @@ def redact(value: object, depth: int = 0) -> object:
         return [redact(v, depth + 1) for v in value]
     if isinstance(value, (bytes, bytearray)):
         return redact_text(bytes(value).decode("utf-8", "replace"))
-    return redact_text(repr(value))
+    return redact_text(safe_repr(value))

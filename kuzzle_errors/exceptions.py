@@ -520,7 +520,8 @@ class PartialError(KuzzleError):
         details = super()._details()
         failed = len(self.errors)
         if self.count is not None and self.count != failed:
-            details.append(f"count={self.count} but {failed} items sent: they disagree")
+            sent = f"{failed} item{'' if failed == 1 else 's'}"
+            details.append(f"count={self.count} but {sent} sent: they disagree")
         else:
             details.append(f"{failed} failed")
         return details

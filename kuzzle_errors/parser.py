@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from functools import partial
 
 from kuzzle_errors import catalog
-from kuzzle_errors._redact import REDACTED, SECRET_KEYS, redact_text
+from kuzzle_errors._redact import REDACTED, SECRET_KEYS, redact_text, safe_repr
 from kuzzle_errors.exceptions import (
     BadRequestError,
     ExternalServiceError,
@@ -107,9 +107,9 @@ def _text(value: object, limit: int | None = None) -> str:
     import json
 
     try:
-        text = json.dumps(value, ensure_ascii=False, default=repr)
-    except (TypeError, ValueError, RecursionError):
-        text = repr(value)
+        text = json.dumps(value, ensure_ascii=False, default=safe_repr)
+    except (TypeError, ValueError, RecursionError):  # e.g. non-string keys, cycles
+        text = safe_repr(value, limit or 10_000)
     return text[:limit] if limit else text
 
 
@@ -389,7 +389,7 @@ def _parse(body: object, ctx: _Context, strict: bool) -> KuzzleError | None:
     elif isinstance(body, (list, int, float, bool)):
         return _from_json(body, ctx, strict, body)
     else:
-        return _unusable(repr(body), f"unsupported body type {type(body).__name__}", ctx)
+        return _unusable(safe_repr(body), f"unsupported body type {type(body).__name__}", ctx)
 
     stripped = text.strip().lstrip("\ufeff")
     if not stripped:
@@ -486,9 +486,10 @@ def _strict_partial(
         return None
     successes = result.get("successes")
     total = len(errors) + (len(successes) if isinstance(successes, list) else 0)
-    action = _opt_str(envelope.get("action")) or "multi-item"
+    action = _opt_str(envelope.get("action"))
+    what = f"{action} items" if action else "items"
     return PartialError(
-        f"{len(errors)} of {total} {action} items failed",
+        f"{len(errors)} of {total} {what} failed",
         errors=errors,
         count=len(errors),
         status=status if status is not None else ctx.http_status,
@@ -574,7 +575,8 @@ def _unusable(raw: object, problem: str, ctx: _Context) -> KuzzleError | None:
 def _internal_failure(
     raw: object, exc: BaseException, http_status: object, transport: str | None
 ) -> KuzzleError:
-    bounded, note = _bounded(raw if isinstance(raw, (bytes, str)) else repr(raw)[:RAW_COPY_LIMIT])
+    copy = raw if isinstance(raw, (bytes, str)) else safe_repr(raw, RAW_COPY_LIMIT)
+    bounded, note = _bounded(copy)
     return InvalidResponseError(
         f"Invalid response: could not be parsed ({type(exc).__name__})",
         status=coerce_status(http_status),

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kuzzle_errors._record import Record
+from kuzzle_errors._redact import safe_repr
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def _as_text(value: object) -> str | None:
             inner = value.get(key)
             if isinstance(inner, str):
                 return inner
-    return repr(value)[:1000]
+    return safe_repr(value)
 
 
 def _as_id(value: object) -> str | None:

@@ -205,3 +205,76 @@ def test_spec_is_frozen() -> None:
     assert spec is not None
     with pytest.raises(AttributeError):
         spec.status = 500  # type: ignore[misc]
+
+
+# Rows copied by hand from the seed tables, so the check above does not rest only on the
+# generator's own table parser.
+HAND_COPIED = [
+    (
+        "core.fatal.unexpected_error",
+        "0x00000001",
+        "InternalError",
+        500,
+        1,
+        "Caught an unexpected error. Please contact your support.",
+    ),
+    (
+        "services.storage.incomplete_fetch",
+        "0x01010008",
+        "PartialError",
+        206,
+        1,
+        "Couldn't retrieve all the requested documents",
+    ),
+    (
+        "services.storage.index_reserved",
+        "0x01010016",
+        "BadRequestError",
+        400,
+        1,
+        'Index names starting with a "%" are reserved and cannot be used',
+    ),
+    (
+        "security.token.expired",
+        "0x07010006",
+        "UnauthorizedError",
+        401,
+        1,
+        "The provided authentication token has expired",
+    ),
+    (
+        "api.process.overloaded",
+        "0x02020002",
+        "ServiceUnavailableError",
+        503,
+        2,
+        "The request has been discarded because the server is overloaded",
+    ),
+    (
+        "api.process.too_many_requests",
+        "0x02020008",
+        "TooManyRequestsError",
+        429,
+        2,
+        "The request has been refused because a rate limit has been exceeded for this user",
+    ),
+]
+
+
+@pytest.mark.parametrize("row", HAND_COPIED, ids=lambda r: r[0])
+def test_hand_copied_seed_rows(row: tuple[str, str, str, int, int, str]) -> None:
+    error_id, hex_code, class_name, status, version, description = row
+    spec = catalog.get(error_id, version=version)
+    assert spec is not None
+    assert (spec.hex, spec.class_name, spec.status, spec.description) == (
+        hex_code,
+        class_name,
+        status,
+        description,
+    )
+
+
+def test_seed_tables_row_counts_by_plain_text_search() -> None:
+    for prefix, rows in (("001", 209), ("000", 19)):
+        (seed,) = (DATA / "seeds").glob(f"{prefix}_*.txt")
+        assert seed.read_text(encoding="utf-8").count("<br/><pre>0x") == rows

@@ -680,3 +680,23 @@ def test_bare_error_without_id_needs_an_error_status() -> None:
     error = parse_response({"message": "Payload too large", "status": 413})
     assert type(error) is SizeLimitError
     assert parse_response({"message": "hello", "status": 200}, http_status=200) is None
+
+
+class Hostile:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr for you")
+
+
+def test_objects_whose_repr_raises_do_not_escape() -> None:
+    error = parse_response(Hostile())
+    assert type(error) is InvalidResponseError
+    assert "unrepresentable Hostile" in str(error.raw)
+    nested = parse_response({"error": {"message": Hostile(), "status": 400}})
+    assert type(nested) is BadRequestError
+    assert "unrepresentable" in nested.message
+    item_error = parse_response(
+        {"error": {"message": "m", "status": 206, "errors": [{"reason": Hostile()}]}}
+    )
+    assert isinstance(item_error, PartialError)
+    assert "unrepresentable" in (item_error.items[0].reason or "")
+    str(nested), repr(nested), nested.to_dict()

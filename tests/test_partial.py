@@ -120,6 +120,7 @@ def test_count_disagreeing_with_items_is_kept_and_reported() -> None:
     assert error.count == 5
     assert len(error) == 3
     assert "count=5 but 3 items sent: they disagree" in str(error)
+    assert "count=2 but 1 item sent: they disagree" in str(partial(["a"], count=2))
 
 
 def test_mixed_shapes_in_one_partial_error() -> None:

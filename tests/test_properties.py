@@ -6,10 +6,18 @@ import json
 import pickle
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kuzzle_errors import KuzzleError, PartialError, PartialItem, parse_error, parse_response
+from kuzzle_errors import (
+    KuzzleError,
+    PartialError,
+    PartialItem,
+    parse_error,
+    parse_response,
+    parser,
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -57,6 +65,16 @@ headers = st.none() | st.dictionaries(
     st.text(max_size=30),
 )
 transports = st.sampled_from([None, "http", "websocket"])
+
+
+@pytest.fixture(autouse=True)
+def no_safety_net(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parser's last-resort ``except Exception`` must never be what makes it total."""
+
+    def fail(raw: object, exc: BaseException, *args: object) -> None:
+        raise AssertionError(f"the parser's safety net caught {exc!r}") from exc
+
+    monkeypatch.setattr(parser, "_internal_failure", fail)
 
 
 def check(result: object) -> None:
