@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TextIO
 
 from kuzzle_errors import catalog, exceptions, hints
-from kuzzle_errors._cli_style import Style
+from kuzzle_errors._cli_style import Style, count
 from kuzzle_errors.catalog import ErrorSpec
 from kuzzle_errors.hints import RetryHint
 
@@ -316,7 +316,7 @@ def _write_not_found(err: TextIO, query: str, version: int | None) -> None:
             first = siblings[0]
             err.write(
                 f"codes 0x{code >> 16:04x}xxxx belong to {first.domain}.{first.subdomain} "
-                f"({len(siblings)} ids): kuzzle-errors list --domain {first.domain} "
+                f"({count(len(siblings), 'id')}): kuzzle-errors list --domain {first.domain} "
                 f"--subdomain {first.subdomain}\n"
             )
         return

@@ -9,13 +9,13 @@ from typing import Final, TextIO
 
 from kuzzle_errors import catalog
 from kuzzle_errors._cli_explain import resolve_class, retry_label, spec_hint, spec_record
-from kuzzle_errors._cli_style import Style
+from kuzzle_errors._cli_style import Style, count
 from kuzzle_errors.catalog import ErrorSpec
 
 __all__ = ["list_errors", "select"]
 
 WIDTH: Final = 100
-#: Ids longer than this overflow their cell rather than squeeze every description.
+#: Ids longer than this are cut with "…" (like descriptions) so every column stays aligned.
 MAX_ID_WIDTH: Final = 44
 _RETRY_COLOURS: Final = {"safe": "green", "idem": "yellow", "no": "dim"}
 _LEGEND: Final = (
@@ -72,22 +72,22 @@ def _short(text: str, width: int) -> str:
 
 
 def write_table(out: TextIO, specs: list[ErrorSpec], style: Style) -> None:
-    """Aligned columns fitting 100 characters; descriptions are cut to fit."""
+    """Aligned columns fitting 100 characters; long ids and descriptions are cut with "…"."""
     id_width = min(max((len(spec.id) for spec in specs), default=2), MAX_ID_WIDTH)
     id_width = max(id_width, 2)
     header = f"{'CODE':<10}  {'STATUS':<6}  {'ID':<{id_width}}  {'RETRY':<5}  DESCRIPTION"
     out.write(style(header[:WIDTH], "bold") + "\n")
     for spec in specs:
         label = retry_label(spec_hint(spec))
-        cells = f"{spec.hex}  {spec.status:<6}  {spec.id:<{id_width}}  {label:<5}  "
+        ident = _short(spec.id, id_width)
+        cells = f"{spec.hex}  {spec.status:<6}  {ident:<{id_width}}  {label:<5}  "
         desc = _short(spec.description, WIDTH - len(cells))
         line = (
             f"{spec.hex}  {style.status(f'{spec.status:<6}', spec.status)}  "
-            f"{spec.id:<{id_width}}  {style(f'{label:<5}', _RETRY_COLOURS[label])}  {desc}"
+            f"{ident:<{id_width}}  {style(f'{label:<5}', _RETRY_COLOURS[label])}  {desc}"
         )
         out.write(line.rstrip() + "\n")
-    noun = "error" if len(specs) == 1 else "errors"
-    for line in textwrap.wrap(f"{len(specs)} {noun}. {_LEGEND}", WIDTH):
+    for line in textwrap.wrap(f"{count(len(specs), 'error')}. {_LEGEND}", WIDTH):
         out.write(style(line, "dim") + "\n")
 
 

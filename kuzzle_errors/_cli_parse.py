@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final, TextIO
 
 from kuzzle_errors._cli_explain import retry_advice
-from kuzzle_errors._cli_style import Style
+from kuzzle_errors._cli_style import Style, count
 from kuzzle_errors._redact import redact, redact_headers, redact_text
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
 from kuzzle_errors.parser import MAX_BODY_BYTES, parse_response
@@ -23,7 +23,6 @@ EXIT_ERROR: Final = 2
 
 # Kuzzle (uWebSockets) writes "HTTP/1.1 503" with no reason phrase; others add one.
 _STATUS_LINE: Final = re.compile(rb"^HTTP/\d(?:\.\d)?[ \t]+(\d{3})(?:[ \t][^\r\n]*)?$")
-_BLANK_LINE: Final = re.compile(rb"\r?\n\r?\n")
 #: curl -i -L prints one head per hop (and 100 Continue): read at most this many.
 _MAX_HEADS: Final = 16
 _LABEL: Final = 13
@@ -41,37 +40,50 @@ class RawResponse:
     note: str | None = None
 
 
-def _split_head(data: bytes) -> tuple[bytes, bytes]:
-    blank = _BLANK_LINE.search(data)
-    if blank is None:
-        return data, b""
-    return data[: blank.start()], data[blank.end() :]
+def _read_head(data: bytes) -> tuple[int, dict[str, str], bytes] | None:
+    """The head at the start of ``data`` as (status, headers, what follows), or None.
+
+    A head ends at its first empty line, at the end of the input, or where another status line
+    starts: an interim ``100 Continue`` or a proxy's ``200 Connection established`` without
+    headers must not swallow the status line of the response that follows it.
+    """
+    first, _, rest = data.partition(b"\n")
+    match = _STATUS_LINE.match(first.rstrip(b"\r"))
+    if match is None:
+        return None
+    headers: dict[str, str] = {}
+    while rest:
+        line, newline, after = rest.partition(b"\n")
+        line = line.rstrip(b"\r")
+        if not line:  # the blank line closing the head
+            rest = after
+            break
+        if _STATUS_LINE.match(line):  # the next head, its blank line lost in a paste
+            break
+        name, colon, value = line.decode("latin-1").partition(":")
+        if colon and name.strip():
+            key, value = name.strip(), value.strip()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        rest = after if newline else b""
+    return int(match[1]), headers, rest
 
 
 def split(data: bytes) -> RawResponse:
     """Split ``curl -i`` output (status line, headers, blank line, body) or take a bare body.
 
-    With several heads (redirects followed, ``100 Continue``), the last one describes the
-    body. Text before a JSON object on the same input (a log line's prefix) is skipped.
+    With several heads (``1xx`` interim responses, a proxy's ``200 Connection established``,
+    redirects followed with ``-L``), the last one describes the body. Text before a JSON
+    object on the same input (a log line's prefix) is skipped.
     """
     rest = data.removeprefix(b"\xef\xbb\xbf").lstrip()
     response = RawResponse(rest)
     for _ in range(_MAX_HEADS):
-        first, _, after = rest.partition(b"\n")
-        match = _STATUS_LINE.match(first.rstrip(b"\r"))
-        if match is None:
+        head = _read_head(rest)
+        if head is None:
             break
-        head, rest = _split_head(after)
-        headers: dict[str, str] = {}
-        for line in head.decode("latin-1").splitlines():
-            name, colon, value = line.partition(":")
-            if colon and name.strip():
-                key = name.strip()
-                headers[key] = (
-                    f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
-                )
-        response = RawResponse(rest.lstrip(b"\r\n"), int(match[1]), headers)
-        rest = response.body
+        status, headers, rest = head
+        rest = rest.lstrip(b"\r\n")
+        response = RawResponse(rest, status, headers)
     if response.http_status is None:
         _skip_log_prefix(response)
     return response
@@ -90,7 +102,9 @@ def _skip_log_prefix(response: RawResponse) -> None:
         return
     if isinstance(value, dict):
         response.body = text[start:end].encode("utf-8")
-        response.note = f"read the JSON object found after {start} characters of other text"
+        response.note = (
+            f"read the JSON object found after {count(start, 'character')} of other text"
+        )
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -111,10 +125,6 @@ def _compact(value: object, limit: int = _VALUE_LIMIT) -> str:
             text = repr(value)
     text = " ".join(text.split())
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} chars)"
-
-
-def _items(count: int) -> str:
-    return f"{count} item" if count == 1 else f"{count} items"
 
 
 class _Printer:
@@ -183,7 +193,7 @@ def _describe_error(error: KuzzleError, printer: _Printer) -> None:
     stack = data.get("stack")
     if isinstance(stack, str) and stack.strip():
         lines = stack.strip().splitlines()
-        more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
+        more = f" (+{count(len(lines) - 1, 'line')})" if len(lines) > 1 else ""
         printer.field("stack", _compact(lines[0], 200) + more)
     else:
         absent.append("stack")
@@ -205,8 +215,8 @@ def _describe_error(error: KuzzleError, printer: _Printer) -> None:
 
 def _describe_partial(error: PartialError, printer: _Printer) -> None:
     items = error.items
-    count = "not sent" if error.count is None else str(error.count)
-    printer.field("failed", f"{_items(len(items))} (count {count})")
+    sent = "not sent" if error.count is None else str(error.count)
+    printer.field("failed", f"{count(len(items), 'item')} (count {sent})")
     for number, item in enumerate(items, 1):
         parts = []
         if item.action:
@@ -221,7 +231,9 @@ def _describe_partial(error: PartialError, printer: _Printer) -> None:
         printer.field(f"  #{number}", ", ".join(parts))
     successes = error.successes
     if successes is not None:
-        printer.field("succeeded", f"{_items(len(successes))}: {_compact(redact(successes), 200)}")
+        printer.field(
+            "succeeded", f"{count(len(successes), 'item')}: {_compact(redact(successes), 200)}"
+        )
 
 
 def _describe_success(parsed: RawResponse, body: Any, printer: _Printer, strict: bool) -> None:
@@ -235,7 +247,8 @@ def _describe_success(parsed: RawResponse, body: Any, printer: _Printer, strict:
         errors = result.get("errors") if isinstance(result, Mapping) else None
         if isinstance(errors, list) and errors and not strict:
             printer.field(
-                "note", f"the result holds {_items(len(errors))} that failed: --strict reports them"
+                "note",
+                f"the result holds {count(len(errors), 'item')} that failed: --strict reports them",
             )
 
 

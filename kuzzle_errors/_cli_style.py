@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Final, TextIO
 
-__all__ = ["Style", "use_colour"]
+__all__ = ["Style", "count", "use_colour"]
 
 _CODES: Final[dict[str, str]] = {
     "bold": "1",
@@ -15,6 +15,11 @@ _CODES: Final[dict[str, str]] = {
     "yellow": "33",
     "cyan": "36",
 }
+
+
+def count(number: int, noun: str) -> str:
+    """``count(1, "item")`` -> ``"1 item"``, ``count(2, "item")`` -> ``"2 items"``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def use_colour(stream: TextIO, choice: str = "auto") -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -70,11 +71,16 @@ def run_cli(
     )
 
 
-def _console_script() -> str | None:
-    beside = Path(sys.executable).with_name("kuzzle-errors")
-    if beside.exists():
-        return str(beside)
-    return shutil.which("kuzzle-errors")
+def _console_script() -> str:
+    """The installed ``kuzzle-errors`` script: beside this Python first, then on PATH."""
+    for name in ("kuzzle-errors", "kuzzle-errors.exe"):
+        beside = Path(sys.executable).with_name(name)
+        if beside.exists():
+            return str(beside)
+    found = shutil.which("kuzzle-errors")
+    if found is None:
+        pytest.fail("the kuzzle-errors console script is not installed (pip install -e .)")
+    return found
 
 
 # -- global options ----------------------------------------------------------------------------
@@ -82,8 +88,6 @@ def _console_script() -> str | None:
 
 def test_console_script_runs_the_same_cli() -> None:
     script = _console_script()
-    if script is None:
-        pytest.skip("the kuzzle-errors console script is not installed (pip install -e .)")
     result = subprocess.run(
         [script, "--version"], capture_output=True, text=True, timeout=60, check=False
     )
@@ -218,13 +222,16 @@ def test_list_table_is_aligned_fits_100_columns_and_has_no_colour_in_a_pipe() ->
     assert header.split() == ["CODE", "STATUS", "ID", "RETRY", "DESCRIPTION"]
     rows = [line for line in lines[1:] if line.startswith("0x")]
     assert len(rows) == len(list(catalog.all_specs()))
-    retry_column = header.index("RETRY")
-    id_width = retry_column - 2 - header.index("ID")
-    aligned = [row for row in rows if len(row.split()[2]) <= id_width]
-    assert len(aligned) > len(rows) - 5  # only the few longest ids overflow their cell
-    for row in aligned:
-        assert row[retry_column:].split()[0] in ("safe", "idem", "no")
-        assert row[header.index("STATUS") :].split()[0].isdigit()
+    columns = [header.index(name) for name in ("STATUS", "ID", "RETRY", "DESCRIPTION")]
+    ids = {spec.id for spec in catalog.all_specs()}
+    for row in rows:  # every cell starts under its heading, after a two-space gutter
+        assert all(row[column - 2 : column] == "  " != row[column] for column in columns), row
+        status, ident, retry = (row[a:b].strip() for a, b in itertools.pairwise(columns))
+        assert status.isdigit()
+        assert retry in ("safe", "idem", "no")
+        assert ident in ids or (ident.endswith("…") and any(i.startswith(ident[:-1]) for i in ids))
+    cut = [row for row in rows if row[columns[1] : columns[2]].strip().endswith("…")]
+    assert cut  # the longest ids are cut like descriptions, never pushed past their cell
     assert any(row.endswith("…") for row in rows)  # long descriptions are cut, not wrapped
 
 
@@ -307,6 +314,34 @@ def test_parse_curl_output_with_kuzzles_bare_status_line() -> None:
     assert "yes, safe to replay" in out
 
 
+NOT_FOUND_BODY = (
+    b'{"status":404,"error":{"id":"services.storage.not_found","status":404,"message":"m"}}'
+)
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["LF", "CRLF"])
+@pytest.mark.parametrize(
+    "interim",
+    ["HTTP/1.1 100 Continue", "HTTP/1.1 200 Connection established"],
+    ids=["100-continue", "proxy-connect"],
+)
+def test_parse_curl_output_after_an_interim_head(interim: str, eol: str) -> None:
+    head = eol.join([interim, "", "HTTP/1.1 404", "Content-Type: application/json", "", ""])
+    result = subprocess.run(
+        [_console_script(), "parse", "-"],
+        input=head.encode() + NOT_FOUND_BODY,
+        capture_output=True,
+        timeout=60,
+        env=_env(),
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    out = result.stdout.decode("utf-8")
+    assert out.startswith("ServicesStorageNotFound: services.storage.not_found")
+    assert re.search(r"http status\s+404\n", out)
+    assert "Content-Type: application/json" in out
+
+
 def test_parse_partial_error_lists_failed_items(tmp_path: Path) -> None:
     body = tmp_path / "partial.json"
     body.write_text(PARTIAL_206, encoding="utf-8")
@@ -383,18 +418,7 @@ def test_parse_never_prints_a_jwt() -> None:
 # -- stub and demo, for real -----------------------------------------------------------------
 
 
-def _module_exists(name: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ImportError:
-        return False
-
-
 def test_stub_serves_until_interrupted() -> None:
-    if not _module_exists("kuzzle_errors.testing"):
-        pytest.skip("kuzzle_errors.testing is not written yet")
     import signal
     import urllib.request
 
@@ -430,8 +454,6 @@ def test_stub_refuses_a_bad_port() -> None:
 
 
 def test_demo_runs() -> None:
-    if not _module_exists("kuzzle_errors.demo"):
-        pytest.skip("kuzzle_errors.demo is not written yet")
     result = run_cli("demo")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip()
@@ -459,8 +481,6 @@ def test_a_reader_leaving_early_is_not_an_error_trace() -> None:
 
 
 def test_stub_on_a_busy_port_fails_clearly() -> None:
-    if not _module_exists("kuzzle_errors.testing"):
-        pytest.skip("kuzzle_errors.testing is not written yet")
     import socket
 
     with socket.socket() as busy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import pathlib
 import re
 import sys
 import types
@@ -14,7 +15,7 @@ from kuzzle_errors import catalog, cli
 from kuzzle_errors._cli_explain import lookup, retry_label, spec_hint, suggest
 from kuzzle_errors._cli_list import FilterError, select
 from kuzzle_errors._cli_parse import parse_header, split
-from kuzzle_errors._cli_style import Style, use_colour
+from kuzzle_errors._cli_style import Style, count, use_colour
 from kuzzle_errors.hints import RetryHint
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -176,6 +177,61 @@ def test_split_keeps_the_last_head_of_redirects_and_100_continue() -> None:
     assert raw.body == b'{"status":404}'
 
 
+_NOT_FOUND = b'{"status":404,"error":{"id":"services.storage.not_found","status":404}}'
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+@pytest.mark.parametrize(
+    "interim",
+    [
+        b"HTTP/1.1 100 Continue{eol}{eol}",
+        b"HTTP/1.1 100{eol}{eol}",
+        b"HTTP/1.1 103 Early Hints{eol}Link: </style.css>; rel=preload{eol}{eol}",
+        b"HTTP/1.1 200 Connection established{eol}{eol}",
+        b"HTTP/1.0 200 Connection established{eol}Proxy-agent: Squid/6{eol}{eol}",
+        b"HTTP/1.1 200 Connection established{eol}{eol}HTTP/1.1 100 Continue{eol}{eol}",
+    ],
+    ids=["100", "100-bare", "103-headers", "connect", "connect-headers", "connect-then-100"],
+)
+def test_split_reads_the_response_after_interim_heads(interim: bytes, eol: bytes) -> None:
+    head = interim.replace(b"{eol}", eol)
+    raw = split(
+        head + b"HTTP/1.1 404" + eol + b"Content-Type: application/json" + eol + eol + _NOT_FOUND
+    )
+    assert raw.http_status == 404
+    assert raw.headers == {"Content-Type": "application/json"}
+    assert raw.body == _NOT_FOUND
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+def test_split_redirect_chain_last_head_wins(eol: bytes) -> None:
+    raw = split(
+        eol.join(
+            [
+                b"HTTP/1.1 200 Connection established",
+                b"",
+                b"HTTP/1.1 100 Continue",
+                b"",
+                b"HTTP/1.1 302 Found",
+                b"Location: /a",
+                b"",
+                b"HTTP/1.1 100 Continue",
+                b"",
+                b"HTTP/1.1 301",
+                b"Location: /b",
+                b"",
+                b"",
+            ]
+        )
+    )
+    assert (raw.http_status, raw.headers, raw.body) == (301, {"Location": "/b"}, b"")
+
+
+def test_split_a_head_whose_blank_line_was_lost_ends_at_the_next_status_line() -> None:
+    raw = split(b"HTTP/1.1 100 Continue\nHTTP/1.1 503\nRetry-After: 5\n\n{}")
+    assert (raw.http_status, raw.headers, raw.body) == (503, {"Retry-After": "5"}, b"{}")
+
+
 def test_split_head_only_and_bare_bodies() -> None:
     head_only = split(b"HTTP/1.1 204\r\nContent-Length: 0\r\n")
     assert (head_only.http_status, head_only.body) == (204, b"")
@@ -326,3 +382,26 @@ def test_parse_without_input_on_a_terminal_says_what_to_do(
     monkeypatch.setattr(sys, "stdin", TtyIn())
     assert cli.main(["parse"]) == 1
     assert "give a FILE, or pipe a response in" in capsys.readouterr().err
+
+
+# -- wording -----------------------------------------------------------------------------------
+
+
+def test_counts_agree_with_their_number(
+    capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path
+) -> None:
+    assert (count(1, "item"), count(0, "item"), count(2, "id")) == ("1 item", "0 items", "2 ids")
+    assert split(b'x{"status": 200}').note == (
+        "read the JSON object found after 1 character of other text"
+    )
+    assert cli.main(["explain", "0x0104ffff"]) == 1
+    assert "services.statistics (1 id):" in capsys.readouterr().err
+    body = (
+        b'{"status":500,"error":{"id":"core.fatal.unexpected_error","status":500,'
+        b'"message":"m","stack":"Error: m\\n    at f (x.js:1:1)"}}'
+    )
+    (tmp_path / "body.json").write_bytes(body)
+    assert cli.main(["parse", str(tmp_path / "body.json")]) == 2
+    out = capsys.readouterr().out
+    assert "(+1 line)" in out
+    assert not re.search(r"\b1 (items|ids|lines|characters|errors)\b", out)
