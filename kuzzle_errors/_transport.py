@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
+from urllib.parse import urlsplit
 
 from kuzzle_errors.exceptions import KuzzleError
 from kuzzle_errors.hints import RetryHint
@@ -17,11 +18,14 @@ __all__ = [
     "CONNECTION_LOST",
     "NOT_RETRYABLE",
     "NO_ANSWER",
+    "HostScopedRetryCaller",
     "RetryCaller",
     "call_with_retry",
+    "host_key",
     "jwt_from_login",
     "login_request",
     "new_request_id",
+    "scope_retry",
 ]
 
 _T = TypeVar("_T")
@@ -50,6 +54,46 @@ class RetryCaller(Protocol):
     def call(
         self, fn: Callable[..., _T], /, *args: Any, idempotent: bool = ..., **kwargs: Any
     ) -> _T: ...
+
+
+@runtime_checkable
+class HostScopedRetryCaller(RetryCaller, Protocol):
+    """A :class:`RetryCaller` that can share a per-host retry budget (``RetryPolicy`` does).
+
+    The transports call ``for_host("host:port")`` on such a policy, so that every client of
+    one server draws on one budget; a caller without ``for_host`` is used as given.
+    """
+
+    def for_host(self, host: str) -> RetryCaller: ...
+
+
+_DEFAULT_PORTS: Final = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+def host_key(url: str) -> str:
+    """``host:port`` of ``url`` (the scheme's default port when none is given), lowercased.
+
+    HTTP and WebSocket URLs of one server give the same key (Kuzzle serves both on one port),
+    so their clients share one retry budget.
+    """
+    parts = urlsplit(url if "//" in url else f"//{url}")
+    try:
+        port = parts.port
+    except ValueError:  # an invalid port: the client will fail on it, any key will do
+        port = None
+    if port is None:
+        port = _DEFAULT_PORTS.get(parts.scheme.lower())
+    host = (parts.hostname or parts.netloc or url).lower()
+    if ":" in host:  # IPv6 literal: bracket it again so the port stays unambiguous
+        host = f"[{host}]"
+    return f"{host}:{port}" if port is not None else host
+
+
+def scope_retry(policy: RetryCaller | None, url: str) -> RetryCaller | None:
+    """``policy.for_host(host_key(url))`` when the policy has ``for_host``, else ``policy``."""
+    if isinstance(policy, HostScopedRetryCaller):
+        return policy.for_host(host_key(url))
+    return policy
 
 
 def login_request(

@@ -29,9 +29,15 @@ from kuzzle_errors._transport import (
     jwt_from_login,
     login_request,
     new_request_id,
+    scope_retry,
 )
-from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
-from kuzzle_errors.parser import parse_response
+from kuzzle_errors.exceptions import (
+    ConnectionLostError,
+    InvalidResponseError,
+    KuzzleError,
+    RequestTimeoutError,
+)
+from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response
 
 if TYPE_CHECKING:
     from kuzzle_errors._transport import RetryCaller
@@ -42,6 +48,8 @@ __all__ = ["KuzzleHTTP", "error_from_response", "install", "raise_for_kuzzle", "
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
+# Every answer of /_query is an envelope holding at least one of these.
+_ENVELOPE_KEYS: Final = ("status", "result", "requestId")
 
 # Failures that happen before a byte of the request is sent, and will happen again.
 _PERMANENT: Final = (
@@ -136,7 +144,16 @@ class KuzzleHTTP:
         timeout: seconds, or a ``(connect, read)`` tuple, as ``requests`` takes it.
         jwt: an authentication token; :meth:`login` sets one.
         retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
-            ``retry.call(...)`` with its ``idempotent`` flag.
+            ``retry.call(...)`` with its ``idempotent`` flag. A policy with ``for_host`` (as
+            ``RetryPolicy`` has) is replaced by ``retry.for_host("host:port")`` of
+            ``base_url``, here and when ``retry`` is assigned later, so every client of one
+            server shares one retry budget (a budget set explicitly on the policy is kept).
+
+    A 2xx answer of ``/_query`` that is not a JSON object holding a Kuzzle envelope (a
+    captive portal's HTML page, a proxy's own JSON) raises
+    :class:`~kuzzle_errors.InvalidResponseError` rather than being returned as the result,
+    unless Kuzzle's own headers (``X-Kuzzle-Node``, or our ``X-Kuzzle-Request-Id`` echoed)
+    show it is a plugin's result in Kuzzle's ``raw`` format, which is returned as is.
     """
 
     def __init__(
@@ -151,9 +168,19 @@ class KuzzleHTTP:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.jwt = jwt
+        self._retry: RetryCaller | None = None
         self.retry = retry
         self._owns_session = session is None
         self.session = session if session is not None else requests.Session()
+
+    @property
+    def retry(self) -> RetryCaller | None:
+        """The retry policy of the queries, scoped to this client's host (None: no retry)."""
+        return self._retry
+
+    @retry.setter
+    def retry(self, policy: RetryCaller | None) -> None:
+        self._retry = scope_retry(policy, self.base_url)
 
     def query(
         self, request: Mapping[str, Any], *, idempotent: bool = False, strict: bool = False
@@ -229,7 +256,56 @@ class KuzzleHTTP:
         error = error_from_response(resp, strict=strict)
         if error is not None:
             raise error
-        return _result_of(resp)
+        return self._result_of(resp, payload, request_id)
+
+    def _result_of(
+        self, resp: requests.Response, request: Mapping[str, Any], request_id: str
+    ) -> Any:
+        """``result`` of the envelope, or the raw result a plugin sent through Kuzzle.
+
+        ``/_query`` answers an envelope, except for plugin actions answering in Kuzzle's
+        ``raw`` format, whose result comes as is; Kuzzle still writes its headers on those
+        (``X-Kuzzle-Node``, and ``X-Kuzzle-Request-Id`` echoing ours). A 2xx that is neither
+        (a captive portal's HTML, a proxy's own JSON) raises InvalidResponseError. Only here:
+        the core parser keeps accepting raw results for arbitrary routes.
+        """
+        body: object = None
+        problem = "an empty body"
+        decoded = False
+        if resp.content:
+            try:
+                body = json.loads(resp.content)
+                decoded = True
+            except (ValueError, RecursionError):
+                content_type = resp.headers.get("Content-Type") or "no content type"
+                problem = f"a body that is not JSON ({content_type})"
+            else:
+                problem = "JSON without a Kuzzle envelope (no status, result or requestId)"
+        if isinstance(body, dict) and any(key in body for key in _ENVELOPE_KEYS):
+            return body.get("result")
+        if _from_kuzzle(resp, request_id):  # a plugin's raw result
+            if not resp.content:
+                return None
+            return body if decoded else resp.text
+        raw: bytes = resp.content[:RAW_COPY_LIMIT]
+        if len(resp.content) > RAW_COPY_LIMIT:
+            problem += f" (kept the first {RAW_COPY_LIMIT} of {len(resp.content)} bytes)"
+        raise InvalidResponseError(
+            f"HTTP {resp.status_code}: not Kuzzle's answer to POST /_query",
+            http_status=resp.status_code,
+            headers=resp.headers,
+            raw=raw,
+            request_id=request_id,
+            controller=_opt_str(request.get("controller")),
+            action=_opt_str(request.get("action")),
+            index=_opt_str(request.get("index")),
+            collection=_opt_str(request.get("collection")),
+            transport="http",
+            problem=(
+                f"a {resp.status_code} answer with {problem} and no Kuzzle header "
+                "(X-Kuzzle-Node, X-Kuzzle-Request-Id): not Kuzzle's answer"
+            ),
+        )
 
     def _transport_error(
         self, exc: requests.RequestException, request: Mapping[str, Any], request_id: str
@@ -276,22 +352,15 @@ def _connect_failed(exc: BaseException) -> bool:
     return False
 
 
+def _from_kuzzle(resp: requests.Response, request_id: str) -> bool:
+    """True if Kuzzle itself wrote ``resp``: it sets these headers on every routed answer."""
+    headers = resp.headers
+    return "X-Kuzzle-Node" in headers or headers.get(REQUEST_ID_HEADER) == request_id
+
+
 def _read_timeout(timeout: float | tuple[float, float]) -> float:
     return timeout[1] if isinstance(timeout, tuple) else timeout
 
 
 def _opt_str(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _result_of(resp: requests.Response) -> Any:
-    """``result`` of an envelope; any other JSON as is; a non-JSON success as text."""
-    if not resp.content:
-        return None
-    try:
-        body = json.loads(resp.content)
-    except ValueError:
-        return resp.text
-    if isinstance(body, dict) and ("result" in body or "requestId" in body):
-        return body.get("result")
-    return body

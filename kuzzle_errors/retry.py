@@ -14,8 +14,12 @@ long one, so this module is careful in four ways:
   retried. A wait the server asks for (a proxy's ``Retry-After``, Kuzzle's 1-second rate-limit
   window) is a floor: the jittered backoff is added on top of it, never instead of it.
 * **Bounded.** Every policy stops after ``attempts`` (5) *and* ``timeout`` (30 s), whichever
-  comes first; a server wait longer than ``max_delay`` (60 s) or past the deadline ends the
-  call at once instead of parking it.
+  comes first; a server wait longer than ``max_delay`` (60 s) ends the call at once instead of
+  parking it. No attempt starts at or after the deadline: when the wait before the next one
+  (the server's floor plus the jitter) would reach it, the call gives up at once with the
+  original error, rather than sleeping up to the deadline and starting an attempt there that
+  would end past it. (An attempt already running is not interrupted: a call may end past its
+  deadline by at most the duration of its last attempt, which started before it.)
 * **A retry budget.** One layer of 5 attempts multiplies load by up to 5 while the server is
   already drowning (and three stacked layers of 4 attempts reach it 64 times, per Google's SRE
   book). :class:`RetryBudget` lets a client retry at most about 10 % of its calls (plus a small
@@ -72,7 +76,7 @@ logger: Final = logging.getLogger("kuzzle_errors.retry")
 
 #: Attempts per call, the first one included (so 4 retries at most).
 DEFAULT_ATTEMPTS: Final = 5
-#: Overall deadline of a call, in seconds: no retry starts after it.
+#: Overall deadline of a call, in seconds: no retry starts at or after it.
 DEFAULT_TIMEOUT: Final = 30.0
 #: First backoff window, in seconds: the first retry waits ``uniform(0, 0.5)`` s. Kuzzle queues
 #: up to 50,000 requests before refusing any, so a refusal means a long queue: retrying within
@@ -187,10 +191,12 @@ class RetryBudget:
     * ``min_per_second=0.1``: the small floor, one retry every 10 s, so a client with too little
       traffic to earn tokens is never locked out of retrying for good.
 
-    Share one budget between everything that talks to the same server: by default each
-    :class:`RetryPolicy` owns one (a policy usually serves one client), and
-    :meth:`RetryBudget.for_host` gives the process-wide budget of a host, which
-    ``policy.for_host(host)`` puts in place of a policy's default one.
+    Share one budget between everything that talks to the same server: a bare
+    :class:`RetryPolicy` owns one, :meth:`RetryBudget.for_host` gives the process-wide budget
+    of a host, and ``policy.for_host(host)`` puts it in place of a policy's default one. The
+    transports (``KuzzleHTTP``, ``KuzzleWebSocket``) do that with the ``host:port`` of their
+    URL, so all the clients of one server share one budget by default; a budget passed
+    explicitly (or ``budget=None``) is kept as is.
     """
 
     _registry: Final[dict[str, RetryBudget]] = {}
@@ -302,7 +308,10 @@ class RetryPolicy:
 
     Args:
         attempts: attempts per call, the first one included (>= 1).
-        timeout: overall deadline of a call in seconds; no retry starts after it.
+        timeout: overall deadline of a call in seconds. No retry starts at or after it: when
+            the wait before the next attempt (server floor plus jitter) would reach the
+            deadline, the call gives up at once with the original error (the wait is never
+            clipped to end at the deadline, which would start an attempt there).
         base: first backoff window in seconds (full jitter: the wait before retry ``n`` is
             ``uniform(0, min(cap, base * 2**(n-1)))``).
         cap: largest backoff window in seconds.
@@ -502,14 +511,21 @@ class RetryRun:
                     error,
                     f"the server asked to wait {floor:g} s, over max_delay={policy.max_delay:g} s",
                 )
-            if floor > remaining:
+            if floor >= remaining:
                 return self._give_up(
                     error,
                     f"the server asked to wait {floor:g} s, past the {policy.timeout:g} s deadline",
                 )
-            # The hint is a floor, the jitter spreads clients that got the same hint; the
-            # deadline clips the jitter only (the floor fits, checked above).
-            delay = min(floor + policy.backoff(self.attempts), remaining)
+            # The hint is a floor, the jitter spreads clients that got the same hint. A wait
+            # reaching the deadline is never clipped to it: the next attempt would start at
+            # the deadline and end past it, so the call gives up now.
+            delay = floor + policy.backoff(self.attempts)
+            if delay >= remaining:
+                return self._give_up(
+                    error,
+                    f"the next attempt would start {delay:.3g} s from now, at or past the "
+                    f"{policy.timeout:g} s deadline ({remaining:.3g} s left)",
+                )
         if self._budget is not None and not self._budget.withdraw():
             return self._give_up(error, "the retry budget is empty (too many recent retries)")
         if logger.isEnabledFor(logging.DEBUG):
@@ -529,8 +545,7 @@ class RetryRun:
         error.attempts = self.attempts
         plural = "s" if self.attempts != 1 else ""
         note = f"kuzzle_errors.retry: stopped after {self.attempts} attempt{plural}: {why}"
-        if sys.version_info >= (3, 11):
-            error.add_note(note)
+        _add_note(error, note)
         # Giving up on a transient error is news; not retrying a 404 is routine.
         level = logging.INFO if retryable or self.attempts > 1 else logging.DEBUG
         if logger.isEnabledFor(level):
@@ -544,6 +559,25 @@ class RetryRun:
                 extra={"kuzzle_error": error},
             )
         return None
+
+
+# Exceptions have add_note() (and show __notes__) from Python 3.11; a flag for the tests.
+_NATIVE_NOTES: Final = sys.version_info >= (3, 11)
+
+
+def _add_note(error: BaseException, note: str) -> None:
+    """``error.add_note(note)``; on 3.10, the same list in ``error.__notes__`` by hand.
+
+    Python 3.10 does not display ``__notes__``, but the attribute is there for callers,
+    loggers and pickles, exactly as 3.11 stores it.
+    """
+    if _NATIVE_NOTES:
+        getattr(error, "add_note")(note)  # noqa: B009 - absent from 3.10's stubs
+        return
+    notes = error.__dict__.get("__notes__")
+    if not isinstance(notes, list):
+        notes = error.__dict__["__notes__"] = []
+    notes.append(note)
 
 
 # -- decorator -----------------------------------------------------------------------------

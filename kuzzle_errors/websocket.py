@@ -33,6 +33,7 @@ from kuzzle_errors._transport import (
     jwt_from_login,
     login_request,
     new_request_id,
+    scope_retry,
 )
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
 from kuzzle_errors.parser import parse_response
@@ -51,6 +52,8 @@ SOCKET_RATE_LIMIT_ID: Final = "network.websocket.ratelimit_exceeded"
 _EXPIRED_MEMORY: Final = 1024
 _PING: Final = '{"p":1}'
 _PONG: Final = '{"p":2}'
+# Every answer Kuzzle sends to a query is an envelope holding at least one of these.
+_ENVELOPE_KEYS: Final = ("status", "result", "requestId")
 
 Notification = Callable[[dict[str, Any]], None]
 UnmatchedError = Callable[[KuzzleError], None]
@@ -452,7 +455,10 @@ class KuzzleWebSocket:
         timeout: seconds to connect, and the default time a query waits for its answer.
         jwt: an authentication token added to every request; :meth:`login` sets one.
         retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
-            ``retry.call(...)`` with its ``idempotent`` flag.
+            ``retry.call(...)`` with its ``idempotent`` flag. A policy with ``for_host`` (as
+            ``RetryPolicy`` has) is replaced by ``retry.for_host("host:port")`` of ``url``,
+            here and when ``retry`` is assigned later, so every client of one server (HTTP
+            ones included) shares one retry budget; a budget set explicitly is kept.
         on_notification: called with each realtime notification (a dict), from the reader
             thread: keep it quick.
         on_unmatched_error: called, from the reader thread, with the error of an answer that
@@ -488,6 +494,7 @@ class KuzzleWebSocket:
         self.url = url
         self.timeout = timeout
         self.jwt = jwt
+        self._retry: RetryCaller | None = None
         self.retry = retry
         self.on_notification = on_notification
         self.on_unmatched_error = on_unmatched_error
@@ -498,6 +505,15 @@ class KuzzleWebSocket:
         self._closed = False
         if connect:
             self.connect()
+
+    @property
+    def retry(self) -> RetryCaller | None:
+        """The retry policy of the queries, scoped to this client's host (None: no retry)."""
+        return self._retry
+
+    @retry.setter
+    def retry(self, policy: RetryCaller | None) -> None:
+        self._retry = scope_retry(policy, self.url)
 
     @property
     def connected(self) -> bool:
@@ -573,6 +589,10 @@ class KuzzleWebSocket:
         error = parse_response(answer, transport="websocket", strict=strict)
         if error is not None:
             raise error
+        if not any(key in answer for key in _ENVELOPE_KEYS):
+            # No envelope, but our room: a plugin's result in Kuzzle's raw format, which Kuzzle
+            # sends as is with only ``room`` added (httpwsProtocol.js): give it back without it.
+            return {key: value for key, value in answer.items() if key != "room"}
         return answer.get("result")
 
     def login(

@@ -230,8 +230,16 @@ def test_strict_turns_a_result_with_errors_into_a_partial_error(client: KuzzleHT
 
 
 @responses.activate
-def test_non_json_success_is_returned_as_text(client: KuzzleHTTP) -> None:
-    responses.add(responses.POST, QUERY, body="pong", status=200, content_type="text/plain")
+def test_a_plugin_raw_non_json_result_is_returned_as_text(client: KuzzleHTTP) -> None:
+    # Kuzzle's raw format sends a plugin's result as is, but still with its own headers.
+    responses.add(
+        responses.POST,
+        QUERY,
+        body="pong",
+        status=200,
+        content_type="text/plain",
+        headers={"X-Kuzzle-Node": "knode-1"},
+    )
     assert client.query({"controller": "plugin", "action": "raw"}) == "pong"
 
 

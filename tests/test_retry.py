@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import kuzzle_errors
+import kuzzle_errors.retry as retry_module
 from kuzzle_errors import (
     GatewayTimeoutError,
     KuzzleError,
@@ -221,8 +222,7 @@ def test_gateway_timeout_is_not_replayed_unless_idempotent(fake: FakeTime) -> No
         make_policy(fake).call(fn)
     assert fn.calls == 1
     assert caught.value.attempts == 1
-    if sys.version_info >= (3, 11):
-        assert "idempotent=True" in caught.value.__notes__[-1]
+    assert "idempotent=True" in caught.value.__notes__[-1]
 
     fn = Flaky(lambda: GatewayTimeoutError("timed out"))
     assert make_policy(fake).call(fn, idempotent=True) == "ok"
@@ -276,8 +276,7 @@ def test_attempts_are_exhausted_with_the_original_error(fake: FakeTime) -> None:
     assert error.attempts == 4
     assert fn.calls == 4
     assert len(fake.sleeps) == 3
-    if sys.version_info >= (3, 11):
-        assert error.__notes__ == ["kuzzle_errors.retry: stopped after 4 attempts: 4 attempts made"]
+    assert error.__notes__ == ["kuzzle_errors.retry: stopped after 4 attempts: 4 attempts made"]
 
 
 def test_attempts_survive_pickling(fake: FakeTime) -> None:
@@ -290,15 +289,78 @@ def test_attempts_survive_pickling(fake: FakeTime) -> None:
     assert copy.to_dict()["attempts"] == 2
 
 
-def test_deadline_clips_the_jitter_then_stops(fake: FakeTime) -> None:
+def test_a_wait_reaching_the_deadline_gives_up_instead_of_being_clipped(fake: FakeTime) -> None:
     fn = Flaky(*[overloaded] * 10)
     with pytest.raises(ServiceUnavailableError) as caught:
         make_policy(fake, attempts=10, base=1.0, cap=100.0, timeout=2.5).call(fn)
-    assert fake.sleeps == [1.0, 1.5]  # 1 + 2 would pass the 2.5 s deadline
-    assert sum(fake.sleeps) <= 2.5
-    assert caught.value.attempts == 3
-    if sys.version_info >= (3, 11):
-        assert "deadline" in caught.value.__notes__[-1]
+    # 1 s fits; then 1 + 2 would pass the 2.5 s deadline: no sleep up to it, no attempt at it.
+    assert fake.sleeps == [1.0]
+    assert caught.value is fn.raised[-1]
+    assert caught.value.attempts == 2
+    assert "deadline" in caught.value.__notes__[-1]
+
+
+class TimedAttempts:
+    """Each attempt takes ``duration`` on the fake clock and fails overloaded; logs starts."""
+
+    def __init__(self, fake: FakeTime, duration: float) -> None:
+        self.fake = fake
+        self.duration = duration
+        self.starts: list[float] = []
+
+    def __call__(self) -> None:
+        self.starts.append(self.fake.now)
+        self.fake.now += self.duration
+        raise overloaded()
+
+
+def test_no_attempt_starts_at_the_deadline(fake: FakeTime) -> None:
+    """timeout=1, attempts of 0.4 s, jitter near 5 s: clipping the wait to the deadline
+    would start a second attempt at t=1.0 and end the call at 1.4 s."""
+    fn = TimedAttempts(fake, 0.4)
+    policy = make_policy(fake, timeout=1.0, base=5.0, cap=10.0, random=lambda: 0.999)
+    with pytest.raises(ServiceUnavailableError) as caught:
+        policy.call(fn)
+    assert [start - 100.0 for start in fn.starts] == [0.0]
+    assert fake.sleeps == []
+    assert fake.now - 100.0 == pytest.approx(0.4)  # ended when the first attempt did
+    assert caught.value.attempts == 1
+    assert "deadline" in caught.value.__notes__[-1]
+
+
+def test_a_wait_short_of_the_deadline_still_retries(fake: FakeTime) -> None:
+    fn = TimedAttempts(fake, 0.4)
+    policy = make_policy(fake, attempts=3, timeout=1.0, base=5.0, cap=10.0, random=lambda: 0.1)
+    with pytest.raises(ServiceUnavailableError) as caught:
+        policy.call(fn)
+    # 0.4 + 0.5 = 0.9 < 1.0: retried; then 1.3 + anything is past the deadline.
+    assert [round(start - 100.0, 6) for start in fn.starts] == [0.0, 0.9]
+    assert all(start - 100.0 < 1.0 for start in fn.starts)
+    assert caught.value.attempts == 2
+
+
+def test_a_server_wait_equal_to_the_time_left_gives_up(fake: FakeTime) -> None:
+    fn = Flaky(with_retry_after("2"), result="ok")
+    with pytest.raises(ServiceUnavailableError) as caught:
+        make_policy(fake, timeout=2.0, random=lambda: 0.0).call(fn)
+    assert fake.sleeps == []
+    assert fn.calls == 1
+    assert "deadline" in caught.value.__notes__[-1]
+
+
+def test_the_deadline_rule_holds_for_every_jitter(fake: FakeTime) -> None:
+    """Whatever the draw, no attempt starts at or after the deadline (seeded sweep)."""
+    rng = random.Random(1234)
+    for _ in range(300):
+        fake.now = 100.0
+        fn = TimedAttempts(fake, rng.uniform(0.0, 0.5))
+        timeout = rng.uniform(0.5, 3.0)
+        policy = make_policy(
+            fake, attempts=20, timeout=timeout, base=rng.uniform(0.05, 2.0), random=rng
+        )
+        with pytest.raises(ServiceUnavailableError):
+            policy.call(fn)
+        assert all(start - 100.0 < timeout for start in fn.starts)
 
 
 def test_deadline_counts_the_time_spent_in_attempts(fake: FakeTime) -> None:
@@ -359,8 +421,7 @@ def test_server_wait_over_max_delay_gives_up_at_once(fake: FakeTime) -> None:
     assert caught.value is error
     assert fn.calls == 1
     assert fake.sleeps == []
-    if sys.version_info >= (3, 11):
-        assert "max_delay" in error.__notes__[-1]
+    assert "max_delay" in error.__notes__[-1]
 
 
 def test_server_wait_past_the_deadline_gives_up_at_once(fake: FakeTime) -> None:
@@ -369,8 +430,7 @@ def test_server_wait_past_the_deadline_gives_up_at_once(fake: FakeTime) -> None:
         make_policy(fake, timeout=10.0).call(fn)
     assert fn.calls == 1
     assert fake.sleeps == []
-    if sys.version_info >= (3, 11):
-        assert "deadline" in caught.value.__notes__[-1]
+    assert "deadline" in caught.value.__notes__[-1]
 
 
 # -- hooks, logs, budget -------------------------------------------------------------------
@@ -417,8 +477,7 @@ def test_empty_budget_raises_at_once(fake: FakeTime) -> None:
         policy.call(fn)
     assert fn.calls == 2  # one retry paid for, the second refused
     assert caught.value.attempts == 2
-    if sys.version_info >= (3, 11):
-        assert "budget" in caught.value.__notes__[-1]
+    assert "budget" in caught.value.__notes__[-1]
     fn = Flaky(overloaded)
     with pytest.raises(ServiceUnavailableError):
         policy.call(fn)  # the next call too: the budget is the client's, not the call's
@@ -592,3 +651,35 @@ def test_sans_io_run(fake: FakeTime) -> None:
     last = overloaded()
     assert run.next_delay(last) is None
     assert last.attempts == 3
+
+
+# -- exception notes on every Python --------------------------------------------------------
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["add_note", "py310"])
+def test_the_note_is_recorded_with_or_without_add_note(
+    fake: FakeTime, monkeypatch: pytest.MonkeyPatch, native: bool
+) -> None:
+    if native and sys.version_info < (3, 11):
+        pytest.skip("BaseException.add_note() exists from Python 3.11")
+    monkeypatch.setattr(retry_module, "_NATIVE_NOTES", native)
+    fn = Flaky(*[overloaded] * 3)
+    with pytest.raises(ServiceUnavailableError) as caught:
+        make_policy(fake, attempts=2).call(fn)
+    error = caught.value
+    note = "kuzzle_errors.retry: stopped after 2 attempts: 2 attempts made"
+    assert error.__notes__ == [note]
+    copy = pickle.loads(pickle.dumps(error))  # kept by pickles too
+    assert copy.__notes__ == [note]
+
+
+def test_the_py310_path_appends_to_existing_notes(
+    fake: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retry_module, "_NATIVE_NOTES", False)
+    error = overloaded()
+    error.__dict__["__notes__"] = ["added by the caller"]
+    with pytest.raises(ServiceUnavailableError):
+        make_policy(fake, attempts=1).call(Flaky(error))
+    assert error.__notes__[0] == "added by the caller"
+    assert error.__notes__[1].startswith("kuzzle_errors.retry: stopped after 1 attempt:")

@@ -214,6 +214,8 @@ class Scripted:
             ):
                 self._send(conn, frame)
             self._send(conn, answer(msg, result="still here"))
+        elif action == "raw":  # a plugin's result in Kuzzle's raw format: as is, plus room
+            self._send(conn, json.dumps({**body, "room": msg["requestId"]}))
         elif action == "ping_me":
             self._send(conn, '{"p":1}')
             self._send(conn, answer(msg, result="pinged"))
@@ -517,6 +519,12 @@ def test_close_is_idempotent_and_fails_pending_queries(server: Scripted) -> None
         kuzzle.query(q("echo"))
     assert not info.value.retryable
     assert "closed" in repr(kuzzle)
+
+
+def test_a_raw_plugin_result_is_returned_not_dropped(client: KuzzleWebSocket) -> None:
+    # Kuzzle sends a raw-format result as is with only `room` added: no status, no result.
+    assert client.query(q("raw", foo=1, bar=[2])) == {"foo": 1, "bar": [2]}
+    assert client.query(q("echo", a=1)) == {"a": 1}  # envelopes still give their result
 
 
 def test_lazy_connection(server: Scripted) -> None:
