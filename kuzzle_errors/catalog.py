@@ -216,6 +216,11 @@ def parse_code(value: object) -> int | None:
     return None
 
 
+def by_id(error_id: str) -> ErrorSpec | None:
+    """The preferred spec of an id (v2's, else v1's): :func:`get`'s fast path for ids."""
+    return (_catalog or _data()).preferred.get(error_id)
+
+
 def get(key: str | int, *, version: int | None = None) -> ErrorSpec | None:
     """Look an error up by id (``"api.process.overloaded"``) or code (int or hex/decimal string).
 

@@ -86,6 +86,8 @@ _GC_PAUSE_BYTES: Final = 64 * 1024
 
 def coerce_status(value: object) -> int | None:
     """A status from an int, an integral float or a digit string; None for anything else."""
+    if type(value) is int:  # the common case, first
+        return value if 100 <= value <= 999 else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -240,7 +242,7 @@ def parse_error(
 def _from_error_object(
     error: object, envelope: Mapping[str, Any] | None, ctx: _Context
 ) -> KuzzleError:
-    if not isinstance(error, Mapping):
+    if type(error) is not dict and not isinstance(error, Mapping):
         env_status = coerce_status(envelope.get("status")) if envelope is not None else None
         status = env_status or ctx.http_status
         fallback = class_for_status(status) or InvalidResponseError
@@ -255,7 +257,7 @@ def _from_error_object(
     # use (``KuzzleError.__getattr__``), so code that only needs ``except`` pays for no more.
     raw_id = error.get("id")
     error_id = raw_id if type(raw_id) is str and 0 < len(raw_id) <= 256 else None
-    spec = catalog.get(error_id) if error_id else None
+    spec = catalog.by_id(error_id) if error_id else None
     cls: type[KuzzleError]
     if spec is not None:
         cls = _class_for_spec(spec)
@@ -391,28 +393,54 @@ def _parse(body: object, ctx: _Context, strict: bool) -> KuzzleError | None:
     else:
         return _unusable(safe_repr(body), f"unsupported body type {type(body).__name__}", ctx)
 
-    stripped = text.strip().lstrip("\ufeff")
-    if not stripped:
-        return _unusable(original, "empty body", ctx)
-    try:
-        data_json = _loads(stripped)
-    except RecursionError:
-        return _unusable(original, "JSON nested too deeply", ctx)
-    except ValueError as exc:
-        return _unusable(original, _not_json_problem(stripped, exc), ctx)
+    data_json = _loads(text, fast=True)
+    if data_json is _UNDECIDED:
+        stripped = text.strip().lstrip("\ufeff")
+        if not stripped:
+            return _unusable(original, "empty body", ctx)
+        try:
+            data_json = _loads(stripped, fast=False)
+        except RecursionError:
+            return _unusable(original, "JSON nested too deeply", ctx)
+        except ValueError as exc:
+            return _unusable(original, _not_json_problem(stripped, exc), ctx)
     return _from_json(data_json, ctx, strict, original)
 
 
-def _loads(text: str) -> Any:
-    import json  # here, not at module level: keeps `import kuzzle_errors` light
+_UNDECIDED: Final = object()
+_scan_once: Any = None
 
-    if len(text) < _GC_PAUSE_BYTES or not gc.isenabled():
-        return json.loads(text)
-    gc.disable()
+
+def _loads(text: str, *, fast: bool) -> Any:
+    """Decode JSON text; with ``fast``, ``_UNDECIDED`` for anything but one clean value.
+
+    The fast path calls the json module's C scanner directly, skipping ``json.loads``'s
+    Python-level whitespace handling: most of the cost of a small body. Anything unusual
+    (surrounding whitespace, a BOM, trailing data, errors) is left to ``json.loads``, whose
+    error messages explain what is wrong.
+    """
+    global _scan_once
+    if _scan_once is None:
+        import json  # here, not at module level: keeps `import kuzzle_errors` light
+
+        decoder: Any = json.JSONDecoder()  # typeshed omits the documented-by-code scan_once
+        _scan_once = decoder.scan_once
+    pause = len(text) >= _GC_PAUSE_BYTES and gc.isenabled()
+    if pause:
+        gc.disable()
     try:
-        return json.loads(text)
+        if not fast:
+            import json
+
+            return json.loads(text)
+        try:
+            value, end = _scan_once(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            return _UNDECIDED
+        return value if end == len(text) else _UNDECIDED
     finally:
-        gc.enable()
+        if pause:
+            gc.enable()
 
 
 def _not_json_problem(text: str, exc: ValueError) -> str:

@@ -700,3 +700,28 @@ def test_objects_whose_repr_raises_do_not_escape() -> None:
     assert isinstance(item_error, PartialError)
     assert "unrepresentable" in (item_error.items[0].reason or "")
     str(nested), repr(nested), nested.to_dict()
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        (b'  {"status":200,"result":1}\r\n', None),
+        ('\ufeff{"status":200,"result":1}', None),
+        (b'\xef\xbb\xbf{"status":200,"result":1}', None),
+        (
+            b'{"status":404,"error":{"id":"services.storage.not_found","status":404,"message":"m"}}\n',
+            NotFoundError,
+        ),
+        (b'{"status":200,"result":1} trailing', InvalidResponseError),
+        (b'{"status":200,"result":1}{"status":200}', InvalidResponseError),
+        (b"NaN", InvalidResponseError),
+    ],
+)
+def test_decoding_edge_cases_agree_with_json_loads(
+    body: Any, expected: type[KuzzleError] | None
+) -> None:
+    error = parse_response(body, transport="websocket")
+    if expected is None:
+        assert error is None
+    else:
+        assert isinstance(error, expected)
