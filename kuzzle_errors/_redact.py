@@ -57,19 +57,33 @@ def redact_text(text: str) -> str:
     return _jwt.sub(REDACTED, text)
 
 
-def redact_headers(headers: Mapping[str, object] | None) -> dict[str, str]:
-    """A plain ``dict`` copy of ``headers`` with secret-bearing values replaced."""
-    if not headers:
-        return {}
-    out: dict[str, str] = {}
+def prepare_headers(headers: object) -> tuple[dict[str, str], dict[str, str]]:
+    """Redacted plain copies of ``headers`` (a mapping or pairs): as sent, and lower-cased.
+
+    One pass, as every parsed HTTP response goes through here. Unusable headers give {}:
+    they are context only, never a reason to fail.
+    """
+    plain: dict[str, str] = {}
+    lower: dict[str, str] = {}
     try:
-        items = list(headers.items())
-    except Exception:  # a hostile mapping: keep nothing rather than crash
-        return {}
-    for key, value in items:
-        name = str(key)
-        out[name] = REDACTED if name.lower() in SECRET_KEYS else redact_text(str(value))
-    return out
+        if not headers:
+            return plain, lower
+        pairs = headers.items() if hasattr(headers, "items") else headers
+        for key, value in pairs:  # type: ignore[union-attr]
+            name = key if type(key) is str else str(key)
+            text = value if type(value) is str else str(value)
+            folded = name.lower()
+            text = REDACTED if folded in SECRET_KEYS else redact_text(text)
+            plain[name] = text
+            lower[folded] = text
+    except Exception:  # a hostile or malformed set: keep nothing rather than crash
+        return {}, {}
+    return plain, lower
+
+
+def redact_headers(headers: object) -> dict[str, str]:
+    """A plain ``dict`` copy of ``headers`` with secret-bearing values replaced."""
+    return prepare_headers(headers)[0]
 
 
 def redact(value: object, depth: int = 0) -> object:

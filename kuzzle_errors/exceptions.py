@@ -36,7 +36,7 @@ import _thread
 from functools import cached_property
 
 from kuzzle_errors import catalog
-from kuzzle_errors._redact import redact, redact_headers, redact_text
+from kuzzle_errors._redact import prepare_headers, redact, redact_headers, redact_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -157,8 +157,9 @@ class KuzzleError(Exception):
         self.status = status
         self.props = props
         self.stack = stack
+        self.headers, by_name = prepare_headers(headers)
         self.request_id = request_id
-        self.node = node
+        self.node = node if node is not None else by_name.get("x-kuzzle-node")
         self.controller = controller
         self.action = action
         self.index = index
@@ -167,16 +168,11 @@ class KuzzleError(Exception):
         self.result = result
         self.transport = transport
         self.http_status = http_status
-        self.headers = redact_headers(headers)
         self.raw = raw
         self.response = response
         self.problem = problem
         if retry_hint is not None:
             self._retry_hint_override = retry_hint
-        if node is None and self.headers:
-            from kuzzle_errors.hints import header
-
-            self.node = header(self.headers, "X-Kuzzle-Node")
 
     if not TYPE_CHECKING:  # hidden from type checkers: attribute typos must stay errors
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from functools import partial
 
 from kuzzle_errors import catalog
-from kuzzle_errors._redact import REDACTED, SECRET_KEYS, redact_text, safe_repr
+from kuzzle_errors._redact import prepare_headers, safe_repr
 from kuzzle_errors.exceptions import (
     BadRequestError,
     ExternalServiceError,
@@ -37,7 +37,6 @@ from kuzzle_errors.exceptions import (
     build_error,
     class_for_status,
 )
-from kuzzle_errors.hints import header
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -125,33 +124,6 @@ def _opt_str(value: object) -> str | None:
     return None
 
 
-def _prepare_headers(headers: object) -> tuple[dict[str, str], dict[str, str]]:
-    """Redacted plain copies of ``headers`` (a mapping or pairs): as sent, and lower-cased.
-
-    One pass, as every parsed HTTP response goes through here. Unusable headers give {}:
-    they are context only, never a reason to fail.
-    """
-    if not headers:
-        return {}, {}
-    plain: dict[str, str] = {}
-    lower: dict[str, str] = {}
-    try:
-        pairs = headers.items() if hasattr(headers, "items") else headers
-        for key, value in pairs:  # type: ignore[union-attr]
-            name = key if type(key) is str else str(key)
-            text = value if type(value) is str else str(value)
-            folded = name.lower()
-            if folded in SECRET_KEYS:
-                text = REDACTED
-            elif "eyJ" in text:
-                text = redact_text(text)
-            plain[name] = text
-            lower[folded] = text
-    except Exception:
-        return {}, {}
-    return plain, lower
-
-
 _NO_ENVELOPE: Final[Mapping[str, Any]] = {}
 
 
@@ -180,7 +152,7 @@ class _Context:
     def headers(self) -> dict[str, str]:
         """The headers, redacted, as sent."""
         if self._plain is None:
-            self._plain, self._lower = _prepare_headers(self._source)
+            self._plain, self._lower = prepare_headers(self._source)
             self._source = None
         return self._plain
 
@@ -193,18 +165,13 @@ class _Context:
 
     def fields(self, envelope: Mapping[str, Any] | None) -> dict[str, Any]:
         get = (envelope if envelope is not None else _NO_ENVELOPE).get
-        request_id, node = get("requestId"), get("node")
-        controller, action = get("controller"), get("action")
-        index, collection = get("index"), get("collection")
         return {
-            "request_id": (request_id if type(request_id) is str else _opt_str(request_id))
-            or self.lower.get("x-kuzzle-request-id"),
-            "node": (node if type(node) is str else _opt_str(node))
-            or self.lower.get("x-kuzzle-node"),
-            "controller": controller if type(controller) is str else _opt_str(controller),
-            "action": action if type(action) is str else _opt_str(action),
-            "index": index if type(index) is str else _opt_str(index),
-            "collection": collection if type(collection) is str else _opt_str(collection),
+            "request_id": _opt_str(get("requestId")) or self.lower.get("x-kuzzle-request-id"),
+            "node": _opt_str(get("node")) or self.lower.get("x-kuzzle-node"),
+            "controller": _opt_str(get("controller")),
+            "action": _opt_str(get("action")),
+            "index": _opt_str(get("index")),
+            "collection": _opt_str(get("collection")),
             "volatile": get("volatile"),
             "result": get("result"),
             "transport": self.transport,
@@ -583,7 +550,7 @@ def _summary(raw: object) -> str:
 
 def _unusable(raw: object, problem: str, ctx: _Context) -> KuzzleError | None:
     status = ctx.http_status
-    content_type = (header(ctx.headers, "Content-Type") or "").lower()
+    content_type = ctx.lower.get("content-type", "").lower()
     if status is not None and 200 <= status < 300 and status != 206:
         looks_json = not content_type or "json" in content_type
         if not looks_json or problem == "empty body":
