@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TextIO
 
 from kuzzle_errors import catalog, exceptions, hints
-from kuzzle_errors._cli_style import Style, count
+from kuzzle_errors._cli_style import FIELD_ROOM, WIDTH, Style, count, shorten, write_field
 from kuzzle_errors.catalog import ErrorSpec
 from kuzzle_errors.hints import RetryHint
 
@@ -24,11 +24,10 @@ __all__ = [
     "retry_label",
     "spec_hint",
     "spec_record",
+    "styled_advice",
     "suggest",
 ]
 
-WIDTH: Final = 100
-_LABEL: Final = 13  # width of the field names in the explain output
 _NON_ALNUM: Final = re.compile(r"[^a-z0-9.]")
 
 # Exception classes that are the library's own (never sent by Kuzzle), explained too.
@@ -39,13 +38,22 @@ _CLIENT_CLASSES: Final = (
     "RequestTimeoutError",
 )
 
+# The props through which Kuzzle 2.x misreports transient back-end failures as
+# core.fatal.unexpected_error (lib/service/storage/8/esWrapper.js reads `subcode` instead of
+# `subCode`; lib/service/cache/redis.js asks for "notconnected"). Their advice comes from
+# hints.rule_for; tests check that this list matches the hints' own.
+_MISREPORTED_PROPS: Final = ("services.storage.undefined", "services.cache.notconnected")
+
+
+def _as_hint(rule: tuple[bool, bool, float, bool, str]) -> RetryHint:
+    """A :func:`hints.rule_for` classification as a hint (never replay-safe if not retryable)."""
+    retryable, replay_safe, delay, other_node, reason = rule
+    return RetryHint(retryable, replay_safe and retryable, delay, reason, other_node)
+
 
 def spec_hint(spec: ErrorSpec) -> RetryHint:
     """The retry advice for a catalogued error, as the parser would give it (no headers)."""
-    retryable, replay_safe, delay, other_node, reason = hints.rule_for(
-        spec.id, spec.class_name, spec.status
-    )
-    return RetryHint(retryable, replay_safe and retryable, delay, reason, other_node)
+    return _as_hint(hints.rule_for(spec.id, spec.class_name, spec.status))
 
 
 def retry_label(hint: RetryHint) -> str:
@@ -69,6 +77,16 @@ def retry_advice(hint: RetryHint) -> str:
     return f"{head}: {hint.reason}{tail}"
 
 
+def styled_advice(hint: RetryHint, style: Style) -> str:
+    """:func:`retry_advice`, in green when any call may be replayed."""
+    advice = retry_advice(hint)
+    return style(advice, "green") if retry_label(hint) == "safe" else advice
+
+
+def _python_class(spec: ErrorSpec) -> str:
+    return f"kuzzle_errors.codes.{exceptions.class_name_for_id(spec.id)}"
+
+
 def spec_record(spec: ErrorSpec) -> dict[str, Any]:
     """Every field of a catalogued error plus its retry advice, JSON-ready."""
     hint = spec_hint(spec)
@@ -85,7 +103,7 @@ def spec_record(spec: ErrorSpec) -> dict[str, Any]:
         "message": spec.message,
         "deprecated": spec.deprecated,
         "versions": list(spec.versions),
-        "python_class": f"kuzzle_errors.codes.{exceptions.class_name_for_id(spec.id)}",
+        "python_class": _python_class(spec),
         "retryable": hint.retryable,
         "replay_safe": hint.replay_safe,
         "retry_delay": hint.delay,
@@ -225,11 +243,8 @@ def _versions_text(spec: ErrorSpec) -> str:
 
 
 def _field(out: TextIO, style: Style, name: str, value: str) -> None:
-    width = WIDTH - _LABEL - 2
-    lines = textwrap.wrap(value, width, break_long_words=False, break_on_hyphens=False) or [""]
-    out.write(f"  {style(name.ljust(_LABEL), 'dim')}{lines[0]}\n")
-    for line in lines[1:]:
-        out.write(f"  {' ' * _LABEL}{line}\n")
+    lines = textwrap.wrap(value, FIELD_ROOM, break_long_words=False, break_on_hyphens=False)
+    write_field(out, style, name, lines or [""])
 
 
 def _write_spec(out: TextIO, style: Style, spec: ErrorSpec, title: str = "") -> None:
@@ -239,15 +254,13 @@ def _write_spec(out: TextIO, style: Style, spec: ErrorSpec, title: str = "") -> 
     _field(
         out, style, "class", style.status(f"{spec.class_name}, status {spec.status}", spec.status)
     )
-    python = f"kuzzle_errors.codes.{exceptions.class_name_for_id(spec.id)}"
-    _field(out, style, "python", f"{python} (subclass of {spec.class_name})")
+    _field(out, style, "python", f"{_python_class(spec)} (subclass of {spec.class_name})")
     _field(out, style, "description", spec.description)
     template = spec.message if spec.message is not None else "(unknown: Kuzzle 1 sends no template)"
     _field(out, style, "message", template)
     _field(out, style, "versions", _versions_text(spec))
     _field(out, style, "deprecated", f"since Kuzzle {spec.deprecated}" if spec.deprecated else "no")
-    colour = ("green",) if hint.retryable and hint.replay_safe else ()
-    _field(out, style, "retry", style(retry_advice(hint), *colour))
+    _field(out, style, "retry", styled_advice(hint, style))
     for prop, advice in _misreport_notes(spec):
         _field(out, style, "", f"but with props naming {prop}: {retry_advice(advice)}")
 
@@ -255,16 +268,11 @@ def _write_spec(out: TextIO, style: Style, spec: ErrorSpec, title: str = "") -> 
 def _misreport_notes(spec: ErrorSpec) -> Iterable[tuple[str, RetryHint]]:
     # Kuzzle hides some transient failures behind core.fatal.unexpected_error; the hint
     # then depends on props, which explain should mention.
-    misreports: dict[str, Any] = getattr(hints, "_MISREPORTS", {})
-    for prop in misreports:
+    plain = hints.rule_for(spec.id, spec.class_name, spec.status)
+    for prop in _MISREPORTED_PROPS:
         rule = hints.rule_for(spec.id, spec.class_name, spec.status, [prop])
-        if rule != hints.rule_for(spec.id, spec.class_name, spec.status):
-            retryable, replay_safe, delay, other_node, reason = rule
-            yield prop, RetryHint(retryable, replay_safe, delay, reason, other_node)
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+        if rule != plain:
+            yield prop, _as_hint(rule)
 
 
 def _write_class(out: TextIO, style: Style, name: str, version: int | None) -> None:
@@ -280,10 +288,7 @@ def _write_class(out: TextIO, style: Style, name: str, version: int | None) -> N
     status = catalog.CLASS_STATUS[name]
     _field(out, style, "status", style.status(str(status), status))
     _field(out, style, "about", summary)
-    rule = hints.rule_for(None, name, status)
-    _field(
-        out, style, "retry", retry_advice(RetryHint(rule[0], rule[1], rule[2], rule[4], rule[3]))
-    )
+    _field(out, style, "retry", retry_advice(_as_hint(hints.rule_for(None, name, status))))
     if name == "KuzzleError":
         _field(out, style, "ids", "every Kuzzle error: all the classes derive from it")
         return
@@ -293,7 +298,7 @@ def _write_class(out: TextIO, style: Style, name: str, version: int | None) -> N
     id_width = max((len(spec.id) for spec in specs), default=0)
     for spec in specs:
         room = WIDTH - 4 - 10 - 2 - id_width - 2
-        desc = _short(spec.description, room) if room > 10 else ""
+        desc = shorten(spec.description, room) if room > 10 else ""
         out.write(
             f"    {spec.hex}  {spec.id.ljust(id_width)}  {style(desc, 'dim')}".rstrip() + "\n"
         )

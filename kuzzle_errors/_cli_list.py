@@ -9,12 +9,11 @@ from typing import Final, TextIO
 
 from kuzzle_errors import catalog
 from kuzzle_errors._cli_explain import resolve_class, retry_label, spec_hint, spec_record
-from kuzzle_errors._cli_style import Style, count
+from kuzzle_errors._cli_style import WIDTH, Style, count, shorten
 from kuzzle_errors.catalog import ErrorSpec
 
 __all__ = ["list_errors", "select"]
 
-WIDTH: Final = 100
 #: Ids longer than this are cut with "…" (like descriptions) so every column stays aligned.
 MAX_ID_WIDTH: Final = 44
 _RETRY_COLOURS: Final = {"safe": "green", "idem": "yellow", "no": "dim"}
@@ -45,12 +44,11 @@ def select(
             known = ", ".join(sorted(catalog.CLASS_STATUS))
             raise FilterError(f"unknown class {class_name!r} (known: {known})")
     everything = list(catalog.all_specs(version))
-    for name, value, attribute in (
-        ("domain", domain, "domain"),
-        ("subdomain", subdomain, "subdomain"),
-    ):
-        known_values = sorted({getattr(spec, attribute) for spec in everything})
-        if value is not None and value not in known_values:
+    for name, value in (("domain", domain), ("subdomain", subdomain)):
+        if value is None:
+            continue
+        known_values = sorted({getattr(spec, name) for spec in everything})
+        if value not in known_values:
             raise FilterError(f"unknown {name} {value!r} (known: {', '.join(known_values)})")
     specs = catalog.find(
         domain=domain,
@@ -64,13 +62,6 @@ def select(
     return specs
 
 
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    if width <= 0:
-        return ""
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def write_table(out: TextIO, specs: list[ErrorSpec], style: Style) -> None:
     """Aligned columns fitting 100 characters; long ids and descriptions are cut with "…"."""
     id_width = min(max((len(spec.id) for spec in specs), default=2), MAX_ID_WIDTH)
@@ -79,9 +70,9 @@ def write_table(out: TextIO, specs: list[ErrorSpec], style: Style) -> None:
     out.write(style(header[:WIDTH], "bold") + "\n")
     for spec in specs:
         label = retry_label(spec_hint(spec))
-        ident = _short(spec.id, id_width)
+        ident = shorten(spec.id, id_width)
         cells = f"{spec.hex}  {spec.status:<6}  {ident:<{id_width}}  {label:<5}  "
-        desc = _short(spec.description, WIDTH - len(cells))
+        desc = shorten(spec.description, WIDTH - len(cells))
         line = (
             f"{spec.hex}  {style.status(f'{spec.status:<6}', spec.status)}  "
             f"{ident:<{id_width}}  {style(f'{label:<5}', _RETRY_COLOURS[label])}  {desc}"

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final, TextIO
 
-from kuzzle_errors._cli_explain import retry_advice
-from kuzzle_errors._cli_style import Style, count
+from kuzzle_errors._cli_explain import styled_advice
+from kuzzle_errors._cli_style import FIELD_ROOM, Style, count, write_field
 from kuzzle_errors._redact import redact, redact_headers, redact_text
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
 from kuzzle_errors.parser import MAX_BODY_BYTES, parse_response
@@ -25,8 +25,6 @@ EXIT_ERROR: Final = 2
 _STATUS_LINE: Final = re.compile(rb"^HTTP/\d(?:\.\d)?[ \t]+(\d{3})(?:[ \t][^\r\n]*)?$")
 #: curl -i -L prints one head per hop (and 100 Continue): read at most this many.
 _MAX_HEADS: Final = 16
-_LABEL: Final = 13
-WIDTH: Final = 100
 _VALUE_LIMIT: Final = 300
 
 
@@ -136,11 +134,8 @@ class _Printer:
         # Plain text is wrapped to the 100-column budget; styled text is left whole.
         lines = [value]
         if "\x1b" not in value:
-            room = WIDTH - _LABEL - 2
-            lines = textwrap.wrap(value, room, break_on_hyphens=False) or [""]
-        self.out.write(f"  {self.style(name.ljust(_LABEL), 'dim')}{lines[0]}\n")
-        for line in lines[1:]:
-            self.out.write(f"  {' ' * _LABEL}{line}\n")
+            lines = textwrap.wrap(value, FIELD_ROOM, break_on_hyphens=False) or [""]
+        write_field(self.out, self.style, name, lines)
 
 
 def _class_text(error: KuzzleError) -> str:
@@ -204,9 +199,7 @@ def _describe_error(error: KuzzleError, printer: _Printer) -> None:
         printer.field("catalogue", "unknown id (a plugin's, an application's or a newer Kuzzle's)")
     if isinstance(error, PartialError):
         _describe_partial(error, printer)
-    hint = error.retry_hint
-    colour = ("green",) if hint.retryable and hint.replay_safe else ()
-    printer.field("retry", style(retry_advice(hint), *colour))
+    printer.field("retry", styled_advice(error.retry_hint, style))
     if error.retry_after is not None:
         printer.field("retry after", f"{error.retry_after:g} s (Retry-After header)")
     if absent:

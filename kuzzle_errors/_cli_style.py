@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 from typing import Final, TextIO
 
-__all__ = ["Style", "count", "use_colour"]
+__all__ = ["FIELD_ROOM", "LABEL", "WIDTH", "Style", "count", "shorten", "use_colour", "write_field"]
+
+#: Columns the command line's output fits in.
+WIDTH: Final = 100
+#: Width of the field names in the ``explain`` and ``parse`` outputs.
+LABEL: Final = 13
+#: Columns left for a field's value: ``WIDTH`` minus the indent and the label.
+FIELD_ROOM: Final = WIDTH - LABEL - 2
 
 _CODES: Final[dict[str, str]] = {
     "bold": "1",
@@ -20,6 +27,21 @@ _CODES: Final[dict[str, str]] = {
 def count(number: int, noun: str) -> str:
     """``count(1, "item")`` -> ``"1 item"``, ``count(2, "item")`` -> ``"2 items"``."""
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line (whitespace runs squeezed), cut with "…" to ``width`` characters."""
+    text = " ".join(text.split())
+    if width <= 0:
+        return ""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def write_field(out: TextIO, style: Style, name: str, lines: list[str]) -> None:
+    """One labelled field: ``name`` (dimmed) then the first line, the others indented below."""
+    out.write(f"  {style(name.ljust(LABEL), 'dim')}{lines[0]}\n")
+    for line in lines[1:]:
+        out.write(f"  {' ' * LABEL}{line}\n")
 
 
 def use_colour(stream: TextIO, choice: str = "auto") -> bool:

@@ -119,6 +119,13 @@ def test_select_filters() -> None:
         select(class_name="ConnectionLostError")  # not a Kuzzle class: no id has it
 
 
+def test_csv_has_every_field_of_the_json_records() -> None:
+    from kuzzle_errors import _cli_list
+    from kuzzle_errors._cli_explain import spec_record
+
+    assert tuple(spec_record(ALL_SPECS[0])) == _cli_list._CSV_FIELDS
+
+
 def test_coloured_table_still_fits_100_columns(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["list", "--color", "always"]) == 0
     out = capsys.readouterr().out
@@ -370,6 +377,12 @@ def test_explain_mentions_kuzzles_misreported_transient_failures(
     out = " ".join(capsys.readouterr().out.split())
     assert "retry no: server-side bug" in out
     assert "but with props naming services.storage.undefined: only idempotent calls" in out
+
+
+def test_explain_knows_every_misreport_the_hints_know() -> None:
+    from kuzzle_errors import _cli_explain, hints
+
+    assert set(_cli_explain._MISREPORTED_PROPS) == set(hints._MISREPORTS)
 
 
 def test_parse_without_input_on_a_terminal_says_what_to_do(
