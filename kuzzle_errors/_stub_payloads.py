@@ -6,12 +6,12 @@ Key order follows Kuzzle's ``toJSON`` so that byte-level comparisons with real c
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
 from kuzzle_errors import catalog
+from kuzzle_errors._transport import new_request_id
 
 #: The node id the stub reports (Kuzzle node ids look like ``knode-<words>-<n>``).
 STUB_NODE: Final = "knode-stub-1"
@@ -21,11 +21,6 @@ _PLUGIN_SUFFIX: Final = (
     "\nThis is probably not a Kuzzle error, but a problem with a plugin implementation."
 )
 _JSON_SCALARS: Final = (str, int, float, bool, type(None), list, dict)
-
-
-def new_request_id() -> str:
-    """A request id like the ones Kuzzle generates (a random UUID)."""
-    return str(uuid.uuid4())
 
 
 def _prop(value: object) -> object:

@@ -27,9 +27,9 @@ from kuzzle_errors._stub_payloads import (
     proxy_html,
     reason_phrase,
 )
-from kuzzle_errors._stub_payloads import new_request_id as _new_id
 from kuzzle_errors._stub_routes import route
 from kuzzle_errors._stub_state import Effects, RecordedRequest, StubState
+from kuzzle_errors._transport import new_request_id, opt_str
 
 if TYPE_CHECKING:
     from websockets.server import ServerProtocol
@@ -72,6 +72,11 @@ class _Head:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
+
+    def content_length(self) -> int:
+        """``Content-Length`` as a count of bytes; 0 when absent or not a number."""
+        raw = self.headers.get("content-length") or ""
+        return int(raw) if raw.strip().isdigit() else 0
 
 
 class _HttpReply(Exception):
@@ -342,7 +347,7 @@ class StubServer:
             record.status = reply.error["status"]
             return keep_alive
 
-        request_id = head.header("x-kuzzle-request-id") or _new_id()
+        request_id = head.header("x-kuzzle-request-id") or new_request_id()
         record.request_id = request_id
         envelope = await self._routed(head, content, jwt, request_id, record)
         if envelope is None:
@@ -389,9 +394,9 @@ class StubServer:
             error = make_error("network.http.url_not_found", head.path)
             return make_response(error=error, request_id=request_id, node=node)
         record.payload = payload
-        record.controller = _opt_str(payload.get("controller"))
-        record.action = _opt_str(payload.get("action"))
-        record.jwt = _opt_str(payload.get("jwt"))
+        record.controller = opt_str(payload.get("controller"))
+        record.action = opt_str(payload.get("action"))
+        record.jwt = opt_str(payload.get("jwt"))
         if payload.get("volatile") is _BAD_VOLATILE:
             raw = head.header("x-kuzzle-volatile")
             error = make_error("network.http.volatile_parse_failed", raw)
@@ -428,8 +433,7 @@ class StubServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: _Head
     ) -> bytes:
         limit = self.state.max_request_size
-        raw_length = head.header("content-length")
-        length = int(raw_length) if raw_length and raw_length.strip().isdigit() else 0
+        length = head.content_length()
         if length > limit:
             raise _HttpReply(make_error("network.http.request_too_large"), drain=length)
         content_type = head.header("content-type")
@@ -486,8 +490,7 @@ class StubServer:
     async def _drain(self, reader: asyncio.StreamReader, head: _Head, length: int = -2) -> bool:
         """Swallow an unread body so the answer is not lost to a TCP reset; False if too big."""
         if length == -2:
-            raw = head.header("content-length") or "0"
-            length = int(raw) if raw.strip().isdigit() else 0
+            length = head.content_length()
         if length < 0 or length > _DRAIN_LIMIT:
             return False
         with contextlib.suppress(asyncio.IncompleteReadError, asyncio.TimeoutError):
@@ -548,9 +551,9 @@ class StubServer:
             error = make_error("api.process.overloaded")
             return state.envelope(payload, request_id, error=error), no_effects
         try:
-            controller = _opt_str(payload.get("controller"))
-            action = _opt_str(payload.get("action"))
-            jwt = _opt_str(payload.get("jwt"))
+            controller = opt_str(payload.get("controller"))
+            action = opt_str(payload.get("action"))
+            jwt = opt_str(payload.get("jwt"))
             error = state.rate_error(controller, action, jwt, conn)
             if error is not None:
                 return state.envelope(payload, request_id, error=error), no_effects
@@ -699,7 +702,7 @@ class StubServer:
             record.status = 400
             ws.send_json(make_response(error=invalid, request_id=request_id, node=state.node))
             return
-        request_id = raw_id if isinstance(raw_id, str) and raw_id else _new_id()
+        request_id = raw_id if isinstance(raw_id, str) and raw_id else new_request_id()
         record.request_id = request_id
 
         async def before_answer(effects: Effects) -> None:
@@ -709,8 +712,8 @@ class StubServer:
                     make_notification(
                         room,
                         request_id=request_id,
-                        index=_opt_str(payload.get("index")) or "index",
-                        collection=_opt_str(payload.get("collection")) or "collection",
+                        index=opt_str(payload.get("index")) or "index",
+                        collection=opt_str(payload.get("collection")) or "collection",
                         node=state.node,
                     )
                 )
@@ -733,11 +736,11 @@ def _ws_record(conn: int, payload: dict[str, Any] | None) -> RecordedRequest:
     fields: Mapping[str, Any] = payload or {}
     return RecordedRequest(
         "websocket",
-        _opt_str(fields.get("controller")),
-        _opt_str(fields.get("action")),
-        _opt_str(fields.get("requestId")),
+        opt_str(fields.get("controller")),
+        opt_str(fields.get("action")),
+        opt_str(fields.get("requestId")),
         payload,
-        jwt=_opt_str(fields.get("jwt")),
+        jwt=opt_str(fields.get("jwt")),
         connection=conn,
     )
 
@@ -767,7 +770,3 @@ def _invalid_request(parsed: object) -> dict[str, Any] | None:
 def _origin_headers(head: _Head) -> list[tuple[str, str]]:
     origin = head.header("origin")
     return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")] if origin else []
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None

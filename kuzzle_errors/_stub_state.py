@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kuzzle_errors._stub_payloads import STUB_NODE, make_error, make_response
+from kuzzle_errors._transport import opt_str, request_fields
 
 #: Controllers Kuzzle 2 exposes: an unscripted action of one of these answers
 #: ``api.process.action_not_found``, any other controller ``api.process.controller_not_found``.
@@ -77,15 +78,20 @@ class _Rule:
             self.action is None or self.action == action
         )
 
+    def use(self) -> bool:
+        """Consume one use; True once the rule is spent (its owner then removes it)."""
+        if self.times is None:
+            return False
+        self.times -= 1
+        return self.times <= 0
+
 
 def _take(rules: list[_Rule], controller: str | None, action: str | None) -> _Rule | None:
     """The first rule matching, with one use consumed (spent rules are removed)."""
     for index, rule in enumerate(rules):
         if rule.matches(controller, action):
-            if rule.times is not None:
-                rule.times -= 1
-                if rule.times <= 0:
-                    del rules[index]
+            if rule.use():
+                del rules[index]
             return rule
     return None
 
@@ -304,8 +310,8 @@ class StubState:
         self, request: Mapping[str, Any], request_id: str, jwt: str | None
     ) -> dict[str, Any]:
         """The response envelope for an accepted API request (scripts, then built-ins)."""
-        controller = _str(request.get("controller"))
-        action = _str(request.get("action"))
+        controller = opt_str(request.get("controller"))
+        action = opt_str(request.get("action"))
         with self.lock:
             rule = _take(self.fails, controller, action)
             if rule is not None:
@@ -314,10 +320,8 @@ class StubState:
             key = (controller or "", action or "")
             respond = self.responds.get(key)
             if respond is not None:
-                if respond.times is not None:
-                    respond.times -= 1
-                    if respond.times <= 0:
-                        del self.responds[key]
+                if respond.use():
+                    del self.responds[key]
                 return self.envelope(request, request_id, result=respond.value)
             return self._builtin(request, request_id, controller, action, jwt)
 
@@ -337,10 +341,7 @@ class StubState:
             result=result,
             status=status,
             request_id=request_id,
-            controller=_str(request.get("controller")),
-            action=_str(request.get("action")),
-            index=_str(request.get("index")),
-            collection=_str(request.get("collection")),
+            **request_fields(request),
             volatile=volatile if isinstance(volatile, Mapping) else None,
             node=self.node,
         )
@@ -363,9 +364,9 @@ class StubState:
         def fail(error_id: str, *args: object) -> dict[str, Any]:
             return self.envelope(request, request_id, error=make_error(error_id, *args))
 
-        index = _str(request.get("index")) or ""
-        collection = _str(request.get("collection")) or ""
-        doc_id = _str(request.get("_id"))
+        index = opt_str(request.get("index")) or ""
+        collection = opt_str(request.get("collection")) or ""
+        doc_id = opt_str(request.get("_id"))
         body = request.get("body")
         store = self.documents.setdefault((index, collection), {})
         match (controller, action):
@@ -384,7 +385,7 @@ class StubState:
                 user = body.get("username") if isinstance(body, Mapping) else None
                 return ok(
                     {
-                        "_id": _str(user) or "stub-user",
+                        "_id": opt_str(user) or "stub-user",
                         "jwt": f"stub-jwt-{self._jwt_counter}",
                         "expiresAt": int(time.time() * 1000) + 3_600_000,
                         "ttl": 3_600_000,
@@ -470,7 +471,3 @@ class StubState:
             error = make_error("api.process.incomplete_multiple_request", "mCreate", errors=errors)
             return self.envelope(request, request_id, error=error)
         return self.envelope(request, request_id, result={"successes": successes, "errors": errors})
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None

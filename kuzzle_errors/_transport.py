@@ -1,6 +1,6 @@
 """What the HTTP and WebSocket clients share: retry hints of client-side failures, retry wiring.
 
-No optional dependency here: both transport modules import it.
+No optional dependency here: both transport modules import it, and so does the stub.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from kuzzle_errors.hints import RetryHint
 __all__ = [
     "CONNECT_FAILED",
     "CONNECTION_LOST",
+    "ENVELOPE_KEYS",
     "NOT_RETRYABLE",
     "NO_ANSWER",
     "HostScopedRetryCaller",
@@ -25,6 +26,8 @@ __all__ = [
     "jwt_from_login",
     "login_request",
     "new_request_id",
+    "opt_str",
+    "request_fields",
     "scope_retry",
 ]
 
@@ -46,6 +49,9 @@ NO_ANSWER: Final = RetryHint(
 NOT_RETRYABLE: Final = RetryHint(
     False, False, 0.0, "client-side configuration problem: retrying will not help"
 )
+
+#: Every answer Kuzzle sends to a query is an envelope holding at least one of these.
+ENVELOPE_KEYS: Final = ("status", "result", "requestId")
 
 
 class RetryCaller(Protocol):
@@ -119,8 +125,20 @@ def jwt_from_login(result: object) -> str:
     return jwt
 
 
+def opt_str(value: object) -> str | None:
+    """``value`` if it is a string, else None: a request's fields may hold anything."""
+    return value if isinstance(value, str) else None
+
+
+def request_fields(request: Mapping[str, Any]) -> dict[str, Any]:
+    """``controller``, ``action``, ``index`` and ``collection``: the context of its errors."""
+    return {
+        key: opt_str(request.get(key)) for key in ("controller", "action", "index", "collection")
+    }
+
+
 def new_request_id() -> str:
-    """A fresh request id (uuid4, as Kuzzle's SDKs use)."""
+    """A fresh request id (a uuid4, as Kuzzle and its SDKs generate)."""
     return str(uuid.uuid4())
 
 

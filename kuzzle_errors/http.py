@@ -23,12 +23,14 @@ import urllib3.exceptions
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
+    ENVELOPE_KEYS,
     NO_ANSWER,
     NOT_RETRYABLE,
     call_with_retry,
     jwt_from_login,
     login_request,
     new_request_id,
+    request_fields,
     scope_retry,
 )
 from kuzzle_errors.exceptions import (
@@ -48,8 +50,6 @@ __all__ = ["KuzzleHTTP", "error_from_response", "install", "raise_for_kuzzle", "
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
-# Every answer of /_query is an envelope holding at least one of these.
-_ENVELOPE_KEYS: Final = ("status", "result", "requestId")
 
 # Failures that happen before a byte of the request is sent, and will happen again.
 _PERMANENT: Final = (
@@ -281,7 +281,7 @@ class KuzzleHTTP:
                 problem = f"a body that is not JSON ({content_type})"
             else:
                 problem = "JSON without a Kuzzle envelope (no status, result or requestId)"
-        if isinstance(body, dict) and any(key in body for key in _ENVELOPE_KEYS):
+        if isinstance(body, dict) and any(key in body for key in ENVELOPE_KEYS):
             return body.get("result")
         if _from_kuzzle(resp, request_id):  # a plugin's raw result
             if not resp.content:
@@ -296,10 +296,7 @@ class KuzzleHTTP:
             headers=resp.headers,
             raw=raw,
             request_id=request_id,
-            controller=_opt_str(request.get("controller")),
-            action=_opt_str(request.get("action")),
-            index=_opt_str(request.get("index")),
-            collection=_opt_str(request.get("collection")),
+            **request_fields(request),
             transport="http",
             problem=(
                 f"a {resp.status_code} answer with {problem} and no Kuzzle header "
@@ -324,10 +321,7 @@ class KuzzleHTTP:
         return cls(
             f"{what}: {type(exc).__name__}: {str(exc)[:300]}",
             request_id=request_id,
-            controller=_opt_str(request.get("controller")),
-            action=_opt_str(request.get("action")),
-            index=_opt_str(request.get("index")),
-            collection=_opt_str(request.get("collection")),
+            **request_fields(request),
             volatile=request.get("volatile"),
             transport="http",
             problem=hint.reason,
@@ -360,7 +354,3 @@ def _from_kuzzle(resp: requests.Response, request_id: str) -> bool:
 
 def _read_timeout(timeout: float | tuple[float, float]) -> float:
     return timeout[1] if isinstance(timeout, tuple) else timeout
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None

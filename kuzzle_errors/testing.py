@@ -35,10 +35,10 @@ from kuzzle_errors._stub_payloads import (
     make_error,
     make_notification,
     make_response,
-    new_request_id,
     proxy_html,
 )
 from kuzzle_errors._stub_state import ProxyError, RecordedRequest, StubState
+from kuzzle_errors._transport import new_request_id
 
 if TYPE_CHECKING:
     from kuzzle_errors._stub_server import StubServer

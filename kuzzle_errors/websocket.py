@@ -27,12 +27,15 @@ import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old r
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
+    ENVELOPE_KEYS,
     NO_ANSWER,
     NOT_RETRYABLE,
     call_with_retry,
     jwt_from_login,
     login_request,
     new_request_id,
+    opt_str,
+    request_fields,
     scope_retry,
 )
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
@@ -52,8 +55,6 @@ SOCKET_RATE_LIMIT_ID: Final = "network.websocket.ratelimit_exceeded"
 _EXPIRED_MEMORY: Final = 1024
 _PING: Final = '{"p":1}'
 _PONG: Final = '{"p":2}'
-# Every answer Kuzzle sends to a query is an envelope holding at least one of these.
-_ENVELOPE_KEYS: Final = ("status", "result", "requestId")
 
 Notification = Callable[[dict[str, Any]], None]
 UnmatchedError = Callable[[KuzzleError], None]
@@ -338,8 +339,8 @@ class _Connection:
             entry = self._pending.pop(request_id)
             error = error_from_message(window.message) or KuzzleError("refused")
             error.request_id = request_id
-            error.controller = _opt_str(entry.request.get("controller"))
-            error.action = _opt_str(entry.request.get("action"))
+            error.controller = opt_str(entry.request.get("controller"))
+            error.action = opt_str(entry.request.get("action"))
             error.problem = (
                 "refused by the per-socket rate limit: its answer names no request, "
                 f"matched by elimination after {self._client.rate_limit_grace:g} s"
@@ -427,17 +428,10 @@ def _describe_close(data: bytes) -> str:
     return "closed by the server"
 
 
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _context(request: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "request_id": _opt_str(request.get("requestId")),
-        "controller": _opt_str(request.get("controller")),
-        "action": _opt_str(request.get("action")),
-        "index": _opt_str(request.get("index")),
-        "collection": _opt_str(request.get("collection")),
+        "request_id": opt_str(request.get("requestId")),
+        **request_fields(request),
         "volatile": request.get("volatile"),
         "transport": "websocket",
     }
@@ -589,7 +583,7 @@ class KuzzleWebSocket:
         error = parse_response(answer, transport="websocket", strict=strict)
         if error is not None:
             raise error
-        if not any(key in answer for key in _ENVELOPE_KEYS):
+        if not any(key in answer for key in ENVELOPE_KEYS):
             # No envelope, but our room: a plugin's result in Kuzzle's raw format, which Kuzzle
             # sends as is with only ``room`` added (httpwsProtocol.js): give it back without it.
             return {key: value for key, value in answer.items() if key != "room"}
