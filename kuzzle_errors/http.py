@@ -39,7 +39,7 @@ from kuzzle_errors.exceptions import (
     KuzzleError,
     RequestTimeoutError,
 )
-from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response
+from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response_and_body
 
 if TYPE_CHECKING:
     from kuzzle_errors._transport import RetryCaller
@@ -72,7 +72,12 @@ def error_from_response(resp: requests.Response, *, strict: bool = False) -> Kuz
     of the text in ``raw``). With ``strict=True`` a success whose ``result`` holds a non-empty
     ``errors`` list (v2 ``m*`` actions) is a :class:`~kuzzle_errors.PartialError`.
     """
-    error = parse_response(
+    return _parse(resp, strict)[0]
+
+
+def _parse(resp: requests.Response, strict: bool) -> tuple[KuzzleError | None, Any, bool]:
+    """The error of ``resp``, its body decoded from JSON, and whether the body was JSON."""
+    error, body, is_json = parse_response_and_body(
         resp.content,
         http_status=resp.status_code,
         headers=resp.headers,
@@ -84,7 +89,7 @@ def error_from_response(resp: requests.Response, *, strict: bool = False) -> Kuz
         sent = getattr(resp, "request", None)
         if sent is not None:
             error.request_id = sent.headers.get(REQUEST_ID_HEADER)
-    return error
+    return error, body, is_json
 
 
 def raise_for_kuzzle(resp: requests.Response, *, strict: bool = False) -> None:
@@ -253,13 +258,18 @@ class KuzzleHTTP:
             resp.content  # noqa: B018 - read the body here: a broken body is a transport failure
         except requests.RequestException as exc:
             raise self._transport_error(exc, payload, request_id) from exc
-        error = error_from_response(resp, strict=strict)
+        error, body, is_json = _parse(resp, strict)
         if error is not None:
             raise error
-        return self._result_of(resp, payload, request_id)
+        return self._result_of(resp, body, is_json, payload, request_id)
 
     def _result_of(
-        self, resp: requests.Response, request: Mapping[str, Any], request_id: str
+        self,
+        resp: requests.Response,
+        body: Any,
+        decoded: bool,
+        request: Mapping[str, Any],
+        request_id: str,
     ) -> Any:
         """``result`` of the envelope, or the raw result a plugin sent through Kuzzle.
 
@@ -269,18 +279,13 @@ class KuzzleHTTP:
         (a captive portal's HTML, a proxy's own JSON) raises InvalidResponseError. Only here:
         the core parser keeps accepting raw results for arbitrary routes.
         """
-        body: object = None
-        problem = "an empty body"
-        decoded = False
-        if resp.content:
-            try:
-                body = json.loads(resp.content)
-                decoded = True
-            except (ValueError, RecursionError):
-                content_type = resp.headers.get("Content-Type") or "no content type"
-                problem = f"a body that is not JSON ({content_type})"
-            else:
-                problem = "JSON without a Kuzzle envelope (no status, result or requestId)"
+        if not resp.content:
+            problem = "an empty body"
+        elif decoded:
+            problem = "JSON without a Kuzzle envelope (no status, result or requestId)"
+        else:
+            content_type = resp.headers.get("Content-Type") or "no content type"
+            problem = f"a body that is not JSON ({content_type})"
         if isinstance(body, dict) and any(key in body for key in ENVELOPE_KEYS):
             return body.get("result")
         if _from_kuzzle(resp, request_id):  # a plugin's raw result

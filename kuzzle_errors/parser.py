@@ -51,6 +51,7 @@ __all__ = [
     "coerce_status",
     "parse_error",
     "parse_response",
+    "parse_response_and_body",
     "raise_for_response",
 ]
 
@@ -130,7 +131,16 @@ _NO_ENVELOPE: Final[Mapping[str, Any]] = {}
 class _Context:
     """What surrounds an error object: the transport facts and the envelope."""
 
-    __slots__ = ("_lower", "_plain", "_source", "http_status", "problem", "response", "transport")
+    __slots__ = (
+        "_lower",
+        "_plain",
+        "_source",
+        "decoded",
+        "http_status",
+        "problem",
+        "response",
+        "transport",
+    )
 
     def __init__(
         self,
@@ -147,6 +157,8 @@ class _Context:
         self.transport = transport
         self.response = response
         self.problem = problem
+        #: Whether the body was JSON (``response`` then holds it decoded).
+        self.decoded = False
 
     @property
     def headers(self) -> dict[str, str]:
@@ -313,11 +325,30 @@ def parse_response(
     ``strict=True``, a success whose ``result`` holds a non-empty ``errors`` list (v2 m*
     actions) is returned as a :class:`PartialError`. Never raises.
     """
+    return parse_response_and_body(
+        body, http_status=http_status, headers=headers, transport=transport, strict=strict
+    )[0]
+
+
+def parse_response_and_body(
+    body: object,
+    *,
+    http_status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    transport: str | None = None,
+    strict: bool = False,
+) -> tuple[KuzzleError | None, Any, bool]:
+    """:func:`parse_response`, plus the body as decoded JSON and whether it was JSON at all.
+
+    For transports that read the ``result`` of a success: the body is decoded once, here.
+    Never raises.
+    """
     try:
         ctx = _Context(coerce_status(http_status), headers, transport)
-        return _parse(body, ctx, strict)
+        error = _parse(body, ctx, strict)
+        return error, ctx.response, ctx.decoded
     except Exception as exc:  # pragma: no cover - the last line of the totality promise
-        return _internal_failure(body, exc, http_status, transport)
+        return _internal_failure(body, exc, http_status, transport), None, False
 
 
 def raise_for_response(
@@ -422,7 +453,7 @@ def _not_json_problem(text: str, exc: ValueError) -> str:
 def _from_json(data: object, ctx: _Context, strict: bool, original: object) -> KuzzleError | None:
     if type(data) is not dict and not isinstance(data, Mapping):
         return _other_json(data, ctx, original)
-    ctx.response = data
+    ctx.response, ctx.decoded = data, True
     if "error" in data:
         error = data["error"]
         if error is None or error is False:
@@ -520,7 +551,7 @@ def _foreign(data: Mapping[str, Any], ctx: _Context) -> KuzzleError:
 
 
 def _other_json(data: object, ctx: _Context, original: object) -> KuzzleError | None:
-    ctx.response = data
+    ctx.response, ctx.decoded = data, True
     status = ctx.http_status
     if status is not None and 200 <= status < 300 and status != 206:
         return None  # a raw result (plugins may answer any JSON)

@@ -725,3 +725,21 @@ def test_decoding_edge_cases_agree_with_json_loads(
         assert error is None
     else:
         assert isinstance(error, expected)
+
+
+def test_parse_response_and_body_hands_back_the_decoded_body() -> None:
+    from kuzzle_errors.parser import parse_response_and_body
+
+    error, body, is_json = parse_response_and_body(
+        b'{"status":200,"result":{"_id":"a"}}', http_status=200
+    )
+    assert (error, body, is_json) == (None, {"status": 200, "result": {"_id": "a"}}, True)
+    error, body, is_json = parse_response_and_body(
+        b"a,b", http_status=200, headers={"Content-Type": "text/csv"}
+    )
+    assert (error, body, is_json) == (None, None, False)
+    error, body, is_json = parse_response_and_body(b"null", http_status=200)
+    assert (error, body, is_json) == (None, None, True)
+    error, body, is_json = parse_response_and_body(WS_OVERLOADED)
+    assert isinstance(error, ServiceUnavailableError)
+    assert body["room"] == "req-42" and is_json
