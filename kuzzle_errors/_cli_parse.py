@@ -13,7 +13,7 @@ from kuzzle_errors._cli_explain import styled_advice
 from kuzzle_errors._cli_style import FIELD_ROOM, Style, count, write_field
 from kuzzle_errors._redact import redact, redact_headers, redact_text
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
-from kuzzle_errors.parser import MAX_BODY_BYTES, parse_response
+from kuzzle_errors.parser import MAX_BODY_BYTES, parse_response_and_body
 
 __all__ = ["EXIT_ERROR", "EXIT_SUCCESS", "EXIT_UNUSABLE", "RawResponse", "parse_command", "split"]
 
@@ -277,7 +277,7 @@ def parse_command(
     all_headers.update(headers)
     if transport is None and parsed.http_status is not None:
         transport = "http"
-    error = parse_response(
+    error, body, _ = parse_response_and_body(
         parsed.body,
         http_status=status,
         headers=all_headers,
@@ -299,10 +299,6 @@ def parse_command(
         json.dump(_json_report(error), out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif error is None:
-        try:
-            body: Any = json.loads(parsed.body)
-        except (ValueError, RecursionError):
-            body = None
         _describe_success(parsed, body, printer, strict)
     else:
         _describe_error(error, printer)
