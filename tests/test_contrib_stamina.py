@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 import types
-from typing import Any
 
 import pytest
 
 stamina = pytest.importorskip("stamina")
 
 import tenacity.nap  # noqa: E402
+from retry_helpers import Flaky, overloaded, rate_limited  # noqa: E402
 
-from kuzzle_errors import GatewayTimeoutError, KuzzleError, NotFoundError, error_class  # noqa: E402
+from kuzzle_errors import GatewayTimeoutError, KuzzleError, NotFoundError  # noqa: E402
 from kuzzle_errors.retry import make_stamina_hook, stamina_hook  # noqa: E402
-
-
-class Flaky:
-    def __init__(self, *errors: Any) -> None:
-        self.errors = list(errors)
-        self.calls = 0
-
-    def __call__(self) -> str:
-        self.calls += 1
-        if self.errors:
-            raise self.errors.pop(0)()
-        return "ok"
-
-
-def overloaded() -> KuzzleError:
-    return error_class("api.process.overloaded")("busy")
-
-
-def rate_limited() -> KuzzleError:
-    return error_class("api.process.too_many_requests")("slow down")
 
 
 @pytest.fixture

@@ -12,40 +12,19 @@ import pytest
 
 tenacity = pytest.importorskip("tenacity")
 
+from retry_helpers import Flaky, overloaded, rate_limited  # noqa: E402
 from tenacity import AsyncRetrying, Retrying, stop_after_attempt, wait_fixed, wait_none  # noqa: E402
 
 from kuzzle_errors import (  # noqa: E402
     GatewayTimeoutError,
-    KuzzleError,
     NotFoundError,
     ServiceUnavailableError,
-    error_class,
     parse_response,
 )
 from kuzzle_errors.contrib.tenacity import (  # noqa: E402
     retry_if_kuzzle_retryable,
     wait_kuzzle_hint,
 )
-
-
-def overloaded() -> KuzzleError:
-    return error_class("api.process.overloaded")("busy")
-
-
-def rate_limited() -> KuzzleError:
-    return error_class("api.process.too_many_requests")("slow down")
-
-
-class Flaky:
-    def __init__(self, *errors: Any) -> None:
-        self.errors = list(errors)
-        self.calls = 0
-
-    def __call__(self) -> str:
-        self.calls += 1
-        if self.errors:
-            raise self.errors.pop(0)()
-        return "ok"
 
 
 def retrying(sleeps: list[float], **kwargs: Any) -> Any:

@@ -15,10 +15,10 @@ import pickle
 import random
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from retry_helpers import Flaky, overloaded, rate_limited
 
 import kuzzle_errors
 import kuzzle_errors.retry as retry_module
@@ -63,39 +63,6 @@ class FakeTime:
     async def async_sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-
-
-class Flaky:
-    """Raises the given errors in turn, then returns ``result``; counts calls."""
-
-    def __init__(self, *errors: BaseException | Callable[[], BaseException], result: Any = "ok"):
-        self.errors = list(errors)
-        self.result = result
-        self.calls = 0
-        self.raised: list[BaseException] = []
-        self.received: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        self.received.append((args, kwargs))
-        if self.errors:
-            item = self.errors.pop(0)
-            error = item if isinstance(item, BaseException) else item()
-            self.raised.append(error)
-            raise error
-        return self.result
-
-
-def overloaded() -> KuzzleError:
-    return error_class("api.process.overloaded")(
-        "Request discarded: Kuzzle Server is temporarily overloaded."
-    )
-
-
-def rate_limited() -> KuzzleError:
-    return error_class("api.process.too_many_requests")(
-        "Rejected: requests rate limit exceeded for this user."
-    )
 
 
 def with_retry_after(value: str, *, status: int = 503) -> KuzzleError:
