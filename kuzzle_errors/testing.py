@@ -30,18 +30,18 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
-from kuzzle_errors._stub_payloads import (
+from kuzzle_errors._transport import new_request_id
+from kuzzle_errors.stub.payloads import (
     STUB_NODE,
     make_error,
     make_notification,
     make_response,
     proxy_html,
 )
-from kuzzle_errors._stub_state import ProxyError, RecordedRequest, StubState
-from kuzzle_errors._transport import new_request_id
+from kuzzle_errors.stub.state import ProxyError, RecordedRequest, StubState
 
 if TYPE_CHECKING:
-    from kuzzle_errors._stub_server import StubServer
+    from kuzzle_errors.stub.server import StubServer
 
 __all__ = [
     "STUB_NODE",
@@ -231,7 +231,7 @@ class StubKuzzle:
         """Start serving (in a background thread); returns self. Idempotent."""
         if self._server is not None and self._server.running:
             return self
-        from kuzzle_errors._stub_server import StubServer
+        from kuzzle_errors.stub.server import StubServer
 
         server = StubServer(self._state, self.host, self._port)
         server.start()

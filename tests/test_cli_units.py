@@ -12,10 +12,10 @@ import types
 import pytest
 
 from kuzzle_errors import catalog, cli
-from kuzzle_errors._cli_explain import lookup, retry_label, spec_hint, suggest
-from kuzzle_errors._cli_list import FilterError, select
-from kuzzle_errors._cli_parse import parse_header, split
-from kuzzle_errors._cli_style import Style, count, use_colour
+from kuzzle_errors.cli.explain import lookup, retry_label, spec_hint, suggest
+from kuzzle_errors.cli.list import FilterError, select
+from kuzzle_errors.cli.parse import parse_header, split
+from kuzzle_errors.cli.style import Style, count, use_colour
 from kuzzle_errors.hints import RetryHint
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -120,8 +120,8 @@ def test_select_filters() -> None:
 
 
 def test_csv_has_every_field_of_the_json_records() -> None:
-    from kuzzle_errors import _cli_list
-    from kuzzle_errors._cli_explain import spec_record
+    from kuzzle_errors.cli import list as _cli_list
+    from kuzzle_errors.cli.explain import spec_record
 
     assert tuple(spec_record(ALL_SPECS[0])) == _cli_list._CSV_FIELDS
 
@@ -282,7 +282,7 @@ def test_demo_gets_every_later_argument(monkeypatch: pytest.MonkeyPatch) -> None
         seen.append(argv)
         return 0
 
-    _fake_module(monkeypatch, "kuzzle_errors.demo", main=demo_main)
+    _fake_module(monkeypatch, "kuzzle_errors.cli.demo", main=demo_main)
     assert cli.main(["demo", "--help", "--fast"]) == 0
     assert seen == [["--help", "--fast"]]
 
@@ -317,8 +317,8 @@ def test_stub_reports_a_busy_port(
 @pytest.mark.parametrize(
     ("command", "module", "missing", "message"),
     [
-        (["demo"], "kuzzle_errors.demo", "kuzzle_errors.demo", "not available"),
-        (["demo"], "kuzzle_errors.demo", "websockets", "pip install"),
+        (["demo"], "kuzzle_errors.cli.demo", "kuzzle_errors.cli.demo", "not available"),
+        (["demo"], "kuzzle_errors.cli.demo", "websockets", "pip install"),
         (["stub"], "kuzzle_errors.testing", "kuzzle_errors.testing", "not available"),
         (["stub"], "kuzzle_errors.testing", "websockets", "pip install"),
     ],
@@ -380,7 +380,8 @@ def test_explain_mentions_kuzzles_misreported_transient_failures(
 
 
 def test_explain_knows_every_misreport_the_hints_know() -> None:
-    from kuzzle_errors import _cli_explain, hints
+    from kuzzle_errors import hints
+    from kuzzle_errors.cli import explain as _cli_explain
 
     assert set(_cli_explain._MISREPORTED_PROPS) == set(hints._MISREPORTS)
 

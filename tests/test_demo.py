@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kuzzle_errors import demo
+from kuzzle_errors.cli import demo
 
 
 def test_demo_runs_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:

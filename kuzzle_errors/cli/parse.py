@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final, TextIO
 
-from kuzzle_errors._cli_explain import styled_advice
-from kuzzle_errors._cli_style import FIELD_ROOM, Style, count, write_field
 from kuzzle_errors._redact import redact, redact_headers, redact_text
+from kuzzle_errors.cli.explain import styled_advice
+from kuzzle_errors.cli.style import FIELD_ROOM, Style, count, write_field
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
 from kuzzle_errors.parser import MAX_BODY_BYTES, parse_response_and_body
 

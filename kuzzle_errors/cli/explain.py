@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TextIO
 
 from kuzzle_errors import catalog, exceptions, hints
-from kuzzle_errors._cli_style import FIELD_ROOM, WIDTH, Style, count, shorten, write_field
 from kuzzle_errors.catalog import ErrorSpec
+from kuzzle_errors.cli.style import FIELD_ROOM, WIDTH, Style, count, shorten, write_field
 from kuzzle_errors.hints import RetryHint
 
 __all__ = [

@@ -1,7 +1,7 @@
 """The scripted state of :class:`kuzzle_errors.testing.StubKuzzle` and its API answers.
 
 Tests mutate this state from their own thread while the server's event loop reads it, so
-every access goes through one lock. Nothing here does I/O: the server (``_stub_server``)
+every access goes through one lock. Nothing here does I/O: the server (``stub.server``)
 asks this module what to answer and then does the waiting, writing and dropping.
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kuzzle_errors._stub_payloads import STUB_NODE, make_error, make_response
 from kuzzle_errors._transport import opt_str, request_fields
+from kuzzle_errors.stub.payloads import STUB_NODE, make_error, make_response
 
 #: Controllers Kuzzle 2 exposes: an unscripted action of one of these answers
 #: ``api.process.action_not_found``, any other controller ``api.process.controller_not_found``.
@@ -375,7 +375,7 @@ class StubState:
             case ("server", "info"):
                 return ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": self.node}}})
             case ("server", "publicApi"):
-                from kuzzle_errors._stub_routes import public_api
+                from kuzzle_errors.stub.routes import public_api
 
                 return ok(public_api())
             case ("server", "healthCheck"):

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, TextIO
 
-from kuzzle_errors._cli_style import Style, use_colour
+from kuzzle_errors.cli.style import Style, use_colour
 
 __all__ = ["build_parser", "main"]
 
@@ -212,7 +212,7 @@ def _optional_module(name: str, command: str, err: TextIO) -> ModuleType | None:
 
 
 def _run_demo(argv: list[str], err: TextIO) -> int:
-    module = _optional_module("kuzzle_errors.demo", "demo", err)
+    module = _optional_module("kuzzle_errors.cli.demo", "demo", err)
     if module is None:
         return 1
     try:
@@ -265,13 +265,13 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _run_stub(args.host, args.port, out, err)
     style = Style(use_colour(out, args.color))
     if args.command == "explain":
-        from kuzzle_errors._cli_explain import explain
+        from kuzzle_errors.cli.explain import explain
 
         return explain(
             args.queries, version=args.version, out=out, err=err, style=style, fmt=args.format
         )
     if args.command == "list":
-        from kuzzle_errors._cli_list import list_errors
+        from kuzzle_errors.cli.list import list_errors
 
         return list_errors(
             out,
@@ -289,7 +289,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _parse(args: argparse.Namespace, out: TextIO, err: TextIO, style: Style) -> int:
-    from kuzzle_errors._cli_parse import EXIT_UNUSABLE, parse_command, parse_header, read_input
+    from kuzzle_errors.cli.parse import EXIT_UNUSABLE, parse_command, parse_header, read_input
 
     try:
         headers = [parse_header(text) for text in args.header]

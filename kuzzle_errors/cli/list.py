@@ -8,9 +8,9 @@ import textwrap
 from typing import Final, TextIO
 
 from kuzzle_errors import catalog
-from kuzzle_errors._cli_explain import resolve_class, retry_label, spec_hint, spec_record
-from kuzzle_errors._cli_style import WIDTH, Style, count, shorten
 from kuzzle_errors.catalog import ErrorSpec
+from kuzzle_errors.cli.explain import resolve_class, retry_label, spec_hint, spec_record
+from kuzzle_errors.cli.style import WIDTH, Style, count, shorten
 
 __all__ = ["list_errors", "select"]
 

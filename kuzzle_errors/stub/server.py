@@ -20,16 +20,16 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from kuzzle_errors._stub_payloads import (
+from kuzzle_errors._transport import new_request_id, opt_str
+from kuzzle_errors.stub.payloads import (
     make_error,
     make_notification,
     make_response,
     proxy_html,
     reason_phrase,
 )
-from kuzzle_errors._stub_routes import route
-from kuzzle_errors._stub_state import Effects, RecordedRequest, StubState
-from kuzzle_errors._transport import new_request_id, opt_str
+from kuzzle_errors.stub.routes import route
+from kuzzle_errors.stub.state import Effects, RecordedRequest, StubState
 
 if TYPE_CHECKING:
     from websockets.server import ServerProtocol
