@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from types import TracebackType
@@ -20,26 +19,20 @@ from typing import TYPE_CHECKING, Any, Final
 import requests
 import urllib3.exceptions
 
+from kuzzle_errors._query import REQUEST_ID_HEADER, http_query, http_result
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
-    ENVELOPE_KEYS,
     NO_ANSWER,
     NOT_RETRYABLE,
     call_with_retry,
     jwt_from_login,
     login_request,
-    new_request_id,
     request_fields,
     scope_retry,
 )
-from kuzzle_errors.exceptions import (
-    ConnectionLostError,
-    InvalidResponseError,
-    KuzzleError,
-    RequestTimeoutError,
-)
-from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response_and_body
+from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
+from kuzzle_errors.parser import parse_response_and_body
 
 if TYPE_CHECKING:
     from kuzzle_errors._transport import RetryCaller
@@ -48,8 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["KuzzleHTTP", "error_from_response", "install", "raise_for_kuzzle", "uninstall"]
 
 log = logging.getLogger(__name__)
-
-REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
 
 # Failures that happen before a byte of the request is sent, and will happen again.
 _PERMANENT: Final = (
@@ -237,21 +228,11 @@ class KuzzleHTTP:
     # -- one attempt -------------------------------------------------------------------------
 
     def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
-        payload = dict(request)
-        request_id = str(payload.pop("requestId", None) or new_request_id())
-        jwt = payload.pop("jwt", None) or self.jwt
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            REQUEST_ID_HEADER: request_id,
-        }
-        if jwt:
-            headers["Authorization"] = f"Bearer {jwt}"
-        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+        payload, request_id, headers, data = http_query(request, self.jwt)
         try:
             resp = self.session.post(
                 f"{self.base_url}/_query",
-                data=data.encode("utf-8"),
+                data=data,
                 headers=headers,
                 timeout=self.timeout,
             )
@@ -271,42 +252,16 @@ class KuzzleHTTP:
         request: Mapping[str, Any],
         request_id: str,
     ) -> Any:
-        """``result`` of the envelope, or the raw result a plugin sent through Kuzzle.
-
-        ``/_query`` answers an envelope, except for plugin actions answering in Kuzzle's
-        ``raw`` format, whose result comes as is; Kuzzle still writes its headers on those
-        (``X-Kuzzle-Node``, and ``X-Kuzzle-Request-Id`` echoing ours). A 2xx that is neither
-        (a captive portal's HTML, a proxy's own JSON) raises InvalidResponseError. Only here:
-        the core parser keeps accepting raw results for arbitrary routes.
-        """
-        if not resp.content:
-            problem = "an empty body"
-        elif decoded:
-            problem = "JSON without a Kuzzle envelope (no status, result or requestId)"
-        else:
-            content_type = resp.headers.get("Content-Type") or "no content type"
-            problem = f"a body that is not JSON ({content_type})"
-        if isinstance(body, dict) and any(key in body for key in ENVELOPE_KEYS):
-            return body.get("result")
-        if _from_kuzzle(resp, request_id):  # a plugin's raw result
-            if not resp.content:
-                return None
-            return body if decoded else resp.text
-        raw: bytes = resp.content[:RAW_COPY_LIMIT]
-        if len(resp.content) > RAW_COPY_LIMIT:
-            problem += f" (kept the first {RAW_COPY_LIMIT} of {len(resp.content)} bytes)"
-        raise InvalidResponseError(
-            f"HTTP {resp.status_code}: not Kuzzle's answer to POST /_query",
-            http_status=resp.status_code,
-            headers=resp.headers,
-            raw=raw,
-            request_id=request_id,
-            **request_fields(request),
-            transport="http",
-            problem=(
-                f"a {resp.status_code} answer with {problem} and no Kuzzle header "
-                "(X-Kuzzle-Node, X-Kuzzle-Request-Id): not Kuzzle's answer"
-            ),
+        """``result`` of the envelope, or the raw result a plugin sent (see ``http_result``)."""
+        return http_result(
+            resp.status_code,
+            resp.headers,
+            resp.content,
+            body,
+            decoded,
+            request,
+            request_id,
+            text=lambda: resp.text,
         )
 
     def _transport_error(
@@ -349,12 +304,6 @@ def _connect_failed(exc: BaseException) -> bool:
         todo.extend(item.args)
         todo.extend((item.__cause__, item.__context__, getattr(item, "reason", None)))
     return False
-
-
-def _from_kuzzle(resp: requests.Response, request_id: str) -> bool:
-    """True if Kuzzle itself wrote ``resp``: it sets these headers on every routed answer."""
-    headers = resp.headers
-    return "X-Kuzzle-Node" in headers or headers.get(REQUEST_ID_HEADER) == request_id
 
 
 def _read_timeout(timeout: float | tuple[float, float]) -> float:

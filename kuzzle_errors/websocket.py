@@ -24,22 +24,27 @@ from typing import TYPE_CHECKING, Any, Final
 
 import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old releases: untyped
 
+from kuzzle_errors._query import (
+    SOCKET_RATE_LIMIT_ID,
+    error_from_message,
+    is_ping_frame,
+    ws_context,
+    ws_payload,
+    ws_result,
+    ws_text,
+)
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
-    ENVELOPE_KEYS,
     NO_ANSWER,
     NOT_RETRYABLE,
     call_with_retry,
     jwt_from_login,
     login_request,
-    new_request_id,
     opt_str,
-    request_fields,
     scope_retry,
 )
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
-from kuzzle_errors.parser import parse_response
 
 if TYPE_CHECKING:
     from kuzzle_errors._transport import RetryCaller
@@ -49,8 +54,6 @@ __all__ = ["KuzzleWebSocket", "error_from_message"]
 
 log = logging.getLogger(__name__)
 
-#: The error Kuzzle's per-socket rate limit answers, with a random request id and no room.
-SOCKET_RATE_LIMIT_ID: Final = "network.websocket.ratelimit_exceeded"
 #: How many request ids of timed-out queries are remembered, to drop their late answers.
 _EXPIRED_MEMORY: Final = 1024
 _PING: Final = '{"p":1}'
@@ -58,35 +61,6 @@ _PONG: Final = '{"p":2}'
 
 Notification = Callable[[dict[str, Any]], None]
 UnmatchedError = Callable[[KuzzleError], None]
-
-
-def error_from_message(
-    msg: str | bytes | Mapping[str, Any], *, strict: bool = False
-) -> KuzzleError | None:
-    """The Kuzzle error one WebSocket frame carries, or None (success, notification, ping).
-
-    ``msg`` is the frame as received (text or bytes) or already decoded. A frame that is not
-    JSON, or not a Kuzzle message, gives an :class:`~kuzzle_errors.InvalidResponseError`.
-    """
-    decoded: object = msg
-    if not isinstance(msg, Mapping):
-        try:
-            decoded = json.loads(msg)
-        except (ValueError, TypeError, RecursionError):
-            decoded = None
-    if isinstance(decoded, Mapping) and (_is_ping_frame(decoded) or _is_notification(decoded)):
-        return None
-    return parse_response(msg, transport="websocket", strict=strict)
-
-
-def _is_ping_frame(msg: Mapping[str, Any]) -> bool:
-    return len(msg) == 1 and msg.get("p") in (1, 2)
-
-
-def _is_notification(msg: Mapping[str, Any]) -> bool:
-    # Realtime notifications (document, user, TokenExpired) have a type and no error; the
-    # server one has a top-level message and status that would read as a bare error.
-    return "type" in msg and msg.get("error") in (None, False)
 
 
 class _Pending:
@@ -167,8 +141,7 @@ class _Connection:
                 raise _Stale
             self._pending[request_id] = entry  # before sending: the answer may be quick
         try:
-            text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
-            self._ws.send(text)
+            self._ws.send(ws_text(payload))
         except Exception as exc:
             with self._lock:
                 self._pending.pop(request_id, None)
@@ -195,7 +168,7 @@ class _Connection:
                         f"no answer within {timeout:g} s",
                         problem=NO_ANSWER.reason,
                         retry_hint=NO_ANSWER,
-                        **_context(entry.request),
+                        **ws_context(entry.request),
                     )
                     break
                 wake = deadline
@@ -214,7 +187,7 @@ class _Connection:
             f"connection to {self._client.url} lost: {why}",
             problem=hint.reason,
             retry_hint=hint,
-            **_context(request),
+            **ws_context(request),
         )
 
     # -- the reader's side ---------------------------------------------------------------
@@ -270,7 +243,7 @@ class _Connection:
         if not isinstance(msg, dict):
             self._unmatched(error_from_message(data), "a frame that is not a JSON object")
             return
-        if _is_ping_frame(msg):
+        if is_ping_frame(msg):
             if msg["p"] == 1:
                 self._ws.send(_PONG)
             else:
@@ -428,15 +401,6 @@ def _describe_close(data: bytes) -> str:
     return "closed by the server"
 
 
-def _context(request: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "request_id": opt_str(request.get("requestId")),
-        **request_fields(request),
-        "volatile": request.get("volatile"),
-        "transport": "websocket",
-    }
-
-
 class KuzzleWebSocket:
     """A thread-safe Kuzzle WebSocket client: ``query(request)`` returns ``result`` or raises.
 
@@ -563,10 +527,7 @@ class KuzzleWebSocket:
     def _query_once(
         self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
     ) -> Any:
-        payload = dict(request)
-        payload["requestId"] = new_request_id()  # fresh on every attempt: answers never mix
-        if self.jwt and "jwt" not in payload:
-            payload["jwt"] = self.jwt
+        payload = ws_payload(request, self.jwt)  # a fresh requestId on every attempt
         wait = self.timeout if timeout is None else timeout
         try:
             answer = self._connection().request(payload, wait)
@@ -578,16 +539,9 @@ class KuzzleWebSocket:
                     f"connection to {self.url} lost before the request was sent",
                     problem=CONNECT_FAILED.reason,
                     retry_hint=CONNECT_FAILED,
-                    **_context(payload),
+                    **ws_context(payload),
                 ) from exc
-        error = parse_response(answer, transport="websocket", strict=strict)
-        if error is not None:
-            raise error
-        if not any(key in answer for key in ENVELOPE_KEYS):
-            # No envelope, but our room: a plugin's result in Kuzzle's raw format, which Kuzzle
-            # sends as is with only ``room`` added (httpwsProtocol.js): give it back without it.
-            return {key: value for key, value in answer.items() if key != "room"}
-        return answer.get("result")
+        return ws_result(answer, strict)
 
     def login(
         self,

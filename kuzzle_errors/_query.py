@@ -1,0 +1,191 @@
+"""Building Kuzzle queries and reading their answers: shared by the sync and async clients.
+
+The HTTP clients (``requests``, ``httpx``) and the WebSocket clients (``websocket-client``,
+``websockets``) differ only in how bytes move; what they send and how an answer becomes a
+result or an exception lives here. No optional dependency: every transport module imports it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Final, NamedTuple
+
+from kuzzle_errors._transport import ENVELOPE_KEYS, new_request_id, opt_str, request_fields
+from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError
+from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response
+
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "SOCKET_RATE_LIMIT_ID",
+    "HTTPQuery",
+    "error_from_message",
+    "http_query",
+    "http_result",
+    "is_notification",
+    "is_ping_frame",
+    "ws_context",
+    "ws_payload",
+    "ws_result",
+]
+
+#: The header carrying the request id over HTTP (Kuzzle echoes it on routed answers).
+REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
+#: The error Kuzzle's per-socket rate limit answers, with a random request id and no room.
+SOCKET_RATE_LIMIT_ID: Final = "network.websocket.ratelimit_exceeded"
+
+
+def _dumps(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+
+
+class HTTPQuery(NamedTuple):
+    """One attempt of a query over HTTP: what goes to ``POST /_query``."""
+
+    payload: dict[str, Any]  # the request without requestId/jwt (they travel as headers)
+    request_id: str
+    headers: dict[str, str]
+    data: bytes
+
+
+def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
+    """The body and headers of ``POST /_query`` for ``request`` (a fresh request id if none)."""
+    payload = dict(request)
+    request_id = str(payload.pop("requestId", None) or new_request_id())
+    token = payload.pop("jwt", None) or jwt
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        REQUEST_ID_HEADER: request_id,
+    }
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return HTTPQuery(payload, request_id, headers, _dumps(payload).encode("utf-8"))
+
+
+def from_kuzzle(headers: Mapping[str, str], request_id: str) -> bool:
+    """True if Kuzzle itself wrote the answer: it sets these headers on every routed answer."""
+    return "X-Kuzzle-Node" in headers or headers.get(REQUEST_ID_HEADER) == request_id
+
+
+def http_result(
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    body: Any,
+    decoded: bool,
+    request: Mapping[str, Any],
+    request_id: str,
+    text: Callable[[], str] | None = None,
+) -> Any:
+    """``result`` of a successful ``/_query`` answer, or the raw result a plugin sent.
+
+    ``/_query`` answers an envelope, except for plugin actions answering in Kuzzle's ``raw``
+    format, whose result comes as is; Kuzzle still writes its headers on those
+    (``X-Kuzzle-Node``, and ``X-Kuzzle-Request-Id`` echoing ours). A 2xx that is neither (a
+    captive portal's HTML, a proxy's own JSON) raises InvalidResponseError. Only here: the core
+    parser keeps accepting raw results for arbitrary routes. ``text`` decodes a body that is
+    not JSON as the HTTP library does (UTF-8 when not given).
+    """
+    if isinstance(body, dict) and any(key in body for key in ENVELOPE_KEYS):
+        return body.get("result")
+    if from_kuzzle(headers, request_id):  # a plugin's raw result
+        if not content:
+            return None
+        if decoded:
+            return body
+        return text() if text is not None else content.decode("utf-8", "replace")
+    if not content:
+        problem = "an empty body"
+    elif decoded:
+        problem = "JSON without a Kuzzle envelope (no status, result or requestId)"
+    else:
+        content_type = headers.get("Content-Type") or "no content type"
+        problem = f"a body that is not JSON ({content_type})"
+    if len(content) > RAW_COPY_LIMIT:
+        problem += f" (kept the first {RAW_COPY_LIMIT} of {len(content)} bytes)"
+    raise InvalidResponseError(
+        f"HTTP {status}: not Kuzzle's answer to POST /_query",
+        http_status=status,
+        headers=headers,
+        raw=content[:RAW_COPY_LIMIT],
+        request_id=request_id,
+        **request_fields(request),
+        transport="http",
+        problem=(
+            f"a {status} answer with {problem} and no Kuzzle header "
+            "(X-Kuzzle-Node, X-Kuzzle-Request-Id): not Kuzzle's answer"
+        ),
+    )
+
+
+# -- WebSocket ---------------------------------------------------------------------------------
+
+
+def ws_payload(request: Mapping[str, Any], jwt: str | None) -> dict[str, Any]:
+    """The frame of one attempt: ``request`` with a fresh ``requestId`` (answers never mix)."""
+    payload = dict(request)
+    payload["requestId"] = new_request_id()
+    if jwt and "jwt" not in payload:
+        payload["jwt"] = jwt
+    return payload
+
+
+def ws_text(payload: Mapping[str, Any]) -> str:
+    """The JSON text frame of ``payload``."""
+    return _dumps(payload)
+
+
+def ws_result(answer: dict[str, Any], strict: bool) -> Any:
+    """``result`` of the answer to our query, or raise the error it carries."""
+    error = parse_response(answer, transport="websocket", strict=strict)
+    if error is not None:
+        raise error
+    if not any(key in answer for key in ENVELOPE_KEYS):
+        # No envelope, but our room: a plugin's result in Kuzzle's raw format, which Kuzzle
+        # sends as is with only ``room`` added (httpwsProtocol.js): give it back without it.
+        return {key: value for key, value in answer.items() if key != "room"}
+    return answer.get("result")
+
+
+def ws_context(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The context fields of an error about ``request`` (a WebSocket frame we sent)."""
+    return {
+        "request_id": opt_str(request.get("requestId")),
+        **request_fields(request),
+        "volatile": request.get("volatile"),
+        "transport": "websocket",
+    }
+
+
+def error_from_message(
+    msg: str | bytes | Mapping[str, Any], *, strict: bool = False
+) -> KuzzleError | None:
+    """The Kuzzle error one WebSocket frame carries, or None (success, notification, ping).
+
+    ``msg`` is the frame as received (text or bytes) or already decoded. A frame that is not
+    JSON, or not a Kuzzle message, gives an :class:`~kuzzle_errors.InvalidResponseError`.
+    """
+    decoded: object = msg
+    if not isinstance(msg, Mapping):
+        try:
+            decoded = json.loads(msg)
+        except (ValueError, TypeError, RecursionError):
+            decoded = None
+    if isinstance(decoded, Mapping) and (is_ping_frame(decoded) or is_notification(decoded)):
+        return None
+    return parse_response(msg, transport="websocket", strict=strict)
+
+
+def is_ping_frame(msg: Mapping[str, Any]) -> bool:
+    """``{"p":1}`` (Kuzzle's application ping) or ``{"p":2}`` (its pong)."""
+    return len(msg) == 1 and msg.get("p") in (1, 2)
+
+
+def is_notification(msg: Mapping[str, Any]) -> bool:
+    """A realtime notification (document, user, server, TokenExpired): a type and no error."""
+    # The server one has a top-level message and status that would read as a bare error.
+    return "type" in msg and msg.get("error") in (None, False)
