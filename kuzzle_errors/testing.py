@@ -431,7 +431,7 @@ class StubKuzzle:
     def drop_connections(self, code: int | None = None, reason: str = "") -> int:
         """Drop every open WebSocket connection now; returns how many were open."""
         server = self._running_server()
-        return server.call(lambda: server.drop_all(code, reason))
+        return server.call(lambda: server.websocket.drop_all(code, reason))
 
     def garbage(
         self,
@@ -450,7 +450,7 @@ class StubKuzzle:
         data: str | bytes = (
             json.dumps(message, separators=(",", ":")) if isinstance(message, Mapping) else message
         )
-        return server.call(lambda: server.broadcast(data))
+        return server.call(lambda: server.websocket.broadcast(data))
 
     def send_garbage(self, data: str | bytes = _GARBAGE) -> int:
         """Send a non-JSON frame to every open WebSocket now; returns the count."""

@@ -122,6 +122,15 @@ def test_unparsable_message_has_a_random_request_id_and_no_room(ws: websocket.We
     assert isinstance(parse_response(answer), BadRequestError)
 
 
+def test_a_message_nested_100000_deep_is_refused_not_crashed(ws: websocket.WebSocket) -> None:
+    ws.send("[" * 100_000 + "]" * 100_000)
+    answer = recv(ws)
+    assert answer["status"] == 400
+    assert answer["error"]["id"] == "network.websocket.unexpected_error"
+    send(ws, "r8", "server", "now")  # the socket still serves
+    assert recv(ws)["requestId"] == "r8"
+
+
 def test_invalid_request_echoes_the_request_id_without_room(ws: websocket.WebSocket) -> None:
     send(ws, "r7", "server", "now", volatile="not an object")
     answer = recv(ws)

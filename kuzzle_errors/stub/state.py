@@ -375,7 +375,7 @@ class StubState:
             case ("server", "info"):
                 return ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": self.node}}})
             case ("server", "publicApi"):
-                from kuzzle_errors.stub.routes import public_api
+                from kuzzle_errors.stub.router import public_api
 
                 return ok(public_api())
             case ("server", "healthCheck"):

@@ -1,0 +1,239 @@
+"""Kuzzle's HTTP API in the stub: pre-routing checks, routing, envelopes and headers.
+
+One :meth:`HttpApi.answer` call per request; the framing (h11) is
+:mod:`kuzzle_errors.stub.http_wire`'s job, the API funnel :mod:`kuzzle_errors.stub.funnel`'s.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any, Final
+
+from kuzzle_errors._transport import new_request_id, opt_str
+from kuzzle_errors.stub.funnel import Funnel
+from kuzzle_errors.stub.http_wire import BodyTooLarge, FramingError, HttpHead, HttpWire
+from kuzzle_errors.stub.jsonio import dumps, loads, loads_or_none
+from kuzzle_errors.stub.payloads import make_error, make_response, proxy_html, reason_phrase
+from kuzzle_errors.stub.request_checks import invalid_request
+from kuzzle_errors.stub.router import route
+from kuzzle_errors.stub.state import RecordedRequest, StubState
+
+_ALLOWED_TYPES: Final = (
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+)
+_ALLOW_HEADERS: Final = (
+    "Content-Type, Access-Control-Allow-Headers, Authorization, X-Requested-With, "
+    "Content-Encoding, Content-Length, X-Kuzzle-Volatile"
+)
+_ALLOW_METHODS: Final = "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
+_BAD_VOLATILE: Final = object()  # marks an X-Kuzzle-Volatile header that is not a JSON object
+_VERBS: Final = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+class _BareReply(Exception):
+    """A pre-routing error: Kuzzle answers it as a bare error object, with no envelope."""
+
+    def __init__(self, error: dict[str, Any], keep_alive: bool = True) -> None:
+        super().__init__(error.get("id"))
+        self.error = error
+        self.keep_alive = keep_alive
+
+
+class HttpApi:
+    """Answers HTTP requests as Kuzzle's HTTP entry point and router do."""
+
+    def __init__(self, state: StubState, funnel: Funnel) -> None:
+        self.state = state
+        self.funnel = funnel
+
+    async def answer(self, wire: HttpWire, head: HttpHead, conn: int) -> bool:
+        """Answer one request; True when the connection may carry another one."""
+        auth = head.header("authorization") or ""
+        jwt = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        record = self.state.record(
+            RecordedRequest(
+                "http",
+                None,
+                None,
+                head.header("x-kuzzle-request-id"),
+                None,
+                jwt=jwt,
+                method=head.method,
+                path=head.target,
+                headers=dict(head.headers),
+                connection=conn,
+            )
+        )
+        proxy = self.state.take_proxy_error()
+        if proxy is not None:
+            await wire.drain()
+            extra = [("Retry-After", proxy.retry_after)] if proxy.retry_after is not None else []
+            headers = [("Server", "nginx"), ("Content-Type", "text/html"), *extra]
+            headers.append(("Connection", "close"))
+            body = (proxy.body or proxy_html(proxy.status)).encode()
+            record.status = proxy.status  # before the answer: the client may look at once
+            wire.respond(proxy.status, headers, body, reason_phrase(proxy.status))
+            return False
+        try:
+            content = await self._content(wire, head)
+        except _BareReply as reply:
+            record.status = reply.error["status"]
+            wire.respond(reply.error["status"], _bare_headers(head), dumps(reply.error))
+            return reply.keep_alive
+
+        request_id = head.header("x-kuzzle-request-id") or new_request_id()
+        record.request_id = request_id
+        envelope = await self._routed(head, content, jwt, request_id, record)
+        if envelope is None:
+            wire.writer.transport.abort()  # a scripted drop: no answer at all
+            return False
+        envelope["requestId"] = request_id
+        record.status = envelope["status"]
+        headers = [
+            ("X-Kuzzle-Request-Id", request_id),
+            ("X-Kuzzle-Node", self.state.node),
+            ("Accept-Encoding", "identity"),
+            ("Access-Control-Allow-Headers", _ALLOW_HEADERS),
+            ("Access-Control-Allow-Methods", _ALLOW_METHODS),
+            ("Content-Type", "application/json"),
+            ("Access-Control-Allow-Credentials", "true"),
+            ("Content-Encoding", "identity"),
+            *_origin_headers(head),
+        ]
+        body = dumps(envelope, pretty="pretty" in head.query)
+        wire.respond(envelope["status"], headers, body, head_only=head.method == "HEAD")
+        return True
+
+    # -- before routing -----------------------------------------------------------------------
+
+    async def _content(self, wire: HttpWire, head: HttpHead) -> object:
+        """The decoded body; :class:`_BareReply` for what Kuzzle refuses before routing."""
+        limit = self.state.max_request_size
+        try:
+            early = _early_error(head, limit)
+            if early is not None:
+                # The body must be read for the connection to carry another request.
+                raise _BareReply(early, keep_alive=await wire.drain())
+            body = await wire.read_body(limit)
+        except BodyTooLarge as exc:
+            raise _BareReply(make_error("network.http.request_too_large"), exc.drained) from None
+        except FramingError as exc:
+            # Broken chunked framing: Kuzzle's HTTP parser gives up on the request with a 400.
+            error = make_error("network.http.unexpected_error", str(exc))
+            raise _BareReply(error, keep_alive=False) from None
+        return _decode_body(head, body)
+
+    # -- routing --------------------------------------------------------------------------------
+
+    async def _routed(
+        self,
+        head: HttpHead,
+        content: object,
+        jwt: str | None,
+        request_id: str,
+        record: RecordedRequest,
+    ) -> dict[str, Any] | None:
+        """The envelope for a request past the pre-routing checks (None: drop, no answer)."""
+        node = self.state.node
+        if head.method == "GET" and head.path in ("/_ready", "/_healthcheck"):
+            ready = head.path == "/_healthcheck" or self.state.is_ready()
+            return make_response(request_id=request_id, status=200 if ready else 503, node=node)
+        if head.method == "OPTIONS" or (head.method == "HEAD" and head.path == "/"):
+            return make_response(result={}, request_id=request_id, node=node)
+        if head.method not in _VERBS:
+            error = make_error("network.http.unsupported_verb", head.method)
+            return make_response(error=error, request_id=request_id, node=node)
+        payload = _payload(head, content, jwt)
+        if payload is None:
+            error = make_error("network.http.url_not_found", head.path)
+            return make_response(error=error, request_id=request_id, node=node)
+        record.payload = payload
+        record.controller = opt_str(payload.get("controller"))
+        record.action = opt_str(payload.get("action"))
+        record.jwt = opt_str(payload.get("jwt"))
+        if payload.get("volatile") is _BAD_VOLATILE:
+            raw = head.header("x-kuzzle-volatile")
+            error = make_error("network.http.volatile_parse_failed", raw)
+            return make_response(error=error, request_id=request_id, node=node)
+        invalid = invalid_request(payload)
+        if invalid is not None:
+            return make_response(error=invalid, request_id=request_id, node=node)
+        envelope, _effects = await self.funnel.execute(
+            payload, "http", request_id, record.connection
+        )
+        return envelope
+
+
+def _early_error(head: HttpHead, limit: int) -> dict[str, Any] | None:
+    """What Kuzzle refuses from the head alone: size, content type, charset."""
+    if head.content_length() > limit:
+        return make_error("network.http.request_too_large")
+    content_type = head.header("content-type")
+    if not content_type:
+        return None
+    base = content_type.split(";", 1)[0].strip()
+    if base not in _ALLOWED_TYPES:
+        return make_error("network.http.unsupported_content", base)
+    charset = [
+        p.split("=", 1)[1].strip() for p in content_type.split(";")[1:] if "charset=" in p.lower()
+    ]
+    if charset and charset[0].lower() != "utf-8":
+        return make_error("network.http.unsupported_charset", charset[0].lower())
+    return None
+
+
+def _decode_body(head: HttpHead, body: bytes) -> object:
+    if not body:
+        return None
+    content_type = head.header("content-type") or ""
+    if "application/x-www-form-urlencoded" in content_type:
+        text = body.decode("utf-8", "replace")
+        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+    if "multipart/form-data" in content_type:
+        return {}  # not decoded by the stub
+    try:
+        return loads(body)
+    except ValueError:
+        text = body[:200].decode("utf-8", "replace")
+        raise _BareReply(make_error("network.http.body_parse_failed", text[:50])) from None
+
+
+def _payload(head: HttpHead, content: object, jwt: str | None) -> dict[str, Any] | None:
+    """The Kuzzle request an HTTP request stands for; None for an unknown URL."""
+    if head.method == "POST" and head.path.rstrip("/") == "/_query":
+        payload = dict(content) if isinstance(content, Mapping) else {}
+    else:
+        routed = route(head.method, head.path)
+        if routed is None:
+            return None
+        controller, action, params = routed
+        payload = {**head.query, **params, "controller": controller, "action": action}
+        payload.pop("pretty", None)
+        if content is not None:
+            payload["body"] = content
+    volatile = head.header("x-kuzzle-volatile")
+    if volatile and "volatile" not in payload:
+        # Kuzzle reads volatile data from this header (the JS SDK sends it there).
+        decoded = loads_or_none(volatile.encode())
+        payload["volatile"] = decoded if isinstance(decoded, dict) else _BAD_VOLATILE
+    if jwt is not None and "jwt" not in payload:
+        payload["jwt"] = jwt
+    return payload
+
+
+def _bare_headers(head: HttpHead) -> list[tuple[str, str]]:
+    """Kuzzle's pre-routing answer headers: no request id, no node."""
+    return [
+        ("Access-Control-Allow-Headers", _ALLOW_HEADERS),
+        ("Access-Control-Allow-Methods", _ALLOW_METHODS),
+        ("Content-Type", "application/json"),
+        *_origin_headers(head),
+    ]
+
+
+def _origin_headers(head: HttpHead) -> list[tuple[str, str]]:
+    origin = head.header("origin")
+    return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")] if origin else []

@@ -1,0 +1,224 @@
+"""HTTP/1.1 framing for the stub: h11's sans-I/O connection over one asyncio stream.
+
+h11 parses request heads, ``Content-Length`` and chunked bodies, keep-alive and pipelining;
+this module only moves bytes between it and the socket and bounds what a client may make
+the stub hold. What Kuzzle answers is decided in :mod:`kuzzle_errors.stub.http_api`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import urllib.parse
+from dataclasses import dataclass
+from typing import Final
+
+import h11
+
+HEAD_LIMIT: Final = 64 * 1024  # bytes of request line + headers (or of a chunk-size line)
+_DRAIN_LIMIT: Final = 16 * 1024 * 1024  # unread body bytes swallowed to keep the socket usable
+_IO_TIMEOUT: Final = 10.0  # a client stalled mid-request never pins a handler forever
+_READ_SIZE: Final = 16 * 1024  # small reads keep h11's head limit (checked between reads) tight
+_LINGER_LIMIT: Final = 1024 * 1024  # bytes swallowed after the last answer before closing
+_LINGER_TIME: Final = 1.0
+
+
+@dataclass
+class HttpHead:
+    """A request line and its headers (names in lower case, repeated ones joined by ", ")."""
+
+    method: str
+    target: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def content_length(self) -> int:
+        """``Content-Length`` as a count of bytes; 0 when absent."""
+        raw = self.headers.get("content-length") or ""
+        return int(raw) if raw.strip().isdigit() else 0
+
+    @property
+    def wants_websocket(self) -> bool:
+        return self.method == "GET" and "websocket" in (self.header("upgrade") or "").lower()
+
+
+class FramingError(Exception):
+    """The client broke HTTP/1.1 framing; the connection cannot carry another request.
+
+    ``in_request`` is False when not even a request head could be read.
+    """
+
+    def __init__(self, reason: str, status: int, in_request: bool) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.in_request = in_request
+
+
+class BodyTooLarge(Exception):
+    """The body outgrew the limit; ``drained`` tells whether it was still read to its end."""
+
+    def __init__(self, drained: bool) -> None:
+        super().__init__("request body too large")
+        self.drained = drained
+
+
+def _head(event: h11.Request) -> HttpHead:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in event.headers:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    target = event.target.decode("latin-1")
+    split = urllib.parse.urlsplit(target)
+    query = dict(urllib.parse.parse_qsl(split.query, keep_blank_values=True))
+    method = event.method.decode("latin-1").upper()
+    return HttpHead(method, target, split.path or "/", query, headers)
+
+
+class HttpWire:
+    """One TCP connection's HTTP/1.1 exchanges, request after request (keep-alive)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
+        self._request: h11.Request | None = None
+
+    async def _next_event(self, timeout: float | None) -> object:
+        while True:
+            try:
+                event = self._h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                # h11 keeps the offending bytes in its message: an error id's props stay short.
+                in_request = self._request is not None
+                raise FramingError(str(exc)[:100], exc.error_status_hint, in_request) from None
+            if event is not h11.NEED_DATA:
+                return event
+            read = self.reader.read(_READ_SIZE)
+            self._h11.receive_data(await asyncio.wait_for(read, timeout) if timeout else await read)
+
+    async def next_request(self) -> HttpHead | None:
+        """The next request's head; None once the client has closed the connection."""
+        if self._request is not None:
+            if not self.reusable:
+                return None
+            self._h11.start_next_cycle()
+            self._request = None
+        event = await self._next_event(None)  # an idle keep-alive connection may wait forever
+        if not isinstance(event, h11.Request):
+            return None
+        self._request = event
+        return _head(event)
+
+    @property
+    def reusable(self) -> bool:
+        """True when both sides finished their message and may start another."""
+        return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
+
+    @property
+    def expects_continue(self) -> bool:
+        """True when the client waits for ``100 Continue`` before sending its body."""
+        return self._h11.they_are_waiting_for_100_continue
+
+    async def read_body(self, limit: int) -> bytes:
+        """The whole body (chunked or not); :class:`BodyTooLarge` past ``limit`` bytes."""
+        if self.expects_continue:  # curl waits for it before a body
+            self.writer.write(
+                self._h11.send(h11.InformationalResponse(status_code=100, headers=[]))
+            )
+        body = bytearray()
+        while True:
+            event = await self._next_event(_IO_TIMEOUT)
+            if isinstance(event, h11.Data):
+                if len(body) + len(event.data) > limit:
+                    # Kuzzle enforces the limit while streaming too: the rest is not kept.
+                    raise BodyTooLarge(await self.drain(len(body) + len(event.data)))
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                return bytes(body)
+            else:  # ConnectionClosed mid-body
+                raise ConnectionResetError("the client closed the connection mid-request")
+
+    async def drain(self, seen: int = 0) -> bool:
+        """Swallow the rest of an unread body so the answer is not lost to a TCP reset.
+
+        False when it is too large to be worth reading (the connection must then close).
+        """
+        if self._h11.their_state is not h11.SEND_BODY:
+            return self._h11.their_state is h11.DONE
+        if self.expects_continue or self._request_length() > _DRAIN_LIMIT:
+            return False  # the client did not send it yet, or it is too big to swallow
+        while True:
+            try:
+                event = await self._next_event(_IO_TIMEOUT)
+            except FramingError:
+                return False
+            if isinstance(event, h11.Data):
+                seen += len(event.data)
+                if seen > _DRAIN_LIMIT:
+                    return False
+            else:
+                return isinstance(event, h11.EndOfMessage)
+
+    def _request_length(self) -> int:
+        if self._request is None:
+            return 0
+        raw = dict(self._request.headers).get(b"content-length", b"0")
+        return int(raw) if raw.isdigit() else 0
+
+    def respond(
+        self,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        reason: str = "",
+        *,
+        head_only: bool = False,
+    ) -> None:
+        """Write one complete answer (``head_only``: the head of a HEAD request's answer)."""
+        response = h11.Response(
+            status_code=status,
+            headers=[*headers, ("Content-Length", str(len(body)))],
+            reason=reason.encode("latin-1"),
+        )
+        data = self._h11.send(response)
+        if not reason:
+            # uWebSockets writes the status line with no reason phrase: "HTTP/1.1 503".
+            data = data.replace(b" \r\n", b"\r\n", 1)
+        if body and not head_only:
+            data += self._h11.send(h11.Data(data=body))
+        self.writer.write(data + self._h11.send(h11.EndOfMessage()))
+
+    async def linger(self) -> None:
+        """Half-close, then swallow what the client still sends (bounded) before closing.
+
+        Closing a socket with unread bytes makes the kernel send a reset, which can destroy
+        the answer just written before the client reads it (an oversized or broken body).
+        """
+        if self.writer.transport.is_closing():
+            return
+        with contextlib.suppress(ConnectionError, asyncio.TimeoutError, RuntimeError, OSError):
+            await asyncio.wait_for(self._swallow(), _LINGER_TIME)
+
+    async def _swallow(self) -> None:
+        await self.writer.drain()
+        if self.writer.can_write_eof():
+            self.writer.write_eof()
+        seen = 0
+        while seen < _LINGER_LIMIT:
+            data = await self.reader.read(_READ_SIZE)
+            if not data:
+                return
+            seen += len(data)
+
+    def upgrade_bytes(self) -> bytes:
+        """The upgrade request as received, then any bytes the client sent after it."""
+        request = self._request
+        assert request is not None
+        lines = [b"%s %s HTTP/%s" % (request.method, request.target, request.http_version)]
+        lines += [b"%s: %s" % pair for pair in request.headers.raw_items()]
+        trailing, _closed = self._h11.trailing_data
+        return b"\r\n".join(lines) + b"\r\n\r\n" + trailing

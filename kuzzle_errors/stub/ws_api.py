@@ -1,0 +1,230 @@
+"""Kuzzle's WebSocket protocol in the stub, on ``websockets``' sans-I/O server protocol.
+
+An HTTP connection whose request asks for an upgrade is handed over here; each message is
+answered as Kuzzle's WebSocket entry point does (``room``, ``{"p":1}`` pings, per-socket rate
+limit, invalid requests), through the same funnel as HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any
+
+from kuzzle_errors._transport import new_request_id, opt_str
+from kuzzle_errors.stub.funnel import Funnel
+from kuzzle_errors.stub.jsonio import dumps, loads, loads_or_none
+from kuzzle_errors.stub.payloads import make_error, make_notification, make_response
+from kuzzle_errors.stub.request_checks import invalid_request
+from kuzzle_errors.stub.state import Effects, RecordedRequest, StubState
+
+if TYPE_CHECKING:
+    from websockets.server import ServerProtocol
+
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
+
+
+class WsConn:
+    """One open WebSocket: its sans-I/O protocol and the writer that carries its bytes."""
+
+    def __init__(self, ident: int, protocol: ServerProtocol, writer: asyncio.StreamWriter):
+        self.id = ident
+        self.protocol = protocol
+        self.writer = writer
+        self.closed = False
+
+    def flush(self) -> bool:
+        """Write what the protocol produced; False once it asks for the TCP side to end."""
+        for chunk in self.protocol.data_to_send():
+            if chunk:
+                self.writer.write(chunk)
+            else:
+                return False
+        return True
+
+    def send(self, data: str | bytes) -> None:
+        from websockets.protocol import State
+
+        if self.closed or self.protocol.state is not State.OPEN:
+            return
+        if isinstance(data, str):
+            self.protocol.send_text(data.encode())
+        else:
+            self.protocol.send_binary(data)
+        self.flush()
+
+    def send_json(self, data: object) -> None:
+        self.send(dumps(data).decode())
+
+    def drop(self, code: int | None, reason: str) -> None:
+        """Abort the TCP connection, or send a close frame with ``code`` and hang up."""
+        if self.closed:
+            return
+        self.closed = True
+        from websockets.protocol import State
+
+        if code is None or self.protocol.state is not State.OPEN:
+            self.writer.transport.abort()
+            return
+        self.protocol.send_close(code, reason)
+        self.flush()
+        self.writer.close()
+
+
+class WebSocketApi:
+    """Every open WebSocket of one stub, and the answers to their messages."""
+
+    def __init__(self, state: StubState, funnel: Funnel, spawn: Spawn) -> None:
+        self.state = state
+        self.funnel = funnel
+        self._spawn = spawn
+        self.sockets: set[WsConn] = set()
+
+    def drop_all(self, code: int | None, reason: str) -> int:
+        sockets = list(self.sockets)
+        for ws in sockets:
+            ws.drop(code, reason)
+        return len(sockets)
+
+    def broadcast(self, data: str | bytes) -> int:
+        sockets = [ws for ws in self.sockets if not ws.closed]
+        for ws in sockets:
+            ws.send(data)
+        return len(sockets)
+
+    async def serve(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        upgrade: bytes,
+        conn: int,
+    ) -> None:
+        """Complete the handshake of ``upgrade`` (the raw request) and serve the socket."""
+        from websockets.frames import Frame, Opcode
+        from websockets.http11 import Request
+        from websockets.server import ServerProtocol
+
+        protocol = ServerProtocol(max_size=self.state.max_request_size)
+        protocol.receive_data(upgrade)
+        events = protocol.events_received()
+        if not events or not isinstance(events[0], Request):
+            return
+        protocol.send_response(protocol.accept(events[0]))
+        ws = WsConn(conn, protocol, writer)
+        if not ws.flush() or protocol.state.name != "OPEN":
+            return
+        self.sockets.add(ws)
+        fragments: list[bytes] = []  # the frames of a fragmented message
+        try:
+            while not ws.closed:
+                data = await reader.read(65536)
+                if data:
+                    protocol.receive_data(data)
+                else:
+                    protocol.receive_eof()
+                for event in protocol.events_received():
+                    if not isinstance(event, Frame):
+                        continue
+                    if event.opcode in (Opcode.TEXT, Opcode.BINARY):
+                        fragments = [bytes(event.data)]
+                    elif event.opcode is Opcode.CONT:
+                        fragments.append(bytes(event.data))
+                    else:
+                        continue  # ping/pong/close: the protocol answers them itself
+                    if event.fin:
+                        message = b"".join(fragments)
+                        fragments = []
+                        self._spawn(self._on_message(ws, message))
+                if (
+                    protocol.parser_exc is not None
+                    and "PayloadTooBig" in type(protocol.parser_exc).__name__
+                ):
+                    # uWebSockets drops an oversized message's socket without a close frame.
+                    ws.drop(None, "")
+                    return
+                if not ws.flush() or not data:
+                    return
+        finally:
+            ws.closed = True
+            self.sockets.discard(ws)
+
+    async def _on_message(self, ws: WsConn, data: bytes) -> None:
+        if not data:
+            return
+        state = self.state
+        if not state.socket_allowed(ws.id):
+            # Refused before parsing: a random request id and no room, as Kuzzle does.
+            parsed = loads_or_none(data)
+            payload = parsed if isinstance(parsed, dict) else None
+            record = state.record(_record(ws.id, payload))
+            error = make_error("network.websocket.ratelimit_exceeded")
+            record.status = 429
+            ws.send_json(make_response(error=error, node=state.node))
+            return
+        try:
+            parsed = loads(data)
+        except ValueError as exc:
+            record = state.record(_record(ws.id, None))
+            record.status = 400
+            error = make_error("network.websocket.unexpected_error", str(exc))
+            ws.send_json(make_response(error=error, node=state.node))
+            return
+        if (
+            isinstance(parsed, dict)
+            and list(parsed) == ["p"]
+            and type(parsed["p"]) is int
+            and parsed["p"] == 1
+        ):
+            ws.send('{"p":2}')
+            return
+        payload = parsed if isinstance(parsed, dict) else {}
+        record = state.record(_record(ws.id, payload))
+        raw_id = payload.get("requestId")
+        invalid = invalid_request(parsed)
+        if invalid is not None:
+            # The client's requestId is echoed (Kuzzle >= 2.17.1) but there is still no room.
+            request_id = raw_id if isinstance(raw_id, str) else None
+            record.status = 400
+            ws.send_json(make_response(error=invalid, request_id=request_id, node=state.node))
+            return
+        request_id = raw_id if isinstance(raw_id, str) and raw_id else new_request_id()
+        record.request_id = request_id
+
+        async def before_answer(effects: Effects) -> None:
+            room = state.interleave_room
+            if room is not None:
+                ws.send_json(
+                    make_notification(
+                        room,
+                        request_id=request_id,
+                        index=opt_str(payload.get("index")) or "index",
+                        collection=opt_str(payload.get("collection")) or "collection",
+                        node=state.node,
+                    )
+                )
+            if effects.garbage is not None:
+                ws.send(effects.garbage)
+
+        envelope, effects = await self.funnel.execute(
+            payload, "websocket", request_id, ws.id, before_answer
+        )
+        if envelope is None:
+            code, reason = effects.drop or (None, "")
+            self.drop_all(code, reason)
+            return
+        envelope["room"] = request_id
+        record.status = envelope["status"]
+        ws.send_json(envelope)
+
+
+def _record(conn: int, payload: dict[str, Any] | None) -> RecordedRequest:
+    fields: Mapping[str, Any] = payload or {}
+    return RecordedRequest(
+        "websocket",
+        opt_str(fields.get("controller")),
+        opt_str(fields.get("action")),
+        opt_str(fields.get("requestId")),
+        payload,
+        jwt=opt_str(fields.get("jwt")),
+        connection=conn,
+    )
