@@ -22,11 +22,12 @@ imported when the first WebSocket connection arrives, never by ``import kuzzle_e
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -532,15 +533,29 @@ class StubKuzzle:
             time.sleep(0.005)
 
 
-def serve(host: str = "127.0.0.1", port: int = 7512, **options: Any) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 7512,
+    *,
+    setup: Callable[[StubKuzzle], Iterable[str]] | None = None,
+    **options: Any,
+) -> None:
     """Run a :class:`StubKuzzle` in the foreground until interrupted (Ctrl-C).
 
-    ``options`` are :class:`StubKuzzle`'s keyword arguments. Any Kuzzle client can connect,
-    over HTTP or WebSocket, to the printed address.
+    ``options`` are :class:`StubKuzzle`'s keyword arguments. ``setup`` scripts the stub
+    before its first client (``stub.overload()``, ``stub.fail(...)``...) and returns lines
+    saying what it set, printed under the address. Any Kuzzle client can connect, over HTTP
+    or (with the ``websockets`` package) WebSocket, to the printed address.
     """
     stub = StubKuzzle(host, port, **options)
+    notes = list(setup(stub)) if setup is not None else []
     stub.start()
-    print(f"Kuzzle stub listening on {stub.url} (HTTP) and {stub.ws_url} (WebSocket)")
+    if importlib.util.find_spec("websockets") is not None:
+        print(f"Kuzzle stub listening on {stub.url} (HTTP) and {stub.ws_url} (WebSocket)")
+    else:  # an upgrade would get a 501: do not advertise it
+        print(f"Kuzzle stub listening on {stub.url} (HTTP; WebSocket needs 'websockets')")
+    for note in notes:
+        print(f"  {note}")
     print("Press Ctrl-C to stop.")
     sys.stdout.flush()
     stopped = threading.Event()

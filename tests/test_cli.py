@@ -5,6 +5,8 @@ In-process checks of the helpers behind it live in ``test_cli_units.py``.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import csv
 import io
 import itertools
@@ -12,9 +14,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -418,12 +425,16 @@ def test_parse_never_prints_a_jwt() -> None:
 # -- stub and demo, for real -----------------------------------------------------------------
 
 
-def test_stub_serves_until_interrupted() -> None:
-    import signal
-    import urllib.request
+@contextlib.contextmanager
+def serving_stub(*args: str, code: str | None = None) -> Iterator[tuple[str, list[str]]]:
+    """``kuzzle-errors stub --port 0 ARGS`` in a process: (its URL, its banner lines).
 
+    ``code`` runs instead of ``python -m kuzzle_errors`` (it must end by running the CLI).
+    Leaving the block sends Ctrl-C and checks the process stops cleanly.
+    """
+    command = ["-c", code] if code else ["-m", "kuzzle_errors"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kuzzle_errors", "stub", "--port", "0"],
+        [sys.executable, *command, "stub", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -431,11 +442,12 @@ def test_stub_serves_until_interrupted() -> None:
     )
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()  # the stub prints its address once it listens
-        match = re.search(r"(http://127\.0\.0\.1:\d+)", first)
-        assert match, first
-        with urllib.request.urlopen(f"{match[1]}/_now", timeout=10) as response:
-            assert json.loads(response.read())["status"] == 200
+        banner = [proc.stdout.readline()]  # the stub prints its address once it listens
+        while banner[-1] and not banner[-1].startswith("Press Ctrl-C"):
+            banner.append(proc.stdout.readline())
+        match = re.search(r"(http://127\.0\.0\.1:\d+)", banner[0])
+        assert match, banner
+        yield match[1], banner
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:
@@ -445,6 +457,87 @@ def test_stub_serves_until_interrupted() -> None:
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+def http_call(url: str, payload: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) of a GET, or a POST of ``payload`` to /_query, with urllib."""
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(
+        f"{url}/_query" if data else url, data=data, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.loads(exc.read())
+
+
+def test_stub_serves_until_interrupted() -> None:
+    with serving_stub() as (url, banner):
+        assert http_call(f"{url}/_now")[0] == 200
+        assert "ws://127.0.0.1:" in banner[0]
+
+
+def test_stub_plays_kuzzles_failure_modes() -> None:
+    now = {"controller": "server", "action": "now"}
+    create = {"controller": "document", "action": "create", "index": "i", "collection": "c"}
+    with serving_stub(
+        "--overload",
+        "1",
+        "--rate-limit",
+        "1",
+        "--fail",
+        "document:create:services.storage.not_found",
+        "--version",
+        "1",
+    ) as (url, banner):
+        overloaded = http_call(url, now)
+        failed = http_call(url, {**create, "body": {}})
+        limited = [http_call(url, now)[0] for _ in range(3)]
+    assert overloaded[0] == 503
+    assert overloaded[1]["error"]["id"] == "api.process.overloaded"
+    assert failed[0] == 404
+    assert failed[1]["error"]["id"] == "services.storage.not_found"
+    # One call per second: of 4 calls made in well under a second, at least one is refused.
+    assert 429 in limited
+    text = "".join(banner)
+    for note in (
+        "answers as Kuzzle 1.x",
+        "1 request(s)/s per user, then 429 api.process.too_many_requests",
+        "the first 1 API request(s): 503 api.process.overloaded",
+        "document:create fails with services.storage.not_found",
+    ):
+        assert note in text
+
+
+def test_stub_concurrency_limit_and_buffer_refuse_with_503() -> None:
+    now = {"controller": "server", "action": "now"}
+    with (
+        serving_stub(
+            "--concurrent-requests", "1", "--requests-buffer-size", "0", "--slow", "*:now:1"
+        ) as (url, banner),
+        concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool,
+    ):
+        answers = list(pool.map(lambda _: http_call(url, now), range(3)))
+    statuses = sorted(status for status, _ in answers)
+    assert statuses[0] == 200
+    assert statuses[-1] == 503
+    assert {b["error"]["id"] for s, b in answers if s == 503} == {"api.process.overloaded"}
+    assert "*:now answers after 1 s" in "".join(banner)
+
+
+def test_stub_without_websockets_does_not_advertise_ws() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['websockets'] = None  # as if the package were not installed\n"
+        "from kuzzle_errors.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    with serving_stub(code=code) as (url, banner):
+        assert http_call(f"{url}/_now")[0] == 200
+    assert "ws://" not in "".join(banner)
+    assert "WebSocket needs 'websockets'" in banner[0]
 
 
 def test_stub_refuses_a_bad_port() -> None:

@@ -8,6 +8,7 @@ import pathlib
 import re
 import sys
 import types
+from typing import Any
 
 import pytest
 
@@ -292,7 +293,7 @@ def test_stub_serves_on_the_requested_address(
 ) -> None:
     calls: list[tuple[str, int]] = []
 
-    def serve(host: str, port: int) -> None:
+    def serve(host: str, port: int, **options: object) -> None:
         calls.append((host, port))
         raise KeyboardInterrupt  # what Ctrl-C does to a serving stub
 
@@ -306,12 +307,124 @@ def test_stub_serves_on_the_requested_address(
 def test_stub_reports_a_busy_port(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def serve(host: str, port: int) -> None:
+    def serve(host: str, port: int, **options: object) -> None:
         raise OSError(98, "Address already in use")
 
     _fake_module(monkeypatch, "kuzzle_errors.testing", serve=serve)
     assert cli.main(["stub", "--port", "7512"]) == 1
     assert "Address already in use" in capsys.readouterr().err
+
+
+class _ScriptedStub:
+    """Records the scripting calls ``kuzzle-errors stub`` makes on a StubKuzzle."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, ...]] = []
+
+    def overload(self, times: int | None = None) -> None:
+        self.calls.append(("overload", times))
+
+    def shutdown(self) -> None:
+        self.calls.append(("shutdown",))
+
+    def slow(self, controller: str | None, action: str | None, seconds: float) -> None:
+        self.calls.append(("slow", controller, action, seconds))
+
+    def fail(self, controller: str | None, action: str | None, error_id: str) -> None:
+        self.calls.append(("fail", controller, action, error_id))
+
+
+def _stub_run(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[dict[str, object], Any]:
+    """Run ``kuzzle-errors stub ARGV`` against a fake serve(): (its options, its setup notes
+    and the scripting calls)."""
+    seen: dict[str, object] = {}
+    stub = _ScriptedStub()
+
+    def serve(host: str, port: int, *, setup: Any, **options: object) -> None:
+        seen.update(options)
+        seen["notes"] = setup(stub)
+        raise KeyboardInterrupt
+
+    _fake_module(monkeypatch, "kuzzle_errors.testing", serve=serve)
+    assert cli.main(["stub", *argv]) == 0
+    notes = seen.pop("notes")
+    return seen, (notes, stub.calls)
+
+
+def test_stub_limits_become_stubkuzzle_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = (
+        "--version=1 --node=n1 --rate-limit=2 --ws-rate-limit=3 --logins-per-second=1 "
+        "--concurrent-requests=4 --requests-buffer-size=0 --max-request-size=512"
+    )
+    options, (notes, calls) = _stub_run(monkeypatch, *argv.split())
+    assert options == {
+        "version": 1,
+        "node": "n1",
+        "rate_limit": 2,
+        "ws_rate_limit": 3,
+        "logins_per_second": 1,
+        "concurrent_requests": 4,
+        "requests_buffer_size": 0,
+        "max_request_size": 512,
+    }
+    assert calls == []
+    assert "answers as Kuzzle 1.x" in notes
+    assert "0 requests may wait, then 503 api.process.overloaded" in notes
+    assert _stub_run(monkeypatch)[0] == {"version": 2}  # StubKuzzle's own defaults otherwise
+
+
+def test_stub_scripts_overload_shutdown_slow_and_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    _options, (notes, calls) = _stub_run(
+        monkeypatch,
+        "--overload",
+        "--shutdown",
+        "--slow=*:now:0.5",
+        "--fail=document:*:services.storage.not_found",
+    )
+    assert calls == [
+        ("overload", None),
+        ("shutdown",),
+        ("slow", None, "now", 0.5),
+        ("fail", "document", None, "services.storage.not_found"),
+    ]
+    assert notes[0] == "every API request: 503 api.process.overloaded"
+    assert "document:* fails with services.storage.not_found" in notes
+    assert _stub_run(monkeypatch, "--overload", "2")[1][1] == [("overload", 2)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--fail=document:create:no.such.id"], "unknown Kuzzle error id"),
+        (["--fail=document:create"], "CONTROLLER:ACTION:VALUE expected"),
+        (["--slow=server:now:-1"], "seconds between 0 and 3600"),
+        (["--slow=server:now:soon"], "seconds between 0 and 3600"),
+        (["--rate-limit=-1"], "a number >= 0 expected"),
+        (["--concurrent-requests=0"], "a number >= 1 expected"),
+        (["--overload=x"], "a whole number expected"),
+        (["--version=3"], "invalid choice"),
+    ],
+)
+def test_stub_refuses_bad_failure_modes(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["stub", *argv])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_stub_explains_a_missing_h11(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def serve(host: str, port: int, **options: object) -> None:
+        raise ModuleNotFoundError("No module named 'h11'", name="h11")
+
+    _fake_module(monkeypatch, "kuzzle_errors.testing", serve=serve)
+    assert cli.main(["stub"]) == 1
+    err = capsys.readouterr().err
+    assert "needs the 'h11' package" in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize(

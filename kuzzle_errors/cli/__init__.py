@@ -2,7 +2,8 @@
 
 ``main`` parses the arguments and dispatches; each command lives in its own module:
 ``explain``, ``list`` and ``parse`` (the catalogue and response readers), ``demo`` (the
-library against the embedded stub) and ``style`` (terminal widths and colour).
+library against the embedded stub), ``stub`` (the served stub's limits and failure modes)
+and ``style`` (terminal widths and colour).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, TextIO
 
+from kuzzle_errors.cli.stub import add_arguments as add_stub_arguments
 from kuzzle_errors.cli.style import Style, use_colour
 
 __all__ = ["build_parser", "main"]
@@ -82,16 +83,6 @@ def _status(text: str) -> int:
         raise argparse.ArgumentTypeError(f"a status number expected, got {text!r}") from None
     if not 100 <= value <= 999:
         raise argparse.ArgumentTypeError(f"a 3-digit status expected, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a port number expected, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port between 0 and 65535 expected, got {text!r}")
     return value
 
 
@@ -192,10 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     stub = commands.add_parser(
         "stub",
         help="serve the Kuzzle stub (HTTP and WebSocket) until interrupted",
-        description="Serve the embedded Kuzzle stand-in until interrupted (Ctrl-C).",
+        description=(
+            "Serve the embedded Kuzzle stand-in (HTTP, and WebSocket when the websockets "
+            "package is installed) until interrupted (Ctrl-C), with Kuzzle's limits and "
+            "failure modes set below."
+        ),
     )
-    stub.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
-    stub.add_argument("--port", type=_port, default=7512, help="default: 7512, Kuzzle's port")
+    add_stub_arguments(stub)
     return parser
 
 
@@ -221,14 +215,20 @@ def _run_demo(argv: list[str], err: TextIO) -> int:
         return 130
 
 
-def _run_stub(host: str, port: int, out: TextIO, err: TextIO) -> int:
+def _run_stub(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from kuzzle_errors.cli.stub import setup, stub_options
+
     module = _optional_module("kuzzle_errors.testing", "stub", err)
     if module is None:
         return 1
+    host, port = args.host, args.port
     try:
-        module.serve(host, port)
+        module.serve(host, port, setup=setup(args), **stub_options(args))
     except KeyboardInterrupt:
         out.write("stub stopped\n")
+    except ModuleNotFoundError as exc:  # the server's own dependency (h11) is missing
+        err.write(f"{_PROG} stub: needs the {exc.name!r} package: {_EXTRAS_HINT}\n")
+        return 1
     except OSError as exc:  # port in use, address not available...
         err.write(f"{_PROG} stub: cannot serve on {host}:{port}: {exc}\n")
         return 1
@@ -262,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "stub":
-        return _run_stub(args.host, args.port, out, err)
+        return _run_stub(args, out, err)
     style = Style(use_colour(out, args.color))
     if args.command == "explain":
         from kuzzle_errors.cli.explain import explain
