@@ -17,6 +17,8 @@ from __future__ import annotations
 from kuzzle_errors import catalog
 from kuzzle_errors.catalog import ErrorSpec
 from kuzzle_errors.exceptions import (
+    LOGIN_AGAIN_IDS,
+    AuthenticationRequiredError,
     BadRequestError,
     ConnectionLostError,
     ExternalServiceError,
@@ -47,6 +49,8 @@ from kuzzle_errors.partial import PartialItem
 __version__ = "0.1.0"
 
 __all__ = [
+    "LOGIN_AGAIN_IDS",
+    "AuthenticationRequiredError",
     "BadRequestError",
     "ConnectionLostError",
     "ErrorSpec",

@@ -3,6 +3,7 @@
 # At run time the classes are created on first access (see codes.py).
 
 from kuzzle_errors.exceptions import (
+    AuthenticationRequiredError,
     BadRequestError,
     ExternalServiceError,
     ForbiddenError,
@@ -491,7 +492,7 @@ class ProtocolRuntimeInvalidConnection(PluginImplementationError):
 class ProtocolRuntimeUnknownConnection(PluginImplementationError):
     """``protocol.runtime.unknown_connection``."""
 
-class SecurityCookieInvalid(UnauthorizedError):
+class SecurityCookieInvalid(AuthenticationRequiredError):
     """``security.cookie.invalid``."""
 
 class SecurityCookieUnsupported(InternalError):
@@ -530,7 +531,7 @@ class SecurityRightsFailsafeModeAdminOnly(ForbiddenError):
 class SecurityRightsForbidden(ForbiddenError):
     """``security.rights.forbidden``."""
 
-class SecurityRightsUnauthorized(UnauthorizedError):
+class SecurityRightsUnauthorized(AuthenticationRequiredError):
     """``security.rights.unauthorized``."""
 
 class SecurityRoleCannotDelete(BadRequestError):
@@ -563,13 +564,13 @@ class SecurityRoleUnknownAction(BadRequestError):
 class SecurityRoleUnknownController(BadRequestError):
     """``security.role.unknown_controller``."""
 
-class SecurityTokenExpired(UnauthorizedError):
+class SecurityTokenExpired(AuthenticationRequiredError):
     """``security.token.expired``."""
 
 class SecurityTokenGenerationFailed(InternalError):
     """``security.token.generation_failed``."""
 
-class SecurityTokenInvalid(UnauthorizedError):
+class SecurityTokenInvalid(AuthenticationRequiredError):
     """``security.token.invalid``."""
 
 class SecurityTokenInvalidExpiration(BadRequestError):

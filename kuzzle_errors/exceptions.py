@@ -7,6 +7,7 @@
     │   ├── ParseError (400, Kuzzle v1)
     │   └── MultipleErrorsError (400, also a PartialError)
     ├── UnauthorizedError (401)
+    │   └── AuthenticationRequiredError   log in (again), then retry
     ├── ForbiddenError (403)
     ├── NotFoundError (404)
     ├── PreconditionError (412)
@@ -36,7 +37,13 @@ import _thread
 from functools import cached_property
 
 from kuzzle_errors import catalog
-from kuzzle_errors._redact import prepare_headers, redact, redact_headers, redact_text
+from kuzzle_errors._redact import (
+    prepare_headers,
+    redact,
+    redact_headers,
+    redact_text,
+    shown,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,6 +55,8 @@ if TYPE_CHECKING:
     from kuzzle_errors.partial import PartialItem
 
 __all__ = [
+    "LOGIN_AGAIN_IDS",
+    "AuthenticationRequiredError",
     "BadRequestError",
     "ConnectionLostError",
     "ExternalServiceError",
@@ -76,6 +85,17 @@ __all__ = [
 STR_MESSAGE_LIMIT: Final = 500
 
 _MISSING: Any = object()
+
+
+#: Node names that mean "no name": Kuzzle 2.56 sends ``X-Kuzzle-Node: undefined``.
+_NO_NODE_NAMES: Final = frozenset({"", "undefined", "null"})
+
+
+def node_name(value: str | None) -> str | None:
+    """The node name a response gives, or None for the placeholders meaning none."""
+    if value is None or value.strip().lower() in _NO_NODE_NAMES:
+        return None
+    return value
 
 
 class KuzzleError(Exception):
@@ -143,7 +163,7 @@ class KuzzleError(Exception):
         problem: str | None = None,
         retry_hint: RetryHint | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__()  # ``args`` is derived from ``message``: see the property
         self.message = message
         if spec is _MISSING:
             spec = catalog.get(id) if id else None
@@ -159,7 +179,7 @@ class KuzzleError(Exception):
         self.stack = stack
         self.headers, by_name = prepare_headers(headers)
         self.request_id = request_id
-        self.node = node if node is not None else by_name.get("x-kuzzle-node")
+        self.node = node_name(node if node is not None else by_name.get("x-kuzzle-node"))
         self.controller = controller
         self.action = action
         self.index = index
@@ -247,9 +267,25 @@ class KuzzleError(Exception):
 
     # -- presentation --------------------------------------------------------------------
 
+    if not TYPE_CHECKING:  # typeshed declares ``args`` a plain attribute
+
+        @property
+        def args(self) -> tuple[Any, ...]:
+            """``(message,)`` as it may be shown: redacted and bounded, like ``str()``.
+
+            Loggers and error trackers read ``args``; the message as received stays whole
+            in ``message``.
+            """
+            return (redact_text(self.message),)
+
+        @args.setter
+        def args(self, value: tuple[Any, ...]) -> None:
+            BaseException.args.__set__(self, value)  # kept, never shown
+
     def _one_line_message(self) -> str:
-        text = redact_text(self.message)
-        if len(text) > STR_MESSAGE_LIMIT:
+        # Only the start is scanned: the rest is cut anyway (plus room for a straddling JWT).
+        text = redact_text(self.message[: STR_MESSAGE_LIMIT + 8192], None)
+        if len(self.message) > STR_MESSAGE_LIMIT:
             text = f"{text[:STR_MESSAGE_LIMIT]}... ({len(self.message)} chars)"
         return " ".join(text.split()) if ("\n" in text or "\r" in text) else text
 
@@ -260,16 +296,16 @@ class KuzzleError(Exception):
         if self.http_status is not None and self.http_status != self.status:
             details.append(f"HTTP {self.http_status}")
         if self.request_id:
-            details.append(f"request {redact_text(str(self.request_id))[:100]}")
+            details.append(f"request {shown(self.request_id, 100)}")
         if self.problem:
-            details.append(self.problem)
+            details.append(str(shown(self.problem, 500)))
         return details
 
     def __str__(self) -> str:
         head = ""
         if self.id:
             head = (
-                f"{redact_text(self.id)[:200]} ({self.hex})" if self.code is not None else self.id
+                f"{shown(self.id)} ({self.hex})" if self.code is not None else str(shown(self.id))
             )
         elif self.code is not None:
             head = str(self.hex)
@@ -283,7 +319,7 @@ class KuzzleError(Exception):
         for name in ("status", "id", "request_id", "http_status"):
             value = getattr(self, name)
             if value is not None:
-                fields.append(f"{name}={value!r}")
+                fields.append(f"{name}={redact(value)!r}")
         if self.code is not None:
             fields.append(f"code={self.hex}")
         return f"{type(self).__name__}({', '.join(fields)})"
@@ -295,23 +331,23 @@ class KuzzleError(Exception):
             "type": type(self).__name__,
             "kuzzle_class": self.kuzzle_class,
             "message": redact_text(self.message),
-            "status": self.status,
-            "id": self.id,
-            "code": self.code,
+            "status": redact(self.status),
+            "id": shown(self.id),
+            "code": redact(self.code),
             "hex": self.hex,
             "props": redact(self.props),
             "stack": redact_text(self.stack) if self.stack else None,
-            "request_id": self.request_id,
-            "node": self.node,
-            "controller": self.controller,
-            "action": self.action,
-            "index": self.index,
-            "collection": self.collection,
+            "request_id": shown(self.request_id),
+            "node": shown(self.node),
+            "controller": shown(self.controller),
+            "action": shown(self.action),
+            "index": shown(self.index),
+            "collection": shown(self.collection),
             "volatile": redact(self.volatile),
-            "transport": self.transport,
-            "http_status": self.http_status,
-            "headers": dict(self.headers),
-            "problem": self.problem,
+            "transport": shown(self.transport),
+            "http_status": redact(self.http_status),
+            "headers": redact_headers(self.headers),
+            "problem": shown(self.problem, 500),
             "retry": {
                 "retryable": hint.retryable,
                 "replay_safe": hint.replay_safe,
@@ -338,14 +374,7 @@ class KuzzleError(Exception):
 _CACHED: Final = frozenset({"retry_after", "retry_hint", "items", "successes"})
 _SAFE_STATE: Final = frozenset(
     {
-        "status",
-        "id",
-        "code",
         "spec",
-        "http_status",
-        "count",
-        "attempts",
-        "problem",
         "_retry_hint_override",
     }
 )
@@ -370,7 +399,6 @@ def _rebuild(key: object, state: dict[str, Any]) -> KuzzleError:
     if not (isinstance(cls, type) and issubclass(cls, KuzzleError)):
         raise TypeError(f"cannot rebuild a KuzzleError from {key!r}")
     error = cls.__new__(cls)
-    error.args = (state.get("message", ""),)
     error.__dict__.update(state)
     return error
 
@@ -397,6 +425,38 @@ class UnauthorizedError(KuzzleError):
 
     kuzzle_class = "UnauthorizedError"
     default_status = 401
+
+
+class AuthenticationRequiredError(UnauthorizedError):
+    """401: the token (or cookie) sent is refused, or none was sent: log in (again), then retry.
+
+    One ``except`` for every "log in again" error, whatever the Kuzzle version says: the
+    classes of ``security.token.invalid``, ``security.token.expired``,
+    ``security.cookie.invalid`` and ``security.rights.unauthorized`` (no token, and the
+    anonymous user may not run the action) all derive from it, and so do the
+    "auth" codes of the foreign ``error_code`` format. Kuzzle 2.56 answers an *expired*
+    token with ``security.token.invalid`` (never ``security.token.expired``), so catching
+    ``error_class("security.token.expired")`` alone misses it::
+
+        try:
+            kuzzle.query({"controller": "document", "action": "get", ...})
+        except AuthenticationRequiredError:
+            log_in_again()
+    """
+
+    kuzzle_class = "UnauthorizedError"
+    default_status = 401
+
+
+#: The ids whose classes derive from :class:`AuthenticationRequiredError`.
+LOGIN_AGAIN_IDS: Final = frozenset(
+    {
+        "security.token.invalid",
+        "security.token.expired",
+        "security.cookie.invalid",
+        "security.rights.unauthorized",
+    }
+)
 
 
 class ForbiddenError(KuzzleError):
@@ -570,7 +630,6 @@ def build_error(cls: type[KuzzleError], attrs: dict[str, Any]) -> KuzzleError:
     the hot path of every parsed response. ``attrs`` must hold every ``__init__`` field.
     """
     error = cls.__new__(cls)
-    error.args = (attrs["message"],)
     error.__dict__.update(attrs)
     return error
 
@@ -668,6 +727,11 @@ def _class_for_spec(spec: ErrorSpec) -> type[KuzzleError]:
                 "default_status": preferred.status,
                 "_generated": True,
             }
-            cls = type(name, (family(preferred.class_name),), namespace)
+            base = (
+                AuthenticationRequiredError
+                if preferred.id in LOGIN_AGAIN_IDS
+                else family(preferred.class_name)
+            )
+            cls = type(name, (base,), namespace)
             _by_id[spec.id] = cls
     return cls

@@ -420,6 +420,15 @@ def _seconds_until_date(text: str, now: Callable[[], float]) -> float | None:
         return None
     if parsed is None:
         return None
+    year, month, day, hour, minute, second = parsed[:6]
+    # parsedate_tz takes "32 Oct 99:99:99" and mktime would roll it over into a real moment:
+    # a date that does not exist is no hint at all.
+    if not (1 <= month <= 12 and 0 <= hour <= 23 and 0 <= minute <= 59 and 0 <= second <= 60):
+        return None
+    import calendar
+
+    if not 1 <= year <= 9999 or not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return None
     try:
         # parsedate_tz gives a None offset for "-0000" and zone-less dates: HTTP-dates are UTC.
         moment = email.utils.mktime_tz(parsed if parsed[9] is not None else (*parsed[:9], 0))

@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from functools import partial
 
 from kuzzle_errors import catalog
-from kuzzle_errors._redact import prepare_headers, safe_repr
+from kuzzle_errors._redact import bounded_int, prepare_headers, safe_repr
 from kuzzle_errors.exceptions import (
+    AuthenticationRequiredError,
     BadRequestError,
     ExternalServiceError,
     ForbiddenError,
@@ -32,10 +33,10 @@ from kuzzle_errors.exceptions import (
     MultipleErrorsError,
     NotFoundError,
     PartialError,
-    UnauthorizedError,
     _class_for_spec,
     build_error,
     class_for_status,
+    node_name,
 )
 
 TYPE_CHECKING = False
@@ -69,9 +70,9 @@ FOREIGN_CODES: Final[dict[int, tuple[type[KuzzleError], str]]] = {
     3: (BadRequestError, "INVALID STRUCTURE: malformed request"),
     4: (BadRequestError, "INVALID VALUE: bad parameter value"),
     5: (BadRequestError, "INVALID TYPE: bad parameter type"),
-    6: (UnauthorizedError, "AUTH NOT PROVIDED: no access token"),
-    7: (UnauthorizedError, "AUTH INVALID: unknown access token"),
-    8: (UnauthorizedError, "AUTH EXPIRED: access token expired"),
+    6: (AuthenticationRequiredError, "AUTH NOT PROVIDED: no access token"),
+    7: (AuthenticationRequiredError, "AUTH INVALID: unknown access token"),
+    8: (AuthenticationRequiredError, "AUTH EXPIRED: access token expired"),
     9: (ForbiddenError, "AUTH FORBIDDEN: access denied"),
     10: (NotFoundError, "NOT EXIST: resource not found"),
     11: (ExternalServiceError, "EXTERNAL SERVICE: external system failed"),
@@ -84,8 +85,13 @@ FOREIGN_CODES: Final[dict[int, tuple[type[KuzzleError], str]]] = {
 _GC_PAUSE_BYTES: Final = 64 * 1024
 
 
+def _is_ascii_number(text: str) -> bool:
+    # str.isdigit() also accepts full-width and Arabic-Indic digits: no HTTP peer sends those.
+    return text.isascii() and text.isdigit()
+
+
 def coerce_status(value: object) -> int | None:
-    """A status from an int, an integral float or a digit string; None for anything else."""
+    """A status from an int, an integral float or an ASCII digit string; else None."""
     if type(value) is int:  # the common case, first
         return value if 100 <= value <= 999 else None
     if isinstance(value, bool):
@@ -94,7 +100,7 @@ def coerce_status(value: object) -> int | None:
         status = value
     elif isinstance(value, float) and value.is_integer():
         status = int(value)
-    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) == 3:
+    elif isinstance(value, str) and _is_ascii_number(value.strip()) and len(value.strip()) == 3:
         status = int(value.strip())
     else:
         return None
@@ -105,7 +111,7 @@ def _text(value: object, limit: int | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return value[:limit] if limit else value
     import json
 
     try:
@@ -120,7 +126,9 @@ def _opt_str(value: object) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(bounded_int(value))  # past 4,300 digits, str() raises
+    if isinstance(value, float):
         return str(value)
     return None
 
@@ -179,7 +187,7 @@ class _Context:
         get = (envelope if envelope is not None else _NO_ENVELOPE).get
         return {
             "request_id": _opt_str(get("requestId")) or self.lower.get("x-kuzzle-request-id"),
-            "node": _opt_str(get("node")) or self.lower.get("x-kuzzle-node"),
+            "node": node_name(_opt_str(get("node"))) or node_name(self.lower.get("x-kuzzle-node")),
             "controller": _opt_str(get("controller")),
             "action": _opt_str(get("action")),
             "index": _opt_str(get("index")),
@@ -529,7 +537,7 @@ def _foreign(data: Mapping[str, Any], ctx: _Context) -> KuzzleError:
     cls: type[KuzzleError]
     raw_code = data.get("error_code")
     code = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else None
-    if code is None and isinstance(raw_code, str) and raw_code.strip().isdigit():
+    if code is None and isinstance(raw_code, str) and _is_ascii_number(raw_code.strip()):
         code = int(raw_code.strip())
     if code is not None and code in FOREIGN_CODES:
         cls, meaning = FOREIGN_CODES[code]

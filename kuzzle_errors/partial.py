@@ -19,15 +19,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kuzzle_errors._record import Record
-from kuzzle_errors._redact import safe_repr
+from kuzzle_errors._redact import bounded_int, redact, safe_repr
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Final
 
     from kuzzle_errors.exceptions import KuzzleError
 
 __all__ = ["PartialItem", "parse_item", "parse_items", "successes_of"]
+
+#: Error ids whose first placeholder (``props[0]``) is the id of the item they are about.
+SUBJECT_FIRST: Final = frozenset(
+    {
+        "security.user.not_found",
+        "security.user.already_exists",
+        "security.user.cannot_hydrate",
+        "security.user.uninitialized",
+        "security.user.no_profile",
+        "security.profile.not_found",
+        "security.profile.in_use",
+        "security.profile.cannot_hydrate",
+        "security.profile.uninitialized",
+        "security.role.not_found",
+        "security.role.in_use",
+        "security.role.uninitialized",
+        "security.role.invalid_rights",
+        "security.role.closure_missing_test",
+        "security.role.unknown_controller",
+        "security.role.unknown_action",
+        "services.storage.not_found",
+        "services.storage.too_many_changes",
+    }
+)
 
 _BULK_ACTIONS = frozenset({"create", "index", "update", "delete", "createOrReplace", "replace"})
 
@@ -79,6 +103,14 @@ class PartialItem(Record):
             raw=raw,
         )
 
+    def __repr__(self) -> str:
+        # Shown like an error: secrets redacted, sizes bounded (``raw`` may be anything).
+        fields = ", ".join(
+            f"{name}={getattr(self, name) if name == 'error' else redact(getattr(self, name))!r}"
+            for name in self._fields
+        )
+        return f"{type(self).__name__}({fields})"
+
 
 def _as_int(value: object) -> int | None:
     from kuzzle_errors.parser import coerce_status
@@ -100,15 +132,33 @@ def _as_text(value: object) -> str | None:
 
 
 def _as_id(value: object) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
+    if value is None or isinstance(value, (dict, list, bool)):
         return None
+    if isinstance(value, int):
+        return str(bounded_int(value))  # past 4,300 digits, str() raises
     return str(value)
+
+
+def _subject_id(item: Mapping[str, Any], error_id: str | None) -> str | None:
+    """The id a nested error object is about: ``_id``, else its first placeholder.
+
+    ``security:mDelete*`` items carry no ``_id``: ``security.user.not_found`` names the user
+    only in ``props[0]``.
+    """
+    own = item.get("_id")
+    if own is not None:
+        return _as_id(own)
+    props = item.get("props")
+    if error_id in SUBJECT_FIRST and isinstance(props, list) and props:
+        first = props[0]
+        return first if isinstance(first, str) else _as_id(first)
+    return None
 
 
 def parse_item(item: object, *, transport: str | None = None) -> PartialItem:
     """One failed item, whatever its shape; unknown shapes keep only ``raw``."""
     if isinstance(item, (str, int)) and not isinstance(item, bool):
-        return PartialItem(id=str(item), raw=item)
+        return PartialItem(id=_as_id(item), raw=item)
     if not isinstance(item, Mapping):
         return PartialItem(raw=item)
     document = item.get("document")
@@ -136,7 +186,7 @@ def parse_item(item: object, *, transport: str | None = None) -> PartialItem:
 
         parsed = parse_error(item, transport=transport)
         return PartialItem(
-            id=_as_id(item.get("_id")),
+            id=_subject_id(item, parsed.id),
             status=parsed.status,
             reason=parsed.message,
             error=parsed,

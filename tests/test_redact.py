@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
+import sys
 import time
+import traceback
 
 import pytest
 
-from kuzzle_errors import parse_response
+from kuzzle_errors import KuzzleError, PartialError, parse_response
 from kuzzle_errors._redact import (
     REDACTED,
     TEXT_LIMIT,
@@ -121,3 +124,170 @@ def test_redact_matches_byte_keys_and_bounds_its_copy() -> None:
     assert isinstance(copy, list)
     assert len(json.dumps(copy)) < 400_000
     assert str(copy[-1]).startswith("[cut: 1000000 items")
+
+
+# -- one rule for every exit of an exception --------------------------------------------------
+
+PASSWORD = "pa55-w0rd-zz"
+
+
+def _cli(body: bytes, *, headers: list[tuple[str, str]] = (), fmt: str = "text") -> str:  # type: ignore[assignment]
+    from kuzzle_errors.cli.parse import parse_command
+    from kuzzle_errors.cli.style import Style
+
+    out, err = io.StringIO(), io.StringIO()
+    parse_command(
+        body,
+        http_status=None,
+        headers=list(headers),
+        strict=False,
+        transport=None,
+        fmt=fmt,
+        out=out,
+        err=err,
+        style=Style(False),
+    )
+    return out.getvalue() + err.getvalue()
+
+
+def _exits(error: KuzzleError) -> dict[str, str]:
+    """Every way an error's content leaves it, as text."""
+    clone = pickle.loads(pickle.dumps(error))
+    return {
+        "str": str(error),
+        "repr": repr(error),
+        "args": repr(error.args),
+        "args[0]": str(error.args[0]),
+        "to_dict": json.dumps(error.to_dict()),
+        "pickle": pickle.dumps(error).decode("latin-1"),
+        "clone": f"{clone!s} {clone!r} {json.dumps(clone.to_dict())} {clone.__dict__!r}",
+        "traceback": "".join(traceback.format_exception(type(error), error, None)),
+    }
+
+
+SECRET_BODIES = {
+    "status is a JWT (problem)": {"status": 500, "error": {"message": "x", "status": JWT}},
+    "code is a JWT (problem)": {"status": 500, "error": {"message": "x", "code": JWT}},
+    "foreign error_code is a JWT": {"error_code": JWT, "error_message": "x"},
+    "id is a JWT": {"status": 401, "error": {"id": JWT, "message": "x"}},
+    "requestId is a JWT": {"status": 500, "error": {"message": "x"}, "requestId": JWT},
+    "node is a JWT": {"status": 500, "error": {"message": "x"}, "node": JWT},
+    "controller is a JWT": {"status": 500, "error": {"message": "x"}, "controller": JWT},
+    "action is a JWT": {"status": 500, "error": {"message": "x"}, "action": JWT},
+    "index is a JWT": {"status": 500, "error": {"message": "x"}, "index": JWT},
+    "collection is a JWT": {"status": 500, "error": {"message": "x"}, "collection": JWT},
+    "URL password in the message": {
+        "status": 502,
+        "error": {"message": f"upstream http://admin:{PASSWORD}@db:9200 failed"},
+    },
+    "cookie in the message": {
+        "status": 401,
+        "error": {"message": f"refused: Set-Cookie: kuzzle-sid={PASSWORD}; Path=/"},
+    },
+    "URL password in an item": {
+        "status": 206,
+        "error": {
+            "message": "x",
+            "errors": [{"_id": "a", "reason": f"see https://u:{PASSWORD}@h/"}],
+            "count": 1,
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("body", SECRET_BODIES.values(), ids=SECRET_BODIES.keys())
+def test_no_exit_shows_a_secret(body: dict[str, object]) -> None:
+    error = parse_response(body)
+    assert error is not None
+    outputs = _exits(error)
+    outputs["cli"] = _cli(json.dumps(body).encode())
+    outputs["cli json"] = _cli(json.dumps(body).encode(), fmt="json")
+    for name, text in outputs.items():
+        assert JWT not in text, name
+        assert "c2lnbmF0dXJl" not in text, name  # not even the signature alone
+        assert PASSWORD not in text, name
+    # What is stored is what was received: redaction is for what is shown.
+    assert error.raw is not None or error.response is not None
+    assert JWT in repr(error.raw) + repr(error.response) or PASSWORD in repr(error.__dict__)
+
+
+def test_a_ten_megabyte_status_string_gives_a_short_error() -> None:
+    error = parse_response({"status": 500, "error": {"message": "x", "status": "9" * TEN_MB}})
+    assert error is not None
+    assert error.problem is not None
+    assert len(error.problem) < 200
+    for name, text in _exits(error).items():
+        # The pickle carries the raw payload, redacted: cut, not whole.
+        assert len(text) < (1_000_000 if name in ("pickle", "clone") else 10_000), name
+    assert len(error.raw["status"]) == TEN_MB  # kept whole where it is stored
+
+
+def test_message_and_args_keep_their_roles() -> None:
+    message = f"token {JWT} refused"
+    error = parse_response({"status": 401, "error": {"message": message}})
+    assert error is not None
+    assert error.message == message  # as received
+    assert error.args == (f"token {REDACTED} refused",)  # as shown
+
+
+def test_byte_header_pairs_never_show() -> None:
+    error = parse_response(
+        {"status": 500, "error": {"message": "x"}},
+        headers=[(b"Cookie", f"sid={PASSWORD}".encode()), (b"X-Kuzzle-Node", b"n1")],  # type: ignore[arg-type]
+    )
+    assert error is not None
+    assert error.node == "n1"
+    for name, text in _exits(error).items():
+        assert PASSWORD not in text, name
+    cli = _cli(b'{"status": 500, "error": {"message": "x"}}', headers=[("Cookie", PASSWORD)])
+    assert PASSWORD not in cli
+
+
+def test_notes_are_redacted_when_pickled() -> None:
+    error = KuzzleError("x")
+    error.__notes__ = [f"sent with Bearer {JWT}"]
+    clone = pickle.loads(pickle.dumps(error))
+    assert clone.__notes__ == [f"sent with Bearer {REDACTED}"]
+
+
+# -- integers past Python's 4,300-digit str() limit --------------------------------------------
+
+HUGE = 10**5000
+
+HUGE_BODIES = {
+    "status": {"status": 500, "error": {"message": "x", "status": HUGE}},
+    "code": {"status": 500, "error": {"message": "x", "code": HUGE}},
+    "message": {"status": 500, "error": {"message": HUGE}},
+    "props": {"status": 500, "error": {"message": "x", "props": [HUGE, {"n": HUGE}]}},
+    "volatile": {"status": 500, "error": {"message": "x"}, "volatile": {"n": HUGE}},
+    "requestId": {"status": 500, "error": {"message": "x"}, "requestId": HUGE},
+    "node": {"status": 500, "error": {"message": "x"}, "node": HUGE},
+    "errors": {"status": 206, "error": {"message": "x", "errors": [HUGE], "count": 1}},
+    "error_code": {"error_code": HUGE, "error_message": "x"},
+    "result": {"status": 500, "error": {"message": "x"}, "result": {HUGE: HUGE}},
+}
+
+
+@pytest.mark.parametrize("name", HUGE_BODIES)
+def test_huge_integers_never_break_printing(name: str) -> None:
+    # A dict decoded by another JSON library (or built by hand) may hold such integers.
+    error = parse_response(HUGE_BODIES[name])
+    assert error is not None
+    _exits(error)  # str, repr, to_dict + json.dumps, pickle: none raises
+    if isinstance(error, PartialError):
+        repr(error.items)
+
+
+def test_huge_integers_are_described() -> None:
+    error = parse_response({"status": 500, "error": {"message": "x", "props": [HUGE]}})
+    assert error is not None
+    assert error.to_dict()["props"] == ["<int with about 5001 digits>"]
+    assert error.props == [HUGE]  # kept as received
+
+
+def test_the_int_limit_is_left_alone() -> None:
+    before = sys.get_int_max_str_digits()
+    error = parse_response({"status": 500, "error": {"message": "x", "props": [HUGE]}})
+    assert error is not None
+    json.dumps(error.to_dict())
+    assert sys.get_int_max_str_digits() == before

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final, TextIO
 
-from kuzzle_errors._redact import redact, redact_headers, redact_text
+from kuzzle_errors._redact import redact, redact_headers, redact_text, shown
 from kuzzle_errors.cli.explain import styled_advice
 from kuzzle_errors.cli.style import FIELD_ROOM, Style, count, write_field
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
@@ -214,11 +214,11 @@ def _describe_partial(error: PartialError, printer: _Printer) -> None:
         parts = []
         if item.action:
             parts.append(item.action)
-        parts.append(f"id={item.id}" if item.id is not None else "no id")
+        parts.append(f"id={shown(item.id)}" if item.id is not None else "no id")
         if item.status is not None:
             parts.append(f"status {item.status}")
         if item.error is not None and item.error.id:
-            parts.append(item.error.id)
+            parts.append(str(shown(item.error.id)))
         if item.reason:
             parts.append(_compact(redact_text(item.reason), 120))
         printer.field(f"  #{number}", ", ".join(parts))
@@ -233,7 +233,8 @@ def _describe_success(parsed: RawResponse, body: Any, printer: _Printer, strict:
     status = parsed.http_status
     if isinstance(body, Mapping) and body.get("status") is not None:
         status = body.get("status")
-    printer.out.write(printer.style(f"success (status {status or 'not sent'})", "green") + "\n")
+    said = shown(status) if status is not None else "not sent"
+    printer.out.write(printer.style(f"success (status {said})", "green") + "\n")
     if isinstance(body, Mapping):
         result = body.get("result")
         printer.field("result", _compact(redact(result)))
@@ -290,8 +291,8 @@ def parse_command(
         and error.response is None
     ):
         err.write(
-            f"kuzzle-errors parse: unusable input: {error.problem}; expected a JSON response "
-            "body, or curl -i output with its status line\n"
+            f"kuzzle-errors parse: unusable input: {shown(error.problem, 500)}; expected a JSON "
+            "response body, or curl -i output with its status line\n"
         )
         return EXIT_UNUSABLE
     printer = _Printer(out, style)
@@ -313,11 +314,11 @@ def _json_report(error: KuzzleError | None) -> dict[str, Any]:
     if isinstance(error, PartialError):
         report["items"] = [
             {
-                "id": item.id,
-                "status": item.status,
+                "id": shown(item.id),
+                "status": redact(item.status),
                 "reason": redact_text(item.reason) if item.reason else None,
-                "action": item.action,
-                "error_id": item.error.id if item.error is not None else None,
+                "action": shown(item.action),
+                "error_id": shown(item.error.id) if item.error is not None else None,
             }
             for item in error.items
         ]
