@@ -319,7 +319,8 @@ class KuzzleError(Exception):
         for name in ("status", "id", "request_id", "http_status"):
             value = getattr(self, name)
             if value is not None:
-                fields.append(f"{name}={redact(value)!r}")
+                text = shown(value) if isinstance(value, str) else redact(value)
+                fields.append(f"{name}={text!r}")
         if self.code is not None:
             fields.append(f"code={self.hex}")
         return f"{type(self).__name__}({', '.join(fields)})"
