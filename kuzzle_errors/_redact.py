@@ -110,6 +110,8 @@ def _compile() -> None:
                 rf"(\b(?:{keys})=)[^\s&;,'\"<>]*",
                 # Bearer <token>
                 r"(\bbearer[ \t]+)[A-Za-z0-9._~+/=-]+",
+                # <Cookie name=value for host/> (http.cookiejar's repr, in requests' errors)
+                r"(<cookie [^=\s>]+=)[^\s>]*",
             )
         ),
         re.IGNORECASE,

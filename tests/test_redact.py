@@ -92,6 +92,16 @@ def test_an_error_with_a_hostile_message_prints_fast() -> None:
         ("{b'Cookie': b'sid=1'}", f"{{b'Cookie': b'{REDACTED}'}}"),
         ('{"password": "hu\\"nter2", "a": 1}', f'{{"password": "{REDACTED}", "a": 1}}'),
         ("GET /?jwt=abc&x=1", f"GET /?jwt={REDACTED}&x=1"),
+        (
+            "<RequestsCookieJar[<Cookie kuzzle-sid=abc for h/>]>",
+            f"<RequestsCookieJar[<Cookie kuzzle-sid={REDACTED} for h/>]>",
+        ),
+        (
+            "Handshake status 401 Unauthorized -+-+- {'set-cookie': 'kuzzle-sid=abc; Path=/',"
+            " 'content-type': 'application/json'} -+-+- b'{}'",
+            f"Handshake status 401 Unauthorized -+-+- {{'set-cookie': '{REDACTED}',"
+            " 'content-type': 'application/json'} -+-+- b'{}'",
+        ),
         # Ordinary messages are left alone.
         ("Invalid token.", "Invalid token."),
         ('Missing argument "password".', 'Missing argument "password".'),
