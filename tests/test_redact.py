@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import sys
 import time
 import traceback
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kuzzle_errors import KuzzleError, PartialError, parse_response
 from kuzzle_errors._redact import (
@@ -301,3 +304,14 @@ def test_the_int_limit_is_left_alone() -> None:
     assert error is not None
     json.dumps(error.to_dict())
     assert sys.get_int_max_str_digits() == before
+
+
+# The JWT pattern the scanner replaces, as a (quadratic) regex: the scanner must agree with it.
+OLD_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["eyJ", "a", "b9", "-", "_", ".", " ", "x.y"]), max_size=40))
+def test_the_jwt_scanner_agrees_with_the_regex_it_replaces(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert redact_text(text, None) == OLD_JWT.sub(REDACTED, text)
