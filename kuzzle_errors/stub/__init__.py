@@ -1,7 +1,8 @@
 """The embedded Kuzzle stub server (private: its public face is :mod:`kuzzle_errors.testing`).
 
 - ``payloads`` builds Kuzzle-shaped bodies; ``jsonio`` reads and writes JSON as Kuzzle does.
-- ``state`` holds the scripted failures and the recorded requests (no I/O).
+- ``state`` holds the scripted failures and the recorded requests (no I/O); ``builtins``
+  performs Kuzzle's own actions (login, an in-memory document store...) when nothing is scripted.
 - ``routes`` is Kuzzle's HTTP route table, ``router`` matches URLs against it.
 - ``funnel`` admits API requests (throttle, concurrency slots, rate limits) for both transports;
   ``request_checks`` refuses payloads Kuzzle cannot build a request from.

@@ -1,8 +1,9 @@
-"""The scripted state of :class:`kuzzle_errors.testing.StubKuzzle` and its API answers.
+"""The scripted state of :class:`kuzzle_errors.testing.StubKuzzle`: limits, scripts, the log.
 
 Tests mutate this state from their own thread while the server's event loop reads it, so
 every access goes through one lock. Nothing here does I/O: the server (``stub.server``)
-asks this module what to answer and then does the waiting, writing and dropping.
+asks this module what to answer and then does the waiting, writing and dropping. What is
+not scripted is answered by :mod:`kuzzle_errors.stub.builtins`.
 """
 
 from __future__ import annotations
@@ -11,33 +12,13 @@ import math
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from kuzzle_errors._transport import opt_str, request_fields
+from kuzzle_errors.stub.builtins import Builtins
 from kuzzle_errors.stub.payloads import STUB_NODE, make_error, make_response
-
-#: Controllers Kuzzle 2 exposes: an unscripted action of one of these answers
-#: ``api.process.action_not_found``, any other controller ``api.process.controller_not_found``.
-KNOWN_CONTROLLERS = frozenset(
-    {
-        "admin",
-        "auth",
-        "bulk",
-        "cluster",
-        "collection",
-        "debug",
-        "document",
-        "index",
-        "memoryStorage",
-        "ms",
-        "realtime",
-        "security",
-        "server",
-    }
-)
 
 ANONYMOUS = "-1"  # Kuzzle's anonymous user id: all anonymous requests share one counter
 
@@ -132,13 +113,6 @@ class _Window:
         return count
 
 
-def _flag(value: object) -> bool:
-    # Kuzzle's getBoolean: HTTP query strings give "true"/"" (present) as well as booleans.
-    if isinstance(value, str):
-        return value.lower() not in ("false", "0", "no")
-    return bool(value)
-
-
 class StubState:
     """Scripts, limits, documents and the request log of one stub."""
 
@@ -180,7 +154,7 @@ class StubState:
         self._user_window = _Window(clock)
         self._socket_window = _Window(clock)
         self._login_window = _Window(clock)
-        self._jwt_counter = 0
+        self.builtins = Builtins(self.documents)
 
     # -- scripting (called from the test's thread) ---------------------------------------
 
@@ -323,7 +297,13 @@ class StubState:
                 if respond.use():
                     del self.responds[key]
                 return self.envelope(request, request_id, result=respond.value)
-            return self._builtin(request, request_id, controller, action, jwt)
+
+            def reply(
+                *, error: Mapping[str, Any] | None = None, result: Any = None
+            ) -> dict[str, Any]:
+                return self.envelope(request, request_id, error=error, result=result)
+
+            return self.builtins.answer(request, reply, node=self.node, version=self.version)
 
     def envelope(
         self,
@@ -349,125 +329,3 @@ class StubState:
             # Kuzzle 1's RequestResponse had neither "node" nor "headers".
             del envelope["node"], envelope["headers"]
         return envelope
-
-    def _builtin(
-        self,
-        request: Mapping[str, Any],
-        request_id: str,
-        controller: str | None,
-        action: str | None,
-        jwt: str | None,
-    ) -> dict[str, Any]:
-        def ok(result: Any) -> dict[str, Any]:
-            return self.envelope(request, request_id, result=result)
-
-        def fail(error_id: str, *args: object) -> dict[str, Any]:
-            return self.envelope(request, request_id, error=make_error(error_id, *args))
-
-        index = opt_str(request.get("index")) or ""
-        collection = opt_str(request.get("collection")) or ""
-        doc_id = opt_str(request.get("_id"))
-        body = request.get("body")
-        store = self.documents.setdefault((index, collection), {})
-        match (controller, action):
-            case ("server", "now"):
-                return ok({"now": int(time.time() * 1000)})
-            case ("server", "info"):
-                return ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": self.node}}})
-            case ("server", "publicApi"):
-                from kuzzle_errors.stub.router import public_api
-
-                return ok(public_api())
-            case ("server", "healthCheck"):
-                return ok({"status": "green", "services": {}})
-            case ("auth", "login"):
-                self._jwt_counter += 1
-                user = body.get("username") if isinstance(body, Mapping) else None
-                return ok(
-                    {
-                        "_id": opt_str(user) or "stub-user",
-                        "jwt": f"stub-jwt-{self._jwt_counter}",
-                        "expiresAt": int(time.time() * 1000) + 3_600_000,
-                        "ttl": 3_600_000,
-                    }
-                )
-            case ("auth", "logout"):
-                return ok({"acknowledged": True})
-            case ("auth", "checkToken"):
-                return ok({"valid": True, "expiresAt": int(time.time() * 1000) + 3_600_000})
-            case ("document", "create" | "createOrReplace"):
-                new_id = doc_id or uuid.uuid4().hex[:20]
-                if action == "create" and new_id in store:
-                    return fail("services.storage.document_already_exists")
-                store[new_id] = body if isinstance(body, Mapping) else {}
-                return ok({"_id": new_id, "_source": store[new_id], "_version": 1})
-            case ("document", "get"):
-                if doc_id is None or doc_id not in store:
-                    return fail("services.storage.not_found", doc_id, index, collection)
-                return ok({"_id": doc_id, "_source": store[doc_id], "_version": 1})
-            case ("document", "exists"):
-                return ok(doc_id is not None and doc_id in store)
-            case ("document", "delete"):
-                if doc_id is None or doc_id not in store:
-                    return fail("services.storage.not_found", doc_id, index, collection)
-                del store[doc_id]
-                return ok({"_id": doc_id})
-            case ("document", "mCreate"):
-                return self._m_create(request, request_id, store)
-            case ("realtime", "subscribe"):
-                channel = f"stub-channel-{uuid.uuid4().hex[:12]}"
-                return ok({"roomId": channel, "channel": channel})
-            case ("realtime", "unsubscribe"):
-                room = body.get("roomId") if isinstance(body, Mapping) else None
-                return ok({"roomId": room})
-        if controller not in KNOWN_CONTROLLERS:
-            return fail("api.process.controller_not_found", controller)
-        return fail("api.process.action_not_found", controller, action)
-
-    def _m_create(
-        self, request: Mapping[str, Any], request_id: str, store: dict[str, Any]
-    ) -> dict[str, Any]:
-        """``document:mCreate``: v2 ``{successes, errors}``, ``strict``, or v1's 206."""
-        body = request.get("body")
-        raw_docs = body.get("documents") if isinstance(body, Mapping) else None
-        if not isinstance(raw_docs, list):
-            error = make_error("api.assert.missing_argument", "body.documents")
-            return self.envelope(request, request_id, error=error)
-        successes: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        for doc in raw_docs:
-            doc = doc if isinstance(doc, Mapping) else {}
-            raw_id = doc.get("_id")
-            content = doc.get("body") if isinstance(doc.get("body"), Mapping) else {}
-            if raw_id is not None and not isinstance(raw_id, str):
-                reason = "document _id must be a string"
-            elif raw_id is not None and raw_id in store:
-                reason = "document already exists"
-            else:
-                new_id = raw_id or uuid.uuid4().hex[:20]
-                store[new_id] = content
-                successes.append(
-                    {
-                        "_id": new_id,
-                        "_source": content,
-                        "_version": 1,
-                        "created": True,
-                        "result": "created",
-                        "status": 201,
-                    }
-                )
-                continue
-            errors.append(
-                {"document": {"_id": raw_id, "body": content}, "reason": reason, "status": 400}
-            )
-        if self.version == 1:
-            result = {"hits": successes, "total": len(successes)}
-            if not errors:
-                return self.envelope(request, request_id, result=result)
-            error = make_error("services.storage.incomplete_create", version=1, errors=errors)
-            return self.envelope(request, request_id, error=error, result=result)
-        if errors and _flag(request.get("strict", False)):
-            # The successful writes above are kept: Kuzzle checks strict after writing.
-            error = make_error("api.process.incomplete_multiple_request", "mCreate", errors=errors)
-            return self.envelope(request, request_id, error=error)
-        return self.envelope(request, request_id, result={"successes": successes, "errors": errors})

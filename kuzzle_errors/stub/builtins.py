@@ -1,0 +1,182 @@
+"""The actions the stub performs itself, like a tiny Kuzzle node.
+
+``server:now/info/publicApi/healthCheck``, ``auth:login/logout/checkToken``,
+``document:create/createOrReplace/get/exists/delete/mCreate`` on an in-memory store and
+``realtime:subscribe/unsubscribe``; any other action answers Kuzzle's ``*_not_found``.
+Scripted answers and failures (:mod:`kuzzle_errors.stub.state`) are tried first.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from kuzzle_errors._transport import opt_str
+from kuzzle_errors.stub.payloads import make_error
+
+#: Controllers Kuzzle 2 exposes: an unscripted action of one of these answers
+#: ``api.process.action_not_found``, any other controller ``api.process.controller_not_found``.
+KNOWN_CONTROLLERS = frozenset(
+    {
+        "admin",
+        "auth",
+        "bulk",
+        "cluster",
+        "collection",
+        "debug",
+        "document",
+        "index",
+        "memoryStorage",
+        "ms",
+        "realtime",
+        "security",
+        "server",
+    }
+)
+
+
+class Reply(Protocol):
+    """Builds the envelope of the request being answered."""
+
+    def __call__(
+        self, *, error: Mapping[str, Any] | None = None, result: Any = None
+    ) -> dict[str, Any]: ...
+
+
+def _flag(value: object) -> bool:
+    # Kuzzle's getBoolean: HTTP query strings give "true"/"" (present) as well as booleans.
+    if isinstance(value, str):
+        return value.lower() not in ("false", "0", "no")
+    return bool(value)
+
+
+class Builtins:
+    """Kuzzle's own actions over an in-memory document store ``{(index, collection): docs}``."""
+
+    def __init__(self, documents: dict[tuple[str, str], dict[str, Any]]) -> None:
+        self.documents = documents
+        self._jwt_counter = 0
+
+    def answer(
+        self, request: Mapping[str, Any], reply: Reply, *, node: str, version: int
+    ) -> dict[str, Any]:
+        """The answer to ``request`` (an ``*_not_found`` error for an action it lacks)."""
+        controller = opt_str(request.get("controller"))
+        action = opt_str(request.get("action"))
+
+        def ok(result: Any) -> dict[str, Any]:
+            return reply(result=result)
+
+        def fail(error_id: str, *args: object) -> dict[str, Any]:
+            return reply(error=make_error(error_id, *args))
+
+        index = opt_str(request.get("index")) or ""
+        collection = opt_str(request.get("collection")) or ""
+        doc_id = opt_str(request.get("_id"))
+        body = request.get("body")
+        store = self.documents.setdefault((index, collection), {})
+        match (controller, action):
+            case ("server", "now"):
+                return ok({"now": int(time.time() * 1000)})
+            case ("server", "info"):
+                return ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": node}}})
+            case ("server", "publicApi"):
+                from kuzzle_errors.stub.router import public_api
+
+                return ok(public_api())
+            case ("server", "healthCheck"):
+                return ok({"status": "green", "services": {}})
+            case ("auth", "login"):
+                self._jwt_counter += 1
+                user = body.get("username") if isinstance(body, Mapping) else None
+                return ok(
+                    {
+                        "_id": opt_str(user) or "stub-user",
+                        "jwt": f"stub-jwt-{self._jwt_counter}",
+                        "expiresAt": int(time.time() * 1000) + 3_600_000,
+                        "ttl": 3_600_000,
+                    }
+                )
+            case ("auth", "logout"):
+                return ok({"acknowledged": True})
+            case ("auth", "checkToken"):
+                return ok({"valid": True, "expiresAt": int(time.time() * 1000) + 3_600_000})
+            case ("document", "create" | "createOrReplace"):
+                new_id = doc_id or uuid.uuid4().hex[:20]
+                if action == "create" and new_id in store:
+                    return fail("services.storage.document_already_exists")
+                store[new_id] = body if isinstance(body, Mapping) else {}
+                return ok({"_id": new_id, "_source": store[new_id], "_version": 1})
+            case ("document", "get"):
+                if doc_id is None or doc_id not in store:
+                    return fail("services.storage.not_found", doc_id, index, collection)
+                return ok({"_id": doc_id, "_source": store[doc_id], "_version": 1})
+            case ("document", "exists"):
+                return ok(doc_id is not None and doc_id in store)
+            case ("document", "delete"):
+                if doc_id is None or doc_id not in store:
+                    return fail("services.storage.not_found", doc_id, index, collection)
+                del store[doc_id]
+                return ok({"_id": doc_id})
+            case ("document", "mCreate"):
+                return _m_create(request, reply, store, version)
+            case ("realtime", "subscribe"):
+                channel = f"stub-channel-{uuid.uuid4().hex[:12]}"
+                return ok({"roomId": channel, "channel": channel})
+            case ("realtime", "unsubscribe"):
+                room = body.get("roomId") if isinstance(body, Mapping) else None
+                return ok({"roomId": room})
+        if controller not in KNOWN_CONTROLLERS:
+            return fail("api.process.controller_not_found", controller)
+        return fail("api.process.action_not_found", controller, action)
+
+
+def _m_create(
+    request: Mapping[str, Any], reply: Reply, store: dict[str, Any], version: int
+) -> dict[str, Any]:
+    """``document:mCreate``: v2 ``{successes, errors}``, ``strict``, or v1's 206."""
+    body = request.get("body")
+    raw_docs = body.get("documents") if isinstance(body, Mapping) else None
+    if not isinstance(raw_docs, list):
+        error = make_error("api.assert.missing_argument", "body.documents")
+        return reply(error=error)
+    successes: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for doc in raw_docs:
+        doc = doc if isinstance(doc, Mapping) else {}
+        raw_id = doc.get("_id")
+        content = doc.get("body") if isinstance(doc.get("body"), Mapping) else {}
+        if raw_id is not None and not isinstance(raw_id, str):
+            reason = "document _id must be a string"
+        elif raw_id is not None and raw_id in store:
+            reason = "document already exists"
+        else:
+            new_id = raw_id or uuid.uuid4().hex[:20]
+            store[new_id] = content
+            successes.append(
+                {
+                    "_id": new_id,
+                    "_source": content,
+                    "_version": 1,
+                    "created": True,
+                    "result": "created",
+                    "status": 201,
+                }
+            )
+            continue
+        errors.append(
+            {"document": {"_id": raw_id, "body": content}, "reason": reason, "status": 400}
+        )
+    if version == 1:
+        result = {"hits": successes, "total": len(successes)}
+        if not errors:
+            return reply(result=result)
+        error = make_error("services.storage.incomplete_create", version=1, errors=errors)
+        return reply(error=error, result=result)
+    if errors and _flag(request.get("strict", False)):
+        # The successful writes above are kept: Kuzzle checks strict after writing.
+        error = make_error("api.process.incomplete_multiple_request", "mCreate", errors=errors)
+        return reply(error=error)
+    return reply(result={"successes": successes, "errors": errors})
