@@ -6,7 +6,7 @@ No optional dependency here: both transport modules import it, and so does the s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -20,6 +20,7 @@ __all__ = [
     "NOT_RETRYABLE",
     "NO_ANSWER",
     "HostScopedRetryCaller",
+    "RefusalLedger",
     "RetryCaller",
     "call_with_retry",
     "host_key",
@@ -154,3 +155,112 @@ def call_with_retry(
     if policy is None:
         return fn(request, **kwargs)
     return policy.call(fn, request, idempotent=idempotent, **kwargs)
+
+
+class RefusalLedger:
+    """Which frames of one socket a per-socket rate-limit refusal may belong to.
+
+    Kuzzle's per-socket refusal (429 ``network.websocket.ratelimit_exceeded``) has a random
+    request id and no room: it names no frame. What Kuzzle does is known, though: it counts
+    every message (pings included) on arrival, before parsing, and writes the refusal at once,
+    in the handler that received the frame; an accepted request is answered later. Frames
+    come back in order on one socket, so:
+
+    * a refusal belongs to a frame sent before it arrived and not answered;
+    * once the answer to a frame arrives, the refusals of every frame sent before that one
+      have arrived too (the ``horizon``): later refusals are not theirs.
+
+    Refusals are attributed by elimination and only when certain: when the frames that may
+    be theirs and are still unanswered are exactly as many as the refusals, every one of them
+    was refused. A frame leaves the candidates only by being answered; a query that timed out
+    stays one (its refusal may be the one that came), so a refusal is never pinned on another
+    frame because the refused one stopped waiting. Giving up on attributing is always safe
+    (the queries then get their answer or time out, never replay-safe); pinning a refusal on
+    the wrong frame is not, since a refused write is replayed.
+
+    Keys are any hashable naming a frame (request ids, ``("ping", n)``...). Not thread-safe:
+    callers hold their own lock. Meant for every WebSocket client of the package.
+    """
+
+    __slots__ = (
+        "_blind_until",
+        "_episode",
+        "_horizon",
+        "_refusals",
+        "_seq",
+        "_tainted",
+        "_unresolved",
+    )
+
+    #: Unanswered frames remembered at most; past it the oldest is forgotten.
+    LIMIT: Final = 4096
+
+    def __init__(self) -> None:
+        self._seq = 0
+        self._unresolved: dict[Hashable, int] = {}  # frame -> send order (ascending)
+        self._horizon = 0  # every refusal of a frame sent up to here has arrived
+        self._blind_until = 0  # a forgotten frame: refusals before the horizon passes it are
+        self._episode: set[Hashable] = set()  # frames the counted refusals may belong to
+        self._refusals = 0
+        self._tainted = False  # a refusal of the episode may belong to a forgotten frame
+
+    def sent(self, key: Hashable) -> None:
+        """A frame that will get an answer or a refusal was (or is about to be) sent."""
+        self._seq += 1
+        self._unresolved[key] = self._seq
+        if len(self._unresolved) > self.LIMIT:
+            self.forget(next(iter(self._unresolved)))
+
+    def answered(self, key: Hashable) -> list[Hashable]:
+        """``key`` got its answer (so it was not refused); returns the frames now known refused."""
+        seq = self._unresolved.pop(key, None)
+        if seq is None:
+            return []
+        self._horizon = max(self._horizon, seq)
+        refused = self._settle()
+        # Frames behind the horizon are the subject of no later refusal: out of the current
+        # episode, forgetting them loses nothing (their callers track them).
+        for old, old_seq in list(self._unresolved.items()):
+            if old_seq > self._horizon:
+                break
+            if old not in self._episode:
+                del self._unresolved[old]
+        return refused
+
+    def refused(self) -> list[Hashable]:
+        """A refusal arrived; returns the frames known refused (empty while uncertain)."""
+        if not self._episode & self._unresolved.keys():  # the earlier episode is over
+            self._episode, self._refusals, self._tainted = set(), 0, False
+        self._episode.update(key for key, seq in self._unresolved.items() if seq > self._horizon)
+        self._refusals += 1
+        if self._horizon < self._blind_until:
+            self._tainted = True  # it may be the refusal of a frame no longer tracked
+        return self._settle()
+
+    def forget(self, key: Hashable) -> None:
+        """Stop tracking ``key`` unanswered: refusals that may be its are attributed to no one."""
+        seq = self._unresolved.pop(key, None)
+        if seq is not None:
+            self._blind_until = max(self._blind_until, seq)
+            if key in self._episode:
+                self._tainted = True
+
+    def suspected(self, key: Hashable) -> bool:
+        """True if a refusal that came may be the answer to ``key``."""
+        return key in self._episode and key in self._unresolved
+
+    def _settle(self) -> list[Hashable]:
+        if not self._refusals or self._tainted:
+            return []
+        live = [key for key in self._episode if key in self._unresolved]
+        if len(live) > self._refusals:
+            return []  # some of them are only slow: wait for more answers
+        refusals = self._refusals
+        self._episode, self._refusals = set(), 0
+        if len(live) < refusals:
+            # More refusals than frames they can belong to: one was for a frame not tracked
+            # here (or not ours); nothing can be attributed with certainty.
+            return []
+        for key in live:
+            del self._unresolved[key]
+        return live

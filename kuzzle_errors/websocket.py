@@ -6,7 +6,7 @@
   notifications carry a channel id there, and may carry one of our request ids in
   ``requestId``), hands notifications to a callback, fails every pending query at once when
   the connection drops, and fails the queries refused by Kuzzle's per-socket rate limit
-  (whose answer names no request) instead of letting them hang.
+  (whose answer names no request) when the refused one is known for certain.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import socket
 import struct
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -38,6 +38,7 @@ from kuzzle_errors._transport import (
     CONNECTION_LOST,
     NO_ANSWER,
     NOT_RETRYABLE,
+    RefusalLedger,
     call_with_retry,
     jwt_from_login,
     login_request,
@@ -54,8 +55,9 @@ __all__ = ["KuzzleWebSocket", "error_from_message"]
 
 log = logging.getLogger(__name__)
 
-#: How many request ids of timed-out queries are remembered, to drop their late answers.
-_EXPIRED_MEMORY: Final = 1024
+#: How many request ids of finished queries (answered or timed out) are remembered, to drop
+#: a late answer or a duplicate one rather than take it for a notification.
+_FINISHED_MEMORY: Final = 1024
 _PING: Final = '{"p":1}'
 _PONG: Final = '{"p":2}'
 
@@ -75,23 +77,6 @@ class _Pending:
         self.outcome: dict[str, Any] | KuzzleError | None = None
 
 
-class _RefusalWindow:
-    """Per-socket rate-limit refusals not attributed to a query yet.
-
-    A refusal names no request, so it is attributed by elimination: once ``grace`` has passed
-    and the queries still unanswered (among those in flight when a refusal came) are no more
-    than the refusals, every one of them was refused, so it fails replay-safe.
-    """
-
-    __slots__ = ("candidates", "deadline", "message", "refusals")
-
-    def __init__(self, message: dict[str, Any], candidates: set[str], deadline: float) -> None:
-        self.message = message
-        self.candidates = candidates
-        self.deadline = deadline
-        self.refusals = 1
-
-
 class _Stale(Exception):
     """The connection died before the query was sent: take a new one."""
 
@@ -103,9 +88,13 @@ class _Connection:
         self._client = client
         self._lock = threading.Lock()
         self._pending: dict[str, _Pending] = {}
-        self._expired: OrderedDict[str, None] = OrderedDict()
-        self._window: _RefusalWindow | None = None
-        self._pings_in_flight = 0
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        # Per-socket rate-limit refusals name no request: see RefusalLedger for how (and when)
+        # they are pinned on a query.
+        self._ledger = RefusalLedger()
+        self._refusal: dict[str, Any] | None = None  # the latest refusal frame
+        self._pings: deque[tuple[str, int]] = deque()  # our pings waiting for a pong
+        self._frames = 0  # numbers our pings and pongs
         self._ping_sent_at: float | None = None
         self._last_received = time.monotonic()
         self.dead = False
@@ -140,6 +129,7 @@ class _Connection:
             if self.dead:
                 raise _Stale
             self._pending[request_id] = entry  # before sending: the answer may be quick
+            self._ledger.sent(request_id)
         try:
             self._ws.send(ws_text(payload))
         except Exception as exc:
@@ -156,26 +146,23 @@ class _Connection:
         with self._lock:
             while entry.outcome is None:
                 now = time.monotonic()
-                window = self._window
-                if window is not None and now >= window.deadline:
-                    self._settle_refusals_locked(now)
-                    if entry.outcome is not None:
-                        break
                 if now >= deadline:
                     self._pending.pop(entry.request_id, None)
-                    self._remember_expired_locked(entry.request_id)
+                    self._remember_finished_locked(entry.request_id)
+                    problem = NO_ANSWER.reason
+                    if self._ledger.suspected(entry.request_id):
+                        problem += (
+                            "; a per-socket rate-limit refusal (which names no request) came "
+                            "meanwhile and may be its answer, or another query's"
+                        )
                     entry.outcome = RequestTimeoutError(
                         f"no answer within {timeout:g} s",
-                        problem=NO_ANSWER.reason,
+                        problem=problem,
                         retry_hint=NO_ANSWER,
                         **ws_context(entry.request),
                     )
                     break
-                wake = deadline
-                if window is not None and now < window.deadline:
-                    # After the grace, the reader settles the refusals as answers come in.
-                    wake = min(wake, window.deadline)
-                entry.cond.wait(wake - now)
+                entry.cond.wait(deadline - now)
         outcome = entry.outcome
         if isinstance(outcome, KuzzleError):
             raise outcome
@@ -229,7 +216,9 @@ class _Connection:
             return now - self._ping_sent_at < interval
         if now - self._last_received >= interval:
             with self._lock:
-                self._pings_in_flight += 1
+                self._frames += 1
+                self._pings.append(("ping", self._frames))
+                self._ledger.sent(self._pings[-1])
             self._ping_sent_at = now
             self._ws.send(_PING)
         return True
@@ -245,10 +234,13 @@ class _Connection:
             return
         if is_ping_frame(msg):
             if msg["p"] == 1:
+                with self._lock:  # a pong is a message too: Kuzzle may refuse it
+                    self._frames += 1
+                    self._ledger.sent(("pong", self._frames))
                 self._ws.send(_PONG)
             else:
                 with self._lock:
-                    self._pings_in_flight = max(0, self._pings_in_flight - 1)
+                    self._pong_locked()
             return
         has_error = msg.get("error") not in (None, False)
         room = msg.get("room")
@@ -263,70 +255,59 @@ class _Connection:
             if entry is not None:
                 entry.outcome = msg
                 entry.cond.notify()
-                if self._window is not None:
-                    self._settle_refusals_locked(time.monotonic())
+                self._remember_finished_locked(entry.request_id)
+                self._fail_refused_locked(self._ledger.answered(entry.request_id))
                 return
-            late = key is not None and key in self._expired
+            late = key is not None and key in self._finished
+            if late:
+                self._fail_refused_locked(self._ledger.answered(key))
         if late:
-            log.debug("dropped the late answer of the timed-out query %s", key)
+            log.debug("dropped an answer to the finished query %s (late or repeated)", key)
             return
         if not has_error and (room is not None or "type" in msg):
             self._notify(msg)
             return
         error = error_from_message(msg)
-        if error is not None and error.id == SOCKET_RATE_LIMIT_ID:
-            self._refused(msg)
+        if error is not None and error.id == SOCKET_RATE_LIMIT_ID and room is None:
+            with self._lock:
+                self._refusal = msg
+                self._fail_refused_locked(self._ledger.refused())
         self._unmatched(error, "an error answer matching no pending query")
 
-    def _refused(self, msg: dict[str, Any]) -> None:
-        now = time.monotonic()
-        with self._lock:
-            in_flight = set(self._pending)
-            if not in_flight:
-                # Only a ping (or our pong) can have been refused: nobody to fail.
-                self._pings_in_flight = max(0, self._pings_in_flight - 1)
-                return
-            window = self._window
-            if window is not None and not window.candidates & in_flight:
-                window = None  # an old window whose queries all ended: start afresh
-            if window is None:
-                self._window = window = _RefusalWindow(msg, in_flight, now)
-            else:
-                window.refusals += 1
-                window.candidates |= in_flight
-            window.deadline = now + self._client.rate_limit_grace
-            for request_id in in_flight:
-                self._pending[request_id].cond.notify()  # wake up at the new deadline
+    def _pong_locked(self) -> None:
+        """Kuzzle answered a ping: the oldest one, unless an older one was refused."""
+        if not self._pings:
+            return
+        oldest = self._pings.popleft()
+        if self._pings:  # which ping this answers is unsure: count none of them as answered
+            self._ledger.forget(oldest)
+        else:
+            self._fail_refused_locked(self._ledger.answered(oldest))
 
-    def _settle_refusals_locked(self, now: float) -> None:
-        window = self._window
-        if window is None:
-            return
-        unanswered = [rid for rid in window.candidates if rid in self._pending]
-        if not unanswered:
-            self._window = None
-            return
-        if now < window.deadline or len(unanswered) + self._pings_in_flight > window.refusals:
-            return  # some of them may just be slow: wait for more answers
-        for request_id in unanswered:
-            entry = self._pending.pop(request_id)
-            error = error_from_message(window.message) or KuzzleError("refused")
-            error.request_id = request_id
+    def _fail_refused_locked(self, keys: list[Any]) -> None:
+        """Fail the pending queries among ``keys`` (known refused) with the refusal."""
+        for key in keys:
+            if key in self._pings:
+                self._pings.remove(key)
+            entry = self._pending.pop(key, None) if isinstance(key, str) else None
+            if entry is None:
+                continue  # a ping, a pong, or a query that timed out: nobody waits for it
+            message = self._refusal or {"status": 429}
+            error = error_from_message(message) or KuzzleError("refused")
+            error.request_id = entry.request_id
             error.controller = opt_str(entry.request.get("controller"))
             error.action = opt_str(entry.request.get("action"))
             error.problem = (
-                "refused by the per-socket rate limit: its answer names no request, "
-                f"matched by elimination after {self._client.rate_limit_grace:g} s"
+                "refused by the per-socket rate limit: its answer names no request; matched "
+                "by elimination, every other query that could be its subject was answered"
             )
             entry.outcome = error
             entry.cond.notify()
-        self._window = None
-        self._pings_in_flight = 0
 
-    def _remember_expired_locked(self, request_id: str) -> None:
-        self._expired[request_id] = None
-        while len(self._expired) > _EXPIRED_MEMORY:
-            self._expired.popitem(last=False)
+    def _remember_finished_locked(self, request_id: str) -> None:
+        self._finished[request_id] = None
+        while len(self._finished) > _FINISHED_MEMORY:
+            self._ledger.forget(self._finished.popitem(last=False)[0])
 
     def _notify(self, msg: dict[str, Any]) -> None:
         callback = self._client.on_notification
@@ -357,7 +338,6 @@ class _Connection:
             self.dead = True
             pending = list(self._pending.values())
             self._pending.clear()
-            self._window = None
             for entry in pending:
                 entry.outcome = self._lost_error(entry.request, why, CONNECTION_LOST)
                 entry.cond.notify()
@@ -422,8 +402,10 @@ class KuzzleWebSocket:
         on_unmatched_error: called, from the reader thread, with the error of an answer that
             matches no pending query (a rate-limit refusal, a garbage frame...). Such errors
             are logged at WARNING level either way.
-        rate_limit_grace: seconds to wait after a per-socket rate-limit refusal before the
-            queries still unanswered are failed with it.
+        rate_limit_grace: ignored, kept for compatibility. A per-socket rate-limit refusal
+            names no request: it fails a query (replay-safe) as soon as every other query it
+            could belong to has been answered, and never otherwise (a query it cannot be
+            pinned on waits for its answer or times out, not replay-safe).
         ping_interval: seconds of silence after which the client sends Kuzzle's ``{"p":1}``
             (Kuzzle closes idle sockets after 60 s by default); a ping unanswered for a whole
             interval drops the connection. None disables pings.

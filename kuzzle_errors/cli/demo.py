@@ -52,9 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report.scenario("dropped", lambda: demo.http_dropped(http))
         if args.transport in ("both", "websocket"):
             out.write("\nWebSocket (websocket-client, one socket shared by threads)\n")
-            with KuzzleWebSocket(
-                stub.ws_url, retry=policy, timeout=5.0, rate_limit_grace=0.2
-            ) as ws:
+            with KuzzleWebSocket(stub.ws_url, retry=policy, timeout=5.0) as ws:
                 _run_common(demo, ws, "w")
                 report.scenario("socket limit", lambda: demo.ws_rate_limited_per_socket(ws))
                 report.scenario("dropped", lambda: demo.ws_dropped(ws))
