@@ -2,7 +2,7 @@
 
 Runs against the embedded stub, no server needed::
 
-    pip install 'kuzzle-errors[http,stub]'
+    pip install '.[http,stub]'   # from a checkout of kuzzle-errors
     python examples/http_errors.py
 """
 

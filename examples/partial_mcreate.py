@@ -3,7 +3,7 @@
 Kuzzle 2 reports a partial failure three ways; ``except kuzzle_errors.PartialError`` catches
 all of them. Runs against the embedded stub, no server needed::
 
-    pip install 'kuzzle-errors[http,stub]'
+    pip install '.[http,stub]'   # from a checkout of kuzzle-errors
     python examples/partial_mcreate.py
 """
 

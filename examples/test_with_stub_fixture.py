@@ -1,6 +1,6 @@
 """Test your own code against the ``kuzzle_stub`` pytest fixture, no Kuzzle server needed.
 
-The fixture comes with the package (``pip install 'kuzzle-errors[test]'``) and gives each test
+The fixture comes with the package (``pip install '.[stub]'`` from a checkout) and gives each test
 a fresh, running :class:`kuzzle_errors.testing.StubKuzzle`. Run::
 
     python -m pytest examples/test_with_stub_fixture.py

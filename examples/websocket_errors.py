@@ -2,7 +2,7 @@
 
 Runs against the embedded stub, no server needed::
 
-    pip install 'kuzzle-errors[websocket,stub]'
+    pip install '.[websocket,stub]'   # from a checkout of kuzzle-errors
     python examples/websocket_errors.py
 """
 

@@ -1,4 +1,8 @@
-"""Rich, catchable exceptions for the error responses of a Kuzzle server.
+"""Rich, catchable, retry-aware exceptions for the error responses of a Kuzzle server.
+
+Turn any Kuzzle response (HTTP or WebSocket, Kuzzle 1 or 2, or something a proxy sent
+instead) into a precise exception, catchable by Kuzzle class, by exact error id or by
+pattern, that keeps everything the server said and says whether to retry.
 
 >>> import kuzzle_errors
 >>> error = kuzzle_errors.parse_response(
@@ -10,6 +14,23 @@
 True
 >>> error.retry_hint.replay_safe
 True
+
+Submodules (the ones marked "optional" need an extra and load on first access):
+
+- ``kuzzle_errors.exceptions``: the class hierarchy, ``error_class()``.
+- ``kuzzle_errors.codes``: one class per catalogued error id (``codes.ApiProcessOverloaded``).
+- ``kuzzle_errors.catalog``: every documented Kuzzle 1 and 2 error id, code and class.
+- ``kuzzle_errors.parser``: ``parse_response``, ``raise_for_response``, ``parse_error``.
+- ``kuzzle_errors.partial``: the failed items of a ``PartialError``.
+- ``kuzzle_errors.hints``: ``RetryHint``, what the error id says about retrying.
+- ``kuzzle_errors.retry``: ``RetryPolicy``, ``RetryBudget``, the ``@retrying`` decorator.
+- ``kuzzle_errors.http``: ``KuzzleHTTP`` and ``requests`` integration (optional: ``http``).
+- ``kuzzle_errors.websocket``: ``KuzzleWebSocket`` (optional: ``websocket``).
+- ``kuzzle_errors.testing``: ``StubKuzzle`` and payload builders for tests (optional: ``stub``).
+- ``kuzzle_errors.contrib.tenacity``: tenacity strategies (optional: ``tenacity``).
+- ``kuzzle_errors.cli``: the ``kuzzle-errors`` command.
+
+Documentation: the ``docs/`` folder of the source repository (``mkdocs serve``).
 """
 
 from __future__ import annotations
@@ -40,11 +61,17 @@ from kuzzle_errors.exceptions import (
     TransportError,
     UnauthorizedError,
     class_for_status,
-    error_class,
 )
 from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import parse_error, parse_response, raise_for_response
 from kuzzle_errors.partial import PartialItem
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # codes.pyi types error_class("<literal id>") as that id's own class.
+    from kuzzle_errors.codes import error_class
+else:
+    from kuzzle_errors.exceptions import error_class
 
 __version__ = "0.1.0"
 
@@ -87,7 +114,7 @@ _LAZY_SUBMODULES = frozenset({"codes", "contrib", "http", "retry", "testing", "w
 
 
 def __getattr__(name: str) -> object:
-    # Submodules that pull in optional dependencies load on first access only.
+    """Load the submodules that may need optional dependencies on first access only."""
     if name in _LAZY_SUBMODULES:
         import importlib
 

@@ -20,6 +20,7 @@ def _ids_by_name() -> dict[str, str]:
 
 
 def __getattr__(name: str) -> type[KuzzleError]:
+    """The class of the error id whose CamelCase name is ``name``, created on first access."""
     error_id = _ids_by_name().get(name)
     if error_id is None:
         raise AttributeError(f"module 'kuzzle_errors.codes' has no attribute {name!r}")
@@ -27,4 +28,5 @@ def __getattr__(name: str) -> type[KuzzleError]:
 
 
 def __dir__() -> list[str]:
+    """Every per-id class name, for completion in a REPL."""
     return sorted(_ids_by_name())

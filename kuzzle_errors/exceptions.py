@@ -44,6 +44,7 @@ from kuzzle_errors._redact import (
     redact_text,
     shown,
 )
+from kuzzle_errors._sentinel import Sentinel
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ __all__ = [
 #: How much of a message ``str()`` shows; the full message stays in ``e.message``.
 STR_MESSAGE_LIMIT: Final = 500
 
-_MISSING: Any = object()
+_MISSING: Any = Sentinel("<from the id>")
 
 
 #: Node names that mean "no name": Kuzzle 2.56 sends ``X-Kuzzle-Node: undefined``.
@@ -410,22 +411,22 @@ def _rebuild(key: object, state: dict[str, Any]) -> KuzzleError:
 class BadRequestError(KuzzleError):
     """400: the request is malformed or misses parameters."""
 
-    kuzzle_class = "BadRequestError"
-    default_status = 400
+    kuzzle_class: ClassVar[str] = "BadRequestError"
+    default_status: ClassVar[int | None] = 400
 
 
 class ParseError(BadRequestError):
     """400: Kuzzle v1's request parsing error (deprecated there since 1.4.1)."""
 
-    kuzzle_class = "ParseError"
-    default_status = 400
+    kuzzle_class: ClassVar[str] = "ParseError"
+    default_status: ClassVar[int | None] = 400
 
 
 class UnauthorizedError(KuzzleError):
     """401: authentication failed or is required."""
 
-    kuzzle_class = "UnauthorizedError"
-    default_status = 401
+    kuzzle_class: ClassVar[str] = "UnauthorizedError"
+    default_status: ClassVar[int | None] = 401
 
 
 class AuthenticationRequiredError(UnauthorizedError):
@@ -445,8 +446,8 @@ class AuthenticationRequiredError(UnauthorizedError):
             log_in_again()
     """
 
-    kuzzle_class = "UnauthorizedError"
-    default_status = 401
+    kuzzle_class: ClassVar[str] = "UnauthorizedError"
+    default_status: ClassVar[int | None] = 401
 
 
 #: The ids whose classes derive from :class:`AuthenticationRequiredError`.
@@ -463,71 +464,71 @@ LOGIN_AGAIN_IDS: Final = frozenset(
 class ForbiddenError(KuzzleError):
     """403: the authenticated user may not run this action."""
 
-    kuzzle_class = "ForbiddenError"
-    default_status = 403
+    kuzzle_class: ClassVar[str] = "ForbiddenError"
+    default_status: ClassVar[int | None] = 403
 
 
 class NotFoundError(KuzzleError):
     """404: the resource (document, index, user, route...) does not exist."""
 
-    kuzzle_class = "NotFoundError"
-    default_status = 404
+    kuzzle_class: ClassVar[str] = "NotFoundError"
+    default_status: ClassVar[int | None] = 404
 
 
 class PreconditionError(KuzzleError):
     """412: the server state does not allow the request (e.g. unknown index)."""
 
-    kuzzle_class = "PreconditionError"
-    default_status = 412
+    kuzzle_class: ClassVar[str] = "PreconditionError"
+    default_status: ClassVar[int | None] = 412
 
 
 class SizeLimitError(KuzzleError):
     """413: a configured size limit was exceeded."""
 
-    kuzzle_class = "SizeLimitError"
-    default_status = 413
+    kuzzle_class: ClassVar[str] = "SizeLimitError"
+    default_status: ClassVar[int | None] = 413
 
 
 class TooManyRequestsError(KuzzleError):
     """429: a rate limit refused the request before processing it."""
 
-    kuzzle_class = "TooManyRequestsError"
-    default_status = 429
+    kuzzle_class: ClassVar[str] = "TooManyRequestsError"
+    default_status: ClassVar[int | None] = 429
 
 
 class InternalError(KuzzleError):
     """500: Kuzzle met an unexpected error."""
 
-    kuzzle_class = "InternalError"
-    default_status = 500
+    kuzzle_class: ClassVar[str] = "InternalError"
+    default_status: ClassVar[int | None] = 500
 
 
 class ExternalServiceError(KuzzleError):
     """500: an external service (Elasticsearch, Redis) failed."""
 
-    kuzzle_class = "ExternalServiceError"
-    default_status = 500
+    kuzzle_class: ClassVar[str] = "ExternalServiceError"
+    default_status: ClassVar[int | None] = 500
 
 
 class PluginImplementationError(KuzzleError):
     """500: a plugin failed."""
 
-    kuzzle_class = "PluginImplementationError"
-    default_status = 500
+    kuzzle_class: ClassVar[str] = "PluginImplementationError"
+    default_status: ClassVar[int | None] = 500
 
 
 class ServiceUnavailableError(KuzzleError):
     """503: the node is overloaded, shutting down, or a service it needs is down."""
 
-    kuzzle_class = "ServiceUnavailableError"
-    default_status = 503
+    kuzzle_class: ClassVar[str] = "ServiceUnavailableError"
+    default_status: ClassVar[int | None] = 503
 
 
 class GatewayTimeoutError(KuzzleError):
     """504: Kuzzle or a plugin took too long; the request may still have been processed."""
 
-    kuzzle_class = "GatewayTimeoutError"
-    default_status = 504
+    kuzzle_class: ClassVar[str] = "GatewayTimeoutError"
+    default_status: ClassVar[int | None] = 504
 
 
 class PartialError(KuzzleError):
@@ -538,8 +539,8 @@ class PartialError(KuzzleError):
     parser, a 200 success whose result holds ``errors``.
     """
 
-    kuzzle_class = "PartialError"
-    default_status = 206
+    kuzzle_class: ClassVar[str] = "PartialError"
+    default_status: ClassVar[int | None] = 206
 
     errors: list[Any]
     count: int | None
@@ -564,11 +565,11 @@ class PartialError(KuzzleError):
         return parse_items(self.errors, transport=self.transport)
 
     @cached_property
-    def successes(self) -> list[Any] | None:
-        """The items that succeeded, from the ``result`` sent beside the error, if any."""
+    def successes(self) -> list[Any]:
+        """The items that succeeded, from the ``result`` sent beside the error (empty if none)."""
         from kuzzle_errors.partial import successes_of
 
-        return successes_of(self.result)
+        return successes_of(self.result) or []
 
     def __len__(self) -> int:
         return len(self.errors)
@@ -593,8 +594,8 @@ class PartialError(KuzzleError):
 class MultipleErrorsError(PartialError, BadRequestError):
     """400: a v2 ``strict`` multi-item action failed for some items (the others were applied)."""
 
-    kuzzle_class = "MultipleErrorsError"
-    default_status = 400
+    kuzzle_class: ClassVar[str] = "MultipleErrorsError"
+    default_status: ClassVar[int | None] = 400
 
 
 class InvalidResponseError(KuzzleError):
@@ -605,15 +606,15 @@ class InvalidResponseError(KuzzleError):
     :class:`ServiceUnavailableError`); this class is for the rest.
     """
 
-    kuzzle_class = "KuzzleError"
-    default_status = None
+    kuzzle_class: ClassVar[str] = "KuzzleError"
+    default_status: ClassVar[int | None] = None
 
 
 class TransportError(KuzzleError):
     """No usable answer reached the client (raised by the transports, never sent by Kuzzle)."""
 
-    kuzzle_class = "KuzzleError"
-    default_status = None
+    kuzzle_class: ClassVar[str] = "KuzzleError"
+    default_status: ClassVar[int | None] = None
 
 
 class ConnectionLostError(TransportError):

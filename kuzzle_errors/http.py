@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KuzzleHTTP", "error_from_response", "install", "raise_for_kuzzle", "uninstall"]
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 
 # Failures that happen before a byte of the request is sent, and will happen again.
 _PERMANENT: Final = (
@@ -161,7 +161,7 @@ class KuzzleHTTP:
         jwt: str | None = None,
         retry: RetryCaller | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url: str = base_url.rstrip("/")
         self.timeout = timeout
         self.jwt = jwt
         self._retry: RetryCaller | None = None

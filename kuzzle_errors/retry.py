@@ -213,17 +213,17 @@ class RetryBudget:
         _check_finite("ratio", ratio, minimum=0.0)
         _check_finite("capacity", capacity, minimum=1.0)
         _check_finite("min_per_second", min_per_second, minimum=0.0)
-        self.ratio = float(ratio)
-        self.capacity = float(capacity)
-        self.min_per_second = float(min_per_second)
+        self.ratio: float = float(ratio)
+        self.capacity: float = float(capacity)
+        self.min_per_second: float = float(min_per_second)
         self._clock = clock
         self._lock = threading.Lock()
         self._tokens = self.capacity
         self._updated = clock()
         #: Calls seen, retries granted and retries denied since creation.
-        self.calls = 0
-        self.retries = 0
-        self.denied = 0
+        self.calls: int = 0
+        self.retries: int = 0
+        self.denied: int = 0
         # True for the budget a policy creates itself: RetryPolicy.for_host may swap it.
         self._auto = False
 
@@ -459,11 +459,11 @@ class RetryRun:
     )
 
     def __init__(self, policy: RetryPolicy, *, idempotent: bool = False) -> None:
-        self.policy = policy
-        self.idempotent = idempotent
+        self.policy: RetryPolicy = policy
+        self.idempotent: bool = idempotent
         #: Attempts made (and failed) so far.
-        self.attempts = 0
-        self.started = policy.clock()
+        self.attempts: int = 0
+        self.started: float = policy.clock()
         testing = _testing  # read once: a call keeps the mode it started in
         self._testing = testing is not None
         self._max_attempts = (

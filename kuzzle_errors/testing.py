@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
+from kuzzle_errors._sentinel import Sentinel
 from kuzzle_errors._transport import new_request_id
 from kuzzle_errors.stub.payloads import (
     STUB_NODE,
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 _GARBAGE: Final = "}{ this is not JSON"
-_UNSET: Any = object()
+_UNSET: Any = Sentinel("<unchanged>")
 
 
 # -- ``responses`` helpers ---------------------------------------------------------------------

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KuzzleWebSocket", "error_from_message"]
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 
 #: How many request ids of finished queries (answered or timed out) are remembered, to drop
 #: a late answer or a duplicate one rather than take it for a notification.

@@ -109,6 +109,39 @@ def test_help_lists_every_command() -> None:
     for command in ("explain", "list", "parse", "demo", "stub"):
         assert command in result.stdout
     assert "exit status" in result.stdout
+    # The curl example works as pasted: Kuzzle needs the JSON content type to read the body.
+    curl = next(line for line in result.stdout.splitlines() if "curl -si" in line)
+    assert "-H 'Content-Type: application/json'" in curl
+    # One table of exit statuses: usage errors and error responses no longer share 2.
+    assert "2  usage error" in result.stdout
+    assert "3  parse: the input is an error response" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("parse", "--header", "bad", "-"),
+        ("parse", "--http-status", "abc", "-"),
+        ("explain", "--version", "3", "x"),
+        ("nonsense",),
+    ],
+)
+def test_usage_errors_all_exit_2(args: tuple[str, ...]) -> None:
+    result = run_cli(*args, stdin=b"{}")
+    assert result.returncode == 2, result.stderr
+    assert "usage: kuzzle-errors" in result.stderr
+
+
+def test_explain_a_bare_http_status_lists_its_ids() -> None:
+    result = run_cli("explain", "503")
+    assert result.returncode == 0, result.stderr
+    assert "unknown error id" not in result.stderr
+    assert "503 is an HTTP status" in result.stdout
+    assert "kuzzle-errors list --status 503" in result.stdout
+    assert "api.process.overloaded" in result.stdout
+    unused = run_cli("explain", "418")
+    assert unused.returncode == 1
+    assert "no Kuzzle error answers 418" in unused.stderr
 
 
 def test_no_command_is_a_usage_error() -> None:
@@ -310,7 +343,7 @@ def test_list_unknown_filter_or_no_match_exits_1() -> None:
 
 def test_parse_curl_output_with_kuzzles_bare_status_line() -> None:
     result = run_cli("parse", stdin=OVERLOADED_CURL)
-    assert result.returncode == 2
+    assert result.returncode == 3
     out = result.stdout
     assert out.startswith("ApiProcessOverloaded: api.process.overloaded (0x02020002)")
     assert "(subclass of ServiceUnavailableError)" in out
@@ -342,7 +375,7 @@ def test_parse_curl_output_after_an_interim_head(interim: str, eol: str) -> None
         env=_env(),
         check=False,
     )
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 3, result.stderr
     out = result.stdout.decode("utf-8")
     assert out.startswith("ServicesStorageNotFound: services.storage.not_found")
     assert re.search(r"http status\s+404\n", out)
@@ -353,7 +386,7 @@ def test_parse_partial_error_lists_failed_items(tmp_path: Path) -> None:
     body = tmp_path / "partial.json"
     body.write_text(PARTIAL_206, encoding="utf-8")
     result = run_cli("parse", str(body))
-    assert result.returncode == 2
+    assert result.returncode == 3
     out = result.stdout
     assert "(subclass of PartialError)" in out
     assert re.search(r"failed\s+1 item \(count 1\)", out)
@@ -371,7 +404,7 @@ def test_parse_success_exits_0_and_strict_turns_errors_into_a_partial_error() ->
     assert lenient.stdout.startswith("success (status 200)")
     assert "--strict" in lenient.stdout
     strict = run_cli("parse", "--strict", stdin=body)
-    assert strict.returncode == 2
+    assert strict.returncode == 3
     assert "id=d1, status 400, document already exists" in strict.stdout
 
 
@@ -386,7 +419,7 @@ def test_parse_flags_supply_status_and_headers_json_format() -> None:
         "json",
         stdin=b"<html><title>503 Service Temporarily Unavailable</title></html>",
     )
-    assert result.returncode == 2
+    assert result.returncode == 3
     report = json.loads(result.stdout)
     assert report["ok"] is False
     assert report["type"] == "ServiceUnavailableError"
@@ -407,7 +440,7 @@ def test_parse_unusable_input_exits_1_with_a_message(tmp_path: Path) -> None:
     assert empty.returncode == 1
     assert "empty input" in empty.stderr
     bad_header = run_cli("parse", "--header", "nonsense", stdin=b"{}")
-    assert bad_header.returncode == 1
+    assert bad_header.returncode == 2  # a usage error, like --http-status abc
     assert "Name: value" in bad_header.stderr
 
 
@@ -417,7 +450,7 @@ def test_parse_never_prints_a_jwt() -> None:
         {"status": 401, "error": {"id": "security.token.invalid", "status": 401, "message": jwt}}
     ).encode()
     result = run_cli("parse", "--header", f"Authorization: Bearer {jwt}", stdin=body)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert jwt not in result.stdout
     assert "[REDACTED]" in result.stdout
 

@@ -507,7 +507,7 @@ def test_parse_without_input_on_a_terminal_says_what_to_do(
             return True
 
     monkeypatch.setattr(sys, "stdin", TtyIn())
-    assert cli.main(["parse"]) == 1
+    assert cli.main(["parse"]) == 2  # a usage error
     assert "give a FILE, or pipe a response in" in capsys.readouterr().err
 
 
@@ -528,7 +528,7 @@ def test_counts_agree_with_their_number(
         b'"message":"m","stack":"Error: m\\n    at f (x.js:1:1)"}}'
     )
     (tmp_path / "body.json").write_bytes(body)
-    assert cli.main(["parse", str(tmp_path / "body.json")]) == 2
+    assert cli.main(["parse", str(tmp_path / "body.json")]) == 3
     out = capsys.readouterr().out
     assert "(+1 line)" in out
     assert not re.search(r"\b1 (items|ids|lines|characters|errors)\b", out)

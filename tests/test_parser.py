@@ -184,7 +184,9 @@ def test_strict_multiple_errors_error_is_a_partial_error() -> None:
     (item,) = error.items
     assert (item.id, item.status, item.reason) == ("d1", 400, "document already exists")
     assert item.document == {"_id": "d1", "body": {"a": 1}}
-    assert error.successes is None
+    # Kuzzle sent no successes: an empty list, so the documented loop works unchanged.
+    assert error.successes == []
+    assert [s["_id"] for s in error.successes] == []
     mget = parse_response(STRICT_MGET)
     assert isinstance(mget, MultipleErrorsError)
     assert [item.id for item in mget.items] == ["missing-1", "missing-2"]

@@ -90,7 +90,7 @@ def test_shell_command(command: str, expected: str | None) -> None:
         cwd=ROOT,
         env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100"},
     )
-    assert result.returncode in (0, 2), result.stderr  # 2: `parse` found an error body
+    assert result.returncode in (0, 3), result.stderr  # 3: `parse` found an error response
     if expected is not None:
         assert result.stdout == expected
 

@@ -135,10 +135,12 @@ class Lookup:
     specs: list[ErrorSpec] = field(default_factory=list)
     class_name: str | None = None
     ambiguous_code: bool = False
+    #: A bare HTTP status (``503``) that is no catalogued code.
+    status: int | None = None
 
     @property
     def found(self) -> bool:
-        return bool(self.specs) or self.class_name is not None
+        return bool(self.specs) or self.class_name is not None or self.status is not None
 
 
 def _specs_for_code(code: int, version: int | None) -> list[ErrorSpec]:
@@ -169,6 +171,8 @@ def lookup(query: str, version: int | None = None) -> Lookup:
     if code is not None:
         result.specs.extend(_specs_for_code(code, version))
         result.ambiguous_code = len(result.specs) > 1
+        if not result.specs and text.isdigit() and code in catalog.CLASS_STATUS.values():
+            result.status = code
         return result
     class_name = resolve_class(text)
     if class_name is not None:
@@ -295,6 +299,20 @@ def _write_class(out: TextIO, style: Style, name: str, version: int | None) -> N
     specs = catalog.find(class_name=name, version=version)
     scope = f" in Kuzzle {version}" if version else ""
     _field(out, style, "ids", f"{len(specs)}{scope}:" if specs else f"none in the catalogue{scope}")
+    _write_ids(out, style, specs)
+
+
+def _write_status(out: TextIO, style: Style, status: int, version: int | None) -> None:
+    specs = catalog.find(status=status, version=version)
+    out.write(
+        f"{style(str(status), 'bold')} is an HTTP status, not an error id or code: "
+        f"{count(len(specs), 'id')} answer it{f' in Kuzzle {version}' if version else ''}\n"
+        f"(kuzzle-errors list --status {status} gives their retry advice):\n"
+    )
+    _write_ids(out, style, specs)
+
+
+def _write_ids(out: TextIO, style: Style, specs: list[ErrorSpec]) -> None:
     id_width = max((len(spec.id) for spec in specs), default=0)
     for spec in specs:
         room = WIDTH - 4 - 10 - 2 - id_width - 2
@@ -314,6 +332,10 @@ def _write_not_found(err: TextIO, query: str, version: int | None) -> None:
             return
     err.write(f"kuzzle-errors: unknown error id, code or class: {query!r}\n")
     code = catalog.parse_code(query.strip())
+    if code is not None and query.strip().isdigit() and 100 <= code <= 599:
+        statuses = ", ".join(str(s) for s in sorted(set(catalog.CLASS_STATUS.values())))
+        err.write(f"as an HTTP status: no Kuzzle error answers {code} (they use {statuses})\n")
+        return
     if code is not None:
         # Codes are 0xDDSSNNNN: name the domain and subdomain the code would belong to.
         siblings = [spec for spec in catalog.all_specs() if spec.code >> 16 == code >> 16]
@@ -368,6 +390,9 @@ def explain(
         if fmt == "json":
             if found.class_name is not None:
                 records.append(_class_record(found.class_name, version))
+            elif found.status is not None:
+                specs = catalog.find(status=found.status, version=version)
+                records.extend(spec_record(spec) for spec in specs)
             else:
                 records.extend(spec_record(spec) for spec in found.specs)
             continue
@@ -376,6 +401,8 @@ def explain(
         wrote = True
         if found.class_name is not None:
             _write_class(out, style, found.class_name, version)
+        elif found.status is not None:
+            _write_status(out, style, found.status, version)
         elif found.ambiguous_code:
             code = found.specs[0].hex
             out.write(f"{code} means a different error in each Kuzzle version:\n\n")

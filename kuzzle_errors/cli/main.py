@@ -29,7 +29,8 @@ from kuzzle_errors.cli.style import Style, use_colour
 __all__ = ["build_parser", "main"]
 
 _PROG = "kuzzle-errors"
-_EXTRAS_HINT = "pip install 'kuzzle-errors[http,websocket,stub]'"
+# The package is not on an index: install it from a checkout of its repository.
+_EXTRAS_HINT = "from a checkout of kuzzle-errors: pip install '.[http,websocket,stub]'"
 
 _EPILOG = """\
 examples:
@@ -38,11 +39,16 @@ examples:
   kuzzle-errors explain NotFoundError
   kuzzle-errors list --domain api --subdomain process
   kuzzle-errors list --retryable --format csv
-  curl -si -X POST http://localhost:7512/_query -d '{...}' | kuzzle-errors parse
+  curl -si -X POST http://localhost:7512/_query -H 'Content-Type: application/json' \\
+       -d '{"controller":"server","action":"now"}' | kuzzle-errors parse
   kuzzle-errors demo
 
-exit status: 0 success; 1 not found or unusable input; 2 usage error, or (parse) an error
-response.
+exit status:
+  0  success: found, listed, or (parse) a success response
+  1  not found (explain, list), or (parse) input that is not a response, or a command that
+     cannot run (missing optional dependency, port in use)
+  2  usage error: unknown command or option, or a bad option value
+  3  parse: the input is an error response
 """
 
 
@@ -84,6 +90,15 @@ def _status(text: str) -> int:
     if not 100 <= value <= 999:
         raise argparse.ArgumentTypeError(f"a 3-digit status expected, got {text!r}")
     return value
+
+
+def _header(text: str) -> tuple[str, str]:
+    from kuzzle_errors.cli.parse import parse_header
+
+    try:
+        return parse_header(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Parse a Kuzzle response (a JSON body, a line pasted from a log, or curl -i output "
             "with its status line and headers) and print the exception it gives. Exit status "
-            "0 for a success, 2 for an error response, 1 for unusable input."
+            "0 for a success, 3 for an error response, 1 for unusable input, 2 for a usage "
+            "error."
         ),
     )
     parse.add_argument("file", nargs="?", metavar="FILE|-", help="default: standard input")
@@ -164,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--header",
         action="append",
         default=[],
+        type=_header,
         metavar="'Name: value'",
         help="a response header (repeatable), e.g. 'Retry-After: 5'",
     )
@@ -289,16 +306,11 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _parse(args: argparse.Namespace, out: TextIO, err: TextIO, style: Style) -> int:
-    from kuzzle_errors.cli.parse import EXIT_UNUSABLE, parse_command, parse_header, read_input
+    from kuzzle_errors.cli.parse import EXIT_UNUSABLE, EXIT_USAGE, parse_command, read_input
 
-    try:
-        headers = [parse_header(text) for text in args.header]
-    except ValueError as exc:
-        err.write(f"{_PROG} parse: {exc}\n")
-        return EXIT_UNUSABLE
     if args.file is None and sys.stdin.isatty():
         err.write(f"{_PROG} parse: give a FILE, or pipe a response in (FILE '-' reads stdin)\n")
-        return EXIT_UNUSABLE
+        return EXIT_USAGE
     try:
         data = read_input(args.file, sys.stdin.buffer)
     except OSError as exc:
@@ -307,7 +319,7 @@ def _parse(args: argparse.Namespace, out: TextIO, err: TextIO, style: Style) -> 
     return parse_command(
         data,
         http_status=args.http_status,
-        headers=headers,
+        headers=args.header,
         strict=args.strict,
         transport=args.transport,
         fmt=args.format,

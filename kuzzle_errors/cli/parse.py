@@ -15,11 +15,21 @@ from kuzzle_errors.cli.style import FIELD_ROOM, Style, count, write_field
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
 from kuzzle_errors.parser import MAX_BODY_BYTES, parse_response_and_body
 
-__all__ = ["EXIT_ERROR", "EXIT_SUCCESS", "EXIT_UNUSABLE", "RawResponse", "parse_command", "split"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_SUCCESS",
+    "EXIT_UNUSABLE",
+    "EXIT_USAGE",
+    "RawResponse",
+    "parse_command",
+    "split",
+]
 
+# The exit statuses of the whole command line are listed in cli/main.py's epilog.
 EXIT_SUCCESS: Final = 0
 EXIT_UNUSABLE: Final = 1
-EXIT_ERROR: Final = 2
+EXIT_USAGE: Final = 2
+EXIT_ERROR: Final = 3
 
 # Kuzzle (uWebSockets) writes "HTTP/1.1 503" with no reason phrase; others add one.
 _STATUS_LINE: Final = re.compile(rb"^HTTP/\d(?:\.\d)?[ \t]+(\d{3})(?:[ \t][^\r\n]*)?$")
@@ -223,7 +233,7 @@ def _describe_partial(error: PartialError, printer: _Printer) -> None:
             parts.append(_compact(redact_text(item.reason), 120))
         printer.field(f"  #{number}", ", ".join(parts))
     successes = error.successes
-    if successes is not None:
+    if successes:
         printer.field(
             "succeeded", f"{count(len(successes), 'item')}: {_compact(redact(successes), 200)}"
         )

@@ -33,7 +33,7 @@ class StubServer:
     def __init__(self, state: StubState, host: str, port: int) -> None:
         self.state = state
         self.host = host
-        self.port = port
+        self.port: int = port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()

@@ -129,7 +129,7 @@ class StubState:
         logins_per_second: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.lock = threading.RLock()
+        self.lock: threading.RLock = threading.RLock()
         self.node = node
         self.version = version
         self.max_request_size = max_request_size
@@ -139,7 +139,7 @@ class StubState:
         self.ws_rate_limit = ws_rate_limit
         self.logins_per_second = logins_per_second
         self.clock = clock
-        self.shutting_down = False
+        self.shutting_down: bool = False
         self.overload_left: int | None = 0  # None: refuse until told otherwise
         self.buffered = 0  # requests waiting for a concurrency slot (set by the server)
         self.interleave_room: str | None = None

@@ -1,0 +1,15 @@
+"""Default-argument sentinels that read well in ``help()`` and the API docs."""
+
+from __future__ import annotations
+
+
+class Sentinel:
+    """A unique marker for "argument not given"; its repr is what signatures show."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __repr__(self) -> str:
+        return self._text

@@ -1,0 +1,56 @@
+"""``help(kuzzle_errors)`` reads well, and the typing promises hold."""
+
+from __future__ import annotations
+
+import pydoc
+import re
+from pathlib import Path
+
+import kuzzle_errors
+import kuzzle_errors.testing
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _help(module: object) -> str:
+    return pydoc.render_doc(module, renderer=pydoc.plaintext)
+
+
+def test_help_shows_no_sentinel_object_in_signatures() -> None:
+    for module in (kuzzle_errors, kuzzle_errors.testing):
+        text = _help(module)
+        assert not re.search(r"<object object at 0x[0-9a-f]+>", text)
+    assert "spec: 'ErrorSpec | None' = <from the id>" in _help(kuzzle_errors)
+
+
+def test_module_docstring_maps_the_submodules() -> None:
+    doc = kuzzle_errors.__doc__ or ""
+    for name in ("exceptions", "codes", "catalog", "parser", "hints", "retry", "http"):
+        assert f"kuzzle_errors.{name}" in doc
+    for name in ("websocket", "testing", "contrib.tenacity", "cli"):
+        assert f"kuzzle_errors.{name}" in doc
+
+
+def test_module_getattr_is_documented() -> None:
+    import kuzzle_errors.codes
+
+    for module in (kuzzle_errors, kuzzle_errors.codes):
+        assert module.__getattr__.__doc__
+
+
+def test_error_class_has_one_overload_per_id_in_the_stub() -> None:
+    stub = (ROOT / "kuzzle_errors" / "codes.pyi").read_text(encoding="utf-8")
+    overloads = re.findall(r"def error_class\(key: Literal\['([^']+)'\]", stub)
+    ids = {spec.id for spec in kuzzle_errors.catalog.all_specs()}
+    assert ids <= set(overloads)
+    assert "def error_class(key: Literal['api.process.overloaded'], *, version: int | None" in stub
+    assert "-> type[ApiProcessOverloaded]: ..." in stub
+
+
+def test_stub_docstrings_say_what_the_error_is_and_whether_to_retry() -> None:
+    stub = (ROOT / "kuzzle_errors" / "codes.pyi").read_text(encoding="utf-8")
+    start = stub.index("class ApiProcessOverloaded(")
+    doc = stub[start : stub.index("class ", start + 10)]
+    assert "ServiceUnavailableError, status 503" in doc
+    assert "discarded because the server is overloaded" in doc
+    assert "Retry: yes, safe to replay" in doc
