@@ -83,10 +83,10 @@ def test_fixture_example_passes_under_pytest() -> None:
 
 # file -> (extra arguments, exit status, a line the output must contain)
 RESPONSES: dict[str, tuple[tuple[str, ...], int, str]] = {
-    "overloaded-503.http": ((), 2, "ApiProcessOverloaded: api.process.overloaded (0x02020002)"),
-    "mdelete-profiles-206.json": ((), 2, "    #1         id=bar, status 404, security.profile"),
+    "overloaded-503.http": ((), 3, "ApiProcessOverloaded: api.process.overloaded (0x02020002)"),
+    "mdelete-profiles-206.json": ((), 3, "    #1         id=bar, status 404, security.profile"),
     "mcreate-200-with-errors.json": ((), 0, "success (status 200)"),
-    "proxy-502.http": ((), 2, "  retry after  5 s (Retry-After header)"),
+    "proxy-502.http": ((), 3, "  retry after  5 s (Retry-After header)"),
 }
 
 
