@@ -110,7 +110,9 @@ __all__ = [
     "raise_for_response",
 ]
 
-_LAZY_SUBMODULES = frozenset({"codes", "contrib", "http", "retry", "testing", "websocket"})
+_LAZY_SUBMODULES = frozenset(
+    {"codes", "contrib", "http", "httpx", "retry", "testing", "websocket", "websockets"}
+)
 
 
 def __getattr__(name: str) -> object:

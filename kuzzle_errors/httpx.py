@@ -1,0 +1,398 @@
+"""Kuzzle errors over HTTP with ``httpx``, sync and async (install the ``httpx`` extra).
+
+* :func:`error_from_response` / :func:`raise_for_kuzzle`: the :class:`~kuzzle_errors.KuzzleError`
+  an :class:`httpx.Response` carries (from :class:`httpx.Client` or :class:`httpx.AsyncClient`);
+* :func:`install`: a response event hook so that every response of a client raises on a Kuzzle
+  error;
+* :class:`AsyncKuzzleHTTP`: the asyncio twin of :class:`kuzzle_errors.http.KuzzleHTTP`, with
+  the same requests, errors, retry hints and retry policy (through ``RetryPolicy.acall``).
+
+This module is ``kuzzle_errors.httpx``; ``import httpx`` below is the absolute import of the
+real library (Python 3 has no implicit relative imports).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+import httpx
+
+from kuzzle_errors._aio import acall_with_retry, scope_async_retry
+from kuzzle_errors._query import REQUEST_ID_HEADER, http_query, http_result
+from kuzzle_errors._transport import (
+    CONNECT_FAILED,
+    CONNECTION_LOST,
+    NO_ANSWER,
+    NOT_RETRYABLE,
+    jwt_from_login,
+    login_request,
+    request_fields,
+)
+from kuzzle_errors.exceptions import (
+    ConnectionLostError,
+    InvalidResponseError,
+    KuzzleError,
+    RequestTimeoutError,
+)
+from kuzzle_errors.parser import parse_response_and_body
+
+if TYPE_CHECKING:
+    from kuzzle_errors._aio import AsyncRetryCaller
+    from kuzzle_errors.hints import RetryHint
+
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "AsyncKuzzleHTTP",
+    "error_from_response",
+    "install",
+    "raise_for_kuzzle",
+    "uninstall",
+]
+
+#: Largest answer body :class:`AsyncKuzzleHTTP` reads (after decompression), in bytes.
+DEFAULT_MAX_BODY: Final = 64 * 1024 * 1024
+#: Largest error body the :func:`install` hook reads: the status already gives the class.
+_HOOK_ERROR_BODY: Final = 1024 * 1024
+
+# Failures that happen before a byte of the request is sent, and will happen again.
+_PERMANENT: Final = (
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+    httpx.InvalidURL,
+    httpx.TooManyRedirects,  # a redirect loop stays a loop
+)
+
+
+def error_from_response(resp: httpx.Response, *, strict: bool = False) -> KuzzleError | None:
+    """The Kuzzle error ``resp`` carries, or None for a success.
+
+    The same rules as :func:`kuzzle_errors.http.error_from_response` (status, headers, body).
+    The body must have been read, as it is unless the response was streamed (then call
+    ``resp.read()`` or ``await resp.aread()`` first; httpx raises ``ResponseNotRead``).
+    """
+    return _parse(resp.content, resp, strict)[0]
+
+
+def raise_for_kuzzle(resp: httpx.Response, *, strict: bool = False) -> None:
+    """Raise the error :func:`error_from_response` finds in ``resp``; return on success."""
+    error = error_from_response(resp, strict=strict)
+    if error is not None:
+        raise error
+
+
+def _parse(
+    content: bytes, resp: httpx.Response, strict: bool
+) -> tuple[KuzzleError | None, Any, bool]:
+    error, body, is_json = parse_response_and_body(
+        content,
+        http_status=resp.status_code,
+        headers=resp.headers,
+        transport="http",
+        strict=strict,
+    )
+    if error is not None and error.request_id is None:
+        # Pre-routing errors carry no request id: the one we sent still identifies the call.
+        with contextlib.suppress(RuntimeError):  # a Response built by hand has no request
+            error.request_id = resp.request.headers.get(REQUEST_ID_HEADER)
+    return error, body, is_json
+
+
+def _should_parse(resp: httpx.Response, strict: bool) -> bool:
+    # As the requests hook: errors, Kuzzle's 206 (any JSON 2xx with strict); other 2xx bodies
+    # are left alone so streamed downloads stay streamed.
+    status = resp.status_code
+    kuzzle_2xx = (status == 206 or strict) and 200 <= status < 300
+    return status >= 400 or (kuzzle_2xx and "json" in resp.headers.get("Content-Type", "").lower())
+
+
+class _KuzzleHook:
+    """The sync response hook :func:`install` adds: reads the body it needs, then parses."""
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+
+    def __call__(self, resp: httpx.Response) -> None:
+        if not _should_parse(resp, self.strict):
+            return
+        if resp.status_code >= 400:  # always raises: a bounded read is enough
+            content = b""
+            for chunk in resp.iter_bytes():
+                content += chunk
+                if len(content) >= _HOOK_ERROR_BODY:
+                    break
+        else:  # may pass: read it all, as httpx would, so the caller still gets the body
+            content = resp.read()
+        error = _parse(content, resp, self.strict)[0]
+        if error is not None:
+            raise error
+
+
+class _AsyncKuzzleHook(_KuzzleHook):
+    """The async twin of :class:`_KuzzleHook` (AsyncClient awaits its hooks)."""
+
+    async def __call__(self, resp: httpx.Response) -> None:  # type: ignore[override]
+        if not _should_parse(resp, self.strict):
+            return
+        if resp.status_code >= 400:
+            content = b""
+            async for chunk in resp.aiter_bytes():
+                content += chunk
+                if len(content) >= _HOOK_ERROR_BODY:
+                    break
+        else:
+            content = await resp.aread()
+        error = _parse(content, resp, self.strict)[0]
+        if error is not None:
+            raise error
+
+
+def install(
+    client: httpx.Client | httpx.AsyncClient, *, strict: bool = False
+) -> httpx.Client | httpx.AsyncClient:
+    """Make every response of ``client`` raise on a Kuzzle error; returns ``client``.
+
+    Works for :class:`httpx.Client` and :class:`httpx.AsyncClient`. Responses with a status
+    of 400 or more are parsed (the hook reads up to 1 MiB of their body, even when streamed),
+    and JSON answers with status 206 (with ``strict=True``, every JSON 2xx). Installing twice
+    replaces the earlier hook.
+    """
+    uninstall(client)
+    hook = (
+        _AsyncKuzzleHook(strict) if isinstance(client, httpx.AsyncClient) else _KuzzleHook(strict)
+    )
+    hooks = {key: list(value) for key, value in client.event_hooks.items()}
+    hooks.setdefault("response", []).append(hook)
+    client.event_hooks = hooks
+    return client
+
+
+def uninstall(
+    client: httpx.Client | httpx.AsyncClient,
+) -> httpx.Client | httpx.AsyncClient:
+    """Remove the hook :func:`install` added, if any; returns ``client``."""
+    hooks = {key: list(value) for key, value in client.event_hooks.items()}
+    hooks["response"] = [h for h in hooks.get("response", []) if not isinstance(h, _KuzzleHook)]
+    client.event_hooks = hooks
+    return client
+
+
+class _Progress:
+    """An httpx ``trace`` extension recording whether the request started to leave."""
+
+    __slots__ = ("sent", "traced")
+
+    def __init__(self) -> None:
+        self.traced = False  # custom transports do not trace: then we know nothing
+        self.sent = False
+
+    async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        self.traced = True
+        if ".send_request_headers." in event:
+            self.sent = True
+
+
+class AsyncKuzzleHTTP:
+    """An asyncio Kuzzle HTTP client: ``await query(request)`` returns ``result`` or raises.
+
+    The requests, the answers, the errors and their retry hints are those of
+    :class:`kuzzle_errors.http.KuzzleHTTP` (``POST {base_url}/_query``, ``Authorization:
+    Bearer``, a fresh ``X-Kuzzle-Request-Id``). Safe to share between the tasks of one event
+    loop. Use it as ``async with AsyncKuzzleHTTP(url) as kuzzle: ...`` or call :meth:`aclose`.
+
+    Args:
+        base_url: ``http://host:7512`` (a path prefix is kept).
+        client: an :class:`httpx.AsyncClient` to use (closed by :meth:`aclose` only if created
+            here).
+        timeout: seconds one attempt may take in total, connecting and reading the whole body
+            included (a server dripping bytes cannot stretch it).
+        jwt: an authentication token; :meth:`login` sets one.
+        retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
+            ``await retry.acall(...)`` with its ``idempotent`` flag, with the per-host budget
+            shared with every other client of the same server.
+        max_body: largest answer body read, in bytes after decompression (None: no limit);
+            a larger one raises InvalidResponseError.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+        jwt: str | None = None,
+        retry: AsyncRetryCaller | None = None,
+        max_body: int | None = DEFAULT_MAX_BODY,
+    ) -> None:
+        if not timeout > 0:
+            raise ValueError(f"timeout must be positive, not {timeout!r}")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.jwt = jwt
+        self.max_body = max_body
+        self._retry: AsyncRetryCaller | None = None
+        self.retry = retry
+        self._owns_client = client is None
+        self.client = client if client is not None else httpx.AsyncClient()
+
+    @property
+    def retry(self) -> AsyncRetryCaller | None:
+        """The retry policy of the queries, scoped to this client's host (None: no retry)."""
+        return self._retry
+
+    @retry.setter
+    def retry(self, policy: AsyncRetryCaller | None) -> None:
+        self._retry = scope_async_retry(policy, self.base_url)
+
+    async def query(
+        self, request: Mapping[str, Any], *, idempotent: bool = False, strict: bool = False
+    ) -> Any:
+        """Send one Kuzzle API request and return its ``result``.
+
+        Raises the parsed :class:`~kuzzle_errors.KuzzleError` on an error answer,
+        :class:`~kuzzle_errors.ConnectionLostError` or
+        :class:`~kuzzle_errors.RequestTimeoutError` on a transport failure. ``idempotent``
+        tells the retry policy whether a request that may have run can be replayed;
+        ``strict`` makes a result holding ``errors`` raise a PartialError (client side).
+        """
+        return await acall_with_retry(
+            self.retry, self._query_once, dict(request), idempotent=idempotent, strict=strict
+        )
+
+    async def login(
+        self,
+        credentials: Mapping[str, Any],
+        strategy: str = "local",
+        *,
+        expires_in: str | None = None,
+    ) -> str:
+        """Log in with ``auth:login``, keep the token for the next queries and return it."""
+        result = await self.query(login_request(credentials, strategy, expires_in))
+        self.jwt = jwt_from_login(result)
+        return self.jwt
+
+    async def aclose(self) -> None:
+        """Close the httpx client if this object created it. Idempotent."""
+        if self._owns_client:
+            await self.client.aclose()
+
+    async def __aenter__(self) -> AsyncKuzzleHTTP:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncKuzzleHTTP({self.base_url!r})"
+
+    # -- one attempt -------------------------------------------------------------------------
+
+    async def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
+        query = http_query(request, self.jwt)
+        progress = _Progress()
+        try:
+            # One deadline for the whole exchange: httpx's timeouts bound each read only.
+            resp, content = await asyncio.wait_for(
+                self._exchange(query.headers, query.data, progress), self.timeout
+            )
+        except (asyncio.TimeoutError, httpx.HTTPError) as exc:
+            raise self._transport_error(exc, progress, query.payload, query.request_id) from exc
+        except InvalidResponseError as too_big:  # max_body exceeded
+            too_big.request_id = query.request_id
+            _fill_context(too_big, query.payload)
+            raise
+        error, body, is_json = _parse(content, resp, strict)
+        if error is not None:
+            _fill_context(error, query.payload)
+            raise error
+        return http_result(
+            resp.status_code,
+            resp.headers,
+            content,
+            body,
+            is_json,
+            query.payload,
+            query.request_id,
+            text=lambda: content.decode(resp.encoding or "utf-8", "replace"),
+        )
+
+    async def _exchange(
+        self, headers: dict[str, str], data: bytes, progress: _Progress
+    ) -> tuple[httpx.Response, bytes]:
+        """POST and read the body, bounded by ``max_body`` (decompressed bytes)."""
+        async with self.client.stream(
+            "POST",
+            f"{self.base_url}/_query",
+            content=data,
+            headers=headers,
+            timeout=self.timeout,
+            extensions={"trace": progress},
+        ) as resp:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if self.max_body is not None and size > self.max_body:
+                    raise _too_big(resp, self.max_body)
+                chunks.append(chunk)
+        return resp, b"".join(chunks)
+
+    def _transport_error(
+        self,
+        exc: BaseException,
+        progress: _Progress,
+        request: Mapping[str, Any],
+        request_id: str,
+    ) -> KuzzleError:
+        # Never sent: the exception says so, or the trace shows no request header left.
+        unsent = progress.traced and not progress.sent
+        cls: type[KuzzleError] = ConnectionLostError
+        hint: RetryHint
+        if isinstance(exc, _PERMANENT):
+            what, hint = "cannot send the request", NOT_RETRYABLE
+        elif isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)) or (
+            unsent and isinstance(exc, (asyncio.TimeoutError, httpx.TransportError))
+        ):
+            what, hint = f"could not connect to {self.base_url}", CONNECT_FAILED
+        elif isinstance(exc, (asyncio.TimeoutError, httpx.TimeoutException)):
+            cls, hint = RequestTimeoutError, NO_ANSWER
+            what = f"no answer from {self.base_url} within {self.timeout:g} s"
+        else:
+            what, hint = f"the connection to {self.base_url} failed", CONNECTION_LOST
+        detail = str(exc)[:300] or "no detail"
+        return cls(
+            f"{what}: {type(exc).__name__}: {detail}",
+            request_id=request_id,
+            **request_fields(request),
+            volatile=request.get("volatile"),
+            transport="http",
+            problem=hint.reason,
+            retry_hint=hint,
+        )
+
+
+def _fill_context(error: KuzzleError, request: Mapping[str, Any]) -> None:
+    """Errors raised before routing name no action: the request we sent does."""
+    for key, value in request_fields(request).items():
+        if getattr(error, key, None) is None and value is not None:
+            setattr(error, key, value)
+
+
+def _too_big(resp: httpx.Response, limit: int) -> InvalidResponseError:
+    problem = f"the answer body is larger than max_body ({limit} bytes): not read"
+    return InvalidResponseError(
+        f"HTTP {resp.status_code}: answer too large",
+        http_status=resp.status_code,
+        headers=resp.headers,
+        transport="http",
+        problem=problem,
+        retry_hint=NOT_RETRYABLE,
+    )

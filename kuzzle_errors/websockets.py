@@ -1,0 +1,693 @@
+"""Kuzzle errors over WebSocket with the asyncio ``websockets`` client (``websockets`` extra).
+
+:class:`AsyncKuzzleWebSocket` is the asyncio twin of
+:class:`kuzzle_errors.websocket.KuzzleWebSocket`: one socket shared by every task, one reader
+task routing each answer to its awaiter by ``room`` (Kuzzle sets it to the request id),
+realtime notifications to a callback or an async iterator, per-socket rate-limit refusals
+(whose answer names no request) failing the refused query, a dropped connection failing every
+pending query at once, application pings, and cancellation-safe queries.
+
+This module is ``kuzzle_errors.websockets``; ``import websockets`` below is the absolute
+import of the real library (Python 3 has no implicit relative imports).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+import websockets
+import websockets.asyncio.client
+import websockets.exceptions
+from websockets.protocol import State
+
+from kuzzle_errors._aio import acall_with_retry, scope_async_retry
+from kuzzle_errors._query import (
+    SOCKET_RATE_LIMIT_ID,
+    error_from_message,
+    is_ping_frame,
+    ws_context,
+    ws_payload,
+    ws_result,
+    ws_text,
+)
+from kuzzle_errors._transport import (
+    CONNECT_FAILED,
+    CONNECTION_LOST,
+    NO_ANSWER,
+    NOT_RETRYABLE,
+    jwt_from_login,
+    login_request,
+    opt_str,
+)
+from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
+from kuzzle_errors.parser import parse_response_and_body
+
+if TYPE_CHECKING:
+    from kuzzle_errors._aio import AsyncRetryCaller
+    from kuzzle_errors.hints import RetryHint
+
+__all__ = ["DEFAULT_MAX_SIZE", "AsyncKuzzleWebSocket", "NotificationStream"]
+
+log = logging.getLogger(__name__)
+
+#: Largest frame accepted, in bytes; a larger one drops the connection (code 1009).
+DEFAULT_MAX_SIZE: Final = 64 * 1024 * 1024
+#: How many abandoned queries (timed out, cancelled) are remembered, to drop their late answers.
+_GONE_MEMORY: Final = 1024
+_PING: Final = '{"p":1}'
+_PONG: Final = '{"p":2}'
+
+Notification = Callable[[dict[str, Any]], "Awaitable[None] | None"]
+UnmatchedError = Callable[[KuzzleError], "Awaitable[None] | None"]
+
+
+class _Stale(Exception):
+    """The connection died before the query was sent: take a new one."""
+
+
+class _Pending:
+    __slots__ = ("future", "request", "request_id", "timer")
+
+    def __init__(self, request_id: str, request: Mapping[str, Any], future: asyncio.Future[Any]):
+        self.request_id = request_id
+        self.request = request
+        self.future = future
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class _Refusals:
+    """Per-socket rate-limit refusals not attributed yet (they name no request).
+
+    Attributed by elimination, and only when certain: each refusal belongs to one request in
+    flight when it came (the candidates). A candidate answered was not refused; one abandoned
+    by its caller (timed out, cancelled) may have been. Once the unanswered candidates, the
+    abandoned ones and the pings in flight are no more than the refusals, every unanswered
+    candidate was refused. Otherwise nobody is failed: an uncertain refusal never makes a
+    query (perhaps a write that ran) fail as replay-safe; it ends by its answer or timeout.
+    """
+
+    __slots__ = ("candidates", "count", "message")
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self.message = message
+        self.candidates: set[str] = set()
+        self.count = 0
+
+
+class NotificationStream:
+    """The realtime notifications, as an async iterator (see ``notifications()`` of the client).
+
+    Ends when the client closes; raises :class:`~kuzzle_errors.ConnectionLostError` when the
+    connection drops (Kuzzle forgets the subscriptions of a dropped socket: subscribe again).
+    At most ``max_queued`` notifications wait; beyond, the oldest are dropped (and logged).
+    """
+
+    def __init__(self, client: AsyncKuzzleWebSocket, max_queued: int) -> None:
+        self._client = client
+        self._queue: asyncio.Queue[dict[str, Any] | KuzzleError | None] = asyncio.Queue(max_queued)
+        self.dropped = 0
+
+    def _put(self, item: dict[str, Any] | KuzzleError | None) -> None:
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except asyncio.QueueFull:
+                self._queue.get_nowait()
+                self.dropped += 1
+                log.warning("notification stream full: dropped the oldest notification")
+
+    def __aiter__(self) -> NotificationStream:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        if self not in self._client._streams:
+            raise StopAsyncIteration
+        item = await self._queue.get()
+        if isinstance(item, dict):
+            return item
+        self.close()
+        if item is None:
+            raise StopAsyncIteration
+        raise item
+
+    def close(self) -> None:
+        """Stop receiving notifications."""
+        self._client._streams.discard(self)
+
+    async def __aenter__(self) -> NotificationStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _Connection:
+    """One socket, its reader and pinger tasks and its pending queries; dead once it drops."""
+
+    def __init__(self, client: AsyncKuzzleWebSocket, ws: Any) -> None:
+        self._client = client
+        self.ws = ws
+        self.pending: dict[str, _Pending] = {}
+        # Abandoned queries whose answer has not come: request id -> when it was sent.
+        self.gone: OrderedDict[str, float] = OrderedDict()
+        self._refusals: _Refusals | None = None
+        self._pings_in_flight = 0
+        self._ping_sent_at: float | None = None
+        self._last_received = time.monotonic()
+        self.dead = False
+        self._closing = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reader = asyncio.ensure_future(self._read_loop())
+        self._pinger = (
+            asyncio.ensure_future(self._ping_loop()) if client.ping_interval is not None else None
+        )
+
+    # -- the caller's side ---------------------------------------------------------------
+
+    async def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send ``payload`` (which has a fresh ``requestId``) and wait for its answer."""
+        if self.dead or self.ws.state is not State.OPEN:
+            raise _Stale
+        text = ws_text(payload)  # may raise on an unserialisable request: nothing sent
+        request_id: str = payload["requestId"]
+        loop = asyncio.get_running_loop()
+        entry = _Pending(request_id, payload, loop.create_future())
+        self.pending[request_id] = entry  # before sending: the answer may be quick
+        entry.timer = loop.call_later(timeout, self._expire, entry, timeout)
+        try:
+            try:
+                await self.ws.send(text)
+            except websockets.exceptions.ConnectionClosed as exc:
+                raise self._lost_error(payload, f"send failed: {exc}", CONNECTION_LOST) from exc
+            return await entry.future  # type: ignore[no-any-return]
+        finally:
+            # Whatever ended the wait (answer, error, timeout, cancellation), nothing stays
+            # pending; an abandoned query is remembered so its late answer is dropped quietly.
+            if entry.timer is not None:
+                entry.timer.cancel()
+            if self.pending.get(request_id) is entry:
+                del self.pending[request_id]
+                self._abandon(request_id)
+                if not entry.future.done():
+                    entry.future.cancel()
+
+    def _expire(self, entry: _Pending, timeout: float) -> None:
+        if self.pending.get(entry.request_id) is not entry or entry.future.done():
+            return
+        del self.pending[entry.request_id]
+        self._abandon(entry.request_id)
+        entry.future.set_exception(
+            RequestTimeoutError(
+                f"no answer within {timeout:g} s",
+                problem=NO_ANSWER.reason,
+                retry_hint=NO_ANSWER,
+                **ws_context(entry.request),
+            )
+        )
+
+    def _abandon(self, request_id: str) -> None:
+        self.gone[request_id] = time.monotonic()
+        while len(self.gone) > _GONE_MEMORY:
+            self.gone.popitem(last=False)
+
+    def _lost_error(self, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
+        return ConnectionLostError(
+            f"connection to {self._client.url} lost: {why}",
+            problem=hint.reason,
+            retry_hint=hint,
+            **ws_context(request),
+        )
+
+    # -- the reader's side ---------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        why = "the connection dropped"
+        try:
+            async for data in self.ws:
+                self._last_received = time.monotonic()
+                self._dispatch(data)
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        except Exception as exc:  # never let the reader die silently
+            why = f"the connection dropped ({type(exc).__name__}: {str(exc)[:200]})"
+            log.exception("the WebSocket reader failed")
+        if not self._closing:
+            why = _describe_close(self.ws, why)
+        self._drop(why if not self._closing else "the client was closed")
+
+    async def _ping_loop(self) -> None:
+        interval = self._client.ping_interval
+        assert interval is not None
+        while not self.dead:
+            now = time.monotonic()
+            if self._ping_sent_at is not None and self._last_received < self._ping_sent_at:
+                if now - self._ping_sent_at >= interval:
+                    self.abort("no answer to a ping: the server is unreachable")
+                    return
+                wake = self._ping_sent_at + interval
+            elif now - self._last_received >= interval:
+                self._pings_in_flight += 1
+                self._ping_sent_at = now
+                try:
+                    await self.ws.send(_PING)
+                except websockets.exceptions.ConnectionClosed:
+                    return  # the reader reports the drop
+                wake = now + interval
+            else:
+                wake = self._last_received + interval
+            await asyncio.sleep(max(wake - time.monotonic(), 0.001))
+
+    def _dispatch(self, data: str | bytes) -> None:
+        try:
+            msg = json.loads(data)
+        except (ValueError, RecursionError):
+            self._unmatched(error_from_message(data), "a frame that is not JSON")
+            return
+        if not isinstance(msg, dict):
+            self._unmatched(error_from_message(data), "a frame that is not a JSON object")
+            return
+        if is_ping_frame(msg):
+            if msg["p"] == 1:
+                self._spawn(self.ws.send(_PONG))
+            else:
+                self._pings_in_flight = max(0, self._pings_in_flight - 1)
+                self._settle()
+            return
+        has_error = msg.get("error") not in (None, False)
+        room = msg.get("room")
+        request_id = msg.get("requestId")
+        # Anything may come in these fields: only strings are request ids.
+        key = room if isinstance(room, str) else request_id if isinstance(request_id, str) else None
+        entry = self.pending.pop(room, None) if isinstance(room, str) else None
+        if entry is None and has_error and room is None and isinstance(request_id, str):
+            # Invalid requests are answered without a room, with our request id.
+            entry = self.pending.pop(request_id, None)
+        if entry is not None:
+            if not entry.future.done():
+                entry.future.set_result(msg)
+            self._settle()
+            return
+        if key is not None and self.gone.pop(key, None) is not None:
+            log.debug("dropped the late answer of the abandoned query %s", key)
+            self._settle()
+            return
+        if not has_error and (room is not None or "type" in msg):
+            self._client._notify(msg)
+            return
+        error = error_from_message(msg)
+        if error is not None and error.id == SOCKET_RATE_LIMIT_ID:
+            self._refused(msg)
+        self._unmatched(error, "an error answer matching no pending query")
+
+    def _refused(self, msg: dict[str, Any]) -> None:
+        now = time.monotonic()
+        horizon = self._client.timeout  # a refusal comes within a round trip of its request
+        in_flight = set(self.pending)
+        in_flight.update(rid for rid, sent in self.gone.items() if now - sent <= horizon)
+        refusals = self._refusals
+        if refusals is None or not refusals.candidates & in_flight:
+            refusals = self._refusals = _Refusals(msg)  # older refusals are all settled
+        refusals.count += 1
+        refusals.candidates |= in_flight
+        self._settle()
+
+    def _settle(self) -> None:
+        refusals = self._refusals
+        if refusals is None:
+            return
+        unanswered = [rid for rid in refusals.candidates if rid in self.pending]
+        abandoned = sum(1 for rid in refusals.candidates if rid in self.gone)
+        if not unanswered:
+            if not abandoned:
+                self._refusals = None
+            return
+        if len(unanswered) + abandoned + self._pings_in_flight > refusals.count:
+            return  # not certain yet: wait for more answers
+        for request_id in unanswered:
+            entry = self.pending.pop(request_id)
+            error = error_from_message(refusals.message) or KuzzleError("refused")
+            error.request_id = request_id
+            error.controller = opt_str(entry.request.get("controller"))
+            error.action = opt_str(entry.request.get("action"))
+            error.problem = (
+                "refused by the per-socket rate limit: its answer names no request, "
+                "matched by elimination (every other request in flight was answered)"
+            )
+            if not entry.future.done():
+                entry.future.set_exception(error)
+        refusals.count -= len(unanswered)
+        refusals.candidates.difference_update(unanswered)
+        if refusals.count <= 0 or not refusals.candidates:
+            self._refusals = None
+
+    def _unmatched(self, error: KuzzleError | None, what: str) -> None:
+        if error is None:
+            return
+        level = logging.INFO if error.id == SOCKET_RATE_LIMIT_ID else logging.WARNING
+        log.log(level, "Kuzzle sent %s: %s", what, error)
+        callback = self._client.on_unmatched_error
+        if callback is not None:
+            self._client._run_callback(callback, error, "on_unmatched_error")
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("sending a pong failed", exc_info=task.exception())
+
+    def _drop(self, why: str) -> None:
+        """Fail every pending query at once and mark the connection dead."""
+        if self.dead:
+            return
+        self.dead = True
+        pending = list(self.pending.values())
+        self.pending.clear()
+        self._refusals = None
+        for entry in pending:
+            if not entry.future.done():
+                entry.future.set_exception(self._lost_error(entry.request, why, CONNECTION_LOST))
+        if self._pinger is not None:
+            self._pinger.cancel()
+        self._client._connection_dropped(self, why)
+
+    # -- closing -------------------------------------------------------------------------
+
+    def abort(self, why: str) -> None:
+        """Drop the connection now, without a closing handshake."""
+        self._drop(why)
+        transport = getattr(self.ws, "transport", None)
+        if transport is not None:
+            transport.abort()
+
+    async def close(self, wait: float) -> None:
+        """Close politely (close frame), then forcibly if the server does not answer."""
+        self._closing = True
+        try:
+            await asyncio.wait_for(self.ws.close(), wait)
+        except Exception:  # already broken, or no answer in time: abort below
+            log.debug("closing the WebSocket failed", exc_info=True)
+        self.abort("the client was closed")
+        try:
+            await asyncio.wait_for(asyncio.shield(self._reader), wait)
+        except Exception:  # pragma: no cover - the reader ends once the transport is gone
+            log.debug("the reader did not end", exc_info=True)
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _describe_close(ws: Any, default: str) -> str:
+    code = getattr(ws, "close_code", None)
+    if code is None:
+        return default
+    reason = getattr(ws, "close_reason", None) or ""
+    return f"closed by the server (code {code}{': ' + reason if reason else ''})"
+
+
+class AsyncKuzzleWebSocket:
+    """An asyncio Kuzzle WebSocket client: ``await query(request)`` returns ``result`` or raises.
+
+    One socket serves every task of the event loop; each answer goes to its awaiter. When the
+    connection drops, every pending query fails at once with
+    :class:`~kuzzle_errors.ConnectionLostError`; the next query reconnects. Cancelling an
+    ``await query(...)`` leaves nothing behind (its late answer, if any, is dropped).
+
+    Args:
+        url: ``ws://host:7512``.
+        timeout: seconds to connect (in total, handshake included), and the default time a
+            query waits for its answer.
+        jwt: an authentication token added to every request; :meth:`login` sets one.
+        retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
+            ``await retry.acall(...)`` with its ``idempotent`` flag, sharing the per-host
+            budget with every other client of the same server.
+        on_notification: called with each realtime notification (a dict), in the reader
+            task: keep it quick. A coroutine function is run as its own task.
+        on_unmatched_error: called with the error of an answer matching no pending query (a
+            rate-limit refusal, a garbage frame...); logged at WARNING level either way.
+        ping_interval: seconds of silence after which Kuzzle's ``{"p":1}`` is sent; a ping
+            unanswered for a whole interval (a dead network, or a frame dripping in) drops the
+            connection. None disables pings.
+        max_size: largest frame accepted, in bytes (None: no limit); a larger frame drops
+            the connection.
+
+    Use it as ``async with AsyncKuzzleWebSocket(url) as kuzzle: ...`` (connects on entry), or
+    let the first query connect and call :meth:`close` at the end.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        jwt: str | None = None,
+        retry: AsyncRetryCaller | None = None,
+        on_notification: Notification | None = None,
+        on_unmatched_error: UnmatchedError | None = None,
+        ping_interval: float | None = 20.0,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+    ) -> None:
+        if not timeout > 0:
+            raise ValueError(f"timeout must be positive, not {timeout!r}")
+        if ping_interval is not None and not ping_interval > 0:
+            raise ValueError(f"ping_interval must be positive or None, not {ping_interval!r}")
+        self.url = url
+        self.timeout = timeout
+        self.jwt = jwt
+        self._retry: AsyncRetryCaller | None = None
+        self.retry = retry
+        self.on_notification = on_notification
+        self.on_unmatched_error = on_unmatched_error
+        self.ping_interval = ping_interval
+        self.max_size = max_size
+        self._conn: _Connection | None = None
+        self._connect_lock: asyncio.Lock | None = None
+        self._closed = False
+        self._streams: set[NotificationStream] = set()
+        self._callback_tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def retry(self) -> AsyncRetryCaller | None:
+        """The retry policy of the queries, scoped to this client's host (None: no retry)."""
+        return self._retry
+
+    @retry.setter
+    def retry(self, policy: AsyncRetryCaller | None) -> None:
+        self._retry = scope_async_retry(policy, self.url)
+
+    @property
+    def connected(self) -> bool:
+        """True while the socket is open."""
+        conn = self._conn
+        return conn is not None and not conn.dead
+
+    @property
+    def pending(self) -> int:
+        """How many queries wait for their answer."""
+        conn = self._conn
+        return len(conn.pending) if conn is not None else 0
+
+    async def connect(self) -> None:
+        """Open the socket if it is not open (queries do this on their own)."""
+        await self._connection()
+
+    async def _connection(self) -> _Connection:
+        if self._connect_lock is None:
+            self._connect_lock = asyncio.Lock()
+        async with self._connect_lock:
+            if self._closed:
+                raise ConnectionLostError(
+                    "the client is closed",
+                    transport="websocket",
+                    problem=NOT_RETRYABLE.reason,
+                    retry_hint=NOT_RETRYABLE,
+                )
+            conn = self._conn
+            if conn is None or conn.dead:
+                conn = self._conn = _Connection(self, await self._open())
+            return conn
+
+    async def _open(self) -> Any:
+        try:
+            # One deadline for the whole handshake: a server dripping its answer cannot
+            # stretch it.
+            return await asyncio.wait_for(
+                websockets.asyncio.client.connect(
+                    self.url,
+                    open_timeout=self.timeout,
+                    ping_interval=None,  # Kuzzle's application pings instead (see _ping_loop)
+                    max_size=self.max_size,
+                    close_timeout=min(self.timeout, 2.0),
+                ),
+                self.timeout,
+            )
+        except websockets.exceptions.InvalidStatus as exc:
+            raise self._refused_handshake(exc) from exc
+        except Exception as exc:  # refused, DNS, timeout, bad URL: nothing was sent
+            bad_url = isinstance(exc, (ValueError, TypeError, websockets.exceptions.InvalidURI))
+            hint = NOT_RETRYABLE if bad_url else CONNECT_FAILED
+            raise ConnectionLostError(
+                f"could not connect to {self.url}: {type(exc).__name__}: {str(exc)[:300]}",
+                transport="websocket",
+                problem=hint.reason,
+                retry_hint=hint,
+            ) from exc
+
+    def _refused_handshake(self, exc: websockets.exceptions.InvalidStatus) -> KuzzleError:
+        """A handshake answered with an HTTP status: parsed like any HTTP answer."""
+        response = exc.response
+        error, _, _ = parse_response_and_body(
+            bytes(response.body or b""),
+            http_status=response.status_code,
+            headers=dict(response.headers.raw_items()),
+            transport="websocket",
+        )
+        if error is None:
+            return ConnectionLostError(
+                f"could not connect to {self.url}: HTTP {response.status_code}",
+                transport="websocket",
+                problem=CONNECT_FAILED.reason,
+                retry_hint=CONNECT_FAILED,
+            )
+        return error
+
+    async def query(
+        self,
+        request: Mapping[str, Any],
+        *,
+        idempotent: bool = False,
+        strict: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """Send one Kuzzle API request and return its ``result``.
+
+        Raises the parsed :class:`~kuzzle_errors.KuzzleError` on an error answer,
+        :class:`~kuzzle_errors.ConnectionLostError` if the connection fails or drops,
+        :class:`~kuzzle_errors.RequestTimeoutError` if no answer comes within ``timeout``
+        (default: the client's). ``idempotent`` and ``strict`` as for the sync client.
+        """
+        return await acall_with_retry(
+            self.retry,
+            self._query_once,
+            dict(request),
+            idempotent=idempotent,
+            strict=strict,
+            timeout=timeout,
+        )
+
+    async def _query_once(
+        self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
+    ) -> Any:
+        payload = ws_payload(request, self.jwt)
+        wait = self.timeout if timeout is None else timeout
+        try:
+            answer = await (await self._connection()).request(payload, wait)
+        except _Stale:  # it dropped before our send: nothing was sent, reconnect once
+            try:
+                answer = await (await self._connection()).request(payload, wait)
+            except _Stale as exc:
+                raise ConnectionLostError(
+                    f"connection to {self.url} lost before the request was sent",
+                    problem=CONNECT_FAILED.reason,
+                    retry_hint=CONNECT_FAILED,
+                    **ws_context(payload),
+                ) from exc
+        return ws_result(answer, strict)
+
+    async def login(
+        self,
+        credentials: Mapping[str, Any],
+        strategy: str = "local",
+        *,
+        expires_in: str | None = None,
+    ) -> str:
+        """Log in with ``auth:login``, keep the token for the next queries and return it."""
+        result = await self.query(login_request(credentials, strategy, expires_in))
+        self.jwt = jwt_from_login(result)
+        return self.jwt
+
+    def notifications(self, *, max_queued: int = 1000) -> NotificationStream:
+        """An async iterator of the realtime notifications received from now on.
+
+        ``async for notification in kuzzle.notifications(): ...``; see
+        :class:`NotificationStream`. Independent of ``on_notification`` (both get them).
+        """
+        stream = NotificationStream(self, max_queued)
+        self._streams.add(stream)
+        return stream
+
+    def _notify(self, msg: dict[str, Any]) -> None:
+        for stream in list(self._streams):
+            stream._put(msg)
+        callback = self.on_notification
+        if callback is not None:
+            self._run_callback(callback, msg, "on_notification")
+        elif not self._streams:
+            log.debug("notification without a callback: room %s", msg.get("room"))
+
+    def _run_callback(self, callback: Callable[[Any], Any], arg: Any, name: str) -> None:
+        try:
+            result = callback(arg)
+        except Exception:  # a failing callback must not kill the reader
+            log.exception("%s callback failed", name)
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            self._callback_tasks.add(task)
+            task.add_done_callback(lambda t: self._callback_done(t, name))
+
+    def _callback_done(self, task: asyncio.Task[Any], name: str) -> None:
+        self._callback_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s callback failed", name, exc_info=task.exception())
+
+    def _connection_dropped(self, conn: _Connection, why: str) -> None:
+        if conn is not self._conn:
+            return
+        for stream in list(self._streams):
+            stream._put(
+                None
+                if self._closed
+                else ConnectionLostError(
+                    f"connection to {self.url} lost: {why}",
+                    transport="websocket",
+                    problem=CONNECTION_LOST.reason,
+                    retry_hint=CONNECTION_LOST,
+                )
+            )
+
+    async def close(self) -> None:
+        """Close the socket; pending queries fail with ConnectionLostError. Idempotent."""
+        self._closed = True
+        conn = self._conn
+        if conn is not None:
+            await conn.close(min(self.timeout, 2.0))
+        for stream in list(self._streams):
+            stream._put(None)
+
+    async def __aenter__(self) -> AsyncKuzzleWebSocket:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("connected" if self.connected else "idle")
+        return f"AsyncKuzzleWebSocket({self.url!r}, {state})"

@@ -1,0 +1,301 @@
+"""``kuzzle_errors.httpx`` against the real stub on loopback: helpers, hook, AsyncKuzzleHTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import httpx
+import pytest
+
+import kuzzle_errors
+from kuzzle_errors import catalog
+from kuzzle_errors.httpx import (
+    AsyncKuzzleHTTP,
+    error_from_response,
+    install,
+    raise_for_kuzzle,
+    uninstall,
+)
+from kuzzle_errors.retry import RetryPolicy
+from kuzzle_errors.testing import StubKuzzle
+
+pytestmark = pytest.mark.anyio
+
+NOW = {"controller": "server", "action": "now"}
+
+# One catalogued id per Kuzzle error class.
+FAMILIES: dict[str, str] = {}
+for _spec in catalog.all_specs(2):
+    FAMILIES.setdefault(_spec.class_name, _spec.id)
+
+
+@pytest.fixture
+def stub() -> Iterator[StubKuzzle]:
+    with StubKuzzle() as kuzzle:
+        yield kuzzle
+
+
+@pytest.fixture
+async def kuzzle(stub: StubKuzzle) -> AsyncIterator[AsyncKuzzleHTTP]:
+    async with AsyncKuzzleHTTP(stub.url, timeout=5.0) as client:
+        yield client
+
+
+def fast_policy(attempts: int = 5) -> RetryPolicy:
+    async def no_sleep(_: float) -> None:
+        await asyncio.sleep(0)
+
+    return RetryPolicy(attempts=attempts, budget=None, async_sleep=no_sleep)
+
+
+# -- the helpers on plain httpx responses ------------------------------------------------------
+
+
+def test_error_from_a_response_built_by_hand() -> None:
+    resp = httpx.Response(
+        503,
+        json={"status": 503, "error": {"id": "api.process.overloaded", "status": 503}},
+        headers={"X-Kuzzle-Node": "knode-1"},
+    )
+    error = error_from_response(resp)
+    assert isinstance(error, kuzzle_errors.error_class("api.process.overloaded"))
+    assert error.node == "knode-1"
+    assert error.retry_hint.replay_safe
+    with pytest.raises(kuzzle_errors.ServiceUnavailableError):
+        raise_for_kuzzle(resp)
+    assert error_from_response(httpx.Response(200, json={"status": 200, "result": 1})) is None
+
+
+def test_sync_client_helpers_and_hook(stub: StubKuzzle) -> None:
+    stub.fail("document", "get", "services.storage.not_found", "x", "i", "c")
+    with httpx.Client() as client:
+        resp = client.post(f"{stub.url}/_query", json={"controller": "document", "action": "get"})
+        error = error_from_response(resp)
+        assert isinstance(error, kuzzle_errors.NotFoundError)
+        assert error.request_id == stub.requests[-1].request_id
+        install(client)
+        with pytest.raises(kuzzle_errors.error_class("network.http.body_parse_failed")):
+            client.post(f"{stub.url}/_query", content=b"{oops")
+        # A success passes untouched, its body still readable.
+        assert client.post(f"{stub.url}/_query", json=NOW).json()["result"]["now"] > 0
+        # Streamed: the hook reads the error body itself.
+        stub.overload(times=1)
+        with (
+            pytest.raises(kuzzle_errors.ServiceUnavailableError),
+            client.stream("POST", f"{stub.url}/_query", json=NOW),
+        ):
+            pass  # pragma: no cover - the hook raises first
+        install(client)  # twice: still one hook
+        assert (
+            sum(h.__class__.__name__ == "_KuzzleHook" for h in client.event_hooks["response"]) == 1
+        )
+        uninstall(client)
+        stub.overload(times=1)
+        assert client.post(f"{stub.url}/_query", json=NOW).status_code == 503
+
+
+async def test_async_client_hook(stub: StubKuzzle) -> None:
+    async with httpx.AsyncClient() as client:
+        install(client)
+        with pytest.raises(kuzzle_errors.error_class("network.http.url_not_found")):
+            await client.get(f"{stub.url}/no/such/route/at/all")
+        stub.overload(times=1)
+        with pytest.raises(kuzzle_errors.ServiceUnavailableError) as info:
+            await client.post(f"{stub.url}/_query", json=NOW)
+        assert info.value.retry_hint.replay_safe
+        resp = await client.post(f"{stub.url}/_query", json=NOW)
+        assert resp.json()["result"]["now"] > 0
+        # A 206 is Kuzzle's partial failure: parsed even though it is a 2xx.
+        stub.fail(
+            "document",
+            "mCreate",
+            "services.storage.incomplete_create",
+            result={"successes": [], "errors": [{"_id": "a", "status": 400, "reason": "no"}]},
+        )
+        with pytest.raises(kuzzle_errors.PartialError):
+            await client.post(
+                f"{stub.url}/_query", json={"controller": "document", "action": "mCreate"}
+            )
+        uninstall(client)
+        assert (await client.get(f"{stub.url}/no/such/route/at/all")).status_code == 404
+
+
+# -- AsyncKuzzleHTTP ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("class_name", sorted(FAMILIES))
+async def test_every_error_class(
+    stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP, class_name: str
+) -> None:
+    error_id = FAMILIES[class_name]
+    stub.fail("test", "boom", error_id, "a", "b", "c")
+    with pytest.raises(kuzzle_errors.error_class(error_id)) as info:
+        await kuzzle.query({"controller": "test", "action": "boom"})
+    error = info.value
+    assert isinstance(error, kuzzle_errors.error_class(class_name))
+    assert error.id == error_id
+    assert error.transport == "http"
+    assert error.node == stub.node
+    assert error.request_id == stub.requests[-1].request_id
+    assert error.http_status == error.status
+
+
+async def test_result_login_and_jwt(stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP) -> None:
+    assert (await kuzzle.query(NOW))["now"] > 0
+    token = await kuzzle.login({"username": "admin", "password": "secret"})
+    assert token and kuzzle.jwt == token
+    await kuzzle.query(NOW)
+    assert stub.requests[-1].jwt == token
+
+
+async def test_a_pre_routing_error_names_the_action_we_sent(stub: StubKuzzle) -> None:
+    async with AsyncKuzzleHTTP(stub.url, timeout=5.0) as kuzzle:
+        stub.configure(max_request_size=10)
+        with pytest.raises(kuzzle_errors.SizeLimitError) as info:
+            await kuzzle.query(
+                {"controller": "document", "action": "create", "body": {"x": "y" * 50}}
+            )
+    assert (info.value.controller, info.value.action) == ("document", "create")
+    assert info.value.request_id is not None
+
+
+async def test_overload_is_retried_through_acall(stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP) -> None:
+    stub.overload(times=2)
+    kuzzle.retry = fast_policy()
+    assert await kuzzle.query({"controller": "document", "action": "create", "body": {}})
+    assert stub.count("document", "create") == 3
+
+
+async def test_connection_refused_is_replay_safe() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", timeout=2.0) as kuzzle:
+        with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+            await kuzzle.query(NOW)
+    assert info.value.retry_hint.replay_safe
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert info.value.transport == "http"
+
+
+async def test_a_timeout_after_sending_is_not_replay_safe(stub: StubKuzzle) -> None:
+    stub.slow("document", "create", 3.0)
+    async with AsyncKuzzleHTTP(stub.url, timeout=0.3, retry=fast_policy()) as kuzzle:
+        with pytest.raises(kuzzle_errors.RequestTimeoutError) as info:
+            await kuzzle.query({"controller": "document", "action": "create", "body": {}})
+    error = info.value
+    assert error.retry_hint.retryable and not error.retry_hint.replay_safe
+    assert isinstance(error.__cause__, (asyncio.TimeoutError, httpx.TimeoutException))
+    assert (error.controller, error.action) == ("document", "create")
+    assert stub.count("document", "create") == 1  # not replayed: it may still run
+
+
+async def test_a_dropped_connection_is_not_replay_safe(
+    stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP
+) -> None:
+    stub.drop("server", "now")
+    with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+        await kuzzle.query(NOW)
+    assert info.value.retry_hint.retryable and not info.value.retry_hint.replay_safe
+    assert isinstance(info.value.__cause__, httpx.TransportError)
+    kuzzle.retry = fast_policy()
+    stub.drop("server", "now")
+    assert "now" in await kuzzle.query(NOW, idempotent=True)
+
+
+async def serve_raw(handler: Callable[[asyncio.StreamWriter], Awaitable[None]]) -> asyncio.Server:
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        try:
+            await handler(writer)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(on_connect, "127.0.0.1", 0)
+
+
+async def test_the_timeout_bounds_the_whole_call_not_each_read() -> None:
+    async def drip(writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        )
+        for _ in range(100):
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.1)
+
+    server = await serve_raw(drip)
+    port = server.sockets[0].getsockname()[1]
+    async with server, AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", timeout=0.5) as kuzzle:
+        started = time.monotonic()
+        with pytest.raises(kuzzle_errors.RequestTimeoutError) as info:
+            await kuzzle.query(NOW)
+        assert time.monotonic() - started < 2.0
+    assert not info.value.retry_hint.replay_safe
+
+
+async def test_the_body_read_is_bounded(stub: StubKuzzle) -> None:
+    stub.respond("server", "now", "x" * 5000)
+    async with AsyncKuzzleHTTP(stub.url, timeout=5.0, max_body=1000) as kuzzle:
+        with pytest.raises(kuzzle_errors.InvalidResponseError) as info:
+            await kuzzle.query(NOW)
+    assert "max_body" in str(info.value.problem)
+    assert not info.value.retry_hint.retryable
+    assert info.value.action == "now"
+
+
+async def test_a_proxy_page_is_not_a_result(stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP) -> None:
+    stub.proxy_error(502, retry_after=4)
+    with pytest.raises(kuzzle_errors.KuzzleError) as info:
+        await kuzzle.query(NOW)
+    error = info.value
+    assert error.http_status == 502
+    assert error.retry_after == 4.0
+    assert error.problem and "HTML" in error.problem
+    assert await kuzzle.query(NOW)  # the proxy recovered
+
+
+async def test_a_2xx_that_is_not_kuzzle_raises() -> None:
+    async def portal(writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>"
+        )
+        await writer.drain()
+
+    server = await serve_raw(portal)
+    port = server.sockets[0].getsockname()[1]
+    async with server, AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", timeout=2.0) as kuzzle:
+        with pytest.raises(kuzzle_errors.InvalidResponseError) as info:
+            await kuzzle.query(NOW)
+    assert info.value.raw == b"<html>"
+
+
+async def test_many_concurrent_queries_share_one_client(
+    stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP
+) -> None:
+    stub.slow("document", "create", (0.0, 0.03))
+    results = await asyncio.gather(
+        *(
+            kuzzle.query({"controller": "document", "action": "create", "_id": f"d{i}", "body": {}})
+            for i in range(50)
+        )
+    )
+    assert [r["_id"] for r in results] == [f"d{i}" for i in range(50)]
+
+
+async def test_a_user_client_is_not_closed() -> None:
+    client = httpx.AsyncClient()
+    async with AsyncKuzzleHTTP("http://127.0.0.1:1", client=client):
+        pass
+    assert not client.is_closed
+    await client.aclose()
+
+
+def test_bad_timeout() -> None:
+    with pytest.raises(ValueError):
+        AsyncKuzzleHTTP("http://x", timeout=0)
