@@ -10,6 +10,17 @@
     def test_with_options(kuzzle_stub): ...
 
 The marker's keyword arguments are passed to :class:`~kuzzle_errors.testing.StubKuzzle`.
+
+The fixture serves async tests as well (anyio's plugin, which the test extra installs, or
+pytest-asyncio): the stub runs its own event loop in a thread, and the fixture starts and
+stops it outside the test's loop::
+
+    @pytest.mark.anyio
+    async def test_async_client(kuzzle_stub):
+        async with AsyncKuzzleWebSocket(kuzzle_stub.ws_url) as kuzzle:
+            ...
+
+Outside pytest, ``async with StubKuzzle() as stub:`` starts it without blocking the loop.
 """
 
 from __future__ import annotations

@@ -257,6 +257,22 @@ class StubKuzzle:
     ) -> None:
         self.stop()
 
+    # Async code: start and stop in a worker thread, so the event loop never blocks on them.
+    async def __aenter__(self) -> StubKuzzle:
+        import asyncio  # only for async users: keeps `import kuzzle_errors.testing` light
+
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.stop)
+
     def __repr__(self) -> str:
         where = self.url if self.running else "stopped"
         return f"<StubKuzzle {where}>"
@@ -532,6 +548,17 @@ class StubKuzzle:
             if len(snapshot) >= count or time.monotonic() >= deadline:
                 return snapshot
             time.sleep(0.005)
+
+    async def await_requests(self, count: int, timeout: float = 2.0) -> list[RecordedRequest]:
+        """:meth:`wait_for_requests` for async tests: waits without blocking the event loop."""
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        while True:
+            snapshot = self.requests
+            if len(snapshot) >= count or time.monotonic() >= deadline:
+                return snapshot
+            await asyncio.sleep(0.005)
 
 
 def serve(

@@ -409,11 +409,17 @@ class _Connection:
 
 
 def _describe_close(ws: Any, default: str) -> str:
-    code = getattr(ws, "close_code", None)
-    if code is None:
+    protocol = getattr(ws, "protocol", None)
+    received = getattr(protocol, "close_rcvd", None)
+    sent = getattr(protocol, "close_sent", None)
+    if received is not None:
+        who, frame = "the server", received
+    elif sent is not None:  # we closed: a frame too large, a protocol error from the server
+        who, frame = "the client", sent
+    else:
         return default
-    reason = getattr(ws, "close_reason", None) or ""
-    return f"closed by the server (code {code}{': ' + reason if reason else ''})"
+    reason = f": {frame.reason}" if frame.reason else ""
+    return f"closed by {who} (code {frame.code}{reason})"
 
 
 class AsyncKuzzleWebSocket:

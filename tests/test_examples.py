@@ -33,6 +33,19 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
         "created order-1 after 3 attempts",
         "not retried: services.storage.not_found (retryable=False)",
     ),
+    "asyncio_httpx.py": (
+        'not found: services.storage.not_found over http: Document "order-2" not found in '
+        '"shop":"orders".',
+        "concurrent: True",
+        "created after 3 attempts",
+        "httpx hook: network.http.body_parse_failed (status 400)",
+    ),
+    "asyncio_websockets.py": (
+        "not found: services.storage.not_found over websocket",
+        "notification: room orders-room, document order-9",
+        "connection lost: 10 of 10 pending queries failed at once",
+        "reconnected: server time True, pending 0",
+    ),
     "partial_mcreate.py": (
         "  PartialError: 1 failed, count=1",
         "  - apple: document already exists (status 400)",
@@ -56,7 +69,7 @@ def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
 
 def test_every_example_is_covered() -> None:
     scripts = {path.name for path in EXAMPLES.glob("*.py")}
-    assert scripts == {*SCRIPTS, "test_with_stub_fixture.py"}
+    assert scripts == {*SCRIPTS, *FIXTURE_EXAMPLES}
 
 
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
@@ -68,7 +81,15 @@ def test_example_runs(script: str) -> None:
         assert line in result.stdout, f"{line!r} missing from:\n{result.stdout}"
 
 
-def test_fixture_example_passes_under_pytest() -> None:
+# pytest example -> how many tests it holds
+FIXTURE_EXAMPLES: dict[str, int] = {
+    "test_with_stub_fixture.py": 4,
+    "test_async_with_stub_fixture.py": 3,
+}
+
+
+@pytest.mark.parametrize("script", sorted(FIXTURE_EXAMPLES))
+def test_fixture_example_passes_under_pytest(script: str) -> None:
     args = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
     registered = any(
         point.value.startswith("kuzzle_errors.pytest_plugin")
@@ -76,9 +97,9 @@ def test_fixture_example_passes_under_pytest() -> None:
     )
     if not registered:  # an install without the entry point: load the plugin by hand
         args += ["-p", "kuzzle_errors.pytest_plugin"]
-    result = _run([*args, str(EXAMPLES / "test_with_stub_fixture.py")])
+    result = _run([*args, str(EXAMPLES / script)])
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert f"{FIXTURE_EXAMPLES[script]} passed" in result.stdout
 
 
 # file -> (extra arguments, exit status, a line the output must contain)

@@ -1,0 +1,83 @@
+"""The async modules are lazy, and ``kuzzle_errors.httpx``/``.websockets`` never shadow the libraries.
+
+Inside the package, ``import httpx`` must give the real httpx and ``import websockets`` the
+real websockets (which the stub server also uses), never our modules of the same name.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import kuzzle_errors
+
+PACKAGE = Path(kuzzle_errors.__file__).resolve().parent
+
+
+def run(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    return result.stdout.strip()
+
+
+def test_import_kuzzle_errors_pulls_no_async_library() -> None:
+    out = run(
+        "import sys, kuzzle_errors;"
+        "print(sorted(m for m in ('httpx', 'httpcore', 'anyio', 'websockets', 'asyncio',"
+        " 'kuzzle_errors.httpx', 'kuzzle_errors.websockets') if m in sys.modules))"
+    )
+    assert out == "[]"
+
+
+def test_our_modules_import_the_real_libraries() -> None:
+    out = run(
+        "import sys, kuzzle_errors;"
+        "h = kuzzle_errors.httpx; w = kuzzle_errors.websockets;"  # the lazy attributes
+        "import kuzzle_errors.httpx as h2, kuzzle_errors.websockets as w2;"
+        "assert h is h2 and w is w2;"
+        "real_h, real_w = sys.modules['httpx'], sys.modules['websockets'];"
+        "print(h.httpx is real_h, w.websockets is real_w,"
+        " real_h.__name__, real_w.__name__,"
+        f" {str(PACKAGE)!r} not in (real_h.__file__ or ''),"
+        f" {str(PACKAGE)!r} not in (real_w.__file__ or ''),"
+        " hasattr(real_h, 'AsyncClient'), hasattr(real_w, 'asyncio'))"
+    )
+    assert out == "True True httpx websockets True True True True"
+
+
+def test_the_stub_still_serves_websockets_after_our_module_is_imported() -> None:
+    out = run(
+        "import kuzzle_errors.websockets, kuzzle_errors.httpx;"
+        "from kuzzle_errors.testing import StubKuzzle;"
+        "from kuzzle_errors.websocket import KuzzleWebSocket;"
+        "s = StubKuzzle().start();"
+        "k = KuzzleWebSocket(s.ws_url, timeout=5);"
+        "print('now' in k.query({'controller': 'server', 'action': 'now'}));"
+        "k.close(); s.stop()"
+    )
+    assert out == "True"
+
+
+def test_no_relative_imports_in_the_package() -> None:
+    # A relative import (`from . import websockets`) would pick our module over the library.
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_the_async_modules_use_postponed_annotations() -> None:
+    for name in ("httpx.py", "websockets.py", "_aio.py", "_query.py"):
+        tree = ast.parse((PACKAGE / name).read_text(encoding="utf-8"))
+        futures = [
+            alias.name
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__"
+            for alias in node.names
+        ]
+        assert "annotations" in futures, name

@@ -1,0 +1,314 @@
+"""``kuzzle_errors.websockets.AsyncKuzzleWebSocket`` against the real stub on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import websockets.asyncio.server
+
+import kuzzle_errors
+from kuzzle_errors import catalog
+from kuzzle_errors.retry import RetryPolicy
+from kuzzle_errors.testing import StubKuzzle
+from kuzzle_errors.websockets import AsyncKuzzleWebSocket
+
+pytestmark = pytest.mark.anyio
+
+NOW = {"controller": "server", "action": "now"}
+
+FAMILIES: dict[str, str] = {}
+for _spec in catalog.all_specs(2):
+    FAMILIES.setdefault(_spec.class_name, _spec.id)
+
+
+@pytest.fixture
+def stub() -> Iterator[StubKuzzle]:
+    with StubKuzzle() as kuzzle:
+        yield kuzzle
+
+
+@pytest.fixture
+async def kuzzle(stub: StubKuzzle) -> AsyncIterator[AsyncKuzzleWebSocket]:
+    async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0) as client:
+        yield client
+
+
+def create(i: int) -> dict[str, Any]:
+    return {"controller": "document", "action": "create", "_id": f"d{i}", "body": {"i": i}}
+
+
+def fast_policy(attempts: int = 5) -> RetryPolicy:
+    async def no_sleep(_: float) -> None:
+        await asyncio.sleep(0)
+
+    return RetryPolicy(attempts=attempts, budget=None, async_sleep=no_sleep)
+
+
+async def wait_for_requests(stub: StubKuzzle, count: int) -> None:
+    await asyncio.to_thread(stub.wait_for_requests, count, 5.0)
+
+
+@pytest.mark.parametrize("class_name", sorted(FAMILIES))
+async def test_every_error_class(
+    stub: StubKuzzle, kuzzle: AsyncKuzzleWebSocket, class_name: str
+) -> None:
+    error_id = FAMILIES[class_name]
+    stub.fail("test", "boom", error_id, "a", "b", "c")
+    with pytest.raises(kuzzle_errors.error_class(error_id)) as info:
+        await kuzzle.query({"controller": "test", "action": "boom"})
+    error = info.value
+    assert isinstance(error, kuzzle_errors.error_class(class_name))
+    assert error.id == error_id
+    assert error.transport == "websocket"
+    assert error.request_id == stub.requests[-1].request_id
+
+
+async def test_result_login_and_jwt(stub: StubKuzzle, kuzzle: AsyncKuzzleWebSocket) -> None:
+    assert (await kuzzle.query(NOW))["now"] > 0
+    token = await kuzzle.login({"username": "admin", "password": "secret"})
+    await kuzzle.query(NOW)
+    assert stub.requests[-1].jwt == token
+
+
+async def test_200_concurrent_queries_answered_in_random_order(
+    stub: StubKuzzle, kuzzle: AsyncKuzzleWebSocket
+) -> None:
+    stub.slow("document", "create", (0.0, 0.05))
+    results = await asyncio.gather(*(kuzzle.query(create(i)) for i in range(200)))
+    assert [r["_id"] for r in results] == [f"d{i}" for i in range(200)]
+    answered = [r.request_id for r in stub.requests]
+    assert len(answered) == 200
+    assert kuzzle.pending == 0
+
+
+async def test_a_drop_fails_50_pending_queries_at_once(
+    stub: StubKuzzle, kuzzle: AsyncKuzzleWebSocket
+) -> None:
+    stub.slow("server", "now", 30.0)
+    tasks = [asyncio.ensure_future(kuzzle.query(NOW)) for _ in range(50)]
+    await wait_for_requests(stub, 50)
+    started = time.monotonic()
+    await asyncio.to_thread(stub.drop_connections, 1011, "bye")
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert time.monotonic() - started < 1.0
+    assert all(isinstance(r, kuzzle_errors.ConnectionLostError) for r in results), results
+    assert all(r.retry_hint.retryable and not r.retry_hint.replay_safe for r in results)
+    assert "1011" in str(results[0])
+    assert kuzzle.pending == 0 and not kuzzle.connected
+    assert (await kuzzle.query({"controller": "auth", "action": "checkToken"})) is not None
+
+
+async def test_cancelling_100_pending_queries_leaks_nothing(stub: StubKuzzle) -> None:
+    unmatched: list[kuzzle_errors.KuzzleError] = []
+    notified: list[dict[str, Any]] = []
+    async with AsyncKuzzleWebSocket(
+        stub.ws_url,
+        timeout=5.0,
+        on_unmatched_error=unmatched.append,
+        on_notification=notified.append,
+    ) as kuzzle:
+        stub.slow("document", "create", 0.3)
+        tasks = [asyncio.ensure_future(kuzzle.query(create(i))) for i in range(100)]
+        await wait_for_requests(stub, 100)
+        assert kuzzle.pending == 100
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(isinstance(r, asyncio.CancelledError) for r in results)
+        assert kuzzle.pending == 0
+        await asyncio.sleep(0.6)  # the late answers come in, and are dropped quietly
+        assert kuzzle.pending == 0
+        assert (unmatched, notified) == ([], [])
+        assert (await kuzzle.query(NOW))["now"] > 0
+
+
+async def test_a_timeout_leaves_nothing_pending(
+    stub: StubKuzzle, kuzzle: AsyncKuzzleWebSocket
+) -> None:
+    stub.slow("server", "now", 0.5, times=1)
+    with pytest.raises(kuzzle_errors.RequestTimeoutError) as info:
+        await kuzzle.query(NOW, timeout=0.1)
+    assert not info.value.retry_hint.replay_safe
+    assert kuzzle.pending == 0
+    assert (await kuzzle.query(NOW))["now"] > 0
+
+
+async def test_overload_is_retried_through_acall(stub: StubKuzzle) -> None:
+    async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0, retry=fast_policy()) as kuzzle:
+        stub.overload(times=2)
+        assert await kuzzle.query(create(1))
+    assert stub.count("document", "create") == 3
+
+
+async def test_a_refusal_of_the_socket_rate_limit_fails_the_refused_query_at_once() -> None:
+    with StubKuzzle(ws_rate_limit=1) as stub:
+        async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0) as kuzzle:
+            started = time.monotonic()
+            results = await asyncio.gather(
+                kuzzle.query(NOW), kuzzle.query(NOW), return_exceptions=True
+            )
+            assert time.monotonic() - started < 1.0
+            refused = [r for r in results if isinstance(r, BaseException)]
+            assert len(refused) == 1, results
+            error = refused[0]
+            assert isinstance(error, kuzzle_errors.TooManyRequestsError)
+            assert error.retry_hint.replay_safe
+            assert error.action == "now"
+            assert kuzzle.pending == 0
+
+
+async def test_an_unattributable_refusal_never_replays_a_write() -> None:
+    # Issue 14: the refused query has timed out when the slow write is still in flight; the
+    # refusal could be either's, so the write must not fail replay-safe (and not run twice).
+    with StubKuzzle(ws_rate_limit=1) as stub:
+        stub.slow("document", "create", 0.6)
+        async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0, retry=fast_policy()) as kuzzle:
+            write = asyncio.ensure_future(kuzzle.query(create(1)))
+            await wait_for_requests(stub, 1)
+            with pytest.raises(kuzzle_errors.RequestTimeoutError):
+                await kuzzle.query(NOW, timeout=0.1)
+            assert (await write)["_id"] == "d1"
+    assert stub.count("document", "create") == 1
+
+
+async def test_notifications_reach_the_callback_and_the_iterator(stub: StubKuzzle) -> None:
+    received: list[dict[str, Any]] = []
+
+    async def on_notification(msg: dict[str, Any]) -> None:
+        received.append(msg)
+
+    async with AsyncKuzzleWebSocket(
+        stub.ws_url, timeout=5.0, on_notification=on_notification
+    ) as kuzzle:
+        stream = kuzzle.notifications()
+        await asyncio.to_thread(stub.notify, "room-1", result={"_id": "n1"})
+        first = await asyncio.wait_for(stream.__anext__(), 2.0)
+        assert first["room"] == "room-1"
+        await asyncio.sleep(0.05)
+        assert [m["room"] for m in received] == ["room-1"]
+        # A drop ends the stream with the error: the subscriptions are gone with the socket.
+        await asyncio.to_thread(stub.drop_connections, 1011)
+        with pytest.raises(kuzzle_errors.ConnectionLostError):
+            await asyncio.wait_for(stream.__anext__(), 2.0)
+        later = kuzzle.notifications()
+    # Closing the client ends the other streams.
+    assert [n async for n in later] == []
+
+
+async def test_pings_keep_an_idle_socket_and_a_silent_server_is_dropped(stub: StubKuzzle) -> None:
+    async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0, ping_interval=0.05) as kuzzle:
+        await asyncio.sleep(0.3)
+        assert kuzzle.connected  # the stub answered {"p":1} with {"p":2}
+
+    async def silent(ws: Any) -> None:
+        async for _ in ws:
+            pass  # reads, never answers
+
+    async with websockets.asyncio.server.serve(silent, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with AsyncKuzzleWebSocket(
+            f"ws://127.0.0.1:{port}", timeout=10.0, ping_interval=0.1
+        ) as kuzzle:
+            started = time.monotonic()
+            with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+                await kuzzle.query(NOW)
+            assert time.monotonic() - started < 2.0
+            assert "ping" in str(info.value)
+
+
+async def test_connection_refused_is_replay_safe() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=2.0)
+    with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+        await kuzzle.query(NOW)
+    assert info.value.retry_hint.replay_safe
+    assert info.value.__cause__ is not None
+    await kuzzle.close()
+
+
+async def test_a_handshake_refused_with_an_http_status_is_parsed() -> None:
+    body = b'{"status":503,"error":{"id":"api.process.overloaded","status":503,"message":"busy"}}'
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=2.0)
+        with pytest.raises(kuzzle_errors.ServiceUnavailableError) as info:
+            await kuzzle.connect()
+    assert info.value.id == "api.process.overloaded"
+    assert info.value.retry_hint.replay_safe
+    await kuzzle.close()
+
+
+async def test_the_connect_deadline_is_total() -> None:
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        try:
+            for byte in b"HTTP/1.1 101 Switching Protocols\r\n":
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.1)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(drip, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(kuzzle_errors.ConnectionLostError):
+            await kuzzle.connect()
+        assert time.monotonic() - started < 2.0
+        await kuzzle.close()
+
+
+async def test_an_oversized_frame_drops_the_connection(stub: StubKuzzle) -> None:
+    stub.respond("server", "now", "x" * 5000, times=1)
+    async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0, max_size=1000) as kuzzle:
+        with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+            await kuzzle.query(NOW)
+        assert "1009" in str(info.value)
+        assert (await kuzzle.query(NOW))["now"] > 0  # reconnected
+
+
+async def test_garbage_goes_to_on_unmatched_error(stub: StubKuzzle) -> None:
+    unmatched: list[kuzzle_errors.KuzzleError] = []
+    async with AsyncKuzzleWebSocket(
+        stub.ws_url, timeout=5.0, on_unmatched_error=unmatched.append
+    ) as kuzzle:
+        stub.garbage("server", "now")
+        assert (await kuzzle.query(NOW))["now"] > 0
+    assert len(unmatched) == 1
+    assert isinstance(unmatched[0], kuzzle_errors.InvalidResponseError)
+
+
+async def test_a_closed_client_refuses_queries(stub: StubKuzzle) -> None:
+    kuzzle = AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0)
+    assert await kuzzle.query(NOW)
+    stub.slow("server", "now", 5.0)
+    pending = asyncio.ensure_future(kuzzle.query(NOW))
+    await wait_for_requests(stub, 2)
+    await kuzzle.close()
+    with pytest.raises(kuzzle_errors.ConnectionLostError):
+        await pending
+    with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+        await kuzzle.query(NOW)
+    assert not info.value.retry_hint.retryable
+    assert "closed" in repr(kuzzle)
