@@ -5,12 +5,12 @@ Imports neither asyncio libraries nor transports: both async client modules use 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from kuzzle_errors._transport import host_key
+from kuzzle_errors._transport import host_key, jwt_from_login, login_request
 
-__all__ = ["AsyncRetryCaller", "acall_with_retry", "scope_async_retry"]
+__all__ = ["AsyncClientBase", "AsyncRetryCaller", "acall_with_retry", "scope_async_retry"]
 
 _T = TypeVar("_T")
 
@@ -47,3 +47,39 @@ async def acall_with_retry(
     if policy is None:
         return await fn(request, **kwargs)
     return await policy.acall(fn, request, idempotent=idempotent, **kwargs)
+
+
+class AsyncClientBase:
+    """What both async clients have alike: the scoped retry policy, the token, login."""
+
+    _retry: AsyncRetryCaller | None
+    jwt: str | None
+
+    def _retry_scope(self) -> str:
+        """The URL whose host keys the retry budget."""
+        raise NotImplementedError
+
+    @property
+    def retry(self) -> AsyncRetryCaller | None:
+        """The retry policy of the queries, scoped to this client's host (None: no retry)."""
+        return self._retry
+
+    @retry.setter
+    def retry(self, policy: AsyncRetryCaller | None) -> None:
+        self._retry = scope_async_retry(policy, self._retry_scope())
+
+    async def query(self, request: Mapping[str, Any]) -> Any:
+        """Send one Kuzzle API request and return its ``result`` (see the clients)."""
+        raise NotImplementedError
+
+    async def login(
+        self,
+        credentials: Mapping[str, Any],
+        strategy: str = "local",
+        *,
+        expires_in: str | None = None,
+    ) -> str:
+        """Log in with ``auth:login``, keep the token for the next queries and return it."""
+        result = await self.query(login_request(credentials, strategy, expires_in))
+        self.jwt = jwt_from_login(result)
+        return self.jwt

@@ -21,15 +21,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from kuzzle_errors._aio import acall_with_retry, scope_async_retry
+from kuzzle_errors._aio import AsyncClientBase, acall_with_retry
 from kuzzle_errors._query import REQUEST_ID_HEADER, http_query, http_result
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
     NO_ANSWER,
     NOT_RETRYABLE,
-    jwt_from_login,
-    login_request,
     request_fields,
 )
 from kuzzle_errors.exceptions import (
@@ -195,7 +193,7 @@ class _Progress:
             self.sent = True
 
 
-class AsyncKuzzleHTTP:
+class AsyncKuzzleHTTP(AsyncClientBase):
     """An asyncio Kuzzle HTTP client: ``await query(request)`` returns ``result`` or raises.
 
     The requests, the answers, the errors and their retry hints are those of
@@ -233,19 +231,13 @@ class AsyncKuzzleHTTP:
         self.timeout = timeout
         self.jwt = jwt
         self.max_body = max_body
-        self._retry: AsyncRetryCaller | None = None
+        self._retry = None
         self.retry = retry
         self._owns_client = client is None
         self.client = client if client is not None else httpx.AsyncClient()
 
-    @property
-    def retry(self) -> AsyncRetryCaller | None:
-        """The retry policy of the queries, scoped to this client's host (None: no retry)."""
-        return self._retry
-
-    @retry.setter
-    def retry(self, policy: AsyncRetryCaller | None) -> None:
-        self._retry = scope_async_retry(policy, self.base_url)
+    def _retry_scope(self) -> str:
+        return self.base_url
 
     async def query(
         self, request: Mapping[str, Any], *, idempotent: bool = False, strict: bool = False
@@ -261,18 +253,6 @@ class AsyncKuzzleHTTP:
         return await acall_with_retry(
             self.retry, self._query_once, dict(request), idempotent=idempotent, strict=strict
         )
-
-    async def login(
-        self,
-        credentials: Mapping[str, Any],
-        strategy: str = "local",
-        *,
-        expires_in: str | None = None,
-    ) -> str:
-        """Log in with ``auth:login``, keep the token for the next queries and return it."""
-        result = await self.query(login_request(credentials, strategy, expires_in))
-        self.jwt = jwt_from_login(result)
-        return self.jwt
 
     async def aclose(self) -> None:
         """Close the httpx client if this object created it. Idempotent."""

@@ -28,7 +28,7 @@ import websockets.asyncio.client
 import websockets.exceptions
 from websockets.protocol import State
 
-from kuzzle_errors._aio import acall_with_retry, scope_async_retry
+from kuzzle_errors._aio import AsyncClientBase, acall_with_retry
 from kuzzle_errors._query import (
     SOCKET_RATE_LIMIT_ID,
     error_from_message,
@@ -43,8 +43,6 @@ from kuzzle_errors._transport import (
     CONNECTION_LOST,
     NO_ANSWER,
     NOT_RETRYABLE,
-    jwt_from_login,
-    login_request,
     opt_str,
 )
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
@@ -422,7 +420,7 @@ def _describe_close(ws: Any, default: str) -> str:
     return f"closed by {who} (code {frame.code}{reason})"
 
 
-class AsyncKuzzleWebSocket:
+class AsyncKuzzleWebSocket(AsyncClientBase):
     """An asyncio Kuzzle WebSocket client: ``await query(request)`` returns ``result`` or raises.
 
     One socket serves every task of the event loop; each answer goes to its awaiter. When the
@@ -471,7 +469,7 @@ class AsyncKuzzleWebSocket:
         self.url = url
         self.timeout = timeout
         self.jwt = jwt
-        self._retry: AsyncRetryCaller | None = None
+        self._retry = None
         self.retry = retry
         self.on_notification = on_notification
         self.on_unmatched_error = on_unmatched_error
@@ -483,14 +481,8 @@ class AsyncKuzzleWebSocket:
         self._streams: set[NotificationStream] = set()
         self._callback_tasks: set[asyncio.Task[Any]] = set()
 
-    @property
-    def retry(self) -> AsyncRetryCaller | None:
-        """The retry policy of the queries, scoped to this client's host (None: no retry)."""
-        return self._retry
-
-    @retry.setter
-    def retry(self, policy: AsyncRetryCaller | None) -> None:
-        self._retry = scope_async_retry(policy, self.url)
+    def _retry_scope(self) -> str:
+        return self.url
 
     @property
     def connected(self) -> bool:
@@ -610,18 +602,6 @@ class AsyncKuzzleWebSocket:
                     **ws_context(payload),
                 ) from exc
         return ws_result(answer, strict)
-
-    async def login(
-        self,
-        credentials: Mapping[str, Any],
-        strategy: str = "local",
-        *,
-        expires_in: str | None = None,
-    ) -> str:
-        """Log in with ``auth:login``, keep the token for the next queries and return it."""
-        result = await self.query(login_request(credentials, strategy, expires_in))
-        self.jwt = jwt_from_login(result)
-        return self.jwt
 
     def notifications(self, *, max_queued: int = 1000) -> NotificationStream:
         """An async iterator of the realtime notifications received from now on.

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import httpx
 import pytest
+from async_helpers import FAMILIES, NOW, fast_policy
 
 import kuzzle_errors
-from kuzzle_errors import catalog
 from kuzzle_errors.httpx import (
     AsyncKuzzleHTTP,
     error_from_response,
@@ -19,17 +19,9 @@ from kuzzle_errors.httpx import (
     raise_for_kuzzle,
     uninstall,
 )
-from kuzzle_errors.retry import RetryPolicy
 from kuzzle_errors.testing import StubKuzzle
 
 pytestmark = pytest.mark.anyio
-
-NOW = {"controller": "server", "action": "now"}
-
-# One catalogued id per Kuzzle error class.
-FAMILIES: dict[str, str] = {}
-for _spec in catalog.all_specs(2):
-    FAMILIES.setdefault(_spec.class_name, _spec.id)
 
 
 @pytest.fixture
@@ -42,13 +34,6 @@ def stub() -> Iterator[StubKuzzle]:
 async def kuzzle(stub: StubKuzzle) -> AsyncIterator[AsyncKuzzleHTTP]:
     async with AsyncKuzzleHTTP(stub.url, timeout=5.0) as client:
         yield client
-
-
-def fast_policy(attempts: int = 5) -> RetryPolicy:
-    async def no_sleep(_: float) -> None:
-        await asyncio.sleep(0)
-
-    return RetryPolicy(attempts=attempts, budget=None, async_sleep=no_sleep)
 
 
 # -- the helpers on plain httpx responses ------------------------------------------------------

@@ -10,20 +10,13 @@ from typing import Any
 
 import pytest
 import websockets.asyncio.server
+from async_helpers import FAMILIES, NOW, fast_policy
 
 import kuzzle_errors
-from kuzzle_errors import catalog
-from kuzzle_errors.retry import RetryPolicy
 from kuzzle_errors.testing import StubKuzzle
 from kuzzle_errors.websockets import AsyncKuzzleWebSocket
 
 pytestmark = pytest.mark.anyio
-
-NOW = {"controller": "server", "action": "now"}
-
-FAMILIES: dict[str, str] = {}
-for _spec in catalog.all_specs(2):
-    FAMILIES.setdefault(_spec.class_name, _spec.id)
 
 
 @pytest.fixture
@@ -40,17 +33,6 @@ async def kuzzle(stub: StubKuzzle) -> AsyncIterator[AsyncKuzzleWebSocket]:
 
 def create(i: int) -> dict[str, Any]:
     return {"controller": "document", "action": "create", "_id": f"d{i}", "body": {"i": i}}
-
-
-def fast_policy(attempts: int = 5) -> RetryPolicy:
-    async def no_sleep(_: float) -> None:
-        await asyncio.sleep(0)
-
-    return RetryPolicy(attempts=attempts, budget=None, async_sleep=no_sleep)
-
-
-async def wait_for_requests(stub: StubKuzzle, count: int) -> None:
-    await asyncio.to_thread(stub.wait_for_requests, count, 5.0)
 
 
 @pytest.mark.parametrize("class_name", sorted(FAMILIES))
@@ -91,7 +73,7 @@ async def test_a_drop_fails_50_pending_queries_at_once(
 ) -> None:
     stub.slow("server", "now", 30.0)
     tasks = [asyncio.ensure_future(kuzzle.query(NOW)) for _ in range(50)]
-    await wait_for_requests(stub, 50)
+    await stub.await_requests(50, 5.0)
     started = time.monotonic()
     await asyncio.to_thread(stub.drop_connections, 1011, "bye")
     results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -114,7 +96,7 @@ async def test_cancelling_100_pending_queries_leaks_nothing(stub: StubKuzzle) ->
     ) as kuzzle:
         stub.slow("document", "create", 0.3)
         tasks = [asyncio.ensure_future(kuzzle.query(create(i))) for i in range(100)]
-        await wait_for_requests(stub, 100)
+        await stub.await_requests(100, 5.0)
         assert kuzzle.pending == 100
         for task in tasks:
             task.cancel()
@@ -169,7 +151,7 @@ async def test_an_unattributable_refusal_never_replays_a_write() -> None:
         stub.slow("document", "create", 0.6)
         async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0, retry=fast_policy()) as kuzzle:
             write = asyncio.ensure_future(kuzzle.query(create(1)))
-            await wait_for_requests(stub, 1)
+            await stub.await_requests(1, 5.0)
             with pytest.raises(kuzzle_errors.RequestTimeoutError):
                 await kuzzle.query(NOW, timeout=0.1)
             assert (await write)["_id"] == "d1"
@@ -304,7 +286,7 @@ async def test_a_closed_client_refuses_queries(stub: StubKuzzle) -> None:
     assert await kuzzle.query(NOW)
     stub.slow("server", "now", 5.0)
     pending = asyncio.ensure_future(kuzzle.query(NOW))
-    await wait_for_requests(stub, 2)
+    await stub.await_requests(2, 5.0)
     await kuzzle.close()
     with pytest.raises(kuzzle_errors.ConnectionLostError):
         await pending

@@ -1,0 +1,24 @@
+"""What the asyncio transport tests share (plain module: pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from kuzzle_errors import catalog
+from kuzzle_errors.retry import RetryPolicy
+
+NOW = {"controller": "server", "action": "now"}
+
+#: One catalogued id per Kuzzle error class.
+FAMILIES: dict[str, str] = {}
+for _spec in catalog.all_specs(2):
+    FAMILIES.setdefault(_spec.class_name, _spec.id)
+
+
+def fast_policy(attempts: int = 5) -> RetryPolicy:
+    """A retry policy with no budget that only yields to the loop between attempts."""
+
+    async def no_sleep(_: float) -> None:
+        await asyncio.sleep(0)
+
+    return RetryPolicy(attempts=attempts, budget=None, async_sleep=no_sleep)
