@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple
 
+from kuzzle_errors._redact import redact_text
 from kuzzle_errors._transport import ENVELOPE_KEYS, new_request_id, opt_str, request_fields
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response
@@ -19,11 +20,13 @@ __all__ = [
     "REQUEST_ID_HEADER",
     "SOCKET_RATE_LIMIT_ID",
     "HTTPQuery",
+    "RedactedCause",
     "error_from_message",
     "http_query",
     "http_result",
     "is_notification",
     "is_ping_frame",
+    "safe_cause",
     "ws_context",
     "ws_payload",
     "ws_result",
@@ -189,3 +192,28 @@ def is_notification(msg: Mapping[str, Any]) -> bool:
     """A realtime notification (document, user, server, TokenExpired): a type and no error."""
     # The server one has a top-level message and status that would read as a bare error.
     return "type" in msg and msg.get("error") in (None, False)
+
+
+# -- causes ------------------------------------------------------------------------------------
+
+
+class RedactedCause(Exception):
+    """Chained in place of a library exception whose text (or chain) held a secret."""
+
+
+def safe_cause(exc: BaseException) -> BaseException:
+    """``exc``, or a :class:`RedactedCause` with its redacted text when its chain shows a secret.
+
+    A transport error is raised ``from`` the library's exception; tracebacks and
+    ``logging.exception`` print that chain, so it must not carry a token (an illegal
+    ``Authorization`` header value is quoted by httpx and h11).
+    """
+    item: BaseException | None = exc
+    for _ in range(8):  # bounded: chains can be cyclic
+        if item is None:
+            return exc
+        text = str(item)
+        if redact_text(text) != text:
+            return RedactedCause(f"{type(exc).__name__}: {redact_text(str(exc))}")
+        item = item.__cause__ or item.__context__
+    return exc

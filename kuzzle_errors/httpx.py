@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 
 from kuzzle_errors._aio import AsyncClientBase, acall_with_retry
-from kuzzle_errors._query import REQUEST_ID_HEADER, http_query, http_result
+from kuzzle_errors._query import REQUEST_ID_HEADER, http_query, http_result, safe_cause
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
@@ -284,7 +284,9 @@ class AsyncKuzzleHTTP(AsyncClientBase):
                 self._exchange(query.headers, query.data, progress), self.timeout
             )
         except (asyncio.TimeoutError, httpx.HTTPError) as exc:
-            raise self._transport_error(exc, progress, query.payload, query.request_id) from exc
+            raise self._transport_error(
+                exc, progress, query.payload, query.request_id
+            ) from safe_cause(exc)
         except InvalidResponseError as too_big:  # max_body exceeded
             too_big.request_id = query.request_id
             _fill_context(too_big, query.payload)

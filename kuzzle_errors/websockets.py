@@ -33,6 +33,7 @@ from kuzzle_errors._query import (
     SOCKET_RATE_LIMIT_ID,
     error_from_message,
     is_ping_frame,
+    safe_cause,
     ws_context,
     ws_payload,
     ws_result,
@@ -185,7 +186,9 @@ class _Connection:
             try:
                 await self.ws.send(text)
             except websockets.exceptions.ConnectionClosed as exc:
-                raise self._lost_error(payload, f"send failed: {exc}", CONNECTION_LOST) from exc
+                raise self._lost_error(
+                    payload, f"send failed: {exc}", CONNECTION_LOST
+                ) from safe_cause(exc)
             return await entry.future  # type: ignore[no-any-return]
         finally:
             # Whatever ended the wait (answer, error, timeout, cancellation), nothing stays
@@ -531,7 +534,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
                 self.timeout,
             )
         except websockets.exceptions.InvalidStatus as exc:
-            raise self._refused_handshake(exc) from exc
+            raise self._refused_handshake(exc) from safe_cause(exc)
         except Exception as exc:  # refused, DNS, timeout, bad URL: nothing was sent
             bad_url = isinstance(exc, (ValueError, TypeError, websockets.exceptions.InvalidURI))
             hint = NOT_RETRYABLE if bad_url else CONNECT_FAILED
@@ -540,7 +543,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
                 transport="websocket",
                 problem=hint.reason,
                 retry_hint=hint,
-            ) from exc
+            ) from safe_cause(exc)
 
     def _refused_handshake(self, exc: websockets.exceptions.InvalidStatus) -> KuzzleError:
         """A handshake answered with an HTTP status: parsed like any HTTP answer."""

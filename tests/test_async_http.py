@@ -284,3 +284,41 @@ async def test_a_user_client_is_not_closed() -> None:
 def test_bad_timeout() -> None:
     with pytest.raises(ValueError):
         AsyncKuzzleHTTP("http://x", timeout=0)
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.abcdefghijkl"
+
+
+def everything_shown(error: BaseException) -> str:
+    import json
+    import pickle
+    import traceback
+
+    assert isinstance(error, kuzzle_errors.KuzzleError)
+    return "\n".join(
+        [
+            str(error),
+            repr(error),
+            str(error.args),
+            json.dumps(error.to_dict(), default=str),
+            "".join(traceback.format_exception(error)),
+            str(pickle.loads(pickle.dumps(error))),
+        ]
+    )
+
+
+async def test_no_secret_in_a_transport_error_or_its_chained_cause(stub: StubKuzzle) -> None:
+    # An illegal header value is quoted by httpx (and h11) in the exception we chain.
+    async with AsyncKuzzleHTTP(stub.url, timeout=2.0, jwt=JWT + "\n") as kuzzle:
+        with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+            await kuzzle.query(NOW)
+    assert not info.value.retry_hint.retryable
+    assert info.value.__cause__ is not None
+    assert "abcdefghijkl" not in everything_shown(info.value)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with AsyncKuzzleHTTP(f"http://admin:hunter2@127.0.0.1:{port}", timeout=2.0) as kuzzle:
+        with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+            await kuzzle.query(NOW)
+    assert "hunter2" not in everything_shown(info.value)
