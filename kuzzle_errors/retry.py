@@ -22,9 +22,10 @@ long one, so this module is careful in four ways:
   deadline by at most the duration of its last attempt, which started before it.)
 * **A retry budget.** One layer of 5 attempts multiplies load by up to 5 while the server is
   already drowning (and three stacked layers of 4 attempts reach it 64 times, per Google's SRE
-  book). :class:`RetryBudget` lets a client retry at most about 10 % of its calls (plus a small
-  floor), as the SRE book's per-client budget and botocore's retry quota do: under a sustained
-  overload, retries dry up and errors surface at once.
+  book). :class:`RetryBudget`, shared by every client of a host, lets a burst retry freely but
+  stops retries while more attempts fail than succeed (gRPC's retry throttling, with a retry
+  cost as in the AWS SDKs' retry quota); a call refused a retry waits for the budget within
+  its deadline, so it completes as soon as the server recovers.
 
 On giving up, the *original* exception propagates (``except ServiceUnavailableError`` keeps
 working), with ``attempts`` set on it and a note saying why retrying stopped.
@@ -78,10 +79,12 @@ logger: Final = logging.getLogger("kuzzle_errors.retry")
 DEFAULT_ATTEMPTS: Final = 5
 #: Overall deadline of a call, in seconds: no retry starts at or after it.
 DEFAULT_TIMEOUT: Final = 30.0
-#: First backoff window, in seconds: the first retry waits ``uniform(0, 0.5)`` s. Kuzzle queues
-#: up to 50,000 requests before refusing any, so a refusal means a long queue: retrying within
-#: milliseconds (botocore's 50 ms) would only be refused again.
-DEFAULT_BASE: Final = 0.5
+#: First backoff window, in seconds: the first retry waits ``uniform(0, 1)`` s. Kuzzle refuses
+#: a request only once its buffer is full, so a refusal means a long queue that takes a while to
+#: drain: retrying within milliseconds (botocore's 50 ms) would only be refused again. In the
+#: overload benchmark, 0.5 s still sent retries into the queue draining after a 1 s blip
+#: (refusals for 0.4 s after it, against 0.1 s with 1 s).
+DEFAULT_BASE: Final = 1.0
 #: Largest backoff window, in seconds.
 DEFAULT_CAP: Final = 10.0
 #: Longest server-requested wait honoured for one retry, in seconds. A wait beyond it (a proxy
@@ -89,6 +92,8 @@ DEFAULT_CAP: Final = 10.0
 #: once with the original error instead of sleeping, and never retries sooner than asked.
 MAX_DELAY: Final = 60.0
 
+# Shortest wait between two polls of a call waiting for the retry budget, in seconds.
+_MIN_POLL: Final = 0.05
 # Float slack for token sums.
 _EPSILON: Final = 1e-9
 # Bounds the exponent so base * 2**n never overflows a float, whatever ``attempts`` is.
@@ -173,23 +178,34 @@ def is_testing() -> bool:
 
 
 class RetryBudget:
-    """A thread-safe token bucket limiting the retries of a whole client, not of one call.
+    """The retries a whole client may make to one server: a thread-safe token bucket.
 
-    Every call deposits ``ratio`` tokens (0.1), every retry withdraws one, and the bucket also
-    refills by ``min_per_second`` tokens a second (0.1), up to ``capacity`` tokens (10, which is
-    also the initial content). When the bucket holds less than one token, the policy raises the
-    error at once instead of retrying.
+    It answers "is this server refusing so much that retrying would only add load?" from what
+    the calls sharing it saw recently, the way gRPC's retry throttling does (failures drain a
+    bucket, successes refill it), with a retry cost as in the AWS SDKs' retry quota:
 
-    Why these defaults:
+    * the bucket starts full, at ``capacity`` tokens (100), and never holds more;
+    * every successful call adds ``ratio`` tokens (0.5), every attempt that failed with a
+      retryable error (a 503, a 429, a lost connection) takes one away, down to
+      ``-overdraft`` (-3), and the bucket also refills by ``min_per_second`` tokens a second (1);
+    * a retry costs ``retry_cost`` tokens (1) and is allowed while the bucket holds that much.
 
-    * ``ratio=0.1``: Google's SRE book lets a client retry only while retries stay under 10 %
-      of its requests, which bounds the extra load a client adds to an overloaded server to
-      about 1.1x, against up to 5x for five attempts per call without a budget.
-    * ``capacity=10``: a burst allowance, so a quiet client can still retry a short blip (a
-      node restarting, one rate-limit window) at full strength. botocore's retry quota plays
-      the same role with 500 tokens at 5 to 14 per retry, i.e. 35 to 100 retries.
-    * ``min_per_second=0.1``: the small floor, one retry every 10 s, so a client with too little
-      traffic to earn tokens is never locked out of retrying for good.
+    What that does (``benchmarks/overload.py`` measures it; ``docs/guides/retrying.md`` has the
+    table, including where this default loses):
+
+    * a quiet client has 100 tokens to spend (a failed attempt and its retry cost 2): of 32
+      calls arriving together at a node that holds 3 of them, 31 complete within 2 s, as many
+      as without a budget;
+    * while more than a third of the attempts fail (``ratio`` per success against 1 per
+      failure) the bucket drains and stays empty: a sustained overload gets almost no retries;
+    * the overdraft is shallow, so once the server recovers, a few successes reopen the bucket,
+      and retries then resume at about one per two successes, a pace the recovering server
+      absorbs.
+
+    When the bucket refuses a retry, the call *waits* for it (polling every 50 to 150 ms,
+    within its deadline and at most ``max_wait`` seconds, 5) instead of failing at once: a call
+    refused near the end of an overload then completes as soon as the server recovers, without
+    adding load while it has none to spare. ``max_wait=0`` fails at once instead.
 
     Share one budget between everything that talks to the same server: a bare
     :class:`RetryPolicy` owns one, :meth:`RetryBudget.for_host` gives the process-wide budget
@@ -205,22 +221,31 @@ class RetryBudget:
     def __init__(
         self,
         *,
-        ratio: float = 0.1,
-        capacity: float = 10.0,
-        min_per_second: float = 0.1,
+        capacity: float = 100.0,
+        ratio: float = 0.5,
+        retry_cost: float = 1.0,
+        overdraft: float = 3.0,
+        min_per_second: float = 1.0,
+        max_wait: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        _check_finite("capacity", capacity, minimum=0.0)
         _check_finite("ratio", ratio, minimum=0.0)
-        _check_finite("capacity", capacity, minimum=1.0)
+        _check_finite("retry_cost", retry_cost, minimum=0.0)
+        _check_finite("overdraft", overdraft, minimum=0.0)
         _check_finite("min_per_second", min_per_second, minimum=0.0)
-        self.ratio: float = float(ratio)
+        _check_finite("max_wait", max_wait, minimum=0.0)
         self.capacity: float = float(capacity)
+        self.ratio: float = float(ratio)
+        self.retry_cost: float = float(retry_cost)
+        self.overdraft: float = float(overdraft)
         self.min_per_second: float = float(min_per_second)
+        self.max_wait: float = float(max_wait)
         self._clock = clock
         self._lock = threading.Lock()
         self._tokens = self.capacity
         self._updated = clock()
-        #: Calls seen, retries granted and retries denied since creation.
+        #: Calls seen, retries granted and retries refused (a waiting call counts once).
         self.calls: int = 0
         self.retries: int = 0
         self.denied: int = 0
@@ -237,42 +262,57 @@ class RetryBudget:
                 budget = cls._registry[key] = cls()
             return budget
 
-    def _refill(self) -> None:
+    def _add(self, amount: float) -> None:
+        # Caller holds the lock. Time refill first, then the change, clamped to [0, capacity].
         now = self._clock()
         elapsed = now - self._updated
         self._updated = now
-        if elapsed > 0 and self.min_per_second:
-            self._tokens = min(self.capacity, self._tokens + elapsed * self.min_per_second)
+        if elapsed > 0:
+            amount += elapsed * self.min_per_second
+        self._tokens = min(self.capacity, max(-self.overdraft, self._tokens + amount))
 
     def deposit(self) -> None:
-        """Record one call (its first attempt): earns ``ratio`` tokens."""
+        """Record one call starting (counted, earns nothing: only successes do)."""
         with self._lock:
             self.calls += 1
-            self._refill()
-            self._tokens = min(self.capacity, self._tokens + self.ratio)
 
-    def withdraw(self) -> bool:
-        """Take the token a retry costs; False (and nothing taken) when the budget is empty."""
+    def succeeded(self) -> None:
+        """Record a call that succeeded: one token back."""
         with self._lock:
-            self._refill()
-            if self._tokens >= 1.0 - _EPSILON:  # ten deposits of 0.1 sum to 0.999...
-                self._tokens = max(0.0, self._tokens - 1.0)
+            self._add(self.ratio)
+
+    def failed(self) -> None:
+        """Record an attempt that failed with a retryable error: one token less."""
+        with self._lock:
+            self._add(-1.0)
+
+    def withdraw(self, *, count: bool = True) -> bool:
+        """Take the tokens a retry costs; False (nothing taken) while the server is struggling.
+
+        ``count=False`` leaves ``denied`` alone (a call polling again for the same retry).
+        """
+        with self._lock:
+            self._add(0.0)
+            if self._tokens >= self.retry_cost - _EPSILON:
+                self._tokens -= self.retry_cost
                 self.retries += 1
                 return True
-            self.denied += 1
+            if count:
+                self.denied += 1
             return False
 
     @property
     def tokens(self) -> float:
         """Tokens available now (refill included)."""
         with self._lock:
-            self._refill()
+            self._add(0.0)
             return self._tokens
 
     def __repr__(self) -> str:
         return (
-            f"RetryBudget(tokens={self.tokens:.2f}, ratio={self.ratio}, "
-            f"capacity={self.capacity}, min_per_second={self.min_per_second})"
+            f"RetryBudget(tokens={self.tokens:.2f}, capacity={self.capacity}, "
+            f"ratio={self.ratio}, retry_cost={self.retry_cost}, overdraft={self.overdraft}, "
+            f"min_per_second={self.min_per_second}, max_wait={self.max_wait})"
         )
 
 
@@ -404,13 +444,17 @@ class RetryPolicy:
         run = RetryRun(self, idempotent=idempotent)
         while True:
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             except KuzzleError as error:
                 delay = run.next_delay(error)
+                while delay:  # None: give up; 0.0: go
+                    self.sleep(delay)
+                    delay = run.admit()
                 if delay is None:
                     raise
-                if delay > 0:
-                    self.sleep(delay)
+                continue
+            run.succeeded()
+            return result
 
     async def acall(
         self,
@@ -429,29 +473,57 @@ class RetryPolicy:
         run = RetryRun(self, idempotent=idempotent)
         while True:
             try:
-                return await fn(*args, **kwargs)
+                result = await fn(*args, **kwargs)
             except KuzzleError as error:
                 delay = run.next_delay(error)
+                while delay:  # None: give up; 0.0: go
+                    await sleep(delay)
+                    delay = run.admit()
                 if delay is None:
                     raise
-                if delay > 0:
-                    await sleep(delay)
+                continue
+            run.succeeded()
+            return result
 
 
 class RetryRun:
     """One call under a :class:`RetryPolicy`, as a state machine with no I/O.
 
-    Create it when the call starts (``policy.start(idempotent=...)``; this charges the call to
-    the budget), then after each failed attempt ask :meth:`next_delay`: a number of seconds to
-    wait before the next attempt, or None to give up and re-raise the error (which then carries
-    ``attempts`` and a note). :meth:`RetryPolicy.call`, :meth:`RetryPolicy.acall` and the
-    overload benchmark all drive it this way.
+    Create it when the call starts (``policy.start(idempotent=...)``), then:
+
+    * after a failed attempt, ask :meth:`next_delay`: seconds to wait, or None to give up and
+      re-raise the error (which then carries ``attempts`` and a note);
+    * after waiting, ask :meth:`admit` before the next attempt: 0.0 to send it now, more
+      seconds to wait (the call is waiting for the retry budget), or None to give up (re-raise
+      the last error, now noted);
+    * when an attempt succeeds, tell :meth:`succeeded` (it refills the budget).
+
+    :meth:`RetryPolicy.call`, :meth:`RetryPolicy.acall` and the overload benchmark all drive it
+    this way::
+
+        run = policy.start()
+        while True:
+            try:
+                result = attempt()
+            except KuzzleError as error:
+                delay = run.next_delay(error)
+                while delay:  # None: give up; 0.0: go
+                    sleep(delay)
+                    delay = run.admit()
+                if delay is None:
+                    raise
+                continue
+            run.succeeded()
+            return result
     """
 
     __slots__ = (
         "_budget",
+        "_error",
         "_max_attempts",
+        "_polls",
         "_testing",
+        "_waiting_since",
         "attempts",
         "idempotent",
         "policy",
@@ -470,6 +542,10 @@ class RetryRun:
             policy.attempts if testing is None else min(policy.attempts, testing.attempts)
         )
         self._budget = None if testing is not None else policy.budget
+        self._error: KuzzleError | None = None
+        # Set while the next retry waits for the budget: when the wait began (elapsed s).
+        self._waiting_since: float | None = None
+        self._polls = 0
         if self._budget is not None:
             self._budget.deposit()
 
@@ -478,18 +554,28 @@ class RetryRun:
         """Seconds since the call started, by the policy's clock."""
         return self.policy.clock() - self.started
 
+    def succeeded(self) -> None:
+        """Record that the last attempt succeeded (a token back in the budget)."""
+        if self._budget is not None:
+            self._budget.succeeded()
+
     def next_delay(self, error: BaseException) -> float | None:
         """Record a failed attempt; seconds to wait before the next one, or None to give up.
 
         Anything but a :class:`~kuzzle_errors.KuzzleError` gives None and is left untouched.
+        After the wait, call :meth:`admit` before sending the next attempt.
         """
         if not isinstance(error, KuzzleError):
             return None
         self.attempts += 1
+        self._error = error
+        self._waiting_since = None
         policy = self.policy
         hint = error.retry_hint
         if not hint.retryable:
             return self._give_up(error, f"not retryable ({hint.reason})", retryable=False)
+        if self._budget is not None:
+            self._budget.failed()
         if not hint.replay_safe and not self.idempotent:
             return self._give_up(
                 error,
@@ -497,7 +583,7 @@ class RetryRun:
                 retryable=False,
             )
         if self.attempts >= self._max_attempts:
-            return self._give_up(error, f"{self._max_attempts} attempts made")
+            return self._give_up(error, None)
         elapsed = self.elapsed
         if self._testing:
             delay = 0.0
@@ -526,13 +612,20 @@ class RetryRun:
                     f"the next attempt would start {delay:.3g} s from now, at or past the "
                     f"{policy.timeout:g} s deadline ({remaining:.3g} s left)",
                 )
-        if self._budget is not None and not self._budget.withdraw():
-            return self._give_up(error, "the retry budget is empty (too many recent retries)")
+        budget = self._budget
+        if budget is not None and not budget.withdraw():
+            if budget.max_wait <= 0:
+                return self._give_up(error, "the retry budget is empty (too many recent failures)")
+            # Wait for the budget instead: the call polls in admit(), within its deadline.
+            self._waiting_since = elapsed
+            self._polls = 0
+            delay = max(delay, self._poll())
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
-                "retrying after attempt %d in %.3f s: %s",
+                "retrying after attempt %d in %.3f s%s: %s",
                 self.attempts,
                 delay,
+                " (waiting for the retry budget)" if self._waiting_since is not None else "",
                 error,
                 extra={"kuzzle_error": error},
             )
@@ -540,21 +633,56 @@ class RetryRun:
             policy.on_retry(RetryDetails(self.attempts, error, delay, elapsed))
         return delay
 
-    def _give_up(self, error: KuzzleError, why: str, *, retryable: bool = True) -> float | None:
+    def admit(self) -> float | None:
+        """May the next attempt go now? 0.0: yes; seconds: wait that long and ask again; None:
+        give up (re-raise the last error, now noted)."""
+        since = self._waiting_since
+        budget = self._budget
+        if since is None or budget is None:
+            return 0.0
+        if budget.withdraw(count=False):
+            self._waiting_since = None
+            return 0.0
+        elapsed = self.elapsed
+        poll = self._poll()
+        limit = min(self.policy.timeout, since + budget.max_wait)
+        self._polls += 1
+        # The poll count bounds the wait too, should the clock not move (an injected sleep).
+        if elapsed + poll >= limit or self._polls > budget.max_wait / _MIN_POLL:
+            assert self._error is not None
+            self._waiting_since = None
+            waited = elapsed - since
+            return self._give_up(
+                self._error,
+                f"the retry budget stayed empty for {waited:.3g} s (the server is refusing "
+                "more requests than it serves)",
+            )
+        return poll
+
+    def _poll(self) -> float:
+        # Jittered, so that waiting calls do not all ask at the same instant.
+        return _MIN_POLL + self.policy.backoff(1) / 10
+
+    def _give_up(
+        self, error: KuzzleError, why: str | None, *, retryable: bool = True
+    ) -> float | None:
         # Typed like next_delay so that `return self._give_up(...)` reads as the decision.
         error.attempts = self.attempts
         plural = "s" if self.attempts != 1 else ""
-        note = f"kuzzle_errors.retry: stopped after {self.attempts} attempt{plural}: {why}"
+        # why=None: the attempt limit itself, which the count already says.
+        reason = f": {why}" if why else " (the policy's limit)"
+        note = f"kuzzle_errors.retry: stopped after {self.attempts} attempt{plural}{reason}"
         _add_note(error, note)
         # Giving up on a transient error is news; not retrying a 404 is routine.
         level = logging.INFO if retryable or self.attempts > 1 else logging.DEBUG
         if logger.isEnabledFor(level):
             logger.log(
                 level,
-                "stopped after %d attempt(s) in %.3f s: %s: %s",
+                "stopped after %d attempt%s in %.3f s%s: %s",
                 self.attempts,
+                plural,
                 self.elapsed,
-                why,
+                reason,
                 error,
                 extra={"kuzzle_error": error},
             )

@@ -243,7 +243,7 @@ def test_attempts_are_exhausted_with_the_original_error(fake: FakeTime) -> None:
     assert error.attempts == 4
     assert fn.calls == 4
     assert len(fake.sleeps) == 3
-    assert error.__notes__ == ["kuzzle_errors.retry: stopped after 4 attempts: 4 attempts made"]
+    assert error.__notes__ == ["kuzzle_errors.retry: stopped after 4 attempts (the policy's limit)"]
 
 
 def test_attempts_survive_pickling(fake: FakeTime) -> None:
@@ -347,7 +347,7 @@ def test_rate_limit_waits_for_the_next_window(fake: FakeTime) -> None:
     assert fake.sleeps == [1.0]
     fn = Flaky(rate_limited)
     assert make_policy(fake, random=lambda: 0.5).call(fn) == "ok"
-    assert fake.sleeps[-1] == 1.25  # the floor plus jitter spreading the clients
+    assert fake.sleeps[-1] == 1.5  # the floor plus jitter spreading the clients
 
 
 @pytest.mark.parametrize(
@@ -436,13 +436,16 @@ def test_routine_non_retryable_error_is_not_logged_at_info(
     assert caplog.records == []
 
 
-def test_empty_budget_raises_at_once(fake: FakeTime) -> None:
-    budget = RetryBudget(capacity=1, ratio=0.0, min_per_second=0.0, clock=fake.clock)
+def test_empty_budget_raises_at_once_without_max_wait(fake: FakeTime) -> None:
+    budget = RetryBudget(
+        capacity=2, ratio=0.0, overdraft=0, min_per_second=0.0, max_wait=0, clock=fake.clock
+    )
     policy = make_policy(fake, budget=budget)
     fn = Flaky(*[overloaded] * 10)
     with pytest.raises(ServiceUnavailableError) as caught:
         policy.call(fn)
-    assert fn.calls == 2  # one retry paid for, the second refused
+    # 2 tokens: the first failure takes one, its retry the other; the second failure empties it.
+    assert fn.calls == 2
     assert caught.value.attempts == 2
     assert "budget" in caught.value.__notes__[-1]
     fn = Flaky(overloaded)
@@ -611,10 +614,11 @@ def test_sans_io_run(fake: FakeTime) -> None:
     run = make_policy(fake, attempts=3, random=lambda: 0.5).start()
     assert run.next_delay(ValueError("not ours")) is None
     assert run.attempts == 0
-    assert run.next_delay(overloaded()) == 0.25
-    fake.now += 0.25
-    assert run.next_delay(rate_limited()) == 1.5  # 1 s floor + half of the 1 s window
-    assert run.elapsed == 0.25
+    assert run.next_delay(overloaded()) == 0.5
+    assert run.admit() == 0.0  # no budget to wait for: go
+    fake.now += 0.5
+    assert run.next_delay(rate_limited()) == 2.0  # 1 s floor + half of the 2 s window
+    assert run.elapsed == 0.5
     last = overloaded()
     assert run.next_delay(last) is None
     assert last.attempts == 3
@@ -634,7 +638,7 @@ def test_the_note_is_recorded_with_or_without_add_note(
     with pytest.raises(ServiceUnavailableError) as caught:
         make_policy(fake, attempts=2).call(fn)
     error = caught.value
-    note = "kuzzle_errors.retry: stopped after 2 attempts: 2 attempts made"
+    note = "kuzzle_errors.retry: stopped after 2 attempts (the policy's limit)"
     assert error.__notes__ == [note]
     copy = pickle.loads(pickle.dumps(error))  # kept by pickles too
     assert copy.__notes__ == [note]
@@ -649,4 +653,6 @@ def test_the_py310_path_appends_to_existing_notes(
     with pytest.raises(ServiceUnavailableError):
         make_policy(fake, attempts=1).call(Flaky(error))
     assert error.__notes__[0] == "added by the caller"
-    assert error.__notes__[1].startswith("kuzzle_errors.retry: stopped after 1 attempt:")
+    assert error.__notes__[1].startswith(
+        "kuzzle_errors.retry: stopped after 1 attempt (the policy's limit)"
+    )

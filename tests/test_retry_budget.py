@@ -40,15 +40,25 @@ def run_threads(target: Callable[[], None]) -> None:
 
 
 def test_defaults() -> None:
-    """10 % of calls, a 10-token burst, one retry per 10 s as a floor (see the docstring)."""
+    """100 tokens, half a token per success, a retry costs 1, 3 tokens of overdraft."""
     budget = RetryBudget()
-    assert (budget.ratio, budget.capacity, budget.min_per_second) == (0.1, 10.0, 0.1)
-    assert budget.tokens == 10.0
+    settings = (budget.capacity, budget.ratio, budget.retry_cost, budget.overdraft)
+    assert settings == (100.0, 0.5, 1.0, 3.0)
+    assert (budget.min_per_second, budget.max_wait) == (1.0, 5.0)
+    assert budget.tokens == 100.0
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("ratio", -0.1), ("capacity", 0.5), ("capacity", math.inf), ("min_per_second", math.nan)],
+    [
+        ("ratio", -0.1),
+        ("capacity", -1),
+        ("capacity", math.inf),
+        ("min_per_second", math.nan),
+        ("overdraft", -1),
+        ("retry_cost", math.inf),
+        ("max_wait", -0.5),
+    ],
 )
 def test_invalid_settings(name: str, value: float) -> None:
     settings: dict[str, Any] = {name: value}
@@ -56,22 +66,51 @@ def test_invalid_settings(name: str, value: float) -> None:
         RetryBudget(**settings)
 
 
+def still(**kwargs: Any) -> RetryBudget:
+    """A budget whose clock never moves (no time refill)."""
+    return RetryBudget(min_per_second=0.0, clock=FrozenClock(), **kwargs)
+
+
 def test_drains_then_refuses() -> None:
-    budget = RetryBudget(capacity=3, clock=FrozenClock())
+    budget = still(capacity=3)
     assert [budget.withdraw() for _ in range(5)] == [True, True, True, False, False]
     assert (budget.retries, budget.denied) == (3, 2)
+    assert budget.withdraw(count=False) is False
+    assert budget.denied == 2  # a call polling again is not a new refusal
 
 
-def test_calls_earn_a_tenth_of_a_retry() -> None:
-    budget = RetryBudget(capacity=3, ratio=0.1, min_per_second=0.0, clock=FrozenClock())
-    for _ in range(3):
-        assert budget.withdraw()
-    for _ in range(9):
-        budget.deposit()
-    assert not budget.withdraw()  # 0.9 token: not yet
-    budget.deposit()
+def test_failures_drain_successes_refill() -> None:
+    budget = still(capacity=10, ratio=0.5, overdraft=3)
+    for _ in range(20):
+        budget.failed()
+    assert budget.tokens == -3.0  # no deeper than the overdraft
+    assert not budget.withdraw()
+    for _ in range(8):  # 8 successes at half a token: back to 1, enough for one retry
+        budget.succeeded()
     assert budget.withdraw()
-    assert budget.calls == 10
+    assert not budget.withdraw()
+
+
+def test_retries_stop_while_over_a_third_of_attempts_fail() -> None:
+    """Half a token per success against one per failure: the break-even is one failure in 3."""
+    budget = still(capacity=10, ratio=0.5, overdraft=3)
+    for _ in range(100):  # 2 successes, 1 failure: stays where it is
+        budget.succeeded()
+        budget.succeeded()
+        budget.failed()
+    assert budget.tokens == 9.0  # (full, so the last success was clamped away)
+    for _ in range(100):  # 1 success, 1 failure: drains
+        budget.succeeded()
+        budget.failed()
+    assert budget.tokens == -3.0
+
+
+def test_calls_are_counted_not_credited() -> None:
+    budget = still(capacity=5)
+    budget.failed()
+    budget.deposit()
+    assert budget.calls == 1
+    assert budget.tokens == 4.0
 
 
 def test_time_floor_refills_up_to_capacity() -> None:
@@ -107,17 +146,20 @@ def test_refills_exactly_under_16_threads() -> None:
     for _ in range(100):
         assert budget.withdraw()
 
-    def deposit_25() -> None:
+    def succeed_25() -> None:
         for _ in range(25):
             budget.deposit()
+            budget.succeeded()
 
-    run_threads(deposit_25)  # 16 * 25 * 0.25 = 100 tokens, no update lost
+    run_threads(succeed_25)  # 16 * 25 * 0.25 = 100 tokens, no update lost
     assert budget.calls == 400
     assert budget.tokens == pytest.approx(100.0)
 
 
 def test_policy_calls_share_the_budget_across_threads() -> None:
-    budget = RetryBudget(capacity=20, ratio=0.0, min_per_second=0.0, clock=FrozenClock())
+    budget = RetryBudget(
+        capacity=40, ratio=0.0, overdraft=0, min_per_second=0.0, max_wait=0, clock=FrozenClock()
+    )
     policy = RetryPolicy(budget=budget, sleep=lambda _: None, random=lambda: 0.0)
     attempts: list[int] = []
     lock = threading.Lock()
@@ -136,7 +178,9 @@ def test_policy_calls_share_the_budget_across_threads() -> None:
 
     run_threads(call_3_times)
     assert len(attempts) == 48
-    assert sum(attempts) - len(attempts) == 20  # retries made == tokens available
+    # Every retry is counted once, and each costs its token plus the one its failure took.
+    assert sum(attempts) - len(attempts) == budget.retries
+    assert 0 < budget.retries <= 20
 
 
 def test_for_host_is_one_budget_per_host() -> None:

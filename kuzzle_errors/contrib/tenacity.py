@@ -58,7 +58,7 @@ class wait_kuzzle_hint(wait_base):  # lower case, like tenacity's own strategies
 
     The floor is the failed attempt's ``retry_hint.delay`` (a proxy's ``Retry-After``, or
     Kuzzle's 1-second rate-limit window), 0 when the outcome is not a Kuzzle error. The default
-    fallback is full jitter, ``wait_random_exponential(multiplier=0.5, max=10)``, as in
+    fallback is full jitter, ``wait_random_exponential(multiplier=1, max=10)``, as in
     :class:`kuzzle_errors.retry.RetryPolicy`. Pair it with a ``stop`` bounding the total time:
     a wait strategy cannot give up.
     """
