@@ -498,23 +498,8 @@ class RetryRun:
       the last error, now noted);
     * when an attempt succeeds, tell :meth:`succeeded` (it refills the budget).
 
-    :meth:`RetryPolicy.call`, :meth:`RetryPolicy.acall` and the overload benchmark all drive it
-    this way::
-
-        run = policy.start()
-        while True:
-            try:
-                result = attempt()
-            except KuzzleError as error:
-                delay = run.next_delay(error)
-                while delay:  # None: give up; 0.0: go
-                    sleep(delay)
-                    delay = run.admit()
-                if delay is None:
-                    raise
-                continue
-            run.succeeded()
-            return result
+    :meth:`RetryPolicy.call` (read it for the loop: a dozen lines), :meth:`RetryPolicy.acall`
+    and the overload benchmark all drive it this way.
     """
 
     __slots__ = (

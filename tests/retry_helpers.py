@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -39,3 +40,19 @@ def rate_limited() -> KuzzleError:
     return error_class("api.process.too_many_requests")(
         "Rejected: requests rate limit exceeded for this user."
     )
+
+
+def run_threads(target: Callable[[], None], count: int = 16, *, timeout: float = 30) -> None:
+    """Run ``target`` in ``count`` threads released together (so they contend), and join them."""
+    barrier = threading.Barrier(count)
+
+    def worker() -> None:
+        barrier.wait(timeout=10)
+        target()
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from retry_helpers import run_threads
 
 from kuzzle_errors import ServiceUnavailableError, error_class
 from kuzzle_errors.retry import RetryBudget, RetryPolicy
@@ -21,22 +21,6 @@ class FrozenClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def run_threads(target: Callable[[], None]) -> None:
-    """Run ``target`` in 16 threads released together, so they contend for the lock."""
-    barrier = threading.Barrier(THREADS)
-
-    def worker() -> None:
-        barrier.wait(timeout=10)
-        target()
-
-    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
 
 
 def test_defaults() -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from retry_helpers import run_threads
 
 from kuzzle_errors import KuzzleError
 from kuzzle_errors._transport import host_key
@@ -37,13 +38,11 @@ def full_node() -> Iterator[StubKuzzle]:
 
 def burst(call: Callable[[], Any]) -> tuple[int, list[KuzzleError]]:
     """Run ``call`` in 32 threads released together; successes and errors."""
-    barrier = threading.Barrier(CALLS)
     ok: list[bool] = []
     errors: list[KuzzleError] = []
     lock = threading.Lock()
 
-    def worker() -> None:
-        barrier.wait(timeout=10)
+    def one() -> None:
         try:
             call()
         except KuzzleError as error:
@@ -53,12 +52,7 @@ def burst(call: Callable[[], Any]) -> tuple[int, list[KuzzleError]]:
             with lock:
                 ok.append(True)
 
-    threads = [threading.Thread(target=worker) for _ in range(CALLS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
+    run_threads(one, CALLS, timeout=60)
     return len(ok), errors
 
 
