@@ -200,6 +200,8 @@ class _Connection:
                 self._abandon(request_id)
                 if not entry.future.done():
                     entry.future.cancel()
+            if entry.future.done() and not entry.future.cancelled():
+                entry.future.exception()  # retrieved: a drop during the send set one too
 
     def _expire(self, entry: _Pending, timeout: float) -> None:
         if self.pending.get(entry.request_id) is not entry or entry.future.done():
@@ -256,7 +258,7 @@ class _Connection:
                     return
                 wake = self._ping_sent_at + interval
             elif now - self._last_received >= interval:
-                self._pings_in_flight += 1
+                self._pings_in_flight = 1  # one at a time: an older one was answered or lost
                 self._ping_sent_at = now
                 try:
                     await self.ws.send(_PING)
@@ -314,6 +316,10 @@ class _Connection:
         horizon = self._client.timeout  # a refusal comes within a round trip of its request
         in_flight = set(self.pending)
         in_flight.update(rid for rid, sent in self.gone.items() if now - sent <= horizon)
+        if not in_flight:
+            # Only a ping (or our pong) can have been refused: nobody to fail.
+            self._pings_in_flight = 0
+            return
         refusals = self._refusals
         if refusals is None or not refusals.candidates & in_flight:
             refusals = self._refusals = _Refusals(msg)  # older refusals are all settled
@@ -423,6 +429,15 @@ def _describe_close(ws: Any, default: str) -> str:
     return f"closed by {who} (code {frame.code}{reason})"
 
 
+def _closed_error() -> KuzzleError:
+    return ConnectionLostError(
+        "the client is closed",
+        transport="websocket",
+        problem=NOT_RETRYABLE.reason,
+        retry_hint=NOT_RETRYABLE,
+    )
+
+
 class AsyncKuzzleWebSocket(AsyncClientBase):
     """An asyncio Kuzzle WebSocket client: ``await query(request)`` returns ``result`` or raises.
 
@@ -508,15 +523,14 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
             self._connect_lock = asyncio.Lock()
         async with self._connect_lock:
             if self._closed:
-                raise ConnectionLostError(
-                    "the client is closed",
-                    transport="websocket",
-                    problem=NOT_RETRYABLE.reason,
-                    retry_hint=NOT_RETRYABLE,
-                )
+                raise _closed_error()
             conn = self._conn
             if conn is None or conn.dead:
-                conn = self._conn = _Connection(self, await self._open())
+                ws = await self._open()
+                if self._closed:  # closed while we connected
+                    await ws.close()
+                    raise _closed_error()
+                conn = self._conn = _Connection(self, ws)
             return conn
 
     async def _open(self) -> Any:

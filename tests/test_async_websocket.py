@@ -144,6 +144,21 @@ async def test_a_refusal_of_the_socket_rate_limit_fails_the_refused_query_at_onc
             assert kuzzle.pending == 0
 
 
+async def test_many_refusals_are_attributed_by_elimination() -> None:
+    with StubKuzzle(ws_rate_limit=5) as stub:
+        stub.slow("server", "now", (0.0, 0.05))
+        async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0) as kuzzle:
+            started = time.monotonic()
+            results = await asyncio.gather(
+                *(kuzzle.query(NOW) for _ in range(10)), return_exceptions=True
+            )
+            assert time.monotonic() - started < 1.0
+            refused = [r for r in results if isinstance(r, BaseException)]
+            assert len(refused) == 5, results
+            assert all(isinstance(r, kuzzle_errors.TooManyRequestsError) for r in refused)
+            assert kuzzle.pending == 0
+
+
 async def test_an_unattributable_refusal_never_replays_a_write() -> None:
     # Issue 14: the refused query has timed out when the slow write is still in flight; the
     # refusal could be either's, so the write must not fail replay-safe (and not run twice).
