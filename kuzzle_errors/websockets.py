@@ -18,8 +18,8 @@ import inspect
 import json
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -44,6 +44,7 @@ from kuzzle_errors._transport import (
     CONNECTION_LOST,
     NO_ANSWER,
     NOT_RETRYABLE,
+    RefusalLedger,
     opt_str,
 )
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
@@ -59,8 +60,8 @@ log = logging.getLogger(__name__)
 
 #: Largest frame accepted, in bytes; a larger one drops the connection (code 1009).
 DEFAULT_MAX_SIZE: Final = 64 * 1024 * 1024
-#: How many abandoned queries (timed out, cancelled) are remembered, to drop their late answers.
-_GONE_MEMORY: Final = 1024
+#: How many finished queries are remembered, to drop a late or repeated answer to one.
+_FINISHED_MEMORY: Final = 1024
 _PING: Final = '{"p":1}'
 _PONG: Final = '{"p":2}'
 
@@ -80,25 +81,6 @@ class _Pending:
         self.request = request
         self.future = future
         self.timer: asyncio.TimerHandle | None = None
-
-
-class _Refusals:
-    """Per-socket rate-limit refusals not attributed yet (they name no request).
-
-    Attributed by elimination, and only when certain: each refusal belongs to one request in
-    flight when it came (the candidates). A candidate answered was not refused; one abandoned
-    by its caller (timed out, cancelled) may have been. Once the unanswered candidates, the
-    abandoned ones and the pings in flight are no more than the refusals, every unanswered
-    candidate was refused. Otherwise nobody is failed: an uncertain refusal never makes a
-    query (perhaps a write that ran) fail as replay-safe; it ends by its answer or timeout.
-    """
-
-    __slots__ = ("candidates", "count", "message")
-
-    def __init__(self, message: dict[str, Any]) -> None:
-        self.message = message
-        self.candidates: set[str] = set()
-        self.count = 0
 
 
 class NotificationStream:
@@ -156,10 +138,15 @@ class _Connection:
         self._client = client
         self.ws = ws
         self.pending: dict[str, _Pending] = {}
-        # Abandoned queries whose answer has not come: request id -> when it was sent.
-        self.gone: OrderedDict[str, float] = OrderedDict()
-        self._refusals: _Refusals | None = None
-        self._pings_in_flight = 0
+        # Finished queries (answered, timed out, cancelled): a late or repeated answer to one
+        # is dropped, never taken for a notification.
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        # Per-socket rate-limit refusals name no request: the ledger (shared with the sync
+        # client) says when a refusal can be pinned on a query for certain.
+        self._ledger = RefusalLedger()
+        self._refusal: dict[str, Any] | None = None  # the latest refusal frame
+        self._pings: deque[tuple[str, int]] = deque()  # our pings waiting for a pong
+        self._frames = 0  # numbers our pings and pongs
         self._ping_sent_at: float | None = None
         self._last_received = time.monotonic()
         self.dead = False
@@ -181,6 +168,7 @@ class _Connection:
         loop = asyncio.get_running_loop()
         entry = _Pending(request_id, payload, loop.create_future())
         self.pending[request_id] = entry  # before sending: the answer may be quick
+        self._ledger.sent(request_id)
         entry.timer = loop.call_later(timeout, self._expire, entry, timeout)
         try:
             try:
@@ -197,7 +185,7 @@ class _Connection:
                 entry.timer.cancel()
             if self.pending.get(request_id) is entry:
                 del self.pending[request_id]
-                self._abandon(request_id)
+                self._remember_finished(request_id)
                 if not entry.future.done():
                     entry.future.cancel()
             if entry.future.done() and not entry.future.cancelled():
@@ -207,20 +195,27 @@ class _Connection:
         if self.pending.get(entry.request_id) is not entry or entry.future.done():
             return
         del self.pending[entry.request_id]
-        self._abandon(entry.request_id)
+        self._remember_finished(entry.request_id)
+        problem = NO_ANSWER.reason
+        if self._ledger.suspected(entry.request_id):
+            problem += (
+                "; a per-socket rate-limit refusal (which names no request) came meanwhile "
+                "and may be its answer, or another query's"
+            )
         entry.future.set_exception(
             RequestTimeoutError(
                 f"no answer within {timeout:g} s",
-                problem=NO_ANSWER.reason,
+                problem=problem,
                 retry_hint=NO_ANSWER,
                 **ws_context(entry.request),
             )
         )
 
-    def _abandon(self, request_id: str) -> None:
-        self.gone[request_id] = time.monotonic()
-        while len(self.gone) > _GONE_MEMORY:
-            self.gone.popitem(last=False)
+    def _remember_finished(self, request_id: str) -> None:
+        # Still unresolved in the ledger until an answer comes: its refusal may be one that came.
+        self._finished[request_id] = None
+        while len(self._finished) > _FINISHED_MEMORY:
+            self._ledger.forget(self._finished.popitem(last=False)[0])
 
     def _lost_error(self, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
         return ConnectionLostError(
@@ -258,7 +253,9 @@ class _Connection:
                     return
                 wake = self._ping_sent_at + interval
             elif now - self._last_received >= interval:
-                self._pings_in_flight = 1  # one at a time: an older one was answered or lost
+                self._frames += 1
+                self._pings.append(("ping", self._frames))
+                self._ledger.sent(self._pings[-1])
                 self._ping_sent_at = now
                 try:
                     await self.ws.send(_PING)
@@ -280,10 +277,11 @@ class _Connection:
             return
         if is_ping_frame(msg):
             if msg["p"] == 1:
+                self._frames += 1  # a pong is a message too: Kuzzle may refuse it
+                self._ledger.sent(("pong", self._frames))
                 self._spawn(self.ws.send(_PONG))
             else:
-                self._pings_in_flight = max(0, self._pings_in_flight - 1)
-                self._settle()
+                self._pong()
             return
         has_error = msg.get("error") not in (None, False)
         room = msg.get("room")
@@ -297,64 +295,51 @@ class _Connection:
         if entry is not None:
             if not entry.future.done():
                 entry.future.set_result(msg)
-            self._settle()
+            self._remember_finished(entry.request_id)
+            self._fail_refused(self._ledger.answered(entry.request_id))
             return
-        if key is not None and self.gone.pop(key, None) is not None:
-            log.debug("dropped the late answer of the abandoned query %s", key)
-            self._settle()
+        if key is not None and key in self._finished:
+            self._fail_refused(self._ledger.answered(key))
+            log.debug("dropped an answer to the finished query %s (late or repeated)", key)
             return
         if not has_error and (room is not None or "type" in msg):
             self._client._notify(msg)
             return
         error = error_from_message(msg)
-        if error is not None and error.id == SOCKET_RATE_LIMIT_ID:
-            self._refused(msg)
+        if error is not None and error.id == SOCKET_RATE_LIMIT_ID and room is None:
+            self._refusal = msg
+            self._fail_refused(self._ledger.refused())
         self._unmatched(error, "an error answer matching no pending query")
 
-    def _refused(self, msg: dict[str, Any]) -> None:
-        now = time.monotonic()
-        horizon = self._client.timeout  # a refusal comes within a round trip of its request
-        in_flight = set(self.pending)
-        in_flight.update(rid for rid, sent in self.gone.items() if now - sent <= horizon)
-        if not in_flight:
-            # Only a ping (or our pong) can have been refused: nobody to fail.
-            self._pings_in_flight = 0
+    def _pong(self) -> None:
+        """Kuzzle answered a ping: the oldest one, unless an older one was refused."""
+        if not self._pings:
             return
-        refusals = self._refusals
-        if refusals is None or not refusals.candidates & in_flight:
-            refusals = self._refusals = _Refusals(msg)  # older refusals are all settled
-        refusals.count += 1
-        refusals.candidates |= in_flight
-        self._settle()
+        oldest = self._pings.popleft()
+        if self._pings:  # which ping this answers is unsure: count none of them as answered
+            self._ledger.forget(oldest)
+        else:
+            self._fail_refused(self._ledger.answered(oldest))
 
-    def _settle(self) -> None:
-        refusals = self._refusals
-        if refusals is None:
-            return
-        unanswered = [rid for rid in refusals.candidates if rid in self.pending]
-        abandoned = sum(1 for rid in refusals.candidates if rid in self.gone)
-        if not unanswered:
-            if not abandoned:
-                self._refusals = None
-            return
-        if len(unanswered) + abandoned + self._pings_in_flight > refusals.count:
-            return  # not certain yet: wait for more answers
-        for request_id in unanswered:
-            entry = self.pending.pop(request_id)
-            error = error_from_message(refusals.message) or KuzzleError("refused")
-            error.request_id = request_id
+    def _fail_refused(self, keys: list[Hashable]) -> None:
+        """Fail the pending queries among ``keys`` (known refused) with the refusal."""
+        for key in keys:
+            if key in self._pings:
+                self._pings.remove(key)  # type: ignore[arg-type]
+            entry = self.pending.pop(key, None) if isinstance(key, str) else None
+            if entry is None:
+                continue  # a ping, a pong, or a query that timed out: nobody waits for it
+            self._remember_finished(entry.request_id)
+            error = error_from_message(self._refusal or {"status": 429}) or KuzzleError("refused")
+            error.request_id = entry.request_id
             error.controller = opt_str(entry.request.get("controller"))
             error.action = opt_str(entry.request.get("action"))
             error.problem = (
-                "refused by the per-socket rate limit: its answer names no request, "
-                "matched by elimination (every other request in flight was answered)"
+                "refused by the per-socket rate limit: its answer names no request; matched "
+                "by elimination, every other query that could be its subject was answered"
             )
             if not entry.future.done():
                 entry.future.set_exception(error)
-        refusals.count -= len(unanswered)
-        refusals.candidates.difference_update(unanswered)
-        if refusals.count <= 0 or not refusals.candidates:
-            self._refusals = None
 
     def _unmatched(self, error: KuzzleError | None, what: str) -> None:
         if error is None:
@@ -382,7 +367,6 @@ class _Connection:
         self.dead = True
         pending = list(self.pending.values())
         self.pending.clear()
-        self._refusals = None
         for entry in pending:
             if not entry.future.done():
                 entry.future.set_exception(self._lost_error(entry.request, why, CONNECTION_LOST))

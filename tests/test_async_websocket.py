@@ -128,7 +128,7 @@ async def test_overload_is_retried_through_acall(stub: StubKuzzle) -> None:
 
 
 async def test_a_refusal_of_the_socket_rate_limit_fails_the_refused_query_at_once() -> None:
-    with StubKuzzle(ws_rate_limit=1) as stub:
+    with StubKuzzle(ws_rate_limit=1, clock=lambda: 0.0) as stub:
         async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0) as kuzzle:
             started = time.monotonic()
             results = await asyncio.gather(
@@ -144,8 +144,21 @@ async def test_a_refusal_of_the_socket_rate_limit_fails_the_refused_query_at_onc
             assert kuzzle.pending == 0
 
 
+async def test_a_repeated_answer_is_not_a_notification(stub: StubKuzzle) -> None:
+    notified: list[dict[str, Any]] = []
+    async with AsyncKuzzleWebSocket(
+        stub.ws_url, timeout=5.0, on_notification=notified.append
+    ) as kuzzle:
+        await kuzzle.query(NOW)
+        request_id = stub.requests[-1].request_id
+        answer = {"status": 200, "result": {"now": 1}, "requestId": request_id, "room": request_id}
+        await asyncio.to_thread(stub.send, answer)
+        await kuzzle.query(NOW)  # the repeated answer came before this one's
+    assert notified == []
+
+
 async def test_many_refusals_are_attributed_by_elimination() -> None:
-    with StubKuzzle(ws_rate_limit=5) as stub:
+    with StubKuzzle(ws_rate_limit=5, clock=lambda: 0.0) as stub:
         stub.slow("server", "now", (0.0, 0.05))
         async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0) as kuzzle:
             started = time.monotonic()
@@ -162,14 +175,15 @@ async def test_many_refusals_are_attributed_by_elimination() -> None:
 async def test_an_unattributable_refusal_never_replays_a_write() -> None:
     # Issue 14: the refused query has timed out when the slow write is still in flight; the
     # refusal could be either's, so the write must not fail replay-safe (and not run twice).
-    with StubKuzzle(ws_rate_limit=1) as stub:
+    with StubKuzzle(ws_rate_limit=1, clock=lambda: 0.0) as stub:
         stub.slow("document", "create", 0.6)
         async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0, retry=fast_policy()) as kuzzle:
             write = asyncio.ensure_future(kuzzle.query(create(1)))
             await stub.await_requests(1, 5.0)
-            with pytest.raises(kuzzle_errors.RequestTimeoutError):
+            with pytest.raises(kuzzle_errors.RequestTimeoutError) as info:
                 await kuzzle.query(NOW, timeout=0.1)
             assert (await write)["_id"] == "d1"
+            assert "rate-limit refusal" in (info.value.problem or "")
     assert stub.count("document", "create") == 1
 
 
