@@ -10,8 +10,10 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
-from kuzzle_errors.exceptions import KuzzleError
+from kuzzle_errors._redact import redact_text
+from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError
 from kuzzle_errors.hints import RetryHint
+from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response_and_body
 
 __all__ = [
     "CONNECT_FAILED",
@@ -23,6 +25,7 @@ __all__ = [
     "RefusalLedger",
     "RetryCaller",
     "call_with_retry",
+    "handshake_refusal",
     "host_key",
     "jwt_from_login",
     "login_request",
@@ -30,6 +33,8 @@ __all__ = [
     "opt_str",
     "request_fields",
     "scope_retry",
+    "shown_url",
+    "with_hint",
 ]
 
 _T = TypeVar("_T")
@@ -136,6 +141,55 @@ def request_fields(request: Mapping[str, Any]) -> dict[str, Any]:
     return {
         key: opt_str(request.get(key)) for key in ("controller", "action", "index", "collection")
     }
+
+
+def shown_url(url: str) -> str:
+    """``url`` as the transports write it in messages: a password in it is redacted."""
+    return redact_text(url, 300)
+
+
+def with_hint(error: KuzzleError, hint: RetryHint) -> KuzzleError:
+    """``error`` with ``hint`` as its retry hint (what the transport knows beats the status)."""
+    error.__dict__["_retry_hint_override"] = hint  # the constructor's retry_hint=, after the fact
+    error.__dict__.pop("retry_hint", None)  # a cached value
+    return error
+
+
+#: A refused handshake sent nothing but the handshake: a retry cannot run anything twice.
+HANDSHAKE_REFUSED: Final = "the WebSocket handshake was refused: no request was sent"
+
+
+def handshake_refusal(
+    url: str, status: int, headers: Mapping[str, Any], body: object, transport: str
+) -> KuzzleError:
+    """The error of a WebSocket handshake answered with an HTTP status instead of 101.
+
+    Parsed like any HTTP answer: Kuzzle's envelope (a 401 ``security.token.invalid``, a 404
+    ``network.http.url_not_found``...) gives the class of its id, anything else the class of
+    its status, so a permanent refusal is not retryable. ``url`` is shown as given: pass it
+    through :func:`shown_url`.
+    """
+    content = body if isinstance(body, (bytes, str)) else b""
+    error, _, _ = parse_response_and_body(
+        content, http_status=status, headers=headers, transport=transport
+    )
+    refused = f"the WebSocket handshake to {url} was refused with HTTP {status}"
+    if error is None:  # a success status instead of 101: not a WebSocket endpoint
+        raw = content.encode("utf-8", "replace") if isinstance(content, str) else content
+        return InvalidResponseError(
+            f"HTTP {status} from {url} instead of a WebSocket handshake",
+            http_status=status,
+            headers=headers,
+            raw=raw[:RAW_COPY_LIMIT],
+            transport=transport,
+            problem=f"{refused}: not a WebSocket endpoint",
+            retry_hint=NOT_RETRYABLE,
+        )
+    error.problem = f"{refused}: {error.problem}" if error.problem else refused
+    hint = error.retry_hint
+    if hint.retryable and not hint.replay_safe:  # a 502/504 of a proxy: nothing ran
+        with_hint(error, RetryHint(True, True, hint.delay, HANDSHAKE_REFUSED, hint.other_node))
+    return error
 
 
 def new_request_id() -> str:

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import logging
 import socket
@@ -33,6 +35,7 @@ from kuzzle_errors._query import (
     ws_result,
     ws_text,
 )
+from kuzzle_errors._redact import redact_text
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
@@ -40,10 +43,12 @@ from kuzzle_errors._transport import (
     NOT_RETRYABLE,
     RefusalLedger,
     call_with_retry,
+    handshake_refusal,
     jwt_from_login,
     login_request,
     opt_str,
     scope_retry,
+    shown_url,
 )
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
 
@@ -81,10 +86,157 @@ class _Stale(Exception):
     """The connection died before the query was sent: take a new one."""
 
 
+class _FrameLimit(Exception):
+    """A frame broke the size or time bound: the connection is dropped."""
+
+
+class _BoundedWebSocket(_wsc.WebSocket):  # type: ignore[misc, unused-ignore]
+    """websocket-client's socket with a bound on each frame's size and on the time it takes.
+
+    Without them a server announcing a 1 GB frame, then dripping it a byte at a time, keeps
+    the reader reading that frame for ever: every query times out and nothing notices. UTF-8
+    is not validated (pure Python in websocket-client, seconds for a 10 MB answer): the reader
+    decodes with ``replace`` anyway.
+    """
+
+    def __init__(self, max_frame_bytes: int, frame_timeout: float) -> None:
+        super().__init__(skip_utf8_validation=True)
+        self._max_frame_bytes = max_frame_bytes
+        self._frame_timeout = frame_timeout
+        self._frame_started: float | None = None  # when the current frame's first bytes came
+
+    def _recv(self, bufsize: int) -> bytes:
+        length = self.frame_buffer.length
+        if length is not None and length > self._max_frame_bytes:
+            raise _FrameLimit(
+                f"the server announced a frame of {length} bytes "
+                f"(max_frame_bytes is {self._max_frame_bytes})"
+            )
+        started = self._frame_started
+        if started is not None and time.monotonic() - started > self._frame_timeout:
+            raise _FrameLimit(
+                f"a frame took more than {self._frame_timeout:g} s to arrive (frame_timeout)"
+            )
+        data: bytes = super()._recv(bufsize)  # type: ignore[no-untyped-call, unused-ignore]
+        if started is None:
+            self._frame_started = time.monotonic()
+        return data
+
+    def recv_frame(self) -> Any:
+        frame = super().recv_frame()  # type: ignore[no-untyped-call, unused-ignore]
+        self._frame_started = None
+        return frame
+
+
+class _Attempt:
+    """One connect in progress: other threads wait for its outcome, ``close()`` cancels it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._ws: Any = None
+        self.stopped: str | None = None  # why the attempt was cut short
+        self.conn: _Connection | None = None
+        self.error: KuzzleError | None = None
+
+    def started(self, ws: Any) -> None:
+        with self._lock:
+            self._ws = ws
+
+    def stop(self, why: str) -> None:
+        """Cut the handshake short: its reads fail at once (from any thread, never blocks)."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = why
+            ws = self._ws
+        sock = getattr(ws, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # not connected yet, or already closed
+                log.debug("socket shutdown failed", exc_info=True)
+
+    def finish(self, conn: _Connection | None, error: KuzzleError | None) -> None:
+        self.conn, self.error = conn, error
+        self._done.set()
+
+    def outcome(self, url: str, wait: float) -> _Connection:
+        """The connection another thread opened, or (a copy of) the error it met."""
+        if self._done.wait(wait) and self.conn is not None:
+            return self.conn
+        if self.error is not None:
+            raise copy.copy(self.error)
+        raise ConnectionLostError(
+            f"could not connect to {shown_url(url)}: another thread's attempt did not succeed",
+            transport="websocket",
+            problem=CONNECT_FAILED.reason,
+            retry_hint=CONNECT_FAILED,
+        )
+
+
+def _open(client: KuzzleWebSocket, attempt: _Attempt) -> Any:
+    """A connected websocket-client socket; the whole connect is bounded by ``client.timeout``.
+
+    websocket-client bounds each read of the handshake, not the handshake: a server dripping
+    its 101 answer a byte at a time would hold it for ever. A timer cuts it at the deadline.
+    """
+    ws: Any = _BoundedWebSocket(client.max_frame_bytes, client.frame_timeout or client.timeout)
+    attempt.started(ws)
+    watchdog = threading.Timer(
+        client.timeout, attempt.stop, (f"no handshake within {client.timeout:g} s",)
+    )
+    watchdog.daemon = True
+    watchdog.start()
+    failure: BaseException | None = None
+    try:
+        ws.connect(client.url, timeout=client.timeout)
+    except Exception as exc:  # refused, DNS, handshake: nothing was sent
+        failure = exc
+    finally:
+        watchdog.cancel()
+    if failure is None and attempt.stopped is None:
+        return ws
+    with contextlib.suppress(Exception):  # a half-open socket: closing it may fail
+        ws.shutdown()
+    error = _connect_error(client, failure, attempt.stopped)
+    if isinstance(failure, _wsc.WebSocketBadStatusException) or failure is None:
+        # websocket-client's text of a refused handshake holds the response headers
+        # (Set-Cookie...): it is not chained; what matters is parsed into the error.
+        raise error
+    raise error from failure
+
+
+def _connect_error(
+    client: KuzzleWebSocket, exc: BaseException | None, stopped: str | None
+) -> KuzzleError:
+    url = shown_url(client.url)
+    if stopped is not None:
+        closed = client.closed
+        hint = NOT_RETRYABLE if closed else CONNECT_FAILED
+        why = "the client was closed" if closed else stopped
+        return ConnectionLostError(
+            f"could not connect to {url}: {why}",
+            transport="websocket",
+            problem=hint.reason,
+            retry_hint=hint,
+        )
+    if isinstance(exc, _wsc.WebSocketBadStatusException):
+        return handshake_refusal(
+            url, exc.status_code, exc.resp_headers or {}, exc.resp_body, "websocket"
+        )
+    hint = NOT_RETRYABLE if isinstance(exc, (ValueError, TypeError)) else CONNECT_FAILED
+    return ConnectionLostError(
+        f"could not connect to {url}: {type(exc).__name__}: {redact_text(str(exc), 300)}",
+        transport="websocket",
+        problem=hint.reason,
+        retry_hint=hint,
+    )
+
+
 class _Connection:
     """One socket, its reader thread and its pending queries; dead for good once it drops."""
 
-    def __init__(self, client: KuzzleWebSocket) -> None:
+    def __init__(self, client: KuzzleWebSocket, attempt: _Attempt) -> None:
         self._client = client
         self._lock = threading.Lock()
         self._pending: dict[str, _Pending] = {}
@@ -102,16 +254,7 @@ class _Connection:
         poll = client.timeout
         if client.ping_interval:
             poll = min(poll, client.ping_interval)
-        try:
-            self._ws: Any = _wsc.create_connection(client.url, timeout=client.timeout)
-        except Exception as exc:  # refused, DNS, handshake: nothing was sent
-            hint = NOT_RETRYABLE if isinstance(exc, (ValueError, TypeError)) else CONNECT_FAILED
-            raise ConnectionLostError(
-                f"could not connect to {client.url}: {type(exc).__name__}: {str(exc)[:300]}",
-                transport="websocket",
-                problem=hint.reason,
-                retry_hint=hint,
-            ) from exc
+        self._ws: Any = _open(client, attempt)
         # Reads wake up every `poll` seconds to ping an idle connection; sends share it.
         self._ws.settimeout(poll)
         self._reader = threading.Thread(
@@ -200,6 +343,8 @@ class _Connection:
                     self._dispatch(data.decode("utf-8", "replace"))  # validated by the library
                 elif opcode in (_wsc.ABNF.OPCODE_TEXT, _wsc.ABNF.OPCODE_BINARY):
                     self._dispatch(data)
+        except _FrameLimit as exc:  # a hostile or broken frame: the socket is unusable
+            why = f"the connection was dropped: {exc}"
         except Exception as exc:  # the socket failed or was aborted: report, never raise
             if not self._closing:
                 why = f"the connection dropped ({type(exc).__name__}: {str(exc)[:200]})"
@@ -373,6 +518,15 @@ class _Connection:
             self._reader.join(wait)
 
 
+def _closed_error() -> KuzzleError:
+    return ConnectionLostError(
+        "the client is closed",
+        transport="websocket",
+        problem=NOT_RETRYABLE.reason,
+        retry_hint=NOT_RETRYABLE,
+    )
+
+
 def _describe_close(data: bytes) -> str:
     if len(data) >= 2:
         (code,) = struct.unpack("!H", data[:2])
@@ -390,7 +544,8 @@ class KuzzleWebSocket:
 
     Args:
         url: ``ws://host:7512``.
-        timeout: seconds to connect, and the default time a query waits for its answer.
+        timeout: seconds the whole connect (TCP, TLS, handshake) may take, and the default
+            time a query waits for its answer.
         jwt: an authentication token added to every request; :meth:`login` sets one.
         retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
             ``retry.call(...)`` with its ``idempotent`` flag. A policy with ``for_host`` (as
@@ -409,6 +564,11 @@ class KuzzleWebSocket:
         ping_interval: seconds of silence after which the client sends Kuzzle's ``{"p":1}``
             (Kuzzle closes idle sockets after 60 s by default); a ping unanswered for a whole
             interval drops the connection. None disables pings.
+        max_frame_bytes: the largest frame accepted (256 MiB by default); a larger one drops
+            the connection (pending queries fail with ConnectionLostError, the next query
+            reconnects), as Kuzzle does with an oversized message.
+        frame_timeout: seconds one frame may take to arrive once it has begun (default:
+            ``timeout``); a slower one drops the connection likewise.
         connect: connect now (default) rather than at the first query.
     """
 
@@ -423,6 +583,8 @@ class KuzzleWebSocket:
         on_unmatched_error: UnmatchedError | None = None,
         rate_limit_grace: float = 0.5,
         ping_interval: float | None = 20.0,
+        max_frame_bytes: int = 256 * 1024 * 1024,
+        frame_timeout: float | None = None,
         connect: bool = True,
     ) -> None:
         if not timeout > 0:
@@ -431,6 +593,10 @@ class KuzzleWebSocket:
             raise ValueError(f"rate_limit_grace must be >= 0, not {rate_limit_grace!r}")
         if ping_interval is not None and not ping_interval > 0:
             raise ValueError(f"ping_interval must be positive or None, not {ping_interval!r}")
+        if not max_frame_bytes > 0:
+            raise ValueError(f"max_frame_bytes must be positive, not {max_frame_bytes!r}")
+        if frame_timeout is not None and not frame_timeout > 0:
+            raise ValueError(f"frame_timeout must be positive or None, not {frame_timeout!r}")
         self.url = url
         self.timeout = timeout
         self.jwt = jwt
@@ -440,8 +606,11 @@ class KuzzleWebSocket:
         self.on_unmatched_error = on_unmatched_error
         self.rate_limit_grace = rate_limit_grace
         self.ping_interval = ping_interval
+        self.max_frame_bytes = max_frame_bytes
+        self.frame_timeout = frame_timeout
         self._connect_lock = threading.Lock()
         self._conn: _Connection | None = None
+        self._attempt: _Attempt | None = None
         self._closed = False
         if connect:
             self.connect()
@@ -465,19 +634,43 @@ class KuzzleWebSocket:
         """Open the socket if it is not open (queries do this on their own)."""
         self._connection()
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
     def _connection(self) -> _Connection:
-        with self._connect_lock:
+        with self._connect_lock:  # held briefly: close() never waits on a connect
             if self._closed:
-                raise ConnectionLostError(
-                    "the client is closed",
-                    transport="websocket",
-                    problem=NOT_RETRYABLE.reason,
-                    retry_hint=NOT_RETRYABLE,
-                )
+                raise _closed_error()
             conn = self._conn
-            if conn is None or conn.dead:
-                conn = self._conn = _Connection(self)
-            return conn
+            if conn is not None and not conn.dead:
+                return conn
+            attempt = self._attempt
+            leader = attempt is None
+            if attempt is None:
+                attempt = self._attempt = _Attempt()
+        if not leader:  # another thread is connecting: share its outcome
+            return attempt.outcome(self.url, self.timeout + 1.0)
+        try:
+            conn = _Connection(self, attempt)
+        except BaseException as exc:
+            with self._connect_lock:
+                self._attempt = None
+            attempt.finish(None, exc if isinstance(exc, KuzzleError) else None)
+            raise
+        with self._connect_lock:
+            self._attempt = None
+            closed = self._closed
+            if not closed:
+                self._conn = conn
+        if closed:  # closed while connecting: this socket is nobody's
+            conn.close(0.0)
+            error = _closed_error()
+            attempt.finish(None, error)
+            raise error
+        attempt.finish(conn, None)
+        return conn
 
     def query(
         self,
@@ -537,10 +730,16 @@ class KuzzleWebSocket:
         return self.jwt
 
     def close(self) -> None:
-        """Close the socket; pending queries fail with ConnectionLostError. Idempotent."""
+        """Close the socket; pending queries fail with ConnectionLostError. Idempotent.
+
+        Never waits on a connect in progress in another thread: that one is cut short.
+        """
         with self._connect_lock:
             self._closed = True
             conn, self._conn = self._conn, None
+            attempt = self._attempt
+        if attempt is not None:
+            attempt.stop("the client was closed")
         if conn is not None:
             conn.close()
 
