@@ -54,12 +54,12 @@ if TYPE_CHECKING:
     from kuzzle_errors._aio import AsyncRetryCaller
     from kuzzle_errors.hints import RetryHint
 
-__all__ = ["DEFAULT_MAX_SIZE", "AsyncKuzzleWebSocket", "NotificationStream"]
+__all__ = ["DEFAULT_MAX_FRAME_BYTES", "AsyncKuzzleWebSocket", "NotificationStream"]
 
 log = logging.getLogger(__name__)
 
 #: Largest frame accepted, in bytes; a larger one drops the connection (code 1009).
-DEFAULT_MAX_SIZE: Final = 64 * 1024 * 1024
+DEFAULT_MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
 #: How many finished queries are remembered, to drop a late or repeated answer to one.
 _FINISHED_MEMORY: Final = 1024
 _PING: Final = '{"p":1}'
@@ -410,6 +410,8 @@ def _describe_close(ws: Any, default: str) -> str:
     else:
         return default
     reason = f": {frame.reason}" if frame.reason else ""
+    if sent is not None and received is None and frame.code == 1009:
+        reason += ", over max_frame_bytes"
     return f"closed by {who} (code {frame.code}{reason})"
 
 
@@ -445,7 +447,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
         ping_interval: seconds of silence after which Kuzzle's ``{"p":1}`` is sent; a ping
             unanswered for a whole interval (a dead network, or a frame dripping in) drops the
             connection. None disables pings.
-        max_size: largest frame accepted, in bytes (None: no limit); a larger frame drops
+        max_frame_bytes: largest frame accepted, in bytes (None: no limit); a larger frame drops
             the connection.
 
     Use it as ``async with AsyncKuzzleWebSocket(url) as kuzzle: ...`` (connects on entry), or
@@ -462,7 +464,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
         on_notification: Notification | None = None,
         on_unmatched_error: UnmatchedError | None = None,
         ping_interval: float | None = 20.0,
-        max_size: int | None = DEFAULT_MAX_SIZE,
+        max_frame_bytes: int | None = DEFAULT_MAX_FRAME_BYTES,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, not {timeout!r}")
@@ -476,7 +478,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
         self.on_notification = on_notification
         self.on_unmatched_error = on_unmatched_error
         self.ping_interval = ping_interval
-        self.max_size = max_size
+        self.max_frame_bytes = max_frame_bytes
         self._conn: _Connection | None = None
         self._connect_lock: asyncio.Lock | None = None
         self._closed = False
@@ -526,7 +528,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
                     self.url,
                     open_timeout=self.timeout,
                     ping_interval=None,  # Kuzzle's application pings instead (see _ping_loop)
-                    max_size=self.max_size,
+                    max_size=self.max_frame_bytes,
                     close_timeout=min(self.timeout, 2.0),
                 ),
                 self.timeout,

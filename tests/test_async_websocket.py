@@ -292,10 +292,10 @@ async def test_the_connect_deadline_is_total() -> None:
 
 async def test_an_oversized_frame_drops_the_connection(stub: StubKuzzle) -> None:
     stub.respond("server", "now", "x" * 5000, times=1)
-    async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0, max_size=1000) as kuzzle:
+    async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0, max_frame_bytes=1000) as kuzzle:
         with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
             await kuzzle.query(NOW)
-        assert "1009" in str(info.value)
+        assert "1009" in str(info.value) and "max_frame_bytes" in str(info.value)
         assert (await kuzzle.query(NOW))["now"] > 0  # reconnected
 
 
