@@ -8,7 +8,8 @@ so hostile input costs neither time nor memory when an error is printed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+# collections.abc re-exports this; importing it would load the whole collections package.
+from _collections_abc import Mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -34,7 +34,6 @@ parser raises for that id.
 from __future__ import annotations
 
 import _thread
-from functools import cached_property
 
 from kuzzle_errors import catalog
 from kuzzle_errors._redact import (
@@ -48,12 +47,39 @@ from kuzzle_errors._sentinel import Sentinel
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
+    from functools import cached_property as _once
     from typing import Any, ClassVar, Final
 
     from kuzzle_errors.catalog import ErrorSpec
+
+    # Types only: the modules above this one hand their functions over (see ``wire``).
     from kuzzle_errors.hints import RetryHint
     from kuzzle_errors.partial import PartialItem
+else:
+
+    class _once:
+        """``functools.cached_property`` without its lock and without importing functools.
+
+        On 3.10/3.11 ``cached_property`` takes a lock on every first access; here two
+        threads racing on a first access both compute the (equal) value, as on 3.12+. The
+        value is stored in the instance dict, so later reads never reach this descriptor.
+        """
+
+        def __init__(self, func):
+            self.func = func
+            self.name = func.__name__
+            self.__doc__ = func.__doc__
+
+        def __set_name__(self, owner, name):
+            self.name = name
+
+        def __get__(self, instance, owner=None):
+            if instance is None:
+                return self
+            value = instance.__dict__[self.name] = self.func(instance)
+            return value
+
 
 __all__ = [
     "LOGIN_AGAIN_IDS",
@@ -195,26 +221,6 @@ class KuzzleError(Exception):
         if retry_hint is not None:
             self._retry_hint_override = retry_hint
 
-    if not TYPE_CHECKING:  # hidden from type checkers: attribute typos must stay errors
-
-        def __getattr__(self, name: str) -> Any:
-            # Parsed errors get most attributes on first use (the parser's fast path):
-            # compute them now. Values set on the instance meanwhile are kept.
-            values = self._materialize()
-            if name not in values:
-                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-            return self.__dict__[name]
-
-    def _materialize(self) -> dict[str, Any]:
-        state = self.__dict__
-        pending = state.get("_pending")
-        if pending is None:
-            return state
-        for key, value in pending().items():
-            state.setdefault(key, value)
-        state.pop("_pending", None)  # only now: other threads never see half an error
-        return state
-
     # -- derived -------------------------------------------------------------------------
 
     @property
@@ -233,25 +239,21 @@ class KuzzleError(Exception):
         """The code as Kuzzle prints it, ``0x02020002``."""
         return f"0x{self.code:08x}" if self.code is not None else None
 
-    @cached_property
+    @_once
     def retry_after(self) -> float | None:
         """Seconds the response's ``Retry-After`` header asked for (capped), or None.
 
         Kuzzle never sends one; proxies and gateways may.
         """
-        from kuzzle_errors.hints import header, parse_retry_after
+        return _layers.retry_after(self.headers)
 
-        return parse_retry_after(header(self.headers, "Retry-After"))
-
-    @cached_property
+    @_once
     def retry_hint(self) -> RetryHint:
         """Whether, when and where to retry: see :class:`kuzzle_errors.hints.RetryHint`."""
         override: RetryHint | None = self.__dict__.get("_retry_hint_override")
         if override is not None:
             return override
-        from kuzzle_errors.hints import hint_for
-
-        return hint_for(self)
+        return _layers.hint_for(self)
 
     @property
     def retryable(self) -> bool:
@@ -369,7 +371,7 @@ class KuzzleError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         cls = type(self)
         key: object = cls.kuzzle_id if cls.__dict__.get("_generated") else cls
-        state = {name: value for name, value in self._materialize().items() if name not in _CACHED}
+        state = {name: value for name, value in self.__dict__.items() if name not in _CACHED}
         return (_rebuild, (key, _redact_state(state)))
 
 
@@ -557,19 +559,15 @@ class PartialError(KuzzleError):
         self.errors = list(errors) if errors is not None else []
         self.count = count
 
-    @cached_property
+    @_once
     def items(self) -> list[PartialItem]:
         """Each failed item, parsed (see :class:`kuzzle_errors.partial.PartialItem`)."""
-        from kuzzle_errors.partial import parse_items
+        return _layers.items(self.errors, self.transport)
 
-        return parse_items(self.errors, transport=self.transport)
-
-    @cached_property
+    @_once
     def successes(self) -> list[Any]:
         """The items that succeeded, from the ``result`` sent beside the error (empty if none)."""
-        from kuzzle_errors.partial import successes_of
-
-        return successes_of(self.result) or []
+        return _layers.successes(self.result) or []
 
     def __len__(self) -> int:
         return len(self.errors)
@@ -625,15 +623,73 @@ class RequestTimeoutError(TransportError):
     """No answer came in time; the request may still have been processed."""
 
 
+def _is_ascii_number(text: str) -> bool:
+    # str.isdigit() also accepts full-width and Arabic-Indic digits: no HTTP peer sends those.
+    return text.isascii() and text.isdigit()
+
+
+def coerce_status(value: object) -> int | None:
+    """A status from an int, an integral float or an ASCII digit string; else None."""
+    if type(value) is int:  # the common case, first
+        return value if 100 <= value <= 999 else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        status = value
+    elif isinstance(value, float) and value.is_integer():
+        status = int(value)
+    elif isinstance(value, str) and _is_ascii_number(value.strip()) and len(value.strip()) == 3:
+        status = int(value.strip())
+    else:
+        return None
+    return status if 100 <= status <= 999 else None
+
+
 def build_error(cls: type[KuzzleError], attrs: dict[str, Any]) -> KuzzleError:
-    """An instance of ``cls`` from complete, already-checked attributes (the parser's path).
+    """An instance of ``cls`` whose attributes are ``attrs`` (the parser's path).
 
     Skips ``__init__``'s defaulting and header redaction, which the parser has done: this is
-    the hot path of every parsed response. ``attrs`` must hold every ``__init__`` field.
+    the hot path of every parsed response. ``attrs`` must hold every ``__init__`` field (and
+    ``errors``, ``count`` for a :class:`PartialError`); it becomes the instance's dict, so
+    the caller hands it over and keeps no reference.
     """
     error = cls.__new__(cls)
-    error.__dict__.update(attrs)
+    error.__dict__ = attrs  # ``args`` is derived from ``message``
     return error
+
+
+# -- what the layers above provide -----------------------------------------------------------
+
+
+class _Layers:
+    """The functions behind ``retry_hint``, ``retry_after``, ``items`` and ``successes``.
+
+    They live in ``hints`` and ``partial``, which sit above this module (catalog <-
+    exceptions <- hints, partial <- parser) and import it: this module never imports them
+    back. ``kuzzle_errors.parser``, loaded with the package, hands them over with ``wire``.
+    """
+
+    hint_for: Callable[[KuzzleError], RetryHint]
+    retry_after: Callable[[Mapping[str, str]], float | None]
+    items: Callable[[list[Any], str | None], list[PartialItem]]
+    successes: Callable[[object], list[Any] | None]
+
+
+_layers = _Layers()
+
+
+def wire(
+    *,
+    hint_for: Callable[[KuzzleError], RetryHint],
+    retry_after: Callable[[Mapping[str, str]], float | None],
+    items: Callable[[list[Any], str | None], list[PartialItem]],
+    successes: Callable[[object], list[Any] | None],
+) -> None:
+    """Hand over the functions of the layers above (called once, by ``kuzzle_errors.parser``)."""
+    _layers.hint_for = hint_for
+    _layers.retry_after = retry_after
+    _layers.items = items
+    _layers.successes = successes
 
 
 _FAMILIES: Final[dict[str, type[KuzzleError]]] = {

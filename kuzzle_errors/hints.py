@@ -15,7 +15,6 @@ Three outcomes matter to a caller:
 
 from __future__ import annotations
 
-import math
 import time
 
 from kuzzle_errors._record import Record
@@ -406,7 +405,7 @@ def parse_retry_after(
             seconds = until
     else:
         return None
-    if math.isnan(seconds) or seconds < 0:
+    if seconds != seconds or seconds < 0:  # NaN (math.isnan, without importing math)
         return None
     return min(seconds, maximum)
 
@@ -448,25 +447,42 @@ def header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
+def retry_after_of(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds a ``Retry-After`` header in ``headers`` asks for (what ``error.retry_after`` is)."""
+    return parse_retry_after(header(headers, "Retry-After"))
+
+
+#: One shared hint per rule: hints are immutable, and most errors carry no ``Retry-After``.
+_HINTS: dict[_Rule, RetryHint] = {}
+
+
 def hint_for(error: KuzzleError) -> RetryHint:
     """The retry hint of ``error`` (what ``error.retry_hint`` returns)."""
     spec = error.spec
     class_name = spec.class_name if spec is not None else _kuzzle_class_of(error)
-    retryable, replay_safe, delay, other_node, reason = rule_for(
+    rule = rule_for(
         error.id,
         class_name,
         error.status if error.status is not None else error.http_status,
         error.props,
     )
     retry_after = error.retry_after
-    if retry_after is not None:  # a proxy's explicit wish outranks the id's minimum
-        refused = error.http_status in (429, 503) or error.status in (429, 503)
-        if refused and spec is None and not replay_safe:
-            # A 429/503 with Retry-After from a gateway says "come back later": the request
-            # was refused, not run (RFC 9110 §15.6.4). Catalogued Kuzzle ids keep their rule.
-            retryable, replay_safe = True, True
-            reason = f"the response asked to retry later: {reason}"
-        delay = max(delay, retry_after)
+    if retry_after is None:
+        hint = _HINTS.get(rule)
+        if hint is None:
+            retryable, replay_safe, delay, other_node, reason = rule
+            hint = RetryHint(retryable, replay_safe and retryable, delay, reason, other_node)
+            _HINTS[rule] = hint
+        return hint
+    # A proxy's explicit wish outranks the id's minimum.
+    retryable, replay_safe, delay, other_node, reason = rule
+    refused = error.http_status in (429, 503) or error.status in (429, 503)
+    if refused and spec is None and not replay_safe:
+        # A 429/503 with Retry-After from a gateway says "come back later": the request
+        # was refused, not run (RFC 9110 §15.6.4). Catalogued Kuzzle ids keep their rule.
+        retryable, replay_safe = True, True
+        reason = f"the response asked to retry later: {reason}"
+    delay = max(delay, retry_after)
     return RetryHint(retryable, replay_safe if retryable else False, delay, reason, other_node)
 
 

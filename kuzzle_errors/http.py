@@ -68,19 +68,16 @@ def error_from_response(resp: requests.Response, *, strict: bool = False) -> Kuz
 
 def _parse(resp: requests.Response, strict: bool) -> tuple[KuzzleError | None, Any, bool]:
     """The error of ``resp``, its body decoded from JSON, and whether the body was JSON."""
-    error, body, is_json = parse_response_and_body(
+    # Pre-routing errors carry no request id: the one we sent still identifies the call.
+    sent = getattr(resp, "request", None)
+    return parse_response_and_body(
         resp.content,
         http_status=resp.status_code,
         headers=resp.headers,
         transport="http",
         strict=strict,
+        request_id=sent.headers.get(REQUEST_ID_HEADER) if sent is not None else None,
     )
-    if error is not None and error.request_id is None:
-        # Pre-routing errors carry no request id: the one we sent still identifies the call.
-        sent = getattr(resp, "request", None)
-        if sent is not None:
-            error.request_id = sent.headers.get(REQUEST_ID_HEADER)
-    return error, body, is_json
 
 
 def raise_for_kuzzle(resp: requests.Response, *, strict: bool = False) -> None:

@@ -16,11 +16,10 @@ Shapes understood:
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Mapping
-from functools import partial
+# collections.abc re-exports these; importing it would load the whole collections package.
+from _collections_abc import Mapping
 
-from kuzzle_errors import catalog
+from kuzzle_errors import catalog, exceptions, hints, partial
 from kuzzle_errors._redact import bounded_int, prepare_headers, safe_repr
 from kuzzle_errors.exceptions import (
     AuthenticationRequiredError,
@@ -34,8 +33,10 @@ from kuzzle_errors.exceptions import (
     NotFoundError,
     PartialError,
     _class_for_spec,
+    _is_ascii_number,
     build_error,
     class_for_status,
+    coerce_status,
     node_name,
 )
 
@@ -43,11 +44,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Final
 
-    from kuzzle_errors.catalog import ErrorSpec
+    from kuzzle_errors.partial import PartialItem
 
 __all__ = [
     "FOREIGN_CODES",
-    "MAX_BODY_BYTES",
     "RAW_COPY_LIMIT",
     "coerce_status",
     "parse_error",
@@ -56,8 +56,6 @@ __all__ = [
     "raise_for_response",
 ]
 
-#: Bodies larger than this are not decoded at all (answered as an error at once).
-MAX_BODY_BYTES: Final = 64 * 1024 * 1024
 #: How much of an unusable body is kept in ``raw``.
 RAW_COPY_LIMIT: Final = 64 * 1024
 
@@ -78,33 +76,6 @@ FOREIGN_CODES: Final[dict[int, tuple[type[KuzzleError], str]]] = {
     11: (ExternalServiceError, "EXTERNAL SERVICE: external system failed"),
     12: (ExternalServiceError, "DATABASE: critical database error"),
 }
-
-#: Above this size, the cyclic garbage collector is paused while decoding: JSON builds no
-#: cycles, and the collector's passes over millions of new containers make big bodies
-#: superlinear to parse.
-_GC_PAUSE_BYTES: Final = 64 * 1024
-
-
-def _is_ascii_number(text: str) -> bool:
-    # str.isdigit() also accepts full-width and Arabic-Indic digits: no HTTP peer sends those.
-    return text.isascii() and text.isdigit()
-
-
-def coerce_status(value: object) -> int | None:
-    """A status from an int, an integral float or an ASCII digit string; else None."""
-    if type(value) is int:  # the common case, first
-        return value if 100 <= value <= 999 else None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        status = value
-    elif isinstance(value, float) and value.is_integer():
-        status = int(value)
-    elif isinstance(value, str) and _is_ascii_number(value.strip()) and len(value.strip()) == 3:
-        status = int(value.strip())
-    else:
-        return None
-    return status if 100 <= status <= 999 else None
 
 
 def _text(value: object, limit: int | None = None) -> str:
@@ -146,6 +117,7 @@ class _Context:
         "decoded",
         "http_status",
         "problem",
+        "request_id",
         "response",
         "transport",
     )
@@ -157,8 +129,11 @@ class _Context:
         transport: str | None,
         response: Any = None,
         problem: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         self.http_status = http_status
+        #: The id the request was sent with: used when the response names none.
+        self.request_id = request_id
         self._source = headers  # prepared on first use: most parses never need them
         self._plain: dict[str, str] | None = None
         self._lower: dict[str, str] = {}
@@ -186,7 +161,9 @@ class _Context:
     def fields(self, envelope: Mapping[str, Any] | None) -> dict[str, Any]:
         get = (envelope if envelope is not None else _NO_ENVELOPE).get
         return {
-            "request_id": _opt_str(get("requestId")) or self.lower.get("x-kuzzle-request-id"),
+            "request_id": _opt_str(get("requestId"))
+            or self.lower.get("x-kuzzle-request-id")
+            or self.request_id,
             "node": node_name(_opt_str(get("node"))) or node_name(self.lower.get("x-kuzzle-node")),
             "controller": _opt_str(get("controller")),
             "action": _opt_str(get("action")),
@@ -240,82 +217,59 @@ def _from_error_object(
             problem=f"the error is a {type(error).__name__}, not an object",
             **ctx.fields(envelope),
         )
-    # Only what picks the class is computed now; every other attribute is filled on first
-    # use (``KuzzleError.__getattr__``), so code that only needs ``except`` pays for no more.
-    raw_id = error.get("id")
-    error_id = raw_id if type(raw_id) is str and 0 < len(raw_id) <= 256 else None
-    spec = catalog.by_id(error_id) if error_id else None
-    cls: type[KuzzleError]
-    if spec is not None:
-        cls = _class_for_spec(spec)
-    else:
-        status = _status_of(error, envelope, ctx)
-        errors = error.get("errors")
-        if isinstance(errors, list) and ("count" in error or status == 206):
-            cls = MultipleErrorsError if status == 400 else PartialError
-        else:
-            cls = class_for_status(status) or class_for_status(ctx.http_status) or KuzzleError
-    message = error.get("message")
-    return build_error(
-        cls,
-        {
-            "message": message if type(message) is str else _text(message),
-            "_pending": partial(_fill, error, envelope, ctx, error_id, spec, cls),
-        },
-    )
-
-
-def _status_of(
-    error: Mapping[str, Any], envelope: Mapping[str, Any] | None, ctx: _Context
-) -> int | None:
-    status = coerce_status(error.get("status"))
-    if status is None and envelope is not None:
-        status = coerce_status(envelope.get("status"))
-    return status if status is not None else ctx.http_status
-
-
-def _fill(
-    error: Mapping[str, Any],
-    envelope: Mapping[str, Any] | None,
-    ctx: _Context,
-    error_id: str | None,
-    spec: ErrorSpec | None,
-    cls: type[KuzzleError],
-) -> dict[str, Any]:
-    """Every attribute of a parsed error but ``message`` (see ``_from_error_object``)."""
+    # The hot path: every attribute in one pass, into the dict that becomes the instance's.
+    get = error.get
     problems = [ctx.problem] if ctx.problem else []
-    raw_id = error.get("id")
+    raw_id = get("id")
+    error_id = raw_id if type(raw_id) is str and 0 < len(raw_id) <= 256 else None
     if raw_id is not None and error_id is None:
         problems.append("unusable id")
-    raw_status = error.get("status")
-    if raw_status is not None and coerce_status(raw_status) is None:
+    spec = catalog.by_id(error_id) if error_id else None
+    raw_status = get("status")
+    status = coerce_status(raw_status)
+    if raw_status is not None and status is None:
         problems.append(f"unusable status {_text(raw_status, 40)}")
-    status = _status_of(error, envelope, ctx)
-    raw_code = error.get("code")
+    if status is None:
+        if envelope is not None:
+            status = coerce_status(envelope.get("status"))
+        if status is None:
+            status = ctx.http_status
+    raw_code = get("code")
     code = catalog.parse_code(raw_code)
     if raw_code is not None and code is None:
         problems.append(f"unusable code {_text(raw_code, 40)}")
-    props = error.get("props")
+    errors = get("errors")
+    cls: type[KuzzleError]
+    if spec is not None:
+        cls = _class_for_spec(spec)
+        if status is None:
+            status = spec.status
+        if code is None:
+            code = spec.code
+    elif isinstance(errors, list) and ("count" in error or status == 206):
+        cls = MultipleErrorsError if status == 400 else PartialError
+    else:
+        cls = class_for_status(status) or class_for_status(ctx.http_status) or KuzzleError
+    message = get("message")
+    props = get("props")
     if props is not None and not isinstance(props, list):
         props = [props]
-    stack = error.get("stack")
+    stack = get("stack")
     attrs = ctx.fields(envelope)
-    attrs.update(
-        status=status if status is not None or spec is None else spec.status,
-        id=error_id,
-        code=code if code is not None or spec is None else spec.code,
-        spec=spec,
-        props=props,
-        stack=stack if isinstance(stack, str) else (_text(stack) if stack else None),
-        raw=error,
-        problem="; ".join(problems) or None,
-    )
+    attrs["message"] = message if type(message) is str else _text(message)
+    attrs["status"] = status
+    attrs["id"] = error_id
+    attrs["code"] = code
+    attrs["spec"] = spec
+    attrs["props"] = props
+    attrs["stack"] = stack if isinstance(stack, str) else (_text(stack) if stack else None)
+    attrs["raw"] = error
+    attrs["problem"] = "; ".join(problems) or None
     if issubclass(cls, PartialError):
-        errors = error.get("errors")
-        raw_count = error.get("count")
-        count = raw_count if type(raw_count) is int else None
-        attrs.update(errors=errors if isinstance(errors, list) else [], count=count)
-    return attrs
+        raw_count = get("count")
+        attrs["errors"] = errors if isinstance(errors, list) else []
+        attrs["count"] = raw_count if type(raw_count) is int else None
+    return build_error(cls, attrs)
 
 
 def parse_response(
@@ -345,14 +299,16 @@ def parse_response_and_body(
     headers: Mapping[str, str] | None = None,
     transport: str | None = None,
     strict: bool = False,
+    request_id: str | None = None,
 ) -> tuple[KuzzleError | None, Any, bool]:
     """:func:`parse_response`, plus the body as decoded JSON and whether it was JSON at all.
 
     For transports that read the ``result`` of a success: the body is decoded once, here.
-    Never raises.
+    ``request_id`` is the id the request was sent with, for errors whose response names
+    none (Kuzzle's pre-routing HTTP errors). Never raises.
     """
     try:
-        ctx = _Context(coerce_status(http_status), headers, transport)
+        ctx = _Context(coerce_status(http_status), headers, transport, request_id=request_id)
         error = _parse(body, ctx, strict)
         return error, ctx.response, ctx.decoded
     except Exception as exc:  # pragma: no cover - the last line of the totality promise
@@ -381,9 +337,9 @@ def _parse(body: object, ctx: _Context, strict: bool) -> KuzzleError | None:
     if body is None:
         return _unusable(b"", "empty body", ctx)
     if isinstance(body, (bytes, bytearray, memoryview)):
+        # No size limit here: a big success is a success. Bounding what is read is the
+        # transport's job; by the time the bytes are here, their memory is spent.
         data = bytes(body)
-        if len(data) > MAX_BODY_BYTES:
-            return _unusable(data, f"body too large ({len(data)} bytes)", ctx)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -391,8 +347,6 @@ def _parse(body: object, ctx: _Context, strict: bool) -> KuzzleError | None:
             ctx.problem = "invalid UTF-8 in the body (replaced)"
         original: bytes | str = data
     elif isinstance(body, str):
-        if len(body) > MAX_BODY_BYTES:
-            return _unusable(body, f"body too large ({len(body)} characters)", ctx)
         text = original = body
     elif isinstance(body, (list, int, float, bool)):
         return _from_json(body, ctx, strict, body)
@@ -431,22 +385,15 @@ def _loads(text: str, *, fast: bool) -> Any:
 
         decoder: Any = json.JSONDecoder()  # typeshed omits the documented-by-code scan_once
         _scan_once = decoder.scan_once
-    pause = len(text) >= _GC_PAUSE_BYTES and gc.isenabled()
-    if pause:
-        gc.disable()
-    try:
-        if not fast:
-            import json
+    if not fast:
+        import json
 
-            return json.loads(text)
-        try:
-            value, end = _scan_once(text, 0)
-        except (StopIteration, ValueError, RecursionError):
-            return _UNDECIDED
-        return value if end == len(text) else _UNDECIDED
-    finally:
-        if pause:
-            gc.enable()
+        return json.loads(text)
+    try:
+        value, end = _scan_once(text, 0)
+    except (StopIteration, ValueError, RecursionError):
+        return _UNDECIDED
+    return value if end == len(text) else _UNDECIDED
 
 
 def _not_json_problem(text: str, exc: ValueError) -> str:
@@ -619,3 +566,18 @@ def _internal_failure(
         raw=bounded,
         problem=f"parser failure: {type(exc).__name__}: {str(exc)[:200]}{note}",
     )
+
+
+# The layers below the parser never import it, nor each other upwards: it hands them the
+# functions they need (see ``exceptions.wire``), once, as the package loads.
+def _items(errors: list[Any], transport: str | None) -> list[PartialItem]:
+    return partial.parse_items(errors, transport=transport)
+
+
+partial.wire(parse_error=parse_error)
+exceptions.wire(
+    hint_for=hints.hint_for,
+    retry_after=hints.retry_after_of,
+    items=_items,
+    successes=partial.successes_of,
+)

@@ -16,18 +16,23 @@ a bare id string                            ``document:mGet``/``mExists``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+# collections.abc re-exports this; importing it would load the whole collections package.
+from _collections_abc import Mapping
 
 from kuzzle_errors._record import Record
 from kuzzle_errors._redact import bounded_int, redact, safe_repr
+from kuzzle_errors.exceptions import coerce_status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, Final
 
     from kuzzle_errors.exceptions import KuzzleError
 
-__all__ = ["PartialItem", "parse_item", "parse_items", "successes_of"]
+__all__ = ["PartialItem", "parse_item", "parse_items", "successes_of", "wire"]
+
+_BULK_ACTIONS = frozenset({"create", "index", "update", "delete", "createOrReplace", "replace"})
 
 #: Error ids whose first placeholder (``props[0]``) is the id of the item they are about.
 SUBJECT_FIRST: Final = frozenset(
@@ -93,15 +98,7 @@ class PartialItem(Record):
         action: str | None = None,
         raw: Any = None,
     ) -> None:
-        self._set(
-            id=id,
-            document=document,
-            status=status,
-            reason=reason,
-            error=error,
-            action=action,
-            raw=raw,
-        )
+        _fill(self, id, document, status, reason, error, action, raw)
 
     def __repr__(self) -> str:
         # Shown like an error: secrets redacted, sizes bounded (``raw`` may be anything).
@@ -112,10 +109,29 @@ class PartialItem(Record):
         return f"{type(self).__name__}({fields})"
 
 
-def _as_int(value: object) -> int | None:
-    from kuzzle_errors.parser import coerce_status
+# The slots' own setters: how an immutable item gets its values, in constructor order.
+_SETTERS: Final = tuple(PartialItem.__dict__[name].__set__ for name in PartialItem.__slots__)
 
-    return coerce_status(value)
+
+def _fill(
+    item: PartialItem,
+    id: str | None,
+    document: Mapping[str, Any] | None,
+    status: int | None,
+    reason: str | None,
+    error: KuzzleError | None,
+    action: str | None,
+    raw: Any,
+    setters: tuple[Callable[[PartialItem, Any], None], ...] = _SETTERS,
+) -> None:
+    set_id, set_document, set_status, set_reason, set_error, set_action, set_raw = setters
+    set_id(item, id)
+    set_document(item, document)
+    set_status(item, status)
+    set_reason(item, reason)
+    set_error(item, error)
+    set_action(item, action)
+    set_raw(item, raw)
 
 
 def _as_text(value: object) -> str | None:
@@ -155,6 +171,21 @@ def _subject_id(item: Mapping[str, Any], error_id: str | None) -> str | None:
     return None
 
 
+def _parse_error_unset(item: object, *, transport: str | None = None) -> KuzzleError:
+    raise RuntimeError("kuzzle_errors.parser hands the error parser over when it loads")
+
+
+#: Parses an item that is an error object: ``kuzzle_errors.parser.parse_error``, handed over
+#: by the parser (which sits above this module) when the package loads.
+_parse_error: Callable[..., KuzzleError] = _parse_error_unset
+
+
+def wire(*, parse_error: Callable[..., KuzzleError]) -> None:
+    """Hand over the parser of nested error objects (called once, by ``kuzzle_errors.parser``)."""
+    global _parse_error
+    _parse_error = parse_error
+
+
 def parse_item(item: object, *, transport: str | None = None) -> PartialItem:
     """One failed item, whatever its shape; unknown shapes keep only ``raw``."""
     if isinstance(item, (str, int)) and not isinstance(item, bool):
@@ -166,7 +197,7 @@ def parse_item(item: object, *, transport: str | None = None) -> PartialItem:
         return PartialItem(
             id=_as_id(document.get("_id")),
             document=document,
-            status=_as_int(item.get("status")),
+            status=coerce_status(item.get("status")),
             reason=_as_text(item.get("reason")),
             raw=item,
         )
@@ -176,15 +207,13 @@ def parse_item(item: object, *, transport: str | None = None) -> PartialItem:
             error = inner.get("error")
             return PartialItem(
                 id=_as_id(inner.get("_id")),
-                status=_as_int(inner.get("status")),
+                status=coerce_status(inner.get("status")),
                 reason=_as_text(error) if error is not None else _as_text(inner.get("reason")),
                 action=action,
                 raw=item,
             )
     if "message" in item and ("status" in item or "id" in item or "code" in item):
-        from kuzzle_errors.parser import parse_error
-
-        parsed = parse_error(item, transport=transport)
+        parsed = _parse_error(item, transport=transport)
         return PartialItem(
             id=_subject_id(item, parsed.id),
             status=parsed.status,
@@ -195,17 +224,57 @@ def parse_item(item: object, *, transport: str | None = None) -> PartialItem:
     reason = item.get("reason", item.get("cause", item.get("message")))
     return PartialItem(
         id=_as_id(item.get("_id", item.get("id"))),
-        status=_as_int(item.get("status")),
+        status=coerce_status(item.get("status")),
         reason=_as_text(reason),
         raw=item,
     )
 
 
 def parse_items(errors: object, *, transport: str | None = None) -> list[PartialItem]:
-    """Every failed item of an ``errors`` array (anything else gives no items)."""
+    """Every failed item of an ``errors`` array (anything else gives no items).
+
+    Gives what :func:`parse_item` gives for each item; the common shapes of plain JSON (a
+    ``document`` item of the v2 m* actions, an id string) take a fast path that sets the
+    slots directly, as a partial failure may hold 100,000 items.
+    """
     if not isinstance(errors, list):
         return []
-    return [parse_item(item, transport=transport) for item in errors]
+    items: list[PartialItem] = []
+    append = items.append
+    new = object.__new__
+    slow = parse_item
+    set_id, set_document, set_status, set_reason, set_error, set_action, set_raw = _SETTERS
+    for raw in errors:
+        kind = type(raw)
+        if kind is dict:
+            document = raw.get("document")
+            if type(document) is not dict:
+                append(slow(raw, transport=transport))
+                continue
+            doc_id = document.get("_id")
+            reason = raw.get("reason")
+            item = new(PartialItem)
+            set_id(item, doc_id if type(doc_id) is str else _as_id(doc_id))
+            set_document(item, document)
+            set_status(item, coerce_status(raw.get("status")))
+            set_reason(item, reason if type(reason) is str else _as_text(reason))
+            set_error(item, None)
+            set_action(item, None)
+            set_raw(item, raw)
+            append(item)
+        elif kind is str:
+            item = new(PartialItem)
+            set_id(item, raw)
+            set_document(item, None)
+            set_status(item, None)
+            set_reason(item, None)
+            set_error(item, None)
+            set_action(item, None)
+            set_raw(item, raw)
+            append(item)
+        else:
+            append(slow(raw, transport=transport))
+    return items
 
 
 def successes_of(result: object) -> list[Any] | None:

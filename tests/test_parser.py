@@ -28,7 +28,7 @@ from kuzzle_errors import (
     parse_response,
     raise_for_response,
 )
-from kuzzle_errors.parser import FOREIGN_CODES, MAX_BODY_BYTES, RAW_COPY_LIMIT
+from kuzzle_errors.parser import FOREIGN_CODES, RAW_COPY_LIMIT, parse_response_and_body
 
 # -- the real v2 payloads of the protocol reference (§2.4) --------------------------------
 
@@ -604,14 +604,35 @@ def test_invalid_utf8_is_replaced_and_reported() -> None:
     assert garbage.raw == b"\xff\xfe\x00garbage"
 
 
-def test_oversize_body_is_not_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kuzzle_errors import parser
+def test_a_big_success_is_a_success() -> None:
+    # A 70 MB mGet answer (well inside Kuzzle's documentsFetchCount): no size rule in the
+    # parser turns it into an error; bounding what is read is the transport's business.
+    doc = {"_id": "d", "_source": {"text": "x" * 7000}}
+    body = json.dumps({"status": 200, "error": None, "result": {"hits": [doc] * 10_000}})
+    data = body.encode()
+    assert len(data) > 70_000_000
+    assert parse_response(data, http_status=200) is None
+    assert parse_response(body) is None
+    error, decoded, is_json = parse_response_and_body(data, http_status=200)
+    assert error is None and is_json and len(decoded["result"]["hits"]) == 10_000
 
-    monkeypatch.setattr(parser, "MAX_BODY_BYTES", 1000)
-    error = parse_response(b"{" + b" " * 5000 + b"}", http_status=413)
-    assert type(error) is SizeLimitError
-    assert error.problem is not None and "body too large (5002 bytes)" in error.problem
-    assert MAX_BODY_BYTES >= 64 * 1024 * 1024
+
+def test_the_parser_leaves_the_garbage_collector_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The collector's state is the process's, not a library's to switch (another thread
+    # may have its reasons): even a big body is decoded without touching it.
+    import gc
+
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "disable", lambda: calls.append("disable"))
+    monkeypatch.setattr(gc, "enable", lambda: calls.append("enable"))
+    items = [
+        {"document": {"_id": f"d{i}"}, "reason": "exists", "status": 400} for i in range(20_000)
+    ]
+    error = {"id": "api.process.incomplete_multiple_request", "message": "m", "status": 400}
+    body = json.dumps({"status": 400, "error": {**error, "count": 20_000, "errors": items}})
+    parsed = parse_response(body.encode())
+    assert isinstance(parsed, PartialError) and len(parsed.items) == 20_000
+    assert calls == []
 
 
 def test_unsupported_body_types() -> None:

@@ -150,3 +150,70 @@ def test_successes_of() -> None:
     assert successes_of(None) is None
     assert successes_of({"other": 1}) is None
     assert parse_items("not a list") == []
+
+
+# Every item shape, and the odd values inside them: parse_items' fast path (plain dicts and
+# strings, slots set directly) must give exactly what parse_item gives item by item.
+EVERY_SHAPE: list[Any] = [
+    {
+        "document": {"_id": "d1", "body": {"a": 1}},
+        "reason": "document already exists",
+        "status": 400,
+    },
+    {"document": {"_id": 7, "body": {}}, "reason": {"reason": "nested"}, "status": "404"},
+    {"document": {"_id": {"x": 1}}, "reason": ["r"], "status": "abc"},
+    {"document": {}, "status": 99.0},
+    {"document": {"_id": None}, "reason": None, "status": True},
+    {"document": "not an object", "reason": "r", "status": 400},
+    {"_id": "d2", "reason": "document not found", "status": 404},
+    "missing-1",
+    "",
+    42,
+    True,
+    None,
+    3.5,
+    ["a", "list"],
+    {"create": {"_id": "b1", "status": 409, "error": {"reason": "conflict", "type": "x"}}},
+    {"index": {"_id": "b2", "status": 400, "reason": "bad"}},
+    {"delete": "not an object"},
+    {"id": "security.profile.not_found", "status": 404, "message": "Profile not found."},
+    {"id": "nope", "code": 1, "message": "m", "_id": "x"},
+    {"cause": "mapping conflict", "id": "u1"},
+    {"cause": {"reason": "oops", "type": "x"}, "id": 7},
+    {"id": "q1", "reason": "conflict"},
+    {},
+]
+
+
+def item_view(item: PartialItem) -> tuple[Any, ...]:
+    error = item.error
+    parsed = None if error is None else (type(error), error.__dict__)
+    return (
+        type(item),
+        item.id,
+        item.document,
+        item.status,
+        item.reason,
+        item.action,
+        item.raw,
+        parsed,
+    )
+
+
+def test_fast_path_gives_what_the_slow_path_gives_for_every_shape() -> None:
+    fast = parse_items(EVERY_SHAPE, transport="http")
+    slow = [parse_item(raw, transport="http") for raw in EVERY_SHAPE]
+    assert [item_view(item) for item in fast] == [item_view(item) for item in slow]
+    assert fast == slow
+    # Through a parsed PartialError as well, each item once.
+    items = partial(EVERY_SHAPE).items
+    assert [item_view(item) for item in items] == [
+        item_view(parse_item(raw)) for raw in EVERY_SHAPE
+    ]
+
+
+def test_fast_path_items_are_immutable_like_the_others() -> None:
+    (item,) = parse_items([{"document": {"_id": "d"}, "reason": "r", "status": 400}])
+    with pytest.raises(AttributeError):
+        item.id = "other"  # type: ignore[misc]
+    assert item == PartialItem(id="d", document={"_id": "d"}, status=400, reason="r", raw=item.raw)

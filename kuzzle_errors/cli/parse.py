@@ -13,7 +13,7 @@ from kuzzle_errors._redact import redact, redact_headers, redact_text, shown
 from kuzzle_errors.cli.explain import styled_advice
 from kuzzle_errors.cli.style import FIELD_ROOM, Style, count, write_field
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
-from kuzzle_errors.parser import MAX_BODY_BYTES, parse_response_and_body
+from kuzzle_errors.parser import parse_response_and_body
 
 __all__ = [
     "EXIT_ERROR",
@@ -36,6 +36,8 @@ _STATUS_LINE: Final = re.compile(rb"^HTTP/\d(?:\.\d)?[ \t]+(\d{3})(?:[ \t][^\r\n
 #: curl -i -L prints one head per hop (and 100 Continue): read at most this many.
 _MAX_HEADS: Final = 16
 _VALUE_LIMIT: Final = 300
+#: The most ``parse`` reads from FILE or stdin (a pipe fed forever must not fill memory).
+MAX_INPUT_BYTES: Final = 1024 * 1024 * 1024
 
 
 @dataclass
@@ -257,11 +259,15 @@ def _describe_success(parsed: RawResponse, body: Any, printer: _Printer, strict:
 
 
 def read_input(source: str | None, stdin: BinaryIO) -> bytes:
-    """The bytes of FILE, or of stdin for ``-``; raises OSError for an unreadable file."""
+    """The bytes of FILE, or of stdin for ``-``; OSError for an unreadable or too large one."""
     if source in (None, "-"):
-        return stdin.read(MAX_BODY_BYTES + 1)
-    with open(source, "rb") as handle:
-        return handle.read(MAX_BODY_BYTES + 1)
+        data = stdin.read(MAX_INPUT_BYTES + 1)
+    else:
+        with open(source, "rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise OSError(f"larger than {MAX_INPUT_BYTES} bytes")
+    return data
 
 
 def parse_command(
