@@ -329,6 +329,10 @@ def _auto_budget() -> RetryBudget:
 class RetryDetails:
     """What the ``on_retry`` hook receives, once per retry, before sleeping.
 
+    ``delay`` is the wait before the next attempt, or before the first look at the retry
+    budget when it had no token: such a call polls the budget and may give up when its wait
+    ends, the error then noting "the retry budget stayed empty".
+
     Attributes:
         attempt: the number of the attempt that just failed (1 for the first).
         error: the error it failed with.
@@ -360,7 +364,8 @@ class RetryPolicy:
             deadline. The policy never retries sooner than the server asked.
         budget: the :class:`RetryBudget` charged for retries; by default one owned by this
             policy (so by the client holding it); None disables budgeting.
-        on_retry: called with a :class:`RetryDetails` before each retry's sleep.
+        on_retry: called with a :class:`RetryDetails` before each retry's sleep (a call then
+            waiting for the retry budget may still give up when the wait ends).
         random: a ``random.Random`` or a function returning floats in [0, 1); for tests.
         clock: monotonic clock in seconds; for tests.
         sleep: blocking sleep used by :meth:`call`; for tests.
