@@ -541,11 +541,18 @@ def run_all(only: str = "") -> list[Result]:
     return results
 
 
+def set_seed(seed: int) -> None:
+    global SEED
+    SEED = seed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--only", default="", help="run the scenarios whose name has this")
+    parser.add_argument("--seed", type=int, default=SEED, help="another draw of the arrivals")
     args = parser.parse_args(argv)
+    set_seed(args.seed)
     begun = time.perf_counter()
     results = run_all(args.only)
     checked = goals(results) if not args.only else []

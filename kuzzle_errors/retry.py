@@ -185,9 +185,9 @@ class RetryBudget:
     bucket, successes refill it), with a retry cost as in the AWS SDKs' retry quota:
 
     * the bucket starts full, at ``capacity`` tokens (100), and never holds more;
-    * every successful call adds ``ratio`` tokens (0.5), every attempt that failed with a
+    * every successful call adds ``ratio`` tokens (0.3), every attempt that failed with a
       retryable error (a 503, a 429, a lost connection) takes one away, down to
-      ``-overdraft`` (-3), and the bucket also refills by ``min_per_second`` tokens a second (1);
+      ``-overdraft`` (-1), and the bucket also refills by ``min_per_second`` tokens a second (1);
     * a retry costs ``retry_cost`` tokens (1) and is allowed while the bucket holds that much.
 
     What that does (``benchmarks/overload.py`` measures it; ``docs/guides/retrying.md`` has the
@@ -196,10 +196,11 @@ class RetryBudget:
     * a quiet client has 100 tokens to spend (a failed attempt and its retry cost 2): of 32
       calls arriving together at a node that holds 3 of them, 31 complete within 2 s, as many
       as without a budget;
-    * while more than a third of the attempts fail (``ratio`` per success against 1 per
-      failure) the bucket drains and stays empty: a sustained overload gets almost no retries;
-    * the overdraft is shallow, so once the server recovers, a few successes reopen the bucket,
-      and retries then resume at about one per two successes, a pace the recovering server
+    * while more than about a quarter of the attempts fail (0.3 token per success against 1
+      per failure: the break-even is 23 %) the bucket drains and stays empty: a sustained
+      overload gets almost no retries;
+    * the overdraft is shallow, so once the server recovers, 7 successes reopen the bucket,
+      and retries then resume at about one per 3 successes, a pace the recovering server
       absorbs.
 
     When the bucket refuses a retry, the call *waits* for it (polling every 50 to 150 ms,
@@ -222,9 +223,9 @@ class RetryBudget:
         self,
         *,
         capacity: float = 100.0,
-        ratio: float = 0.5,
+        ratio: float = 0.3,
         retry_cost: float = 1.0,
-        overdraft: float = 3.0,
+        overdraft: float = 1.0,
         min_per_second: float = 1.0,
         max_wait: float = 5.0,
         clock: Callable[[], float] = time.monotonic,

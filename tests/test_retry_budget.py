@@ -24,10 +24,10 @@ class FrozenClock:
 
 
 def test_defaults() -> None:
-    """100 tokens, half a token per success, a retry costs 1, 3 tokens of overdraft."""
+    """100 tokens, 0.3 token per success, a retry costs 1, 1 token of overdraft."""
     budget = RetryBudget()
     settings = (budget.capacity, budget.ratio, budget.retry_cost, budget.overdraft)
-    assert settings == (100.0, 0.5, 1.0, 3.0)
+    assert settings == (100.0, 0.3, 1.0, 1.0)
     assert (budget.min_per_second, budget.max_wait) == (1.0, 5.0)
     assert budget.tokens == 100.0
 

@@ -32,7 +32,8 @@ class FakeTime:
 
 
 def empty_budget(fake: FakeTime, **kwargs: float) -> RetryBudget:
-    budget = RetryBudget(capacity=10, min_per_second=0.0, clock=fake.clock, **kwargs)
+    settings: dict[str, float] = {"ratio": 0.5, "overdraft": 3.0, **kwargs}
+    budget = RetryBudget(capacity=10, min_per_second=0.0, clock=fake.clock, **settings)
     for _ in range(20):
         budget.failed()  # an overload drained it
     assert budget.tokens == -3.0
@@ -124,5 +125,5 @@ def test_successes_refill_the_budget() -> None:
     budget.failed()
     budget.failed()
     assert policy(fake, budget).call(lambda: "ok") == "ok"
-    assert budget.tokens == 8.5  # half a token per success
+    assert budget.tokens == pytest.approx(8.3)  # 0.3 token per success
     assert budget.calls == 1
