@@ -2,7 +2,7 @@
 
 Runs against the embedded stub, no server needed::
 
-    pip install 'kuzzle-errors[httpx,stub]'
+    pip install '.[httpx,stub]'   # from a checkout of kuzzle-errors
     python examples/asyncio_httpx.py
 """
 

@@ -2,7 +2,7 @@
 
 Runs against the embedded stub, no server needed::
 
-    pip install 'kuzzle-errors[websockets,stub]'
+    pip install '.[websockets,stub]'   # from a checkout of kuzzle-errors
     python examples/asyncio_websockets.py
 """
 

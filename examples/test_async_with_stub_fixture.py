@@ -2,7 +2,7 @@
 
 The same fixture as for sync tests: the stub runs its own loop in a thread. Run::
 
-    pip install 'kuzzle-errors[test]'
+    pip install '.[stub]' --group test   # from a checkout of kuzzle-errors
     python -m pytest examples/test_async_with_stub_fixture.py
 """
 

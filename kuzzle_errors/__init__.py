@@ -26,6 +26,8 @@ Submodules (the ones marked "optional" need an extra and load on first access):
 - ``kuzzle_errors.retry``: ``RetryPolicy``, ``RetryBudget``, the ``@retrying`` decorator.
 - ``kuzzle_errors.http``: ``KuzzleHTTP`` and ``requests`` integration (optional: ``http``).
 - ``kuzzle_errors.websocket``: ``KuzzleWebSocket`` (optional: ``websocket``).
+- ``kuzzle_errors.httpx``: ``AsyncKuzzleHTTP`` and ``httpx`` integration (optional: ``httpx``).
+- ``kuzzle_errors.websockets``: ``AsyncKuzzleWebSocket`` (optional: ``websockets``).
 - ``kuzzle_errors.testing``: ``StubKuzzle`` and payload builders for tests (optional: ``stub``).
 - ``kuzzle_errors.contrib.tenacity``: tenacity strategies (optional: ``tenacity``).
 - ``kuzzle_errors.cli``: the ``kuzzle-errors`` command.

@@ -164,7 +164,7 @@ class KuzzleHTTP:
         self._retry: RetryCaller | None = None
         self.retry = retry
         self._owns_session = session is None
-        self.session = session if session is not None else requests.Session()
+        self.session: requests.Session = session if session is not None else requests.Session()
 
     @property
     def retry(self) -> RetryCaller | None:

@@ -28,6 +28,19 @@ def test_demo_runs_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.count("429 api.process.too_many_requests") == 2
     assert "429 ?" not in out
     assert out.count("  dropped ") == 2
+    # The last line points to the documentation (an installed wheel has no README).
+    last = out.strip().splitlines()[-1]
+    assert "README" not in last
+    assert last.endswith(demo.docs_url())
+
+
+def test_docs_url_comes_from_the_project_urls() -> None:
+    from importlib import metadata
+
+    urls = metadata.metadata("kuzzle-errors").get_all("Project-URL") or []
+    documentation = [u for u in urls if u.lower().startswith("documentation,")]
+    assert documentation
+    assert demo.docs_url() == documentation[0].split(",", 1)[1].strip()
 
 
 def test_demo_one_transport_and_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,6 +24,26 @@ from kuzzle_errors.websocket import KuzzleWebSocket
 __all__ = ["main"]
 
 
+#: Where the documentation is when the installed metadata does not say (an editable install
+#: from a checkout has docs/ beside the package).
+_DOCS_FALLBACK = "the docs/ folder of the kuzzle-errors repository (Getting started, Guides)"
+
+
+def docs_url() -> str:
+    """The documentation's address, from the installed package's Project-URLs."""
+    from importlib import metadata
+
+    try:
+        urls: list[str] = metadata.metadata("kuzzle-errors").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return _DOCS_FALLBACK
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "documentation" and url.strip():
+            return url.strip()
+    return _DOCS_FALLBACK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns 0 when every scenario behaved as described."""
     parser = argparse.ArgumentParser(
@@ -60,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if report.failures:
         out.write(f"\n{report.failures} scenario(s) did not go as expected ({elapsed:.1f} s).\n")
         return 1
-    out.write(f"\nDone in {elapsed:.1f} s. See README.md for the API used here.\n")
+    out.write(f"\nDone in {elapsed:.1f} s. The API used here: {docs_url()}\n")
     return 0
 
 

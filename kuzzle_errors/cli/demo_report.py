@@ -16,7 +16,7 @@ class Report:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
-        self.failures = 0
+        self.failures: int = 0
         #: The retries of the running scenario (the retry policy's ``on_retry`` appends here).
         self.retries: list[RetryDetails] = []
 

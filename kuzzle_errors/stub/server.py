@@ -42,10 +42,10 @@ class StubServer:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ids = itertools.count(1)
         funnel = Funnel(state)
-        self.http = HttpApi(state, funnel)
-        self.websocket = WebSocketApi(state, funnel, self._spawn)
+        self.http: HttpApi = HttpApi(state, funnel)
+        self.websocket: WebSocketApi = WebSocketApi(state, funnel, self._spawn)
         #: TCP connections accepted so far (keep-alive: an HTTP client reuses one).
-        self.connections = 0
+        self.connections: int = 0
 
     # -- lifecycle (any thread) -----------------------------------------------------------
 

@@ -154,7 +154,7 @@ class StubState:
         self._user_window = _Window(clock)
         self._socket_window = _Window(clock)
         self._login_window = _Window(clock)
-        self.builtins = Builtins(self.documents)
+        self.builtins: Builtins = Builtins(self.documents)
 
     # -- scripting (called from the test's thread) ---------------------------------------
 

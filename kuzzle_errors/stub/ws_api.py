@@ -31,7 +31,7 @@ class WsConn:
         self.id = ident
         self.protocol = protocol
         self.writer = writer
-        self.closed = False
+        self.closed: bool = False
 
     def flush(self) -> bool:
         """Write what the protocol produced; False once it asks for the TCP side to end."""
