@@ -116,17 +116,30 @@ class _KuzzleHook:
     def __call__(self, resp: httpx.Response) -> None:
         if not _should_parse(resp, self.strict):
             return
-        if resp.status_code >= 400:  # always raises: a bounded read is enough
+        if _too_long(resp):
             content = b""
             for chunk in resp.iter_bytes():
                 content += chunk
                 if len(content) >= _HOOK_ERROR_BODY:
                     break
-        else:  # may pass: read it all, as httpx would, so the caller still gets the body
-            content = resp.read()
+            raise self._error_of_long_body(content, resp)
+        # Read it all, as httpx does for a response that is not streamed: the caller still
+        # gets the body if it holds no error.
+        self._check(resp.read(), resp)
+
+    def _check(self, content: bytes, resp: httpx.Response) -> None:
         error = _parse(content, resp, self.strict)[0]
         if error is not None:
             raise error
+
+    def _error_of_long_body(self, content: bytes, resp: httpx.Response) -> KuzzleError:
+        """The error of an error status whose body is over the hook's limit (never passes)."""
+        error = _parse(content[:_HOOK_ERROR_BODY], resp, self.strict)[0]
+        if error is None:  # the success envelope under an error status is cut: trust the status
+            error = _parse(b"", resp, self.strict)[0]
+        assert error is not None  # an empty body under a status >= 400 is an error
+        error.problem = f"{error.problem or ''} (only the first {_HOOK_ERROR_BODY} bytes read)"
+        return error
 
 
 class _AsyncKuzzleHook(_KuzzleHook):
@@ -135,17 +148,23 @@ class _AsyncKuzzleHook(_KuzzleHook):
     async def __call__(self, resp: httpx.Response) -> None:  # type: ignore[override]
         if not _should_parse(resp, self.strict):
             return
-        if resp.status_code >= 400:
+        if _too_long(resp):
             content = b""
             async for chunk in resp.aiter_bytes():
                 content += chunk
                 if len(content) >= _HOOK_ERROR_BODY:
                     break
-        else:
-            content = await resp.aread()
-        error = _parse(content, resp, self.strict)[0]
-        if error is not None:
-            raise error
+            raise self._error_of_long_body(content, resp)
+        self._check(await resp.aread(), resp)
+
+
+def _too_long(resp: httpx.Response) -> bool:
+    """An error status announcing a body over the hook's limit: read only the start of it."""
+    try:
+        length = int(resp.headers.get("Content-Length", "0"))
+    except ValueError:
+        return False
+    return resp.status_code >= 400 and length > _HOOK_ERROR_BODY
 
 
 def install(
@@ -154,9 +173,10 @@ def install(
     """Make every response of ``client`` raise on a Kuzzle error; returns ``client``.
 
     Works for :class:`httpx.Client` and :class:`httpx.AsyncClient`. Responses with a status
-    of 400 or more are parsed (the hook reads up to 1 MiB of their body, even when streamed),
-    and JSON answers with status 206 (with ``strict=True``, every JSON 2xx). Installing twice
-    replaces the earlier hook.
+    of 400 or more are parsed, and JSON answers with status 206 (with ``strict=True``, every
+    JSON 2xx). The hook reads their body itself, even when streamed (as httpx reads a response
+    that is not streamed; of an error body announced over 1 MiB, only the first MiB).
+    Installing twice replaces the earlier hook.
     """
     uninstall(client)
     hook = (

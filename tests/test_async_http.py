@@ -108,6 +108,39 @@ async def test_async_client_hook(stub: StubKuzzle) -> None:
         assert (await client.get(f"{stub.url}/no/such/route/at/all")).status_code == 404
 
 
+def answering(status: int, body: bytes) -> httpx.MockTransport:
+    return httpx.MockTransport(
+        lambda request: httpx.Response(
+            status, content=body, headers={"Content-Type": "application/json"}
+        )
+    )
+
+
+def test_hook_lets_an_error_status_without_an_error_through_with_its_body() -> None:
+    body = b'{"status":200,"result":{"ok":true}}'  # a success envelope under a 404
+    with httpx.Client(transport=answering(404, body)) as client:
+        install(client)
+        assert client.get("http://kuzzle/x").json()["result"] == {"ok": True}
+        with client.stream("GET", "http://kuzzle/x") as resp:
+            assert resp.read() == body
+
+
+async def test_hook_reads_only_the_start_of_a_huge_error_body() -> None:
+    body = b'{"status":500,"error":{"id":"core.fatal.unexpected_error","message":"' + b"x" * (
+        3 * 1024 * 1024
+    )
+    transport = answering(500, body)
+    async with httpx.AsyncClient(transport=transport) as client:
+        install(client)
+        with pytest.raises(kuzzle_errors.InternalError) as info:
+            await client.get("http://kuzzle/x")
+        assert "first 1048576 bytes" in (info.value.problem or "")
+    body = b'{"status":200,"result":{"ok":true}}'
+    async with httpx.AsyncClient(transport=answering(400, body)) as client:
+        install(client)
+        assert (await client.get("http://kuzzle/x")).json()["status"] == 200
+
+
 # -- AsyncKuzzleHTTP ------------------------------------------------------------------------------
 
 
