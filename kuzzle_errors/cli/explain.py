@@ -307,7 +307,8 @@ def _write_status(out: TextIO, style: Style, status: int, version: int | None) -
     out.write(
         f"{style(str(status), 'bold')} is an HTTP status, not an error id or code: "
         f"{count(len(specs), 'id')} answer it{f' in Kuzzle {version}' if version else ''}\n"
-        f"(kuzzle-errors list --status {status} gives their retry advice):\n"
+        f"(kuzzle-errors list --status {status}{f' --version {version}' if version else ''}"
+        " gives their retry advice):\n"
     )
     _write_ids(out, style, specs)
 
