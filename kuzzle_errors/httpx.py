@@ -29,6 +29,7 @@ from kuzzle_errors._transport import (
     NO_ANSWER,
     NOT_RETRYABLE,
     request_fields,
+    shown_url,
 )
 from kuzzle_errors.exceptions import (
     ConnectionLostError,
@@ -363,12 +364,12 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         elif isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)) or (
             unsent and isinstance(exc, (asyncio.TimeoutError, httpx.TransportError))
         ):
-            what, hint = f"could not connect to {self.base_url}", CONNECT_FAILED
+            what, hint = f"could not connect to {shown_url(self.base_url)}", CONNECT_FAILED
         elif isinstance(exc, (asyncio.TimeoutError, httpx.TimeoutException)):
             cls, hint = RequestTimeoutError, NO_ANSWER
-            what = f"no answer from {self.base_url} within {self.timeout:g} s"
+            what = f"no answer from {shown_url(self.base_url)} within {self.timeout:g} s"
         else:
-            what, hint = f"the connection to {self.base_url} failed", CONNECTION_LOST
+            what, hint = f"the connection to {shown_url(self.base_url)} failed", CONNECTION_LOST
         detail = str(exc)[:300] or "no detail"
         return cls(
             f"{what}: {type(exc).__name__}: {detail}",

@@ -45,10 +45,11 @@ from kuzzle_errors._transport import (
     NO_ANSWER,
     NOT_RETRYABLE,
     RefusalLedger,
+    handshake_refusal,
     opt_str,
+    shown_url,
 )
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
-from kuzzle_errors.parser import parse_response_and_body
 
 if TYPE_CHECKING:
     from kuzzle_errors._aio import AsyncRetryCaller
@@ -219,7 +220,7 @@ class _Connection:
 
     def _lost_error(self, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
         return ConnectionLostError(
-            f"connection to {self._client.url} lost: {why}",
+            f"connection to {shown_url(self._client.url)} lost: {why}",
             problem=hint.reason,
             retry_hint=hint,
             **ws_context(request),
@@ -538,30 +539,24 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
         except Exception as exc:  # refused, DNS, timeout, bad URL: nothing was sent
             bad_url = isinstance(exc, (ValueError, TypeError, websockets.exceptions.InvalidURI))
             hint = NOT_RETRYABLE if bad_url else CONNECT_FAILED
+            detail = f"{type(exc).__name__}: {str(exc)[:300]}"
             raise ConnectionLostError(
-                f"could not connect to {self.url}: {type(exc).__name__}: {str(exc)[:300]}",
+                f"could not connect to {shown_url(self.url)}: {detail}",
                 transport="websocket",
                 problem=hint.reason,
                 retry_hint=hint,
             ) from safe_cause(exc)
 
     def _refused_handshake(self, exc: websockets.exceptions.InvalidStatus) -> KuzzleError:
-        """A handshake answered with an HTTP status: parsed like any HTTP answer."""
+        """A handshake answered with an HTTP status: parsed like any HTTP answer (shared)."""
         response = exc.response
-        error, _, _ = parse_response_and_body(
+        return handshake_refusal(
+            shown_url(self.url),
+            response.status_code,
+            dict(response.headers.raw_items()),
             bytes(response.body or b""),
-            http_status=response.status_code,
-            headers=dict(response.headers.raw_items()),
-            transport="websocket",
+            "websocket",
         )
-        if error is None:
-            return ConnectionLostError(
-                f"could not connect to {self.url}: HTTP {response.status_code}",
-                transport="websocket",
-                problem=CONNECT_FAILED.reason,
-                retry_hint=CONNECT_FAILED,
-            )
-        return error
 
     async def query(
         self,
@@ -599,7 +594,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
                 answer = await (await self._connection()).request(payload, wait)
             except _Stale as exc:
                 raise ConnectionLostError(
-                    f"connection to {self.url} lost before the request was sent",
+                    f"connection to {shown_url(self.url)} lost before the request was sent",
                     problem=CONNECT_FAILED.reason,
                     retry_hint=CONNECT_FAILED,
                     **ws_context(payload),
@@ -649,7 +644,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
                 None
                 if self._closed
                 else ConnectionLostError(
-                    f"connection to {self.url} lost: {why}",
+                    f"connection to {shown_url(self.url)} lost: {why}",
                     transport="websocket",
                     problem=CONNECTION_LOST.reason,
                     retry_hint=CONNECTION_LOST,

@@ -264,7 +264,31 @@ async def test_a_handshake_refused_with_an_http_status_is_parsed() -> None:
             await kuzzle.connect()
     assert info.value.id == "api.process.overloaded"
     assert info.value.retry_hint.replay_safe
+    assert "handshake" in (info.value.problem or "")
     await kuzzle.close()
+
+
+async def test_a_proxy_refusing_the_handshake_is_replay_safe() -> None:
+    async def bad_gateway(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nSet-Cookie: sid=s3cr3t\r\n"
+            b"Content-Length: 13\r\n\r\n<html></html>"
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(bad_gateway, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=2.0)
+        with pytest.raises(kuzzle_errors.KuzzleError) as info:
+            await kuzzle.query(NOW)
+        await kuzzle.close()
+    error = info.value
+    assert error.http_status == 502
+    assert error.retry_hint.retryable and error.retry_hint.replay_safe
+    assert "s3cr3t" not in str(error) + repr(error)
 
 
 async def test_the_connect_deadline_is_total() -> None:
