@@ -26,6 +26,7 @@ __all__ = [
     "http_result",
     "is_notification",
     "is_ping_frame",
+    "refusal_error",
     "safe_cause",
     "ws_context",
     "ws_payload",
@@ -181,6 +182,23 @@ def error_from_message(
     if isinstance(decoded, Mapping) and (is_ping_frame(decoded) or is_notification(decoded)):
         return None
     return parse_response(msg, transport="websocket", strict=strict)
+
+
+def refusal_error(message: Mapping[str, Any] | None, request: Mapping[str, Any]) -> KuzzleError:
+    """The error of ``request``, known refused by a per-socket rate-limit refusal ``message``.
+
+    Both WebSocket clients pin a refusal (which names no request) on a query only once a
+    :class:`~kuzzle_errors._transport.RefusalLedger` says so for certain.
+    """
+    error = error_from_message(message or {"status": 429}) or KuzzleError("refused")
+    error.request_id = opt_str(request.get("requestId"))
+    error.controller = opt_str(request.get("controller"))
+    error.action = opt_str(request.get("action"))
+    error.problem = (
+        "refused by the per-socket rate limit: its answer names no request; matched "
+        "by elimination, every other query that could be its subject was answered"
+    )
+    return error
 
 
 def is_ping_frame(msg: Mapping[str, Any]) -> bool:

@@ -30,6 +30,7 @@ from kuzzle_errors._query import (
     SOCKET_RATE_LIMIT_ID,
     error_from_message,
     is_ping_frame,
+    refusal_error,
     ws_context,
     ws_payload,
     ws_result,
@@ -46,7 +47,6 @@ from kuzzle_errors._transport import (
     handshake_refusal,
     jwt_from_login,
     login_request,
-    opt_str,
     scope_retry,
     shown_url,
 )
@@ -437,16 +437,7 @@ class _Connection:
             entry = self._pending.pop(key, None) if isinstance(key, str) else None
             if entry is None:
                 continue  # a ping, a pong, or a query that timed out: nobody waits for it
-            message = self._refusal or {"status": 429}
-            error = error_from_message(message) or KuzzleError("refused")
-            error.request_id = entry.request_id
-            error.controller = opt_str(entry.request.get("controller"))
-            error.action = opt_str(entry.request.get("action"))
-            error.problem = (
-                "refused by the per-socket rate limit: its answer names no request; matched "
-                "by elimination, every other query that could be its subject was answered"
-            )
-            entry.outcome = error
+            entry.outcome = refusal_error(self._refusal, entry.request)
             entry.cond.notify()
 
     def _remember_finished_locked(self, request_id: str) -> None:

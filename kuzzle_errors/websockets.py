@@ -33,6 +33,7 @@ from kuzzle_errors._query import (
     SOCKET_RATE_LIMIT_ID,
     error_from_message,
     is_ping_frame,
+    refusal_error,
     safe_cause,
     ws_context,
     ws_payload,
@@ -46,7 +47,6 @@ from kuzzle_errors._transport import (
     NOT_RETRYABLE,
     RefusalLedger,
     handshake_refusal,
-    opt_str,
     shown_url,
 )
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
@@ -331,16 +331,8 @@ class _Connection:
             if entry is None:
                 continue  # a ping, a pong, or a query that timed out: nobody waits for it
             self._remember_finished(entry.request_id)
-            error = error_from_message(self._refusal or {"status": 429}) or KuzzleError("refused")
-            error.request_id = entry.request_id
-            error.controller = opt_str(entry.request.get("controller"))
-            error.action = opt_str(entry.request.get("action"))
-            error.problem = (
-                "refused by the per-socket rate limit: its answer names no request; matched "
-                "by elimination, every other query that could be its subject was answered"
-            )
             if not entry.future.done():
-                entry.future.set_exception(error)
+                entry.future.set_exception(refusal_error(self._refusal, entry.request))
 
     def _unmatched(self, error: KuzzleError | None, what: str) -> None:
         if error is None:
