@@ -160,15 +160,20 @@ class _Context:
 
     def fields(self, envelope: Mapping[str, Any] | None) -> dict[str, Any]:
         get = (envelope if envelope is not None else _NO_ENVELOPE).get
+        # Strings are what Kuzzle sends: checked inline, _opt_str only for anything else.
+        request_id, node = get("requestId"), get("node")
+        controller, action = get("controller"), get("action")
+        index, collection = get("index"), get("collection")
         return {
-            "request_id": _opt_str(get("requestId"))
+            "request_id": (request_id if type(request_id) is str else _opt_str(request_id))
             or self.lower.get("x-kuzzle-request-id")
             or self.request_id,
-            "node": node_name(_opt_str(get("node"))) or node_name(self.lower.get("x-kuzzle-node")),
-            "controller": _opt_str(get("controller")),
-            "action": _opt_str(get("action")),
-            "index": _opt_str(get("index")),
-            "collection": _opt_str(get("collection")),
+            "node": node_name(node if type(node) is str else _opt_str(node))
+            or node_name(self.lower.get("x-kuzzle-node")),
+            "controller": controller if type(controller) is str else _opt_str(controller),
+            "action": action if type(action) is str else _opt_str(action),
+            "index": index if type(index) is str else _opt_str(index),
+            "collection": collection if type(collection) is str else _opt_str(collection),
             "volatile": get("volatile"),
             "result": get("result"),
             "transport": self.transport,
@@ -226,7 +231,12 @@ def _from_error_object(
         problems.append("unusable id")
     spec = catalog.by_id(error_id) if error_id else None
     raw_status = get("status")
-    status = coerce_status(raw_status)
+    # Kuzzle sends plain ints: checked inline, the coercions only for anything else.
+    status = (
+        raw_status
+        if type(raw_status) is int and 100 <= raw_status <= 999
+        else coerce_status(raw_status)
+    )
     if raw_status is not None and status is None:
         problems.append(f"unusable status {_text(raw_status, 40)}")
     if status is None:
@@ -235,7 +245,11 @@ def _from_error_object(
         if status is None:
             status = ctx.http_status
     raw_code = get("code")
-    code = catalog.parse_code(raw_code)
+    code = (
+        raw_code
+        if type(raw_code) is int and 0 <= raw_code <= 0xFFFFFFFF
+        else catalog.parse_code(raw_code)
+    )
     if raw_code is not None and code is None:
         problems.append(f"unusable code {_text(raw_code, 40)}")
     errors = get("errors")
@@ -265,6 +279,9 @@ def _from_error_object(
     attrs["stack"] = stack if isinstance(stack, str) else (_text(stack) if stack else None)
     attrs["raw"] = error
     attrs["problem"] = "; ".join(problems) or None
+    # Read by every retry_hint: one lookup in the headers prepared anyway, not a scan later.
+    retry_after = ctx.lower.get("retry-after")
+    attrs["retry_after"] = None if retry_after is None else hints.parse_retry_after(retry_after)
     if issubclass(cls, PartialError):
         raw_count = get("count")
         attrs["errors"] = errors if isinstance(errors, list) else []
@@ -287,9 +304,10 @@ def parse_response(
     ``strict=True``, a success whose ``result`` holds a non-empty ``errors`` list (v2 m*
     actions) is returned as a :class:`PartialError`. Never raises.
     """
-    return parse_response_and_body(
-        body, http_status=http_status, headers=headers, transport=transport, strict=strict
-    )[0]
+    try:  # parse_response_and_body's work, one call shorter: this is the hot path
+        return _parse(body, _Context(coerce_status(http_status), headers, transport), strict)
+    except Exception as exc:  # pragma: no cover - the last line of the totality promise
+        return _internal_failure(body, exc, http_status, transport)
 
 
 def parse_response_and_body(
