@@ -61,7 +61,23 @@ SUBJECT_FIRST: Final = frozenset(
 _BULK_ACTIONS = frozenset({"create", "index", "update", "delete", "createOrReplace", "replace"})
 
 
-class PartialItem(Record):
+class _Unsealed(Record):
+    """A :class:`PartialItem`'s slots, still writable (see ``parse_items``)."""
+
+    __slots__ = ("id", "document", "status", "reason", "error", "action", "raw")
+    if not TYPE_CHECKING:  # Record's stub signature differs; the behaviour is object's
+        __setattr__ = object.__setattr__
+
+    id: str | None
+    document: Mapping[str, Any] | None
+    status: int | None
+    reason: str | None
+    error: KuzzleError | None
+    action: str | None
+    raw: Any
+
+
+class PartialItem(_Unsealed):
     """One failed item of a partial failure.
 
     Attributes:
@@ -75,18 +91,11 @@ class PartialItem(Record):
         raw: the item exactly as received.
     """
 
-    __slots__ = ("id", "document", "status", "reason", "error", "action", "raw")
-    _fields = __slots__
+    __slots__ = ()
+    __setattr__ = Record.__setattr__  # immutable again
+    _fields = _Unsealed.__slots__
     # The parsed error is derived from ``raw`` and compares by identity: leave it out.
     _compared = ("id", "document", "status", "reason", "action", "raw")
-
-    id: str | None
-    document: Mapping[str, Any] | None
-    status: int | None
-    reason: str | None
-    error: KuzzleError | None
-    action: str | None
-    raw: Any
 
     def __init__(
         self,
@@ -110,7 +119,7 @@ class PartialItem(Record):
 
 
 # The slots' own setters: how an immutable item gets its values, in constructor order.
-_SETTERS: Final = tuple(PartialItem.__dict__[name].__set__ for name in PartialItem.__slots__)
+_SETTERS: Final = tuple(_Unsealed.__dict__[name].__set__ for name in _Unsealed.__slots__)
 
 
 def _fill(
@@ -239,11 +248,13 @@ def parse_items(errors: object, *, transport: str | None = None) -> list[Partial
     """
     if not isinstance(errors, list):
         return []
+    # The fast path fills an _Unsealed item with plain attribute stores, then seals it by
+    # making it a PartialItem: the same memory layout, so ``__class__`` may change, and
+    # several times cheaper than one setter call per slot.
     items: list[PartialItem] = []
     append = items.append
     new = object.__new__
     slow = parse_item
-    set_id, set_document, set_status, set_reason, set_error, set_action, set_raw = _SETTERS
     for raw in errors:
         kind = type(raw)
         if kind is dict:
@@ -253,27 +264,23 @@ def parse_items(errors: object, *, transport: str | None = None) -> list[Partial
                 continue
             doc_id = document.get("_id")
             reason = raw.get("reason")
-            item = new(PartialItem)
-            set_id(item, doc_id if type(doc_id) is str else _as_id(doc_id))
-            set_document(item, document)
-            set_status(item, coerce_status(raw.get("status")))
-            set_reason(item, reason if type(reason) is str else _as_text(reason))
-            set_error(item, None)
-            set_action(item, None)
-            set_raw(item, raw)
-            append(item)
+            item = new(_Unsealed)
+            item.id = doc_id if type(doc_id) is str else _as_id(doc_id)
+            item.document = document
+            item.status = coerce_status(raw.get("status"))
+            item.reason = reason if type(reason) is str else _as_text(reason)
+            item.error = None
+            item.action = None
+            item.raw = raw
         elif kind is str:
-            item = new(PartialItem)
-            set_id(item, raw)
-            set_document(item, None)
-            set_status(item, None)
-            set_reason(item, None)
-            set_error(item, None)
-            set_action(item, None)
-            set_raw(item, raw)
-            append(item)
+            item = new(_Unsealed)
+            item.id = item.raw = raw
+            item.document = item.status = item.reason = item.error = item.action = None
         else:
             append(slow(raw, transport=transport))
+            continue
+        item.__class__ = PartialItem
+        append(item)  # type: ignore[arg-type]  # sealed: a PartialItem now
     return items
 
 
