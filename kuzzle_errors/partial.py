@@ -61,12 +61,10 @@ SUBJECT_FIRST: Final = frozenset(
 _BULK_ACTIONS = frozenset({"create", "index", "update", "delete", "createOrReplace", "replace"})
 
 
-class _Unsealed(Record):
+class _Unsealed:
     """A :class:`PartialItem`'s slots, still writable (see ``parse_items``)."""
 
     __slots__ = ("id", "document", "status", "reason", "error", "action", "raw")
-    if not TYPE_CHECKING:  # Record's stub signature differs; the behaviour is object's
-        __setattr__ = object.__setattr__
 
     id: str | None
     document: Mapping[str, Any] | None
@@ -77,7 +75,7 @@ class _Unsealed(Record):
     raw: Any
 
 
-class PartialItem(_Unsealed):
+class PartialItem(_Unsealed, Record):
     """One failed item of a partial failure.
 
     Attributes:
@@ -92,7 +90,6 @@ class PartialItem(_Unsealed):
     """
 
     __slots__ = ()
-    __setattr__ = Record.__setattr__  # immutable again
     _fields = _Unsealed.__slots__
     # The parsed error is derived from ``raw`` and compares by identity: leave it out.
     _compared = ("id", "document", "status", "reason", "action", "raw")
@@ -267,7 +264,10 @@ def parse_items(errors: object, *, transport: str | None = None) -> list[Partial
             item = new(_Unsealed)
             item.id = doc_id if type(doc_id) is str else _as_id(doc_id)
             item.document = document
-            item.status = coerce_status(raw.get("status"))
+            status = raw.get("status")
+            item.status = (
+                status if type(status) is int and 100 <= status <= 999 else coerce_status(status)
+            )
             item.reason = reason if type(reason) is str else _as_text(reason)
             item.error = None
             item.action = None
