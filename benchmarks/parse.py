@@ -286,47 +286,41 @@ def verdict(met: bool | None) -> str:
     return "" if met is None else ("met" if met else "MISSED")
 
 
+def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """Every line of the report: case, ours, json.loads, ratio, goal, verdict."""
+    out = []
+    for c in results["cases"]:
+        ours, base = f"{c['ours']:.2f} {c['unit']}", f"{c['json_loads']:.2f} {c['unit']}"
+        out.append((c["name"], ours, base, f"{c['ratio']:.2f}x", c["goal"], verdict(c["met"])))
+    g = results["growth"]
+    out.append((g["name"], "", "", f"{g['value']:.2f}x", g["goal"], verdict(g["met"])))
+    i = results["import"]
+    name = "`import kuzzle_errors`, over a bare interpreter"
+    out.append((name, f"{i['extra_ms']:.2f} ms", "", "", i["goal"], verdict(i["met"])))
+    return out
+
+
 def goal_lines(results: dict[str, Any]) -> list[str]:
     """The printed report: one line per case, with its goal and whether it is met."""
-    lines = [f"{'case':<52} {'ours':>10} {'json.loads':>11} {'ratio':>7}  goal"]
-    for c in results["cases"]:
-        lines.append(
-            f"{c['name']:<52} {c['ours']:>7.2f} {c['unit']} {c['json_loads']:>8.2f} {c['unit']}"
-            f" {c['ratio']:>6.2f}x  {c['goal']} {verdict(c['met'])}".rstrip()
-        )
-    g = results["growth"]
-    lines.append(f"{g['name']:<52} {'':>22} {g['value']:>6.2f}x  {g['goal']} {verdict(g['met'])}")
-    i = results["import"]
-    lines.append(
-        f"{'import kuzzle_errors, over a bare interpreter':<52} {i['extra_ms']:>7.2f} ms"
-        f" {'':>11}  {'':>7} {i['goal']} {verdict(i['met'])}"
-        f" (imported: {i['transports_imported']})"
-    )
+    lines = [f"{'case':<54} {'ours':>10} {'json.loads':>10} {'ratio':>6}  goal"]
+    for name, ours, base, ratio, goal, met in rows(results):
+        lines.append(f"{name:<54} {ours:>10} {base:>10} {ratio:>6}  {goal} {met}".rstrip())
+    imported = results["import"]["transports_imported"]
+    lines[-1] += f" (requests/websocket imported: {imported})"
     return lines
 
 
 def docs_table(results: dict[str, Any]) -> str:
     """The Markdown table docs/explanation/performance.md shows, from the results file."""
     on = results["measured_on"]
-    rows = [
+    table = [
         f"Measured on {on['python']}, {on['machine']}, {on['date']} ({on['note']}).",
         "",
         "| case | kuzzle-errors | json.loads | ratio | goal | |",
         "|---|---:|---:|---:|---|---|",
     ]
-    for c in results["cases"]:
-        rows.append(
-            f"| {c['name'].strip()} | {c['ours']:.2f} {c['unit']} | {c['json_loads']:.2f} {c['unit']}"
-            f" | {c['ratio']:.2f}x | {c['goal']} | {verdict(c['met'])} |"
-        )
-    g = results["growth"]
-    rows.append(f"| {g['name']} | | | {g['value']:.2f}x | {g['goal']} | {verdict(g['met'])} |")
-    i = results["import"]
-    rows.append(
-        f"| `import kuzzle_errors`, over a bare interpreter"
-        f" | {i['extra_ms']:.2f} ms | | | {i['goal']} | {verdict(i['met'])} |"
-    )
-    return "\n".join(rows)
+    table += ["| " + " | ".join((row[0].strip(), *row[1:])) + " |" for row in rows(results)]
+    return "\n".join(table)
 
 
 def write_docs(results: dict[str, Any], page: Path = DOCS_PAGE) -> None:
