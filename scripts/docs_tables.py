@@ -95,6 +95,7 @@ def foreign_table() -> str:
 OTHER_SCRIPTS = {
     "overload-table": "scripts/retry_table.py",
     "overload-goals": "scripts/retry_table.py",
+    "parse-benchmark": "benchmarks/parse.py --docs (checked by tests/test_docs_performance.py)",
 }
 
 TABLES = {
