@@ -6,6 +6,7 @@ No optional dependency here: both transport modules import it, and so does the s
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
@@ -21,6 +22,8 @@ __all__ = [
     "ENVELOPE_KEYS",
     "NOT_RETRYABLE",
     "NO_ANSWER",
+    "BodyTooLarge",
+    "BoundedBody",
     "HostScopedRetryCaller",
     "RefusalLedger",
     "RetryCaller",
@@ -232,8 +235,10 @@ class RefusalLedger:
     (the queries then get their answer or time out, never replay-safe); pinning a refusal on
     the wrong frame is not, since a refused write is replayed.
 
-    Keys are any hashable naming a frame (request ids, ``("ping", n)``...). Not thread-safe:
-    callers hold their own lock. Meant for every WebSocket client of the package.
+    Keys are any hashable naming a frame (request ids, ``("ping", n)``...). :meth:`sent` must
+    be called in the order the frames reach the socket (under the lock that serializes the
+    sends): the horizon relies on it. Not thread-safe: callers hold their own lock. Meant for
+    every WebSocket client of the package.
     """
 
     __slots__ = (
@@ -318,3 +323,75 @@ class RefusalLedger:
         for key in live:
             del self._unresolved[key]
         return live
+
+
+class BodyTooLarge(Exception):
+    """A body passed its cap; ``data`` holds what was kept (the first ``limit`` bytes)."""
+
+    def __init__(self, data: bytes, limit: int) -> None:
+        super().__init__(f"the body is larger than {limit} bytes")
+        self.data = data
+        self.limit = limit
+
+
+class BoundedBody:
+    """Collects a body chunk by chunk, decompressing gzip/deflate, never past ``limit`` bytes.
+
+    What is decompressed is capped too: a gzip bomb (1 GB from 1 MB) stops at the cap after
+    inflating at most ``limit`` bytes. ``feed`` raises :class:`BodyTooLarge` (keeping what was
+    read) or ``zlib.error`` for a body that is not what its ``Content-Encoding`` says. Only
+    gzip and deflate are decoded here (what Kuzzle sends); ``decodes(encoding)`` says whether
+    an encoding is, so a transport can let its library decode others.
+    """
+
+    def __init__(self, encoding: str | None, limit: int | None) -> None:
+        self.limit = limit
+        self._out = bytearray()
+        enc = (encoding or "").strip().lower()
+        # 32 + MAX_WBITS: a gzip or a zlib header, detected; raw deflate is tried on failure.
+        self._inflate = zlib.decompressobj(32 + zlib.MAX_WBITS) if enc in _INFLATED else None
+        self._raw_deflate = enc == "deflate"
+        self._started = False
+
+    @staticmethod
+    def decodes(encoding: str | None) -> bool:
+        """True for encodings :class:`BoundedBody` decodes itself (and identity)."""
+        return (encoding or "").strip().lower() in ("", "identity", *_INFLATED)
+
+    def feed(self, chunk: bytes) -> None:
+        """Add the next chunk as received."""
+        if not chunk:
+            return
+        if self._inflate is None:
+            self._keep(chunk)
+            return
+        try:
+            self._decompress(chunk)
+        except zlib.error:
+            if self._started or not self._raw_deflate:
+                raise
+            # Some servers send "deflate" without the zlib header: raw deflate.
+            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._decompress(chunk)
+        self._started = True
+
+    def finish(self) -> bytes:
+        """The whole body, decoded."""
+        if self._inflate is not None:
+            self._keep(self._inflate.flush())
+        return bytes(self._out)
+
+    def _decompress(self, data: bytes) -> None:
+        assert self._inflate is not None
+        while data:
+            room = 0 if self.limit is None else self.limit + 1 - len(self._out)
+            self._keep(self._inflate.decompress(data, room))  # room >= 1 here, or 0: no cap
+            data = self._inflate.unconsumed_tail
+
+    def _keep(self, data: bytes) -> None:
+        self._out += data
+        if self.limit is not None and len(self._out) > self.limit:
+            raise BodyTooLarge(bytes(self._out[: self.limit]), self.limit)
+
+
+_INFLATED: Final = ("gzip", "x-gzip", "deflate")

@@ -141,6 +141,9 @@ class KuzzleError(Exception):
     kuzzle_id: ClassVar[str | None] = None
     #: How many attempts a retry policy made before giving up (set by ``kuzzle_errors.retry``).
     attempts: int | None = None
+    #: The transport's own response object (``requests.Response`` for ``KuzzleHTTP``), kept
+    #: for inspection; never shown, and left out of pickles (it holds the request's headers).
+    http_response: Any = None
 
     message: str
     status: int | None
@@ -371,7 +374,11 @@ class KuzzleError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         cls = type(self)
         key: object = cls.kuzzle_id if cls.__dict__.get("_generated") else cls
-        state = {name: value for name, value in self.__dict__.items() if name not in _CACHED}
+        state = {
+            name: value
+            for name, value in self.__dict__.items()
+            if name not in _CACHED and name != "http_response"
+        }
         return (_rebuild, (key, _redact_state(state)))
 
 

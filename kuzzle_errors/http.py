@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import logging
+import time
+import zlib
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -19,26 +21,42 @@ from typing import TYPE_CHECKING, Any, Final
 import requests
 import urllib3.exceptions
 
-from kuzzle_errors._query import REQUEST_ID_HEADER, http_query, http_result
+from kuzzle_errors._query import REQUEST_ID_HEADER, http_query, http_result, safe_cause
+from kuzzle_errors._redact import redact_text
+from kuzzle_errors._requests_io import Call, DeadlineAdapter, read_body
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
     NO_ANSWER,
     NOT_RETRYABLE,
+    BodyTooLarge,
     call_with_retry,
     jwt_from_login,
     login_request,
     request_fields,
     scope_retry,
+    shown_url,
 )
-from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
-from kuzzle_errors.parser import parse_response_and_body
+from kuzzle_errors.exceptions import (
+    ConnectionLostError,
+    InvalidResponseError,
+    KuzzleError,
+    RequestTimeoutError,
+)
+from kuzzle_errors.hints import RetryHint
+from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response_and_body
 
 if TYPE_CHECKING:
     from kuzzle_errors._transport import RetryCaller
-    from kuzzle_errors.hints import RetryHint
 
-__all__ = ["KuzzleHTTP", "error_from_response", "install", "raise_for_kuzzle", "uninstall"]
+__all__ = [
+    "DeadlineAdapter",
+    "KuzzleHTTP",
+    "error_from_response",
+    "install",
+    "raise_for_kuzzle",
+    "uninstall",
+]
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -50,6 +68,13 @@ _PERMANENT: Final = (
     requests.exceptions.InvalidSchema,
     requests.exceptions.InvalidHeader,
     requests.exceptions.URLRequired,
+)
+
+#: The largest error body (non-2xx) KuzzleHTTP reads, decompressed: Kuzzle's are tiny.
+MAX_ERROR_BYTES: Final = 16 * 1024 * 1024
+#: An answer that ran but cannot be returned: the same answer would come again.
+_TOO_LARGE: Final = RetryHint(
+    False, False, 0.0, "the request ran, but its answer is larger than the client accepts"
 )
 
 
@@ -134,7 +159,18 @@ class KuzzleHTTP:
         base_url: ``http://host:7512`` (a path prefix is kept).
         session: a :class:`requests.Session` to use (closed by :meth:`close` only if created
             here).
-        timeout: seconds, or a ``(connect, read)`` tuple, as ``requests`` takes it.
+        timeout: seconds the whole call may take (connect, send, headers and body), or a
+            ``(connect, read)`` tuple as ``requests`` takes it, whose sum bounds the call. Past
+            it the call fails with :class:`~kuzzle_errors.RequestTimeoutError` (not
+            replay-safe: the request was sent), however slowly the server drips its answer.
+            The total bound needs the session's adapter: it holds for the session created
+            here; a session passed in keeps ``requests``' per-read timeouts unless
+            ``kuzzle_errors.http.DeadlineAdapter`` is mounted on it.
+        max_error_bytes: the most of an error body (non-2xx) read, after decompression; past
+            it reading stops and the error of the status is raised with what was read, its
+            ``problem`` saying the body was cut.
+        max_body_bytes: the same for a success's body (None: no cap, the default); past it
+            an :class:`~kuzzle_errors.InvalidResponseError` (not retryable) is raised.
         jwt: an authentication token; :meth:`login` sets one.
         retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
             ``retry.call(...)`` with its ``idempotent`` flag. A policy with ``for_host`` (as
@@ -157,14 +193,23 @@ class KuzzleHTTP:
         timeout: float | tuple[float, float] = 10.0,
         jwt: str | None = None,
         retry: RetryCaller | None = None,
+        max_error_bytes: int | None = MAX_ERROR_BYTES,
+        max_body_bytes: int | None = None,
     ) -> None:
         self.base_url: str = base_url.rstrip("/")
         self.timeout = timeout
+        self.max_error_bytes = max_error_bytes
+        self.max_body_bytes = max_body_bytes
         self.jwt = jwt
         self._retry: RetryCaller | None = None
         self.retry = retry
         self._owns_session = session is None
-        self.session: requests.Session = session if session is not None else requests.Session()
+        if session is None:
+            session = requests.Session()
+            adapter = DeadlineAdapter()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session: requests.Session = session
 
     @property
     def retry(self) -> RetryCaller | None:
@@ -220,26 +265,102 @@ class KuzzleHTTP:
         self.close()
 
     def __repr__(self) -> str:
-        return f"KuzzleHTTP({self.base_url!r})"
+        return f"KuzzleHTTP({shown_url(self.base_url)!r})"
 
     # -- one attempt -------------------------------------------------------------------------
 
     def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
         payload, request_id, headers, data = http_query(request, self.jwt)
+        seconds = _total(self.timeout)
+        deadline = time.monotonic() + seconds
+        resp: requests.Response | None = None
+        call = Call(seconds)
+        failure: BaseException | None = None
         try:
-            resp = self.session.post(
-                f"{self.base_url}/_query",
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
-            )
-            resp.content  # noqa: B018 - read the body here: a broken body is a transport failure
-        except requests.RequestException as exc:
-            raise self._transport_error(exc, payload, request_id) from exc
+            with call:
+                # Kuzzle never redirects /_query: a 3xx is an answer, and following it would
+                # send the body again (a loop sent it 31 times).
+                resp = self.session.post(
+                    f"{self.base_url}/_query",
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout,
+                    stream=True,
+                    allow_redirects=False,
+                )
+                ok = 200 <= resp.status_code < 300
+                read_body(resp, self.max_body_bytes if ok else self.max_error_bytes, deadline)
+        except BodyTooLarge as exc:
+            assert resp is not None
+            raise self._too_large(resp, exc, payload, request_id, strict) from None
+        except zlib.error as exc:
+            assert resp is not None
+            raise self._undecodable(resp, exc, payload, request_id) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            failure = exc
+        if failure is not None:
+            lost = self._transport_error(failure, payload, request_id, call.expired, seconds)
+            raise lost from safe_cause(failure)
+        assert resp is not None
         error, body, is_json = _parse(resp, strict)
-        if error is not None:
-            raise error
-        return self._result_of(resp, body, is_json, payload, request_id)
+        try:
+            if error is not None:
+                raise _with_request(error, payload)
+            return self._result_of(resp, body, is_json, payload, request_id)
+        except KuzzleError as exc:
+            exc.http_response = resp
+            raise
+
+    def _too_large(
+        self,
+        resp: requests.Response,
+        exc: BodyTooLarge,
+        request: Mapping[str, Any],
+        request_id: str,
+        strict: bool,
+    ) -> KuzzleError:
+        """The error of an answer cut at its cap; ``http_response.content`` has what was read."""
+        status = resp.status_code
+        cut = f"the body was cut at {exc.limit} bytes: the rest was not read"
+        if 200 <= status < 300:
+            error: KuzzleError = InvalidResponseError(
+                f"HTTP {status}: an answer larger than max_body_bytes ({exc.limit} bytes)",
+                http_status=status,
+                headers=resp.headers,
+                raw=exc.data[:RAW_COPY_LIMIT],
+                request_id=request_id,
+                **request_fields(request),
+                transport="http",
+                problem=cut,
+                retry_hint=_TOO_LARGE,
+            )
+        else:
+            found: KuzzleError | None = _parse(resp, strict)[0]
+            error = found if found is not None else InvalidResponseError(f"HTTP {status}")
+            error.problem = f"{error.problem}; {cut}" if error.problem else cut
+            _with_request(error, request)
+        error.http_response = resp
+        return error
+
+    def _undecodable(
+        self,
+        resp: requests.Response,
+        exc: zlib.error,
+        request: Mapping[str, Any],
+        request_id: str,
+    ) -> KuzzleError:
+        encoding = resp.headers.get("Content-Encoding")
+        error = InvalidResponseError(
+            f"HTTP {resp.status_code}: a body that is not valid {encoding}",
+            http_status=resp.status_code,
+            headers=resp.headers,
+            request_id=request_id,
+            **request_fields(request),
+            transport="http",
+            problem=f"decompressing the body failed: {exc}",
+        )
+        error.http_response = resp
+        return error
 
     def _result_of(
         self,
@@ -262,21 +383,32 @@ class KuzzleHTTP:
         )
 
     def _transport_error(
-        self, exc: requests.RequestException, request: Mapping[str, Any], request_id: str
+        self,
+        exc: BaseException,
+        request: Mapping[str, Any],
+        request_id: str,
+        expired: bool,
+        seconds: float,
     ) -> KuzzleError:
         cls: type[KuzzleError] = ConnectionLostError
         hint: RetryHint
-        if isinstance(exc, _PERMANENT):
+        url = shown_url(self.base_url)
+        if expired:  # the total deadline cut the call: the request was sent
+            cls, hint = RequestTimeoutError, NO_ANSWER
+            what = f"no complete answer from {url} within {seconds:g} s"
+        elif isinstance(exc, _PERMANENT):
             what, hint = "cannot send the request", NOT_RETRYABLE
         elif isinstance(exc, requests.exceptions.ConnectTimeout) or _connect_failed(exc):
-            what, hint = f"could not connect to {self.base_url}", CONNECT_FAILED
-        elif isinstance(exc, requests.exceptions.Timeout):
+            what, hint = f"could not connect to {url}", CONNECT_FAILED
+        elif isinstance(
+            exc, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+        ):
             cls, hint = RequestTimeoutError, NO_ANSWER
-            what = f"no answer from {self.base_url} within {_read_timeout(self.timeout)} s"
+            what = f"no answer from {url} within {_read_timeout(self.timeout)} s"
         else:
-            what, hint = f"the connection to {self.base_url} failed", CONNECTION_LOST
+            what, hint = f"the connection to {url} failed", CONNECTION_LOST
         return cls(
-            f"{what}: {type(exc).__name__}: {str(exc)[:300]}",
+            f"{what}: {type(exc).__name__}: {redact_text(str(exc), 300)}",
             request_id=request_id,
             **request_fields(request),
             volatile=request.get("volatile"),
@@ -284,6 +416,22 @@ class KuzzleHTTP:
             problem=hint.reason,
             retry_hint=hint,
         )
+
+
+def _with_request(error: KuzzleError, request: Mapping[str, Any]) -> KuzzleError:
+    """``error`` with the fields Kuzzle left empty taken from the request sent.
+
+    Errors raised before routing (413 ``network.http.request_too_large``, 400 body parse
+    errors) come as a bare error object: the client still knows what it asked.
+    """
+    for key, value in request_fields(request).items():
+        if getattr(error, key, None) is None and value is not None:
+            setattr(error, key, value)
+    return error
+
+
+def _total(timeout: float | tuple[float, float]) -> float:
+    return sum(timeout) if isinstance(timeout, tuple) else timeout
 
 
 def _connect_failed(exc: BaseException) -> bool:

@@ -31,6 +31,7 @@ from kuzzle_errors._query import (
     error_from_message,
     is_ping_frame,
     refusal_error,
+    safe_cause,
     ws_context,
     ws_payload,
     ws_result,
@@ -203,7 +204,7 @@ def _open(client: KuzzleWebSocket, attempt: _Attempt) -> Any:
         # websocket-client's text of a refused handshake holds the response headers
         # (Set-Cookie...): it is not chained; what matters is parsed into the error.
         raise error
-    raise error from failure
+    raise error from safe_cause(failure)
 
 
 def _connect_error(
@@ -239,6 +240,7 @@ class _Connection:
     def __init__(self, client: KuzzleWebSocket, attempt: _Attempt) -> None:
         self._client = client
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()  # taken before _lock, never the other way
         self._pending: dict[str, _Pending] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
         # Per-socket rate-limit refusals name no request: see RefusalLedger for how (and when)
@@ -272,9 +274,12 @@ class _Connection:
             if self.dead:
                 raise _Stale
             self._pending[request_id] = entry  # before sending: the answer may be quick
-            self._ledger.sent(request_id)
+        text = ws_text(payload)
         try:
-            self._ws.send(ws_text(payload))
+            with self._send_lock:  # the ledger needs frames in the order they hit the wire
+                with self._lock:
+                    self._ledger.sent(request_id)
+                self._ws.send(text)
         except Exception as exc:
             with self._lock:
                 self._pending.pop(request_id, None)
@@ -360,12 +365,13 @@ class _Connection:
         if self._ping_sent_at is not None and self._last_received < self._ping_sent_at:
             return now - self._ping_sent_at < interval
         if now - self._last_received >= interval:
-            with self._lock:
-                self._frames += 1
-                self._pings.append(("ping", self._frames))
-                self._ledger.sent(self._pings[-1])
             self._ping_sent_at = now
-            self._ws.send(_PING)
+            with self._send_lock:
+                with self._lock:
+                    self._frames += 1
+                    self._pings.append(("ping", self._frames))
+                    self._ledger.sent(self._pings[-1])
+                self._ws.send(_PING)
         return True
 
     def _dispatch(self, data: str | bytes) -> None:
@@ -379,10 +385,11 @@ class _Connection:
             return
         if is_ping_frame(msg):
             if msg["p"] == 1:
-                with self._lock:  # a pong is a message too: Kuzzle may refuse it
-                    self._frames += 1
-                    self._ledger.sent(("pong", self._frames))
-                self._ws.send(_PONG)
+                with self._send_lock:  # a pong is a message too: Kuzzle may refuse it
+                    with self._lock:
+                        self._frames += 1
+                        self._ledger.sent(("pong", self._frames))
+                    self._ws.send(_PONG)
             else:
                 with self._lock:
                     self._pong_locked()
