@@ -86,18 +86,18 @@ def raise_for_kuzzle(resp: httpx.Response, *, strict: bool = False) -> None:
 def _parse(
     content: bytes, resp: httpx.Response, strict: bool
 ) -> tuple[KuzzleError | None, Any, bool]:
-    error, body, is_json = parse_response_and_body(
+    # Pre-routing errors carry no request id: the one we sent still identifies the call.
+    request_id = None
+    with contextlib.suppress(RuntimeError):  # a Response built by hand has no request
+        request_id = resp.request.headers.get(REQUEST_ID_HEADER)
+    return parse_response_and_body(
         content,
         http_status=resp.status_code,
         headers=resp.headers,
         transport="http",
         strict=strict,
+        request_id=request_id,
     )
-    if error is not None and error.request_id is None:
-        # Pre-routing errors carry no request id: the one we sent still identifies the call.
-        with contextlib.suppress(RuntimeError):  # a Response built by hand has no request
-            error.request_id = resp.request.headers.get(REQUEST_ID_HEADER)
-    return error, body, is_json
 
 
 def _should_parse(resp: httpx.Response, strict: bool) -> bool:

@@ -766,3 +766,17 @@ def test_parse_response_and_body_hands_back_the_decoded_body() -> None:
     error, body, is_json = parse_response_and_body(WS_OVERLOADED)
     assert isinstance(error, ServiceUnavailableError)
     assert body["room"] == "req-42" and is_json
+
+
+def test_the_request_id_sent_fills_in_only_when_the_response_names_none() -> None:
+    bare = (
+        b'{"message": "Invalid request JSON", "status": 400, "id": "api.assert.body_parse_failed"}'
+    )
+    error, _, _ = parse_response_and_body(bare, http_status=400, request_id="sent-1")
+    assert error is not None and error.request_id == "sent-1"
+    named = b'{"status": 503, "requestId": "r-9", "error": {"id": "api.process.overloaded"}}'
+    error, _, _ = parse_response_and_body(named, http_status=503, request_id="sent-1")
+    assert error is not None and error.request_id == "r-9"
+    headed = {"X-Kuzzle-Request-Id": "from-header"}
+    error, _, _ = parse_response_and_body(bare, headers=headed, request_id="sent-1")
+    assert error is not None and error.request_id == "from-header"
