@@ -4,12 +4,14 @@ and a body read in bounded chunks.
 ``requests`` applies its read timeout to each read of the socket: a server dripping its head or
 body a byte at a time is never timed out. Here every connection made through
 :class:`DeadlineAdapter` registers with the call in progress on its thread, and a timer shuts
-its socket down when the call's deadline passes, so the blocked read fails at once.
+its socket down when the call's deadline passes, so the blocked read fails at once (one
+watchdog thread serves every call).
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import socket
 import threading
 import time
@@ -29,22 +31,25 @@ _current = threading.local()
 class Call:
     """One call's total deadline; use as a context manager around the whole call."""
 
+    __slots__ = ("_conn", "_lock", "deadline", "done", "expired", "seconds")
+
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.deadline = 0.0
         self.expired = False
+        self.done = False
         self._lock = threading.Lock()
         self._conn: Any = None
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def __enter__(self) -> Call:
         _current.call = self
-        self._timer.start()
+        self.deadline = time.monotonic() + self.seconds
+        _WATCHDOG.watch(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
         _current.call = None
+        _WATCHDOG.release(self)
 
     def attach(self, conn: Any) -> None:
         """``conn`` now carries this call's request."""
@@ -54,12 +59,71 @@ class Call:
         if expired:
             _cut(conn)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """The deadline passed: cut the connection (from the watchdog thread)."""
         with self._lock:
+            if self.done:  # ended meanwhile: its connection may serve another call now
+                return
             self.expired = True
             conn = self._conn
         if conn is not None:
             _cut(conn)
+
+
+class _Watchdog:
+    """One thread expiring every call's deadline (a thread per call would cost more)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, Call]] = []
+        self._count = 0
+        self._active = 0
+        self._thread: threading.Thread | None = None
+
+    def release(self, call: Call) -> None:
+        """The call ended: its entry is dropped lazily, or now when finished ones pile up."""
+        with call._lock:
+            call.done = True
+        with self._cond:
+            self._active -= 1
+            if len(self._heap) > 2 * self._active + 256:
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+
+    def watch(self, call: Call) -> None:
+        with self._cond:
+            self._count += 1
+            self._active += 1
+            heapq.heappush(self._heap, (call.deadline, self._count, call))
+            if self._thread is None or not self._thread.is_alive():  # first use, or forked
+                self._thread = threading.Thread(
+                    target=self._run, name="kuzzle-http-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][2] is call:
+                self._cond.notify()  # the earliest deadline changed
+
+    def _run(self) -> None:
+        while True:
+            due: list[Call] = []
+            with self._cond:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                now = time.monotonic()
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+                if not due:
+                    self._cond.wait(self._heap[0][0] - now)
+                    continue
+            for call in due:
+                if not call.done:
+                    call.expire()
+
+
+_WATCHDOG: Final = _Watchdog()
 
 
 def _cut(conn: Any) -> None:

@@ -260,7 +260,7 @@ class _Connection:
         # Reads wake up every `poll` seconds to ping an idle connection; sends share it.
         self._ws.settimeout(poll)
         self._reader = threading.Thread(
-            target=self._read_loop, name=f"kuzzle-ws-reader {client.url}", daemon=True
+            target=self._read_loop, name=f"kuzzle-ws-reader {shown_url(client.url)}", daemon=True
         )
         self._reader.start()
 
@@ -319,7 +319,7 @@ class _Connection:
 
     def _lost_error(self, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
         return ConnectionLostError(
-            f"connection to {self._client.url} lost: {why}",
+            f"connection to {shown_url(self._client.url)} lost: {why}",
             problem=hint.reason,
             retry_hint=hint,
             **ws_context(request),
@@ -709,7 +709,7 @@ class KuzzleWebSocket:
                 answer = self._connection().request(payload, wait)
             except _Stale as exc:
                 raise ConnectionLostError(
-                    f"connection to {self.url} lost before the request was sent",
+                    f"connection to {shown_url(self.url)} lost before the request was sent",
                     problem=CONNECT_FAILED.reason,
                     retry_hint=CONNECT_FAILED,
                     **ws_context(payload),
@@ -754,4 +754,4 @@ class KuzzleWebSocket:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("connected" if self.connected else "idle")
-        return f"KuzzleWebSocket({self.url!r}, {state})"
+        return f"KuzzleWebSocket({shown_url(self.url)!r}, {state})"

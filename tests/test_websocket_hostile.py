@@ -253,3 +253,15 @@ def test_close_during_a_connect_leaves_no_thread_behind() -> None:
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert threading.active_count() <= before
+
+
+def test_a_password_in_the_url_is_not_shown_once_connected() -> None:
+    with raw_server(_slow_frame_then_echo(0.2)) as server:
+        url = f"ws://admin:hunter2pass@127.0.0.1:{server.port}"
+        with KuzzleWebSocket(url, timeout=5, max_frame_bytes=1024) as kuzzle:
+            assert "hunter2pass" not in repr(kuzzle)
+            with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+                kuzzle.query(NOW)
+            names = [t.name for t in threading.enumerate()]
+    assert "hunter2pass" not in info.value.message
+    assert not any("hunter2pass" in name for name in names)
