@@ -32,7 +32,7 @@ NOW = {"controller": "server", "action": "now"}
 def test_a_refusal_of_a_timed_out_query_is_never_pinned_on_an_in_flight_write() -> None:
     # create is accepted (slow), then server:now is refused and times out before anything
     # else: the one refusal is then either query's, so the write must not fail replay-safe.
-    with StubKuzzle(ws_rate_limit=1) as stub:
+    with StubKuzzle(ws_rate_limit=1, clock=lambda: 0.0) as stub:  # one rate window
         stub.slow("document", "create", 1.5)
         policy = RetryPolicy(attempts=3, budget=None, sleep=lambda _: None)
         with (
