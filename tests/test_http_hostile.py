@@ -202,3 +202,20 @@ def test_a_password_in_the_url_is_not_shown() -> None:
     error = info.value
     assert "hunter2pass" not in error.message
     assert "hunter2pass" not in "".join(traceback.format_exception(error))
+
+
+def test_a_session_passed_in_gets_the_total_deadline_with_the_adapter() -> None:
+    from kuzzle_errors.http import DeadlineAdapter
+
+    stopping = [False]
+    session = requests.Session()
+    session.mount("http://", DeadlineAdapter())
+    with raw_server(_dripping("body", stopping)) as server:
+        kuzzle = KuzzleHTTP(f"http://127.0.0.1:{server.port}", session=session, timeout=1)
+        started = time.monotonic()
+        with pytest.raises(kuzzle_errors.RequestTimeoutError):
+            kuzzle.query(CREATE)
+        elapsed = time.monotonic() - started
+        stopping[0] = True
+    session.close()
+    assert elapsed < 3.0
