@@ -14,16 +14,22 @@ from typing import Any, Final, NamedTuple
 from kuzzle_errors._redact import redact_text
 from kuzzle_errors._transport import ENVELOPE_KEYS, new_request_id, opt_str, request_fields
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError
+from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response
 
 __all__ = [
     "REQUEST_ID_HEADER",
     "SOCKET_RATE_LIMIT_ID",
+    "MAX_ERROR_BYTES",
+    "TOO_LARGE",
     "HTTPQuery",
     "RedactedCause",
     "error_from_message",
     "http_query",
     "http_result",
+    "too_large_error",
+    "undecodable_error",
+    "with_request",
     "is_notification",
     "is_ping_frame",
     "refusal_error",
@@ -73,6 +79,78 @@ def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
 def from_kuzzle(headers: Mapping[str, str], request_id: str) -> bool:
     """True if Kuzzle itself wrote the answer: it sets these headers on every routed answer."""
     return "X-Kuzzle-Node" in headers or headers.get(REQUEST_ID_HEADER) == request_id
+
+
+#: The most of an error body (non-2xx) the HTTP clients read, after decompression.
+MAX_ERROR_BYTES: Final = 16 * 1024 * 1024
+#: An answer that ran but cannot be returned: the same answer would come again.
+TOO_LARGE: Final = RetryHint(
+    False, False, 0.0, "the request ran, but its answer is larger than the client accepts"
+)
+
+
+def with_request(error: KuzzleError, request: Mapping[str, Any]) -> KuzzleError:
+    """``error`` with the fields Kuzzle left empty taken from the request sent.
+
+    Errors raised before routing (413 ``network.http.request_too_large``, 400 body parse
+    errors) come as a bare error object: the client still knows what it asked.
+    """
+    for key, value in request_fields(request).items():
+        if getattr(error, key, None) is None and value is not None:
+            setattr(error, key, value)
+    return error
+
+
+def too_large_error(
+    status: int,
+    headers: Mapping[str, str],
+    kept: bytes,
+    limit: int,
+    found: KuzzleError | None,
+    request: Mapping[str, Any],
+    request_id: str,
+) -> KuzzleError:
+    """The error of an answer cut at its cap (``kept``: what was read).
+
+    A 2xx over ``max_body_bytes`` is an InvalidResponseError (not retryable: it ran, and the
+    same answer would come again); an error body over ``max_error_bytes`` is the error
+    ``found`` in what was read (else one of its status), its ``problem`` saying it was cut.
+    """
+    cut = f"the body was cut at {limit} bytes: the rest was not read"
+    if 200 <= status < 300:
+        return InvalidResponseError(
+            f"HTTP {status}: an answer larger than max_body_bytes ({limit} bytes)",
+            http_status=status,
+            headers=headers,
+            raw=kept[:RAW_COPY_LIMIT],
+            request_id=request_id,
+            **request_fields(request),
+            transport="http",
+            problem=cut,
+            retry_hint=TOO_LARGE,
+        )
+    error = found if found is not None else InvalidResponseError(f"HTTP {status}")
+    error.problem = f"{error.problem}; {cut}" if error.problem else cut
+    return with_request(error, request)
+
+
+def undecodable_error(
+    status: int,
+    headers: Mapping[str, str],
+    exc: BaseException,
+    request: Mapping[str, Any],
+    request_id: str,
+) -> KuzzleError:
+    """The error of a body that is not what its ``Content-Encoding`` says."""
+    return InvalidResponseError(
+        f"HTTP {status}: a body that is not valid {headers.get('Content-Encoding')}",
+        http_status=status,
+        headers=headers,
+        request_id=request_id,
+        **request_fields(request),
+        transport="http",
+        problem=f"decompressing the body failed: {exc}",
+    )
 
 
 def http_result(

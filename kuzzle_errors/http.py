@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Any, Final
 import requests
 import urllib3.exceptions
 
-from kuzzle_errors._query import REQUEST_ID_HEADER, http_query, http_result, safe_cause
+from kuzzle_errors._query import (
+    MAX_ERROR_BYTES,
+    REQUEST_ID_HEADER,
+    http_query,
+    http_result,
+    safe_cause,
+    too_large_error,
+    undecodable_error,
+    with_request,
+)
 from kuzzle_errors._redact import redact_text
 from kuzzle_errors._requests_io import Call, DeadlineAdapter, read_body
 from kuzzle_errors._transport import (
@@ -39,12 +48,11 @@ from kuzzle_errors._transport import (
 )
 from kuzzle_errors.exceptions import (
     ConnectionLostError,
-    InvalidResponseError,
     KuzzleError,
     RequestTimeoutError,
 )
 from kuzzle_errors.hints import RetryHint
-from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response_and_body
+from kuzzle_errors.parser import parse_response_and_body
 
 if TYPE_CHECKING:
     from kuzzle_errors._transport import RetryCaller
@@ -68,13 +76,6 @@ _PERMANENT: Final = (
     requests.exceptions.InvalidSchema,
     requests.exceptions.InvalidHeader,
     requests.exceptions.URLRequired,
-)
-
-#: The largest error body (non-2xx) KuzzleHTTP reads, decompressed: Kuzzle's are tiny.
-MAX_ERROR_BYTES: Final = 16 * 1024 * 1024
-#: An answer that ran but cannot be returned: the same answer would come again.
-_TOO_LARGE: Final = RetryHint(
-    False, False, 0.0, "the request ran, but its answer is larger than the client accepts"
 )
 
 
@@ -305,7 +306,7 @@ class KuzzleHTTP:
         error, body, is_json = _parse(resp, strict)
         try:
             if error is not None:
-                raise _with_request(error, payload)
+                raise with_request(error, payload)
             return self._result_of(resp, body, is_json, payload, request_id)
         except KuzzleError as exc:
             exc.http_response = resp
@@ -321,24 +322,10 @@ class KuzzleHTTP:
     ) -> KuzzleError:
         """The error of an answer cut at its cap; ``http_response.content`` has what was read."""
         status = resp.status_code
-        cut = f"the body was cut at {exc.limit} bytes: the rest was not read"
-        if 200 <= status < 300:
-            error: KuzzleError = InvalidResponseError(
-                f"HTTP {status}: an answer larger than max_body_bytes ({exc.limit} bytes)",
-                http_status=status,
-                headers=resp.headers,
-                raw=exc.data[:RAW_COPY_LIMIT],
-                request_id=request_id,
-                **request_fields(request),
-                transport="http",
-                problem=cut,
-                retry_hint=_TOO_LARGE,
-            )
-        else:
-            found: KuzzleError | None = _parse(resp, strict)[0]
-            error = found if found is not None else InvalidResponseError(f"HTTP {status}")
-            error.problem = f"{error.problem}; {cut}" if error.problem else cut
-            _with_request(error, request)
+        found = None if 200 <= status < 300 else _parse(resp, strict)[0]
+        error = too_large_error(
+            status, resp.headers, exc.data, exc.limit, found, request, request_id
+        )
         error.http_response = resp
         return error
 
@@ -349,16 +336,7 @@ class KuzzleHTTP:
         request: Mapping[str, Any],
         request_id: str,
     ) -> KuzzleError:
-        encoding = resp.headers.get("Content-Encoding")
-        error = InvalidResponseError(
-            f"HTTP {resp.status_code}: a body that is not valid {encoding}",
-            http_status=resp.status_code,
-            headers=resp.headers,
-            request_id=request_id,
-            **request_fields(request),
-            transport="http",
-            problem=f"decompressing the body failed: {exc}",
-        )
+        error = undecodable_error(resp.status_code, resp.headers, exc, request, request_id)
         error.http_response = resp
         return error
 
@@ -416,18 +394,6 @@ class KuzzleHTTP:
             problem=hint.reason,
             retry_hint=hint,
         )
-
-
-def _with_request(error: KuzzleError, request: Mapping[str, Any]) -> KuzzleError:
-    """``error`` with the fields Kuzzle left empty taken from the request sent.
-
-    Errors raised before routing (413 ``network.http.request_too_large``, 400 body parse
-    errors) come as a bare error object: the client still knows what it asked.
-    """
-    for key, value in request_fields(request).items():
-        if getattr(error, key, None) is None and value is not None:
-            setattr(error, key, value)
-    return error
 
 
 def _total(timeout: float | tuple[float, float]) -> float:
