@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import zlib
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -22,18 +23,29 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 
 from kuzzle_errors._aio import AsyncClientBase, acall_with_retry
-from kuzzle_errors._query import REQUEST_ID_HEADER, http_query, http_result, safe_cause
+from kuzzle_errors._query import (
+    MAX_ERROR_BYTES,
+    REQUEST_ID_HEADER,
+    HTTPQuery,
+    http_query,
+    http_result,
+    safe_cause,
+    too_large_error,
+    undecodable_error,
+    with_request,
+)
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
     NO_ANSWER,
     NOT_RETRYABLE,
+    BodyTooLarge,
+    BoundedBody,
     request_fields,
     shown_url,
 )
 from kuzzle_errors.exceptions import (
     ConnectionLostError,
-    InvalidResponseError,
     KuzzleError,
     RequestTimeoutError,
 )
@@ -44,7 +56,7 @@ if TYPE_CHECKING:
     from kuzzle_errors.hints import RetryHint
 
 __all__ = [
-    "DEFAULT_MAX_BODY",
+    "MAX_ERROR_BYTES",
     "AsyncKuzzleHTTP",
     "error_from_response",
     "install",
@@ -52,8 +64,6 @@ __all__ = [
     "uninstall",
 ]
 
-#: Largest answer body :class:`AsyncKuzzleHTTP` reads (after decompression), in bytes.
-DEFAULT_MAX_BODY: Final = 64 * 1024 * 1024
 #: Largest error body the :func:`install` hook reads: the status already gives the class.
 _HOOK_ERROR_BODY: Final = 1024 * 1024
 
@@ -214,6 +224,16 @@ class _Progress:
             self.sent = True
 
 
+class _Read:
+    """The response of one attempt and its body, as far as they were read."""
+
+    __slots__ = ("content", "resp")
+
+    def __init__(self) -> None:
+        self.resp: httpx.Response | None = None
+        self.content = b""
+
+
 class AsyncKuzzleHTTP(AsyncClientBase):
     """An asyncio Kuzzle HTTP client: ``await query(request)`` returns ``result`` or raises.
 
@@ -232,8 +252,14 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
             ``await retry.acall(...)`` with its ``idempotent`` flag, with the per-host budget
             shared with every other client of the same server.
-        max_body: largest answer body read, in bytes after decompression (None: no limit);
-            a larger one raises InvalidResponseError.
+        max_error_bytes: the most of an error body (non-2xx) read, after decompression (a
+            gzip bomb stops at it); past it reading stops and the error of the status is raised
+            with what was read, its ``problem`` saying the body was cut.
+        max_body_bytes: the same for a success's body (None: no cap, the default); past it
+            an :class:`~kuzzle_errors.InvalidResponseError` (not retryable) is raised.
+
+    As with the sync client, an error raised for an answer keeps the :class:`httpx.Response`
+    as ``http_response`` (its ``content`` is what was read).
     """
 
     def __init__(
@@ -244,14 +270,16 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         timeout: float = 10.0,
         jwt: str | None = None,
         retry: AsyncRetryCaller | None = None,
-        max_body: int | None = DEFAULT_MAX_BODY,
+        max_error_bytes: int | None = MAX_ERROR_BYTES,
+        max_body_bytes: int | None = None,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, not {timeout!r}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.jwt = jwt
-        self.max_body = max_body
+        self.max_error_bytes = max_error_bytes
+        self.max_body_bytes = max_body_bytes
         self._retry = None
         self.retry = retry
         self._owns_client = client is None
@@ -299,54 +327,87 @@ class AsyncKuzzleHTTP(AsyncClientBase):
     async def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
         query = http_query(request, self.jwt)
         progress = _Progress()
+        read = _Read()
         try:
             # One deadline for the whole exchange: httpx's timeouts bound each read only.
-            resp, content = await asyncio.wait_for(
-                self._exchange(query.headers, query.data, progress), self.timeout
+            await asyncio.wait_for(self._exchange(query, progress, read), self.timeout)
+        except BodyTooLarge as exc:
+            raise self._cut(read, exc, query, strict) from None
+        except zlib.error as exc:
+            assert read.resp is not None
+            broken = undecodable_error(
+                read.resp.status_code, read.resp.headers, exc, query.payload, query.request_id
             )
+            broken.http_response = read.resp
+            raise broken from None
         except (asyncio.TimeoutError, httpx.HTTPError) as exc:
             raise self._transport_error(
                 exc, progress, query.payload, query.request_id
             ) from safe_cause(exc)
-        except InvalidResponseError as too_big:  # max_body exceeded
-            too_big.request_id = query.request_id
-            _fill_context(too_big, query.payload)
+        resp, content = read.resp, read.content
+        assert resp is not None
+        try:
+            error, body, is_json = _parse(content, resp, strict)
+            if error is not None:
+                raise with_request(error, query.payload)
+            return http_result(
+                resp.status_code,
+                resp.headers,
+                content,
+                body,
+                is_json,
+                query.payload,
+                query.request_id,
+                text=lambda: content.decode(resp.encoding or "utf-8", "replace"),
+            )
+        except KuzzleError as exc:
+            exc.http_response = resp
             raise
-        error, body, is_json = _parse(content, resp, strict)
-        if error is not None:
-            _fill_context(error, query.payload)
-            raise error
-        return http_result(
-            resp.status_code,
-            resp.headers,
-            content,
-            body,
-            is_json,
-            query.payload,
-            query.request_id,
-            text=lambda: content.decode(resp.encoding or "utf-8", "replace"),
-        )
 
-    async def _exchange(
-        self, headers: dict[str, str], data: bytes, progress: _Progress
-    ) -> tuple[httpx.Response, bytes]:
-        """POST and read the body, bounded by ``max_body`` (decompressed bytes)."""
+    async def _exchange(self, query: HTTPQuery, progress: _Progress, read: _Read) -> None:
+        """POST and read the body, decompressed and capped (``max_*_bytes``), into ``read``."""
         async with self.client.stream(
             "POST",
             f"{self.base_url}/_query",
-            content=data,
-            headers=headers,
+            content=query.data,
+            headers=query.headers,
             timeout=self.timeout,
             extensions={"trace": progress},
         ) as resp:
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in resp.aiter_bytes():
-                size += len(chunk)
-                if self.max_body is not None and size > self.max_body:
-                    raise _too_big(resp, self.max_body)
-                chunks.append(chunk)
-        return resp, b"".join(chunks)
+            read.resp = resp
+            ok = 200 <= resp.status_code < 300
+            encoding = resp.headers.get("Content-Encoding")
+            ours = BoundedBody.decodes(encoding)  # gzip/deflate: inflated under the cap
+            body = BoundedBody(
+                encoding if ours else None, self.max_body_bytes if ok else self.max_error_bytes
+            )
+            chunks = resp.aiter_raw() if ours else resp.aiter_bytes()
+            try:
+                async for chunk in chunks:
+                    body.feed(chunk)
+                read.content = body.finish()
+            except BodyTooLarge as exc:
+                resp._content = exc.data  # what was read stays reachable from the response
+                raise
+            resp._content = read.content  # read through the raw stream: give .content a value
+
+    def _cut(self, read: _Read, exc: BodyTooLarge, query: HTTPQuery, strict: bool) -> KuzzleError:
+        """The error of an answer cut at its cap."""
+        resp = read.resp
+        assert resp is not None
+        ok = 200 <= resp.status_code < 300
+        found = None if ok else _parse(exc.data, resp, strict)[0]
+        error = too_large_error(
+            resp.status_code,
+            resp.headers,
+            exc.data,
+            exc.limit,
+            found,
+            query.payload,
+            query.request_id,
+        )
+        error.http_response = resp
+        return error
 
     def _transport_error(
         self,
@@ -380,22 +441,3 @@ class AsyncKuzzleHTTP(AsyncClientBase):
             problem=hint.reason,
             retry_hint=hint,
         )
-
-
-def _fill_context(error: KuzzleError, request: Mapping[str, Any]) -> None:
-    """Errors raised before routing name no action: the request we sent does."""
-    for key, value in request_fields(request).items():
-        if getattr(error, key, None) is None and value is not None:
-            setattr(error, key, value)
-
-
-def _too_big(resp: httpx.Response, limit: int) -> InvalidResponseError:
-    problem = f"the answer body is larger than max_body ({limit} bytes): not read"
-    return InvalidResponseError(
-        f"HTTP {resp.status_code}: answer too large",
-        http_status=resp.status_code,
-        headers=resp.headers,
-        transport="http",
-        problem=problem,
-        retry_hint=NOT_RETRYABLE,
-    )

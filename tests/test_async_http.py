@@ -259,12 +259,62 @@ async def test_the_timeout_bounds_the_whole_call_not_each_read() -> None:
 
 async def test_the_body_read_is_bounded(stub: StubKuzzle) -> None:
     stub.respond("server", "now", "x" * 5000)
-    async with AsyncKuzzleHTTP(stub.url, timeout=5.0, max_body=1000) as kuzzle:
+    async with AsyncKuzzleHTTP(stub.url, timeout=5.0, max_body_bytes=1000) as kuzzle:
         with pytest.raises(kuzzle_errors.InvalidResponseError) as info:
             await kuzzle.query(NOW)
-    assert "max_body" in str(info.value.problem)
+    assert "max_body_bytes" in str(info.value)
     assert not info.value.retry_hint.retryable
     assert info.value.action == "now"
+    assert len(info.value.http_response.content) <= 1000
+
+
+async def test_an_error_body_is_cut_but_keeps_its_class(stub: StubKuzzle) -> None:
+    stub.fail("server", "now", "api.process.overloaded", result="x" * 5000)
+    async with AsyncKuzzleHTTP(stub.url, timeout=5.0, max_error_bytes=100) as kuzzle:
+        with pytest.raises(kuzzle_errors.ServiceUnavailableError) as info:
+            await kuzzle.query(NOW)
+    assert "cut at 100 bytes" in (info.value.problem or "")
+    assert info.value.action == "now"  # the id was in the part cut: the class of the status
+
+
+async def test_a_gzip_bomb_stops_at_the_cap() -> None:
+    import gzip
+
+    bomb = gzip.compress(b"[" + b"{}," * 20_000_000 + b"{}]")  # 60 MB inflated, 60 KB sent
+
+    async def answer(writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+            b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb
+        )
+        await writer.drain()
+
+    server = await serve_raw(answer)
+    port = server.sockets[0].getsockname()[1]
+    async with (
+        server,
+        AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", timeout=5.0, max_error_bytes=4096) as kuzzle,
+    ):
+        with pytest.raises(kuzzle_errors.InternalError) as info:
+            await kuzzle.query(NOW)
+    assert "cut at 4096 bytes" in (info.value.problem or "")
+    assert len(info.value.http_response.content) <= 4096
+
+
+async def test_a_broken_gzip_body_is_an_invalid_response() -> None:
+    async def answer(writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Encoding: gzip\r\nContent-Length: 9\r\n\r\nnot gzip!"
+        )
+        await writer.drain()
+
+    server = await serve_raw(answer)
+    port = server.sockets[0].getsockname()[1]
+    async with server, AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", timeout=5.0) as kuzzle:
+        with pytest.raises(kuzzle_errors.InvalidResponseError) as info:
+            await kuzzle.query(NOW)
+    assert "decompressing" in (info.value.problem or "")
 
 
 async def test_a_proxy_page_is_not_a_result(stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP) -> None:
