@@ -8,11 +8,18 @@ result or an exception lives here. No optional dependency: every transport modul
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final, NamedTuple
 
 from kuzzle_errors._redact import redact_text
-from kuzzle_errors._transport import ENVELOPE_KEYS, new_request_id, opt_str, request_fields
+from kuzzle_errors._transport import (
+    ENVELOPE_KEYS,
+    RefusalLedger,
+    new_request_id,
+    opt_str,
+    request_fields,
+)
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError
 from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response
@@ -32,6 +39,7 @@ __all__ = [
     "with_request",
     "is_notification",
     "is_ping_frame",
+    "pong_received",
     "refusal_error",
     "safe_cause",
     "ws_context",
@@ -277,6 +285,21 @@ def refusal_error(message: Mapping[str, Any] | None, request: Mapping[str, Any])
         "by elimination, every other query that could be its subject was answered"
     )
     return error
+
+
+def pong_received(ledger: RefusalLedger, pings: deque[Any]) -> list[Hashable]:
+    """Kuzzle answered a ping: the oldest of ``pings``, unless an older one was refused.
+
+    ``pings`` holds our pings waiting for a pong, oldest first (the ledger's keys for them).
+    Returns the frames now known refused, as :meth:`RefusalLedger.answered` does.
+    """
+    if not pings:
+        return []
+    oldest = pings.popleft()
+    if pings:  # which ping this answers is unsure: count none of them as answered
+        ledger.forget(oldest)
+        return []
+    return ledger.answered(oldest)
 
 
 def is_ping_frame(msg: Mapping[str, Any]) -> bool:

@@ -33,6 +33,7 @@ from kuzzle_errors._query import (
     SOCKET_RATE_LIMIT_ID,
     error_from_message,
     is_ping_frame,
+    pong_received,
     refusal_error,
     safe_cause,
     ws_context,
@@ -282,7 +283,7 @@ class _Connection:
                 self._ledger.sent(("pong", self._frames))
                 self._spawn(self.ws.send(_PONG))
             else:
-                self._pong()
+                self._fail_refused(pong_received(self._ledger, self._pings))
             return
         has_error = msg.get("error") not in (None, False)
         room = msg.get("room")
@@ -311,16 +312,6 @@ class _Connection:
             self._refusal = msg
             self._fail_refused(self._ledger.refused())
         self._unmatched(error, "an error answer matching no pending query")
-
-    def _pong(self) -> None:
-        """Kuzzle answered a ping: the oldest one, unless an older one was refused."""
-        if not self._pings:
-            return
-        oldest = self._pings.popleft()
-        if self._pings:  # which ping this answers is unsure: count none of them as answered
-            self._ledger.forget(oldest)
-        else:
-            self._fail_refused(self._ledger.answered(oldest))
 
     def _fail_refused(self, keys: list[Hashable]) -> None:
         """Fail the pending queries among ``keys`` (known refused) with the refusal."""
