@@ -223,6 +223,17 @@ def _name(key: object) -> str:
     return str(key)
 
 
+class PreparedHeaders(dict[str, str]):
+    """Headers ``prepare_headers`` already redacted, with their lower-cased view.
+
+    The parser hands these to the exception, which then copies them instead of redacting
+    the same headers a second time.
+    """
+
+    __slots__ = ("lower",)
+    lower: dict[str, str]
+
+
 def prepare_headers(headers: object) -> tuple[dict[str, str], dict[str, str]]:
     """Redacted plain copies of ``headers`` (a mapping or pairs): as sent, and lower-cased.
 
@@ -249,6 +260,14 @@ def prepare_headers(headers: object) -> tuple[dict[str, str], dict[str, str]]:
     except Exception:  # a hostile or malformed set: keep nothing rather than crash
         return {}, {}
     return plain, lower
+
+
+def prepared_headers(headers: object) -> PreparedHeaders:
+    """``prepare_headers`` as one :class:`PreparedHeaders` (its ``lower`` attribute set)."""
+    plain, lower = prepare_headers(headers)
+    out = PreparedHeaders(plain)
+    out.lower = lower
+    return out
 
 
 def redact_headers(headers: object) -> dict[str, str]:

@@ -37,6 +37,7 @@ import _thread
 
 from kuzzle_errors import catalog
 from kuzzle_errors._redact import (
+    PreparedHeaders,
     prepare_headers,
     redact,
     redact_headers,
@@ -207,7 +208,10 @@ class KuzzleError(Exception):
         self.status = status
         self.props = props
         self.stack = stack
-        self.headers, by_name = prepare_headers(headers)
+        if type(headers) is PreparedHeaders:  # redacted by the parser: a plain copy is enough
+            self.headers, by_name = dict(headers), headers.lower
+        else:
+            self.headers, by_name = prepare_headers(headers)
         self.request_id = request_id
         self.node = node_name(node if node is not None else by_name.get("x-kuzzle-node"))
         self.controller = controller

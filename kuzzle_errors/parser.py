@@ -20,7 +20,7 @@ from __future__ import annotations
 from _collections_abc import Mapping
 
 from kuzzle_errors import catalog, exceptions, hints, partial
-from kuzzle_errors._redact import bounded_int, prepare_headers, safe_repr
+from kuzzle_errors._redact import PreparedHeaders, bounded_int, prepared_headers, safe_repr
 from kuzzle_errors.exceptions import (
     AuthenticationRequiredError,
     BadRequestError,
@@ -135,7 +135,7 @@ class _Context:
         #: The id the request was sent with: used when the response names none.
         self.request_id = request_id
         self._source = headers  # prepared on first use: most parses never need them
-        self._plain: dict[str, str] | None = None
+        self._plain: PreparedHeaders | None = None
         self._lower: dict[str, str] = {}
         self.transport = transport
         self.response = response
@@ -144,10 +144,11 @@ class _Context:
         self.decoded = False
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> PreparedHeaders:
         """The headers, redacted, as sent."""
         if self._plain is None:
-            self._plain, self._lower = prepare_headers(self._source)
+            self._plain = prepared_headers(self._source)
+            self._lower = self._plain.lower
             self._source = None
         return self._plain
 
