@@ -35,12 +35,16 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
+def _header(*columns: str) -> list[str]:
+    """A Markdown table's header row and separator, the start of every table here."""
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def retry_summary() -> str:
     """The ids with their own rule, then the defaults by class."""
-    lines = [
-        "| error id | status | retry | replay-safe | min. wait | other node helps | why |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    lines = _header(
+        "error id", "status", "retry", "replay-safe", "min. wait", "other node helps", "why"
+    )
     for error_id in sorted(RULES, key=lambda i: (not RULES[i][0], not RULES[i][1], i)):
         spec = catalog.get(error_id)
         assert spec is not None
@@ -54,10 +58,7 @@ def retry_summary() -> str:
 
 def retry_full() -> str:
     """Every catalogued id with its classification."""
-    lines = [
-        "| error id | code | class (status) | retry | replay-safe | why |",
-        "|---|---|---|---|---|---|",
-    ]
+    lines = _header("error id", "code", "class (status)", "retry", "replay-safe", "why")
     for spec in catalog.all_specs():
         hint = error_class(spec.id)("").retry_hint
         lines.append(
@@ -69,10 +70,7 @@ def retry_full() -> str:
 
 def catalogue_table() -> str:
     """Every catalogued id: code, class, status, versions, description."""
-    lines = [
-        "| error id | code | class | status | Kuzzle | description |",
-        "|---|---|---|---|---|---|",
-    ]
+    lines = _header("error id", "code", "class", "status", "Kuzzle", "description")
     for spec in catalog.all_specs():
         versions = " and ".join(str(v) for v in spec.versions)
         deprecated = f" (deprecated since {spec.deprecated})" if spec.deprecated else ""
@@ -85,7 +83,7 @@ def catalogue_table() -> str:
 
 
 def foreign_table() -> str:
-    lines = ["| `error_code` | meaning | raised as |", "|---|---|---|"]
+    lines = _header("`error_code`", "meaning", "raised as")
     for code, (cls, meaning) in sorted(FOREIGN_CODES.items()):
         lines.append(f"| {code} | {meaning} | `{cls.__name__}` |")
     return "\n".join(lines)
