@@ -8,19 +8,21 @@ result or an exception lives here. No optional dependency: every transport modul
 from __future__ import annotations
 
 import json
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final, NamedTuple
 
 from kuzzle_errors._redact import redact_text
 from kuzzle_errors._transport import (
     ENVELOPE_KEYS,
+    NOT_RETRYABLE,
     RefusalLedger,
     new_request_id,
     opt_str,
     request_fields,
+    shown_url,
 )
-from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError
+from kuzzle_errors.exceptions import ConnectionLostError, InvalidResponseError, KuzzleError
 from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response
 
@@ -42,7 +44,10 @@ __all__ = [
     "pong_received",
     "refusal_error",
     "safe_cause",
+    "remember_finished",
+    "ws_closed_error",
     "ws_context",
+    "ws_lost_error",
     "ws_payload",
     "ws_result",
 ]
@@ -249,6 +254,43 @@ def ws_context(request: Mapping[str, Any]) -> dict[str, Any]:
         "volatile": request.get("volatile"),
         "transport": "websocket",
     }
+
+
+#: How many finished request ids a WebSocket client remembers, so that a late or repeated
+#: answer to one is dropped rather than taken for a notification.
+FINISHED_MEMORY: Final = 1024
+
+
+def remember_finished(
+    finished: OrderedDict[str, None], ledger: RefusalLedger, request_id: str
+) -> None:
+    """Record ``request_id`` as finished, forgetting the oldest past :data:`FINISHED_MEMORY`.
+
+    The id stays unresolved in ``ledger`` until then: a refusal that came may still be its answer.
+    """
+    finished[request_id] = None
+    while len(finished) > FINISHED_MEMORY:
+        ledger.forget(finished.popitem(last=False)[0])
+
+
+def ws_lost_error(url: str, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
+    """The error of a query whose WebSocket connection to ``url`` was lost."""
+    return ConnectionLostError(
+        f"connection to {shown_url(url)} lost: {why}",
+        problem=hint.reason,
+        retry_hint=hint,
+        **ws_context(request),
+    )
+
+
+def ws_closed_error() -> KuzzleError:
+    """The error of a query made on a WebSocket client that was closed."""
+    return ConnectionLostError(
+        "the client is closed",
+        transport="websocket",
+        problem=NOT_RETRYABLE.reason,
+        retry_hint=NOT_RETRYABLE,
+    )
 
 
 def error_from_message(

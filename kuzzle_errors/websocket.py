@@ -32,8 +32,11 @@ from kuzzle_errors._query import (
     is_ping_frame,
     pong_received,
     refusal_error,
+    remember_finished,
     safe_cause,
+    ws_closed_error,
     ws_context,
+    ws_lost_error,
     ws_payload,
     ws_result,
     ws_text,
@@ -56,15 +59,11 @@ from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTi
 
 if TYPE_CHECKING:
     from kuzzle_errors._transport import RetryCaller
-    from kuzzle_errors.hints import RetryHint
 
 __all__ = ["KuzzleWebSocket", "error_from_message"]
 
 log: logging.Logger = logging.getLogger(__name__)
 
-#: How many request ids of finished queries (answered or timed out) are remembered, to drop
-#: a late answer or a duplicate one rather than take it for a notification.
-_FINISHED_MEMORY: Final = 1024
 _PING: Final = '{"p":1}'
 _PONG: Final = '{"p":2}'
 
@@ -288,7 +287,7 @@ class _Connection:
             # A failed send may have left half a frame on the wire: the socket is unusable.
             self.abort()
             hint = CONNECT_FAILED if never_sent else CONNECTION_LOST
-            raise self._lost_error(payload, f"send failed: {exc}", hint) from exc
+            raise ws_lost_error(self._client.url, payload, f"send failed: {exc}", hint) from exc
         return self._wait(entry, time.monotonic() + timeout, timeout)
 
     def _wait(self, entry: _Pending, deadline: float, timeout: float) -> dict[str, Any]:
@@ -297,7 +296,7 @@ class _Connection:
                 now = time.monotonic()
                 if now >= deadline:
                     self._pending.pop(entry.request_id, None)
-                    self._remember_finished_locked(entry.request_id)
+                    remember_finished(self._finished, self._ledger, entry.request_id)
                     problem = NO_ANSWER.reason
                     if self._ledger.suspected(entry.request_id):
                         problem += (
@@ -317,14 +316,6 @@ class _Connection:
             raise outcome
         assert outcome is not None
         return outcome
-
-    def _lost_error(self, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
-        return ConnectionLostError(
-            f"connection to {shown_url(self._client.url)} lost: {why}",
-            problem=hint.reason,
-            retry_hint=hint,
-            **ws_context(request),
-        )
 
     # -- the reader's side ---------------------------------------------------------------
 
@@ -408,7 +399,7 @@ class _Connection:
             if entry is not None:
                 entry.outcome = msg
                 entry.cond.notify()
-                self._remember_finished_locked(entry.request_id)
+                remember_finished(self._finished, self._ledger, entry.request_id)
                 self._fail_refused_locked(self._ledger.answered(entry.request_id))
                 return
             late = key is not None and key in self._finished
@@ -437,11 +428,6 @@ class _Connection:
                 continue  # a ping, a pong, or a query that timed out: nobody waits for it
             entry.outcome = refusal_error(self._refusal, entry.request)
             entry.cond.notify()
-
-    def _remember_finished_locked(self, request_id: str) -> None:
-        self._finished[request_id] = None
-        while len(self._finished) > _FINISHED_MEMORY:
-            self._ledger.forget(self._finished.popitem(last=False)[0])
 
     def _notify(self, msg: dict[str, Any]) -> None:
         callback = self._client.on_notification
@@ -473,7 +459,7 @@ class _Connection:
             pending = list(self._pending.values())
             self._pending.clear()
             for entry in pending:
-                entry.outcome = self._lost_error(entry.request, why, CONNECTION_LOST)
+                entry.outcome = ws_lost_error(self._client.url, entry.request, why, CONNECTION_LOST)
                 entry.cond.notify()
         try:
             self._ws.shutdown()
@@ -505,15 +491,6 @@ class _Connection:
         if self._reader.is_alive():
             self.abort()
             self._reader.join(wait)
-
-
-def _closed_error() -> KuzzleError:
-    return ConnectionLostError(
-        "the client is closed",
-        transport="websocket",
-        problem=NOT_RETRYABLE.reason,
-        retry_hint=NOT_RETRYABLE,
-    )
 
 
 def _describe_close(data: bytes) -> str:
@@ -631,7 +608,7 @@ class KuzzleWebSocket:
     def _connection(self) -> _Connection:
         with self._connect_lock:  # held briefly: close() never waits on a connect
             if self._closed:
-                raise _closed_error()
+                raise ws_closed_error()
             conn = self._conn
             if conn is not None and not conn.dead:
                 return conn
@@ -655,7 +632,7 @@ class KuzzleWebSocket:
                 self._conn = conn
         if closed:  # closed while connecting: this socket is nobody's
             conn.close(0.0)
-            error = _closed_error()
+            error = ws_closed_error()
             attempt.finish(None, error)
             raise error
         attempt.finish(conn, None)

@@ -35,8 +35,11 @@ from kuzzle_errors._query import (
     is_ping_frame,
     pong_received,
     refusal_error,
+    remember_finished,
     safe_cause,
+    ws_closed_error,
     ws_context,
+    ws_lost_error,
     ws_payload,
     ws_result,
     ws_text,
@@ -54,7 +57,6 @@ from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTi
 
 if TYPE_CHECKING:
     from kuzzle_errors._aio import AsyncRetryCaller
-    from kuzzle_errors.hints import RetryHint
 
 __all__ = ["DEFAULT_MAX_FRAME_BYTES", "AsyncKuzzleWebSocket", "NotificationStream"]
 
@@ -62,8 +64,6 @@ log = logging.getLogger(__name__)
 
 #: Largest frame accepted, in bytes; a larger one drops the connection (code 1009).
 DEFAULT_MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
-#: How many finished queries are remembered, to drop a late or repeated answer to one.
-_FINISHED_MEMORY: Final = 1024
 _PING: Final = '{"p":1}'
 _PONG: Final = '{"p":2}'
 
@@ -176,8 +176,8 @@ class _Connection:
             try:
                 await self.ws.send(text)
             except websockets.exceptions.ConnectionClosed as exc:
-                raise self._lost_error(
-                    payload, f"send failed: {exc}", CONNECTION_LOST
+                raise ws_lost_error(
+                    self._client.url, payload, f"send failed: {exc}", CONNECTION_LOST
                 ) from safe_cause(exc)
             return await entry.future  # type: ignore[no-any-return]
         finally:
@@ -187,7 +187,7 @@ class _Connection:
                 entry.timer.cancel()
             if self.pending.get(request_id) is entry:
                 del self.pending[request_id]
-                self._remember_finished(request_id)
+                remember_finished(self._finished, self._ledger, request_id)
                 if not entry.future.done():
                     entry.future.cancel()
             if entry.future.done() and not entry.future.cancelled():
@@ -197,7 +197,7 @@ class _Connection:
         if self.pending.get(entry.request_id) is not entry or entry.future.done():
             return
         del self.pending[entry.request_id]
-        self._remember_finished(entry.request_id)
+        remember_finished(self._finished, self._ledger, entry.request_id)
         problem = NO_ANSWER.reason
         if self._ledger.suspected(entry.request_id):
             problem += (
@@ -211,20 +211,6 @@ class _Connection:
                 retry_hint=NO_ANSWER,
                 **ws_context(entry.request),
             )
-        )
-
-    def _remember_finished(self, request_id: str) -> None:
-        # Still unresolved in the ledger until an answer comes: its refusal may be one that came.
-        self._finished[request_id] = None
-        while len(self._finished) > _FINISHED_MEMORY:
-            self._ledger.forget(self._finished.popitem(last=False)[0])
-
-    def _lost_error(self, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
-        return ConnectionLostError(
-            f"connection to {shown_url(self._client.url)} lost: {why}",
-            problem=hint.reason,
-            retry_hint=hint,
-            **ws_context(request),
         )
 
     # -- the reader's side ---------------------------------------------------------------
@@ -297,7 +283,7 @@ class _Connection:
         if entry is not None:
             if not entry.future.done():
                 entry.future.set_result(msg)
-            self._remember_finished(entry.request_id)
+            remember_finished(self._finished, self._ledger, entry.request_id)
             self._fail_refused(self._ledger.answered(entry.request_id))
             return
         if key is not None and key in self._finished:
@@ -321,7 +307,7 @@ class _Connection:
             entry = self.pending.pop(key, None) if isinstance(key, str) else None
             if entry is None:
                 continue  # a ping, a pong, or a query that timed out: nobody waits for it
-            self._remember_finished(entry.request_id)
+            remember_finished(self._finished, self._ledger, entry.request_id)
             if not entry.future.done():
                 entry.future.set_exception(refusal_error(self._refusal, entry.request))
 
@@ -353,7 +339,9 @@ class _Connection:
         self.pending.clear()
         for entry in pending:
             if not entry.future.done():
-                entry.future.set_exception(self._lost_error(entry.request, why, CONNECTION_LOST))
+                entry.future.set_exception(
+                    ws_lost_error(self._client.url, entry.request, why, CONNECTION_LOST)
+                )
         if self._pinger is not None:
             self._pinger.cancel()
         self._client._connection_dropped(self, why)
@@ -397,15 +385,6 @@ def _describe_close(ws: Any, default: str) -> str:
     if sent is not None and received is None and frame.code == 1009:
         reason += ", over max_frame_bytes"
     return f"closed by {who} (code {frame.code}{reason})"
-
-
-def _closed_error() -> KuzzleError:
-    return ConnectionLostError(
-        "the client is closed",
-        transport="websocket",
-        problem=NOT_RETRYABLE.reason,
-        retry_hint=NOT_RETRYABLE,
-    )
 
 
 class AsyncKuzzleWebSocket(AsyncClientBase):
@@ -493,13 +472,13 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
             self._connect_lock = asyncio.Lock()
         async with self._connect_lock:
             if self._closed:
-                raise _closed_error()
+                raise ws_closed_error()
             conn = self._conn
             if conn is None or conn.dead:
                 ws = await self._open()
                 if self._closed:  # closed while we connected
                     await ws.close()
-                    raise _closed_error()
+                    raise ws_closed_error()
                 conn = self._conn = _Connection(self, ws)
             return conn
 
