@@ -8,15 +8,13 @@ result or an exception lives here. No optional dependency: every transport modul
 from __future__ import annotations
 
 import json
-from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple
 
 from kuzzle_errors._redact import redact_text
 from kuzzle_errors._transport import (
     ENVELOPE_KEYS,
     NOT_RETRYABLE,
-    RefusalLedger,
     new_request_id,
     opt_str,
     request_fields,
@@ -41,10 +39,7 @@ __all__ = [
     "with_request",
     "is_notification",
     "is_ping_frame",
-    "pong_received",
-    "refusal_error",
     "safe_cause",
-    "remember_finished",
     "ws_closed_error",
     "ws_context",
     "ws_lost_error",
@@ -256,23 +251,6 @@ def ws_context(request: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-#: How many finished request ids a WebSocket client remembers, so that a late or repeated
-#: answer to one is dropped rather than taken for a notification.
-FINISHED_MEMORY: Final = 1024
-
-
-def remember_finished(
-    finished: OrderedDict[str, None], ledger: RefusalLedger, request_id: str
-) -> None:
-    """Record ``request_id`` as finished, forgetting the oldest past :data:`FINISHED_MEMORY`.
-
-    The id stays unresolved in ``ledger`` until then: a refusal that came may still be its answer.
-    """
-    finished[request_id] = None
-    while len(finished) > FINISHED_MEMORY:
-        ledger.forget(finished.popitem(last=False)[0])
-
-
 def ws_lost_error(url: str, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
     """The error of a query whose WebSocket connection to ``url`` was lost."""
     return ConnectionLostError(
@@ -310,38 +288,6 @@ def error_from_message(
     if isinstance(decoded, Mapping) and (is_ping_frame(decoded) or is_notification(decoded)):
         return None
     return parse_response(msg, transport="websocket", strict=strict)
-
-
-def refusal_error(message: Mapping[str, Any] | None, request: Mapping[str, Any]) -> KuzzleError:
-    """The error of ``request``, known refused by a per-socket rate-limit refusal ``message``.
-
-    Both WebSocket clients pin a refusal (which names no request) on a query only once a
-    :class:`~kuzzle_errors._transport.RefusalLedger` says so for certain.
-    """
-    error = error_from_message(message or {"status": 429}) or KuzzleError("refused")
-    error.request_id = opt_str(request.get("requestId"))
-    error.controller = opt_str(request.get("controller"))
-    error.action = opt_str(request.get("action"))
-    error.problem = (
-        "refused by the per-socket rate limit: its answer names no request; matched "
-        "by elimination, every other query that could be its subject was answered"
-    )
-    return error
-
-
-def pong_received(ledger: RefusalLedger, pings: deque[Any]) -> list[Hashable]:
-    """Kuzzle answered a ping: the oldest of ``pings``, unless an older one was refused.
-
-    ``pings`` holds our pings waiting for a pong, oldest first (the ledger's keys for them).
-    Returns the frames now known refused, as :meth:`RefusalLedger.answered` does.
-    """
-    if not pings:
-        return []
-    oldest = pings.popleft()
-    if pings:  # which ping this answers is unsure: count none of them as answered
-        ledger.forget(oldest)
-        return []
-    return ledger.answered(oldest)
 
 
 def is_ping_frame(msg: Mapping[str, Any]) -> bool:

@@ -13,41 +13,24 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import logging
 import socket
 import struct
 import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old releases: untyped
 
-from kuzzle_errors._query import (
-    SOCKET_RATE_LIMIT_ID,
-    error_from_message,
-    is_ping_frame,
-    pong_received,
-    refusal_error,
-    remember_finished,
-    safe_cause,
-    ws_closed_error,
-    ws_context,
-    ws_lost_error,
-    ws_payload,
-    ws_result,
-    ws_text,
-)
+from kuzzle_errors import _query, _ws_router
+from kuzzle_errors._query import error_from_message
 from kuzzle_errors._redact import redact_text
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
-    NO_ANSWER,
     NOT_RETRYABLE,
-    RefusalLedger,
     call_with_retry,
     handshake_refusal,
     jwt_from_login,
@@ -55,7 +38,7 @@ from kuzzle_errors._transport import (
     scope_retry,
     shown_url,
 )
-from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
+from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError
 
 if TYPE_CHECKING:
     from kuzzle_errors._transport import RetryCaller
@@ -63,9 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["KuzzleWebSocket", "error_from_message"]
 
 log: logging.Logger = logging.getLogger(__name__)
-
-_PING: Final = '{"p":1}'
-_PONG: Final = '{"p":2}'
 
 Notification = Callable[[dict[str, Any]], None]
 UnmatchedError = Callable[[KuzzleError], None]
@@ -80,11 +60,12 @@ class _Pending:
         self.request_id = request_id
         self.request = request
         self.cond = threading.Condition(lock)
-        self.outcome: dict[str, Any] | KuzzleError | None = None
+        self.outcome: _ws_router.Outcome | None = None
 
 
-class _Stale(Exception):
-    """The connection died before the query was sent: take a new one."""
+def _settle(entry: _Pending, outcome: _ws_router.Outcome) -> None:
+    entry.outcome = outcome  # the router is called under the lock of entry.cond
+    entry.cond.notify()
 
 
 class _FrameLimit(Exception):
@@ -204,7 +185,7 @@ def _open(client: KuzzleWebSocket, attempt: _Attempt) -> Any:
         # websocket-client's text of a refused handshake holds the response headers
         # (Set-Cookie...): it is not chained; what matters is parsed into the error.
         raise error
-    raise error from safe_cause(failure)
+    raise error from _query.safe_cause(failure)
 
 
 def _connect_error(
@@ -241,16 +222,7 @@ class _Connection:
         self._client = client
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # taken before _lock, never the other way
-        self._pending: dict[str, _Pending] = {}
-        self._finished: OrderedDict[str, None] = OrderedDict()
-        # Per-socket rate-limit refusals name no request: see RefusalLedger for how (and when)
-        # they are pinned on a query.
-        self._ledger = RefusalLedger()
-        self._refusal: dict[str, Any] | None = None  # the latest refusal frame
-        self._pings: deque[tuple[str, int]] = deque()  # our pings waiting for a pong
-        self._frames = 0  # numbers our pings and pongs
-        self._ping_sent_at: float | None = None
-        self._last_received = time.monotonic()
+        self._router = _ws_router.FrameRouter(_settle, time.monotonic())
         self.dead = False
         self._closing = False
         poll = client.timeout
@@ -268,26 +240,27 @@ class _Connection:
 
     def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send ``payload`` (which has a fresh ``requestId``) and wait for its answer."""
-        request_id: str = payload["requestId"]
-        entry = _Pending(request_id, payload, self._lock)
-        with self._lock:
-            if self.dead:
-                raise _Stale
-            self._pending[request_id] = entry  # before sending: the answer may be quick
-        text = ws_text(payload)
+        entry = _Pending(payload["requestId"], payload, self._lock)
+        text = _query.ws_text(payload)
         try:
-            with self._send_lock:  # the ledger needs frames in the order they hit the wire
+            with self._send_lock:  # the router needs frames in the order they hit the wire
                 with self._lock:
-                    self._ledger.sent(request_id)
+                    if self.dead:
+                        raise _ws_router.Stale
+                    self._router.sending(entry)
                 self._ws.send(text)
+        except _ws_router.Stale:
+            raise
         except Exception as exc:
             with self._lock:
-                self._pending.pop(request_id, None)
+                self._router.unsent(entry)
                 never_sent = self.dead or isinstance(exc, (TypeError, ValueError))
             # A failed send may have left half a frame on the wire: the socket is unusable.
             self.abort()
             hint = CONNECT_FAILED if never_sent else CONNECTION_LOST
-            raise ws_lost_error(self._client.url, payload, f"send failed: {exc}", hint) from exc
+            raise _query.ws_lost_error(
+                self._client.url, payload, f"send failed: {exc}", hint
+            ) from exc
         return self._wait(entry, time.monotonic() + timeout, timeout)
 
     def _wait(self, entry: _Pending, deadline: float, timeout: float) -> dict[str, Any]:
@@ -295,20 +268,7 @@ class _Connection:
             while entry.outcome is None:
                 now = time.monotonic()
                 if now >= deadline:
-                    self._pending.pop(entry.request_id, None)
-                    remember_finished(self._finished, self._ledger, entry.request_id)
-                    problem = NO_ANSWER.reason
-                    if self._ledger.suspected(entry.request_id):
-                        problem += (
-                            "; a per-socket rate-limit refusal (which names no request) came "
-                            "meanwhile and may be its answer, or another query's"
-                        )
-                    entry.outcome = RequestTimeoutError(
-                        f"no answer within {timeout:g} s",
-                        problem=problem,
-                        retry_hint=NO_ANSWER,
-                        **ws_context(entry.request),
-                    )
+                    entry.outcome = self._router.expire(entry, timeout)
                     break
                 entry.cond.wait(deadline - now)
         outcome = entry.outcome
@@ -332,7 +292,8 @@ class _Connection:
                         why = "no answer to a ping: the server is unreachable"
                         break
                     continue
-                self._last_received = time.monotonic()
+                with self._lock:
+                    self._router.last_received = time.monotonic()
                 if opcode == _wsc.ABNF.OPCODE_CLOSE:
                     why = _describe_close(data)
                     break
@@ -354,80 +315,30 @@ class _Connection:
         if not interval or self._closing:
             return True
         now = time.monotonic()
-        if self._ping_sent_at is not None and self._last_received < self._ping_sent_at:
-            return now - self._ping_sent_at < interval
-        if now - self._last_received >= interval:
-            self._ping_sent_at = now
-            with self._send_lock:
-                with self._lock:
-                    self._frames += 1
-                    self._pings.append(("ping", self._frames))
-                    self._ledger.sent(self._pings[-1])
-                self._ws.send(_PING)
-        return True
+        with self._lock:
+            due = self._router.ping_due(now, interval)
+        if due.send:
+            self._send_control(_ws_router.PING, lambda: self._router.ping_sent(now))
+        return not due.dead
+
+    def _send_control(self, frame: str, record: Callable[[], None]) -> None:
+        """Send a ping or a pong, recorded by the router in wire order."""
+        with self._send_lock:
+            with self._lock:
+                record()
+            self._ws.send(frame)
 
     def _dispatch(self, data: str | bytes) -> None:
-        try:
-            msg = json.loads(data)
-        except (ValueError, RecursionError):
-            self._unmatched(error_from_message(data), "a frame that is not JSON")
-            return
-        if not isinstance(msg, dict):
-            self._unmatched(error_from_message(data), "a frame that is not a JSON object")
-            return
-        if is_ping_frame(msg):
-            if msg["p"] == 1:
-                with self._send_lock:  # a pong is a message too: Kuzzle may refuse it
-                    with self._lock:
-                        self._frames += 1
-                        self._ledger.sent(("pong", self._frames))
-                    self._ws.send(_PONG)
-            else:
-                with self._lock:
-                    self._fail_refused_locked(pong_received(self._ledger, self._pings))
-            return
-        has_error = msg.get("error") not in (None, False)
-        room = msg.get("room")
-        request_id = msg.get("requestId")
-        # Anything may come in these fields: only strings are request ids.
-        key = room if isinstance(room, str) else request_id if isinstance(request_id, str) else None
-        with self._lock:
-            entry = self._pending.pop(room, None) if isinstance(room, str) else None
-            if entry is None and has_error and room is None and isinstance(request_id, str):
-                # Invalid requests are answered without a room, with our request id.
-                entry = self._pending.pop(request_id, None)
-            if entry is not None:
-                entry.outcome = msg
-                entry.cond.notify()
-                remember_finished(self._finished, self._ledger, entry.request_id)
-                self._fail_refused_locked(self._ledger.answered(entry.request_id))
-                return
-            late = key is not None and key in self._finished
-            if late:
-                self._fail_refused_locked(self._ledger.answered(key))
-        if late:
-            log.debug("dropped an answer to the finished query %s (late or repeated)", key)
-            return
-        if not has_error and (room is not None or "type" in msg):
-            self._notify(msg)
-            return
-        error = error_from_message(msg)
-        if error is not None and error.id == SOCKET_RATE_LIMIT_ID and room is None:
+        routed = _ws_router.decode_frame(data)  # outside the lock: a large answer takes a while
+        if isinstance(routed, dict):
             with self._lock:
-                self._refusal = msg
-                self._fail_refused_locked(self._ledger.refused())
-        self._unmatched(error, "an error answer matching no pending query")
-
-    def _fail_refused_locked(self, keys: list[Any]) -> None:
-        """Fail the pending queries among ``keys`` (known refused) with the refusal."""
-        for key in keys:
-            if key in self._pings:
-                self._pings.remove(key)
-            entry = self._pending.pop(key, None) if isinstance(key, str) else None
-            if entry is None:
-                continue  # a ping, a pong, or a query that timed out: nobody waits for it
-            entry.outcome = refusal_error(self._refusal, entry.request)
-            entry.cond.notify()
+                routed = self._router.route(routed)
+        if routed.pong:
+            self._send_control(_ws_router.PONG, self._router.pong_sent)
+        elif routed.notification is not None:
+            self._notify(routed.notification)
+        elif routed.unmatched is not None:
+            self._unmatched(routed.unmatched, routed.what)
 
     def _notify(self, msg: dict[str, Any]) -> None:
         callback = self._client.on_notification
@@ -439,12 +350,8 @@ class _Connection:
         except Exception:  # a failing callback must not kill the reader
             log.exception("on_notification callback failed")
 
-    def _unmatched(self, error: KuzzleError | None, what: str) -> None:
-        if error is None:
-            return
-        # A rate-limit refusal is handled (its query fails); anything else is news.
-        level = logging.INFO if error.id == SOCKET_RATE_LIMIT_ID else logging.WARNING
-        log.log(level, "Kuzzle sent %s: %s", what, error)
+    def _unmatched(self, error: KuzzleError, what: str) -> None:
+        _ws_router.log_unmatched(log, error, what)
         callback = self._client.on_unmatched_error
         if callback is not None:
             try:
@@ -456,11 +363,7 @@ class _Connection:
         """Fail every pending query at once and mark the connection dead."""
         with self._lock:
             self.dead = True
-            pending = list(self._pending.values())
-            self._pending.clear()
-            for entry in pending:
-                entry.outcome = ws_lost_error(self._client.url, entry.request, why, CONNECTION_LOST)
-                entry.cond.notify()
+            self._router.drop(self._client.url, why)
         try:
             self._ws.shutdown()
         except Exception:  # pragma: no cover - closing a broken socket may fail: ignore
@@ -608,7 +511,7 @@ class KuzzleWebSocket:
     def _connection(self) -> _Connection:
         with self._connect_lock:  # held briefly: close() never waits on a connect
             if self._closed:
-                raise ws_closed_error()
+                raise _query.ws_closed_error()
             conn = self._conn
             if conn is not None and not conn.dead:
                 return conn
@@ -632,7 +535,7 @@ class KuzzleWebSocket:
                 self._conn = conn
         if closed:  # closed while connecting: this socket is nobody's
             conn.close(0.0)
-            error = ws_closed_error()
+            error = _query.ws_closed_error()
             attempt.finish(None, error)
             raise error
         attempt.finish(conn, None)
@@ -668,21 +571,16 @@ class KuzzleWebSocket:
     def _query_once(
         self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
     ) -> Any:
-        payload = ws_payload(request, self.jwt)  # a fresh requestId on every attempt
+        payload = _query.ws_payload(request, self.jwt)  # a fresh requestId on every attempt
         wait = self.timeout if timeout is None else timeout
         try:
             answer = self._connection().request(payload, wait)
-        except _Stale:  # it dropped before our send: nothing was sent, reconnect once
+        except _ws_router.Stale:  # it dropped before our send: nothing was sent, reconnect once
             try:
                 answer = self._connection().request(payload, wait)
-            except _Stale as exc:
-                raise ConnectionLostError(
-                    f"connection to {shown_url(self.url)} lost before the request was sent",
-                    problem=CONNECT_FAILED.reason,
-                    retry_hint=CONNECT_FAILED,
-                    **ws_context(payload),
-                ) from exc
-        return ws_result(answer, strict)
+            except _ws_router.Stale as exc:
+                raise _ws_router.stale_error(self.url, payload) from exc
+        return _query.ws_result(answer, strict)
 
     def login(
         self,

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import time
-from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -28,32 +26,16 @@ import websockets.asyncio.client
 import websockets.exceptions
 from websockets.protocol import State
 
+from kuzzle_errors import _query, _ws_router
 from kuzzle_errors._aio import AsyncClientBase, acall_with_retry
-from kuzzle_errors._query import (
-    SOCKET_RATE_LIMIT_ID,
-    error_from_message,
-    is_ping_frame,
-    pong_received,
-    refusal_error,
-    remember_finished,
-    safe_cause,
-    ws_closed_error,
-    ws_context,
-    ws_lost_error,
-    ws_payload,
-    ws_result,
-    ws_text,
-)
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
-    NO_ANSWER,
     NOT_RETRYABLE,
-    RefusalLedger,
     handshake_refusal,
     shown_url,
 )
-from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
+from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError
 
 if TYPE_CHECKING:
     from kuzzle_errors._aio import AsyncRetryCaller
@@ -64,15 +46,9 @@ log = logging.getLogger(__name__)
 
 #: Largest frame accepted, in bytes; a larger one drops the connection (code 1009).
 DEFAULT_MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
-_PING: Final = '{"p":1}'
-_PONG: Final = '{"p":2}'
 
 Notification = Callable[[dict[str, Any]], "Awaitable[None] | None"]
 UnmatchedError = Callable[[KuzzleError], "Awaitable[None] | None"]
-
-
-class _Stale(Exception):
-    """The connection died before the query was sent: take a new one."""
 
 
 class _Pending:
@@ -83,6 +59,15 @@ class _Pending:
         self.request = request
         self.future = future
         self.timer: asyncio.TimerHandle | None = None
+
+
+def _settle(entry: _Pending, outcome: _ws_router.Outcome) -> None:
+    if entry.future.done():  # cancelled meanwhile
+        return
+    if isinstance(outcome, KuzzleError):
+        entry.future.set_exception(outcome)
+    else:
+        entry.future.set_result(outcome)
 
 
 class NotificationStream:
@@ -139,18 +124,7 @@ class _Connection:
     def __init__(self, client: AsyncKuzzleWebSocket, ws: Any) -> None:
         self._client = client
         self.ws = ws
-        self.pending: dict[str, _Pending] = {}
-        # Finished queries (answered, timed out, cancelled): a late or repeated answer to one
-        # is dropped, never taken for a notification.
-        self._finished: OrderedDict[str, None] = OrderedDict()
-        # Per-socket rate-limit refusals name no request: the ledger (shared with the sync
-        # client) says when a refusal can be pinned on a query for certain.
-        self._ledger = RefusalLedger()
-        self._refusal: dict[str, Any] | None = None  # the latest refusal frame
-        self._pings: deque[tuple[str, int]] = deque()  # our pings waiting for a pong
-        self._frames = 0  # numbers our pings and pongs
-        self._ping_sent_at: float | None = None
-        self._last_received = time.monotonic()
+        self.router = _ws_router.FrameRouter(_settle, time.monotonic())
         self.dead = False
         self._closing = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -164,54 +138,33 @@ class _Connection:
     async def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send ``payload`` (which has a fresh ``requestId``) and wait for its answer."""
         if self.dead or self.ws.state is not State.OPEN:
-            raise _Stale
-        text = ws_text(payload)  # may raise on an unserialisable request: nothing sent
-        request_id: str = payload["requestId"]
+            raise _ws_router.Stale
+        text = _query.ws_text(payload)  # may raise on an unserialisable request: nothing sent
         loop = asyncio.get_running_loop()
-        entry = _Pending(request_id, payload, loop.create_future())
-        self.pending[request_id] = entry  # before sending: the answer may be quick
-        self._ledger.sent(request_id)
+        entry = _Pending(payload["requestId"], payload, loop.create_future())
+        self.router.sending(entry)
         entry.timer = loop.call_later(timeout, self._expire, entry, timeout)
         try:
             try:
                 await self.ws.send(text)
             except websockets.exceptions.ConnectionClosed as exc:
-                raise ws_lost_error(
+                raise _query.ws_lost_error(
                     self._client.url, payload, f"send failed: {exc}", CONNECTION_LOST
-                ) from safe_cause(exc)
+                ) from _query.safe_cause(exc)
             return await entry.future  # type: ignore[no-any-return]
         finally:
             # Whatever ended the wait (answer, error, timeout, cancellation), nothing stays
             # pending; an abandoned query is remembered so its late answer is dropped quietly.
-            if entry.timer is not None:
-                entry.timer.cancel()
-            if self.pending.get(request_id) is entry:
-                del self.pending[request_id]
-                remember_finished(self._finished, self._ledger, request_id)
-                if not entry.future.done():
-                    entry.future.cancel()
+            entry.timer.cancel()
+            if self.router.abandon(entry) and not entry.future.done():
+                entry.future.cancel()
             if entry.future.done() and not entry.future.cancelled():
                 entry.future.exception()  # retrieved: a drop during the send set one too
 
     def _expire(self, entry: _Pending, timeout: float) -> None:
-        if self.pending.get(entry.request_id) is not entry or entry.future.done():
-            return
-        del self.pending[entry.request_id]
-        remember_finished(self._finished, self._ledger, entry.request_id)
-        problem = NO_ANSWER.reason
-        if self._ledger.suspected(entry.request_id):
-            problem += (
-                "; a per-socket rate-limit refusal (which names no request) came meanwhile "
-                "and may be its answer, or another query's"
-            )
-        entry.future.set_exception(
-            RequestTimeoutError(
-                f"no answer within {timeout:g} s",
-                problem=problem,
-                retry_hint=NO_ANSWER,
-                **ws_context(entry.request),
-            )
-        )
+        error = self.router.expire(entry, timeout)
+        if error is not None:
+            _settle(entry, error)
 
     # -- the reader's side ---------------------------------------------------------------
 
@@ -219,7 +172,7 @@ class _Connection:
         why = "the connection dropped"
         try:
             async for data in self.ws:
-                self._last_received = time.monotonic()
+                self.router.last_received = time.monotonic()
                 self._dispatch(data)
         except websockets.exceptions.ConnectionClosed:
             pass
@@ -235,90 +188,32 @@ class _Connection:
         assert interval is not None
         while not self.dead:
             now = time.monotonic()
-            if self._ping_sent_at is not None and self._last_received < self._ping_sent_at:
-                if now - self._ping_sent_at >= interval:
-                    self.abort("no answer to a ping: the server is unreachable")
-                    return
-                wake = self._ping_sent_at + interval
-            elif now - self._last_received >= interval:
-                self._frames += 1
-                self._pings.append(("ping", self._frames))
-                self._ledger.sent(self._pings[-1])
-                self._ping_sent_at = now
+            due = self.router.ping_due(now, interval)
+            if due.dead:
+                self.abort("no answer to a ping: the server is unreachable")
+                return
+            if due.send:
+                self.router.ping_sent(now)
                 try:
-                    await self.ws.send(_PING)
+                    await self.ws.send(_ws_router.PING)
                 except websockets.exceptions.ConnectionClosed:
                     return  # the reader reports the drop
-                wake = now + interval
-            else:
-                wake = self._last_received + interval
-            await asyncio.sleep(max(wake - time.monotonic(), 0.001))
+            await asyncio.sleep(max(due.wake - time.monotonic(), 0.001))
 
     def _dispatch(self, data: str | bytes) -> None:
-        try:
-            msg = json.loads(data)
-        except (ValueError, RecursionError):
-            self._unmatched(error_from_message(data), "a frame that is not JSON")
-            return
-        if not isinstance(msg, dict):
-            self._unmatched(error_from_message(data), "a frame that is not a JSON object")
-            return
-        if is_ping_frame(msg):
-            if msg["p"] == 1:
-                self._frames += 1  # a pong is a message too: Kuzzle may refuse it
-                self._ledger.sent(("pong", self._frames))
-                self._spawn(self.ws.send(_PONG))
-            else:
-                self._fail_refused(pong_received(self._ledger, self._pings))
-            return
-        has_error = msg.get("error") not in (None, False)
-        room = msg.get("room")
-        request_id = msg.get("requestId")
-        # Anything may come in these fields: only strings are request ids.
-        key = room if isinstance(room, str) else request_id if isinstance(request_id, str) else None
-        entry = self.pending.pop(room, None) if isinstance(room, str) else None
-        if entry is None and has_error and room is None and isinstance(request_id, str):
-            # Invalid requests are answered without a room, with our request id.
-            entry = self.pending.pop(request_id, None)
-        if entry is not None:
-            if not entry.future.done():
-                entry.future.set_result(msg)
-            remember_finished(self._finished, self._ledger, entry.request_id)
-            self._fail_refused(self._ledger.answered(entry.request_id))
-            return
-        if key is not None and key in self._finished:
-            self._fail_refused(self._ledger.answered(key))
-            log.debug("dropped an answer to the finished query %s (late or repeated)", key)
-            return
-        if not has_error and (room is not None or "type" in msg):
-            self._client._notify(msg)
-            return
-        error = error_from_message(msg)
-        if error is not None and error.id == SOCKET_RATE_LIMIT_ID and room is None:
-            self._refusal = msg
-            self._fail_refused(self._ledger.refused())
-        self._unmatched(error, "an error answer matching no pending query")
-
-    def _fail_refused(self, keys: list[Hashable]) -> None:
-        """Fail the pending queries among ``keys`` (known refused) with the refusal."""
-        for key in keys:
-            if key in self._pings:
-                self._pings.remove(key)  # type: ignore[arg-type]
-            entry = self.pending.pop(key, None) if isinstance(key, str) else None
-            if entry is None:
-                continue  # a ping, a pong, or a query that timed out: nobody waits for it
-            remember_finished(self._finished, self._ledger, entry.request_id)
-            if not entry.future.done():
-                entry.future.set_exception(refusal_error(self._refusal, entry.request))
-
-    def _unmatched(self, error: KuzzleError | None, what: str) -> None:
-        if error is None:
-            return
-        level = logging.INFO if error.id == SOCKET_RATE_LIMIT_ID else logging.WARNING
-        log.log(level, "Kuzzle sent %s: %s", what, error)
-        callback = self._client.on_unmatched_error
-        if callback is not None:
-            self._client._run_callback(callback, error, "on_unmatched_error")
+        routed = _ws_router.decode_frame(data)
+        if isinstance(routed, dict):
+            routed = self.router.route(routed)
+        if routed.pong:
+            self.router.pong_sent()
+            self._spawn(self.ws.send(_ws_router.PONG))
+        elif routed.notification is not None:
+            self._client._notify(routed.notification)
+        elif routed.unmatched is not None:
+            _ws_router.log_unmatched(log, routed.unmatched, routed.what)
+            callback = self._client.on_unmatched_error
+            if callback is not None:
+                self._client._run_callback(callback, routed.unmatched, "on_unmatched_error")
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -335,13 +230,7 @@ class _Connection:
         if self.dead:
             return
         self.dead = True
-        pending = list(self.pending.values())
-        self.pending.clear()
-        for entry in pending:
-            if not entry.future.done():
-                entry.future.set_exception(
-                    ws_lost_error(self._client.url, entry.request, why, CONNECTION_LOST)
-                )
+        self.router.drop(self._client.url, why)
         if self._pinger is not None:
             self._pinger.cancel()
         self._client._connection_dropped(self, why)
@@ -461,7 +350,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
     def pending(self) -> int:
         """How many queries wait for their answer."""
         conn = self._conn
-        return len(conn.pending) if conn is not None else 0
+        return len(conn.router.pending) if conn is not None else 0
 
     async def connect(self) -> None:
         """Open the socket if it is not open (queries do this on their own)."""
@@ -472,13 +361,13 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
             self._connect_lock = asyncio.Lock()
         async with self._connect_lock:
             if self._closed:
-                raise ws_closed_error()
+                raise _query.ws_closed_error()
             conn = self._conn
             if conn is None or conn.dead:
                 ws = await self._open()
                 if self._closed:  # closed while we connected
                     await ws.close()
-                    raise ws_closed_error()
+                    raise _query.ws_closed_error()
                 conn = self._conn = _Connection(self, ws)
             return conn
 
@@ -497,7 +386,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
                 self.timeout,
             )
         except websockets.exceptions.InvalidStatus as exc:
-            raise self._refused_handshake(exc) from safe_cause(exc)
+            raise self._refused_handshake(exc) from _query.safe_cause(exc)
         except Exception as exc:  # refused, DNS, timeout, bad URL: nothing was sent
             bad_url = isinstance(exc, (ValueError, TypeError, websockets.exceptions.InvalidURI))
             hint = NOT_RETRYABLE if bad_url else CONNECT_FAILED
@@ -507,7 +396,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
                 transport="websocket",
                 problem=hint.reason,
                 retry_hint=hint,
-            ) from safe_cause(exc)
+            ) from _query.safe_cause(exc)
 
     def _refused_handshake(self, exc: websockets.exceptions.InvalidStatus) -> KuzzleError:
         """A handshake answered with an HTTP status: parsed like any HTTP answer (shared)."""
@@ -547,21 +436,16 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
     async def _query_once(
         self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
     ) -> Any:
-        payload = ws_payload(request, self.jwt)
+        payload = _query.ws_payload(request, self.jwt)
         wait = self.timeout if timeout is None else timeout
         try:
             answer = await (await self._connection()).request(payload, wait)
-        except _Stale:  # it dropped before our send: nothing was sent, reconnect once
+        except _ws_router.Stale:  # it dropped before our send: nothing was sent, reconnect once
             try:
                 answer = await (await self._connection()).request(payload, wait)
-            except _Stale as exc:
-                raise ConnectionLostError(
-                    f"connection to {shown_url(self.url)} lost before the request was sent",
-                    problem=CONNECT_FAILED.reason,
-                    retry_hint=CONNECT_FAILED,
-                    **ws_context(payload),
-                ) from exc
-        return ws_result(answer, strict)
+            except _ws_router.Stale as exc:
+                raise _ws_router.stale_error(self.url, payload) from exc
+        return _query.ws_result(answer, strict)
 
     def notifications(self, *, max_queued: int = 1000) -> NotificationStream:
         """An async iterator of the realtime notifications received from now on.
