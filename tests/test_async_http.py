@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import socket
+import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
-from async_helpers import FAMILIES, NOW, fast_policy
+from async_helpers import NOW, Handler, fast_policy, raw_server, replying, unused_port
 
 import kuzzle_errors
 from kuzzle_errors.httpx import (
@@ -22,12 +23,6 @@ from kuzzle_errors.httpx import (
 from kuzzle_errors.testing import StubKuzzle
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def stub() -> Iterator[StubKuzzle]:
-    with StubKuzzle() as kuzzle:
-        yield kuzzle
 
 
 @pytest.fixture
@@ -144,23 +139,6 @@ async def test_hook_reads_only_the_start_of_a_huge_error_body() -> None:
 # -- AsyncKuzzleHTTP ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("class_name", sorted(FAMILIES))
-async def test_every_error_class(
-    stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP, class_name: str
-) -> None:
-    error_id = FAMILIES[class_name]
-    stub.fail("test", "boom", error_id, "a", "b", "c")
-    with pytest.raises(kuzzle_errors.error_class(error_id)) as info:
-        await kuzzle.query({"controller": "test", "action": "boom"})
-    error = info.value
-    assert isinstance(error, kuzzle_errors.error_class(class_name))
-    assert error.id == error_id
-    assert error.transport == "http"
-    assert error.node == stub.node
-    assert error.request_id == stub.requests[-1].request_id
-    assert error.http_status == error.status
-
-
 async def test_result_login_and_jwt(stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP) -> None:
     assert (await kuzzle.query(NOW))["now"] > 0
     token = await kuzzle.login({"username": "admin", "password": "secret"})
@@ -188,10 +166,7 @@ async def test_overload_is_retried_through_acall(stub: StubKuzzle, kuzzle: Async
 
 
 async def test_connection_refused_is_replay_safe() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    async with AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", timeout=2.0) as kuzzle:
+    async with AsyncKuzzleHTTP(f"http://127.0.0.1:{unused_port()}", timeout=2.0) as kuzzle:
         with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
             await kuzzle.query(NOW)
     assert info.value.retry_hint.replay_safe
@@ -224,17 +199,14 @@ async def test_a_dropped_connection_is_not_replay_safe(
     assert "now" in await kuzzle.query(NOW, idempotent=True)
 
 
-async def serve_raw(handler: Callable[[asyncio.StreamWriter], Awaitable[None]]) -> asyncio.Server:
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        try:
-            await handler(writer)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-
-    return await asyncio.start_server(on_connect, "127.0.0.1", 0)
+@contextlib.asynccontextmanager
+async def client_of(handler: Handler, **options: Any) -> AsyncIterator[AsyncKuzzleHTTP]:
+    """An AsyncKuzzleHTTP talking to a :func:`raw_server` that runs ``handler``."""
+    async with (
+        raw_server(handler) as port,
+        AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", **options) as kuzzle,
+    ):
+        yield kuzzle
 
 
 async def test_the_timeout_bounds_the_whole_call_not_each_read() -> None:
@@ -247,9 +219,7 @@ async def test_the_timeout_bounds_the_whole_call_not_each_read() -> None:
             await writer.drain()
             await asyncio.sleep(0.1)
 
-    server = await serve_raw(drip)
-    port = server.sockets[0].getsockname()[1]
-    async with server, AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", timeout=0.5) as kuzzle:
+    async with client_of(drip, timeout=0.5) as kuzzle:
         started = time.monotonic()
         with pytest.raises(kuzzle_errors.RequestTimeoutError) as info:
             await kuzzle.query(NOW)
@@ -282,19 +252,11 @@ async def test_a_gzip_bomb_stops_at_the_cap() -> None:
 
     bomb = gzip.compress(b"[" + b"{}," * 20_000_000 + b"{}]")  # 60 MB inflated, 60 KB sent
 
-    async def answer(writer: asyncio.StreamWriter) -> None:
-        writer.write(
-            b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
-            b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb
-        )
-        await writer.drain()
-
-    server = await serve_raw(answer)
-    port = server.sockets[0].getsockname()[1]
-    async with (
-        server,
-        AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", timeout=5.0, max_error_bytes=4096) as kuzzle,
-    ):
+    answer = replying(
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+        b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb
+    )
+    async with client_of(answer, timeout=5.0, max_error_bytes=4096) as kuzzle:
         with pytest.raises(kuzzle_errors.InternalError) as info:
             await kuzzle.query(NOW)
     assert "cut at 4096 bytes" in (info.value.problem or "")
@@ -302,16 +264,11 @@ async def test_a_gzip_bomb_stops_at_the_cap() -> None:
 
 
 async def test_a_broken_gzip_body_is_an_invalid_response() -> None:
-    async def answer(writer: asyncio.StreamWriter) -> None:
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            b"Content-Encoding: gzip\r\nContent-Length: 9\r\n\r\nnot gzip!"
-        )
-        await writer.drain()
-
-    server = await serve_raw(answer)
-    port = server.sockets[0].getsockname()[1]
-    async with server, AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", timeout=5.0) as kuzzle:
+    answer = replying(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Content-Encoding: gzip\r\nContent-Length: 9\r\n\r\nnot gzip!"
+    )
+    async with client_of(answer, timeout=5.0) as kuzzle:
         with pytest.raises(kuzzle_errors.InvalidResponseError) as info:
             await kuzzle.query(NOW)
     assert "decompressing" in (info.value.problem or "")
@@ -329,15 +286,10 @@ async def test_a_proxy_page_is_not_a_result(stub: StubKuzzle, kuzzle: AsyncKuzzl
 
 
 async def test_a_2xx_that_is_not_kuzzle_raises() -> None:
-    async def portal(writer: asyncio.StreamWriter) -> None:
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>"
-        )
-        await writer.drain()
-
-    server = await serve_raw(portal)
-    port = server.sockets[0].getsockname()[1]
-    async with server, AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", timeout=2.0) as kuzzle:
+    portal = replying(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>"
+    )
+    async with client_of(portal, timeout=2.0) as kuzzle:
         with pytest.raises(kuzzle_errors.InvalidResponseError) as info:
             await kuzzle.query(NOW)
     assert info.value.raw == b"<html>"
@@ -398,10 +350,8 @@ async def test_no_secret_in_a_transport_error_or_its_chained_cause(stub: StubKuz
     assert not info.value.retry_hint.retryable
     assert info.value.__cause__ is not None
     assert "abcdefghijkl" not in everything_shown(info.value)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    async with AsyncKuzzleHTTP(f"http://admin:hunter2@127.0.0.1:{port}", timeout=2.0) as kuzzle:
+    url = f"http://admin:hunter2@127.0.0.1:{unused_port()}"
+    async with AsyncKuzzleHTTP(url, timeout=2.0) as kuzzle:
         with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
             await kuzzle.query(NOW)
     assert "hunter2" not in everything_shown(info.value)

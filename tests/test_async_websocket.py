@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import websockets.asyncio.server
-from async_helpers import FAMILIES, NOW, fast_policy
+from async_helpers import NOW, fast_policy, raw_server, replying, unused_port
 
 import kuzzle_errors
 from kuzzle_errors.testing import StubKuzzle
 from kuzzle_errors.websockets import AsyncKuzzleWebSocket
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def stub() -> Iterator[StubKuzzle]:
-    with StubKuzzle() as kuzzle:
-        yield kuzzle
 
 
 @pytest.fixture
@@ -33,21 +26,6 @@ async def kuzzle(stub: StubKuzzle) -> AsyncIterator[AsyncKuzzleWebSocket]:
 
 def create(i: int) -> dict[str, Any]:
     return {"controller": "document", "action": "create", "_id": f"d{i}", "body": {"i": i}}
-
-
-@pytest.mark.parametrize("class_name", sorted(FAMILIES))
-async def test_every_error_class(
-    stub: StubKuzzle, kuzzle: AsyncKuzzleWebSocket, class_name: str
-) -> None:
-    error_id = FAMILIES[class_name]
-    stub.fail("test", "boom", error_id, "a", "b", "c")
-    with pytest.raises(kuzzle_errors.error_class(error_id)) as info:
-        await kuzzle.query({"controller": "test", "action": "boom"})
-    error = info.value
-    assert isinstance(error, kuzzle_errors.error_class(class_name))
-    assert error.id == error_id
-    assert error.transport == "websocket"
-    assert error.request_id == stub.requests[-1].request_id
 
 
 async def test_result_login_and_jwt(stub: StubKuzzle, kuzzle: AsyncKuzzleWebSocket) -> None:
@@ -235,10 +213,7 @@ async def test_pings_keep_an_idle_socket_and_a_silent_server_is_dropped(stub: St
 
 
 async def test_connection_refused_is_replay_safe() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=2.0)
+    kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{unused_port()}", timeout=2.0)
     with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
         await kuzzle.query(NOW)
     assert info.value.retry_hint.replay_safe
@@ -249,18 +224,11 @@ async def test_connection_refused_is_replay_safe() -> None:
 async def test_a_handshake_refused_with_an_http_status_is_parsed() -> None:
     body = b'{"status":503,"error":{"id":"api.process.overloaded","status":503,"message":"busy"}}'
 
-    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(
-            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-        )
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    refuse = replying(
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    async with raw_server(refuse) as port:
         kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=2.0)
         with pytest.raises(kuzzle_errors.ServiceUnavailableError) as info:
             await kuzzle.connect()
@@ -271,18 +239,11 @@ async def test_a_handshake_refused_with_an_http_status_is_parsed() -> None:
 
 
 async def test_a_proxy_refusing_the_handshake_is_replay_safe() -> None:
-    async def bad_gateway(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(
-            b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nSet-Cookie: sid=s3cr3t\r\n"
-            b"Content-Length: 13\r\n\r\n<html></html>"
-        )
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(bad_gateway, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    bad_gateway = replying(
+        b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nSet-Cookie: sid=s3cr3t\r\n"
+        b"Content-Length: 13\r\n\r\n<html></html>"
+    )
+    async with raw_server(bad_gateway) as port:
         kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=2.0)
         with pytest.raises(kuzzle_errors.KuzzleError) as info:
             await kuzzle.query(NOW)
@@ -294,20 +255,13 @@ async def test_a_proxy_refusing_the_handshake_is_replay_safe() -> None:
 
 
 async def test_the_connect_deadline_is_total() -> None:
-    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        try:
-            for byte in b"HTTP/1.1 101 Switching Protocols\r\n":
-                writer.write(bytes([byte]))
-                await writer.drain()
-                await asyncio.sleep(0.1)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        writer.close()
+    async def drip(writer: asyncio.StreamWriter) -> None:
+        for byte in b"HTTP/1.1 101 Switching Protocols\r\n":
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.1)
 
-    server = await asyncio.start_server(drip, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with raw_server(drip) as port:
         kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=0.5)
         started = time.monotonic()
         with pytest.raises(kuzzle_errors.ConnectionLostError):

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,12 +38,6 @@ ENVELOPE_KEYS = {
     "volatile",
 }
 BARE_KEYS = {"code", "id", "message", "props", "status"}
-
-
-@pytest.fixture
-def stub() -> Iterator[StubKuzzle]:
-    with StubKuzzle() as kuzzle:
-        yield kuzzle
 
 
 class FakeClock:

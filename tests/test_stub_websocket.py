@@ -25,12 +25,6 @@ TIMEOUT = 5.0
 
 
 @pytest.fixture
-def stub() -> Iterator[StubKuzzle]:
-    with StubKuzzle() as kuzzle:
-        yield kuzzle
-
-
-@pytest.fixture
 def ws(stub: StubKuzzle) -> Iterator[websocket.WebSocket]:
     conn = websocket.create_connection(stub.ws_url, timeout=TIMEOUT)
     try:

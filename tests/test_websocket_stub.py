@@ -4,7 +4,6 @@ answers out of order, drops, notifications, garbage, the per-socket rate limit."
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -15,12 +14,6 @@ from kuzzle_errors.testing import StubKuzzle
 from kuzzle_errors.websocket import KuzzleWebSocket
 
 WAIT = 5.0
-
-
-@pytest.fixture
-def stub() -> Iterator[StubKuzzle]:
-    with StubKuzzle() as kuzzle:
-        yield kuzzle
 
 
 def get(doc_id: str) -> dict[str, Any]:
