@@ -7,29 +7,19 @@ real websockets (which the stub server also uses), never our modules of the same
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
+
+from fresh_python import imported, run
 
 import kuzzle_errors
 
 PACKAGE = Path(kuzzle_errors.__file__).resolve().parent
 
 
-def run(code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    return result.stdout.strip()
-
-
 def test_import_kuzzle_errors_pulls_no_async_library() -> None:
-    out = run(
-        "import sys, kuzzle_errors;"
-        "print(sorted(m for m in ('httpx', 'httpcore', 'anyio', 'websockets', 'asyncio',"
-        " 'kuzzle_errors.httpx', 'kuzzle_errors.websockets') if m in sys.modules))"
-    )
-    assert out == "[]"
+    async_modules = ("httpx", "httpcore", "anyio", "websockets", "asyncio")
+    ours = ("kuzzle_errors.httpx", "kuzzle_errors.websockets")
+    assert imported("import kuzzle_errors", async_modules + ours) == []
 
 
 def test_our_modules_import_the_real_libraries() -> None:

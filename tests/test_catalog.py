@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import filecmp
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from fresh_python import check_script
 
 from kuzzle_errors import catalog
 
@@ -20,13 +20,7 @@ import generate_catalog  # noqa: E402
 
 
 def test_generated_files_are_up_to_date() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "generate_catalog.py"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
+    check_script("generate_catalog.py")
 
 
 def test_generator_output_equals_committed_files() -> None:

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fresh_python import check_script
 
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.M | re.S)
@@ -153,10 +154,4 @@ def test_every_page_is_in_the_navigation() -> None:
 
 
 def test_generated_tables_are_current() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "docs_tables.py"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
+    check_script("docs_tables.py")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import threading
 import uuid
 from typing import Any
 
 import pytest
 import requests
+from fresh_python import run
 
 from kuzzle_errors import (
     BadRequestError,
@@ -437,11 +436,8 @@ def test_importing_the_helpers_stays_light() -> None:
         "    urllib.request.urlopen(stub.url + '/_healthcheck', timeout=5).read()\n"
         "    print(light, 'websockets' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
     # websockets is imported only once a WebSocket client connects.
-    assert out.stdout.strip() == "[] False"
+    assert run(code) == "[] False"
 
 
 def test_logins_per_second_is_per_connection() -> None:
