@@ -105,15 +105,23 @@ def test_an_error_with_a_hostile_message_prints_fast() -> None:
             f"Handshake status 401 Unauthorized -+-+- {{'set-cookie': '{REDACTED}',"
             " 'content-type': 'application/json'} -+-+- b'{}'",
         ),
-        # Ordinary messages are left alone.
-        ("Invalid token.", "Invalid token."),
-        ('Missing argument "password".', 'Missing argument "password".'),
-        ('User "ghostA" not found.', 'User "ghostA" not found.'),
-        ("http://host:7512/_query", "http://host:7512/_query"),
     ],
 )
 def test_what_is_redacted(text: str, expected: str) -> None:
     assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invalid token.",
+        'Missing argument "password".',
+        'User "ghostA" not found.',
+        "http://host:7512/_query",
+    ],
+)
+def test_ordinary_messages_are_left_alone(text: str) -> None:
+    assert redact_text(text) == text
 
 
 def test_a_secret_straddling_the_cut_is_still_replaced() -> None:

@@ -24,6 +24,7 @@ from kuzzle_errors.hints import parse_retry_after
 from kuzzle_errors.http import error_from_response
 from kuzzle_errors.parser import coerce_status
 from kuzzle_errors.partial import parse_item
+from kuzzle_errors.testing import make_response
 
 URL = "http://kuzzle.test:7512/users/_mDelete"
 
@@ -174,16 +175,8 @@ def test_every_log_in_again_id_is_an_authentication_required_error(error_id: str
 
 
 def test_kuzzle_256_expired_token_is_caught_the_one_way() -> None:
-    # Kuzzle 2.56 answers an expired token with security.token.invalid.
-    body = {
-        "status": 401,
-        "error": {
-            "id": "security.token.invalid",
-            "code": 0x07010001,
-            "message": "Invalid token.",
-            "status": 401,
-        },
-    }
+    # Kuzzle 2.56 answers an expired token with security.token.invalid (401, "Invalid token.").
+    body = make_response(error="security.token.invalid")
     with pytest.raises(AuthenticationRequiredError):
         kuzzle_errors.raise_for_response(body)
     expired = error_class("security.token.expired")
