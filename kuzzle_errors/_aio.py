@@ -1,16 +1,24 @@
-"""What the asyncio clients share: retry wiring through ``RetryPolicy.acall``.
+"""What the asyncio code shares: retry wiring through ``RetryPolicy.acall``, background tasks.
 
-Imports neither asyncio libraries nor transports: both async client modules use it.
+Imports neither asyncio libraries nor transports: both async client modules and the stub use it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from kuzzle_errors._transport import host_key, jwt_from_login, login_request
 
-__all__ = ["AsyncClientBase", "AsyncRetryCaller", "acall_with_retry", "scope_async_retry"]
+__all__ = [
+    "AsyncClientBase",
+    "AsyncRetryCaller",
+    "TaskSet",
+    "acall_with_retry",
+    "scope_async_retry",
+]
 
 _T = TypeVar("_T")
 
@@ -83,3 +91,39 @@ class AsyncClientBase:
         result = await self.query(login_request(credentials, strategy, expires_in))
         self.jwt = jwt_from_login(result)
         return self.jwt
+
+
+class TaskSet:
+    """Background tasks nobody awaits, kept alive until they end (the event loop holds
+    only weak references to tasks); ``on_error(what, exc)`` reports each failure."""
+
+    def __init__(self, on_error: Callable[[str, BaseException], None]) -> None:
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._on_error = on_error
+
+    def spawn(self, aw: Awaitable[Any], what: str) -> None:
+        """Run ``aw`` (``what`` it does, for the error report) in the background."""
+        self.track(asyncio.ensure_future(aw), what)
+
+    def track(self, task: asyncio.Future[Any], what: str) -> None:
+        """Keep ``task`` (already running) with the others until it ends."""
+        self._tasks.add(task)
+        task.add_done_callback(functools.partial(self._done, what))
+
+    def _done(self, what: str, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled():
+            exc = task.exception()
+            if exc is not None:
+                self._on_error(what, exc)
+
+    async def cancel(self, wait: float = 0.0) -> None:
+        """Cancel every task, then wait up to ``wait`` seconds for them to end."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks and wait > 0:
+            await asyncio.wait(tasks, timeout=wait)
+
+    def __len__(self) -> int:
+        return len(self._tasks)

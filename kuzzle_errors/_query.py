@@ -97,6 +97,31 @@ TOO_LARGE: Final = RetryHint(
 )
 
 
+def _invalid_answer(
+    what: str,
+    status: int,
+    headers: Mapping[str, str],
+    raw: bytes | None,
+    request: Mapping[str, Any],
+    request_id: str,
+    *,
+    problem: str,
+    hint: RetryHint | None = None,
+) -> InvalidResponseError:
+    """An InvalidResponseError about an HTTP answer that is not usable (``what`` it is)."""
+    return InvalidResponseError(
+        f"HTTP {status}: {what}",
+        http_status=status,
+        headers=headers,
+        raw=None if raw is None else raw[:RAW_COPY_LIMIT],
+        request_id=request_id,
+        **request_fields(request),
+        transport="http",
+        problem=problem,
+        retry_hint=hint,
+    )
+
+
 def with_request(error: KuzzleError, request: Mapping[str, Any]) -> KuzzleError:
     """``error`` with the fields Kuzzle left empty taken from the request sent.
 
@@ -126,16 +151,15 @@ def too_large_error(
     """
     cut = f"the body was cut at {limit} bytes: the rest was not read"
     if 200 <= status < 300:
-        return InvalidResponseError(
-            f"HTTP {status}: an answer larger than max_body_bytes ({limit} bytes)",
-            http_status=status,
-            headers=headers,
-            raw=kept[:RAW_COPY_LIMIT],
-            request_id=request_id,
-            **request_fields(request),
-            transport="http",
+        return _invalid_answer(
+            f"an answer larger than max_body_bytes ({limit} bytes)",
+            status,
+            headers,
+            kept,
+            request,
+            request_id,
             problem=cut,
-            retry_hint=TOO_LARGE,
+            hint=TOO_LARGE,
         )
     error = found if found is not None else InvalidResponseError(f"HTTP {status}")
     error.problem = f"{error.problem}; {cut}" if error.problem else cut
@@ -150,13 +174,13 @@ def undecodable_error(
     request_id: str,
 ) -> KuzzleError:
     """The error of a body that is not what its ``Content-Encoding`` says."""
-    return InvalidResponseError(
-        f"HTTP {status}: a body that is not valid {headers.get('Content-Encoding')}",
-        http_status=status,
-        headers=headers,
-        request_id=request_id,
-        **request_fields(request),
-        transport="http",
+    return _invalid_answer(
+        f"a body that is not valid {headers.get('Content-Encoding')}",
+        status,
+        headers,
+        None,
+        request,
+        request_id,
         problem=f"decompressing the body failed: {exc}",
     )
 
@@ -197,14 +221,13 @@ def http_result(
         problem = f"a body that is not JSON ({content_type})"
     if len(content) > RAW_COPY_LIMIT:
         problem += f" (kept the first {RAW_COPY_LIMIT} of {len(content)} bytes)"
-    raise InvalidResponseError(
-        f"HTTP {status}: not Kuzzle's answer to POST /_query",
-        http_status=status,
-        headers=headers,
-        raw=content[:RAW_COPY_LIMIT],
-        request_id=request_id,
-        **request_fields(request),
-        transport="http",
+    raise _invalid_answer(
+        "not Kuzzle's answer to POST /_query",
+        status,
+        headers,
+        content,
+        request,
+        request_id,
         problem=(
             f"a {status} answer with {problem} and no Kuzzle header "
             "(X-Kuzzle-Node, X-Kuzzle-Request-Id): not Kuzzle's answer"

@@ -27,7 +27,7 @@ import websockets.exceptions
 from websockets.protocol import State
 
 from kuzzle_errors import _query, _ws_router
-from kuzzle_errors._aio import AsyncClientBase, acall_with_retry
+from kuzzle_errors._aio import AsyncClientBase, TaskSet, acall_with_retry
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
@@ -127,7 +127,7 @@ class _Connection:
         self.router = _ws_router.FrameRouter(_settle, time.monotonic())
         self.dead = False
         self._closing = False
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sends = TaskSet(_log_failed)  # pongs: a failure means the reader reports a drop
         self._reader = asyncio.ensure_future(self._read_loop())
         self._pinger = (
             asyncio.ensure_future(self._ping_loop()) if client.ping_interval is not None else None
@@ -206,7 +206,7 @@ class _Connection:
             routed = self.router.route(routed)
         if routed.pong:
             self.router.pong_sent()
-            self._spawn(self.ws.send(_ws_router.PONG))
+            self._sends.spawn(self.ws.send(_ws_router.PONG), "sending a pong")
         elif routed.notification is not None:
             self._client._notify(routed.notification)
         elif routed.unmatched is not None:
@@ -214,16 +214,6 @@ class _Connection:
             callback = self._client.on_unmatched_error
             if callback is not None:
                 self._client._run_callback(callback, routed.unmatched, "on_unmatched_error")
-
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.debug("sending a pong failed", exc_info=task.exception())
 
     def _drop(self, why: str) -> None:
         """Fail every pending query at once and mark the connection dead."""
@@ -256,8 +246,15 @@ class _Connection:
             await asyncio.wait_for(asyncio.shield(self._reader), wait)
         except Exception:  # pragma: no cover - the reader ends once the transport is gone
             log.debug("the reader did not end", exc_info=True)
-        for task in list(self._tasks):
-            task.cancel()
+        await self._sends.cancel()
+
+
+def _log_failed(what: str, exc: BaseException) -> None:
+    log.debug("%s failed", what, exc_info=exc)
+
+
+def _log_callback_failure(what: str, exc: BaseException) -> None:
+    log.error("%s failed", what, exc_info=exc)
 
 
 def _describe_close(ws: Any, default: str) -> str:
@@ -335,7 +332,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
         self._connect_lock: asyncio.Lock | None = None
         self._closed = False
         self._streams: set[NotificationStream] = set()
-        self._callback_tasks: set[asyncio.Task[Any]] = set()
+        self._callbacks = TaskSet(_log_callback_failure)
 
     def _retry_scope(self) -> str:
         return self.url
@@ -473,14 +470,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
             log.exception("%s callback failed", name)
             return
         if inspect.isawaitable(result):
-            task = asyncio.ensure_future(result)
-            self._callback_tasks.add(task)
-            task.add_done_callback(lambda t: self._callback_done(t, name))
-
-    def _callback_done(self, task: asyncio.Task[Any], name: str) -> None:
-        self._callback_tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s callback failed", name, exc_info=task.exception())
+            self._callbacks.spawn(result, f"{name} callback")
 
     def _connection_dropped(self, conn: _Connection, why: str) -> None:
         if conn is not self._conn:

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from kuzzle_errors._aio import TaskSet
 from kuzzle_errors.stub.funnel import Funnel
 from kuzzle_errors.stub.http_api import HttpApi
 from kuzzle_errors.stub.http_wire import HEAD_LIMIT, FramingError, HttpWire
@@ -25,6 +26,11 @@ from kuzzle_errors.stub.ws_api import WebSocketApi
 
 T = TypeVar("T")
 _log = logging.getLogger("kuzzle_errors.testing")
+
+
+def _report_failure(what: str, exc: BaseException) -> None:
+    # A stub bug must be visible, not just a request that never gets its answer.
+    _log.error("Kuzzle stub: %s failed", what, exc_info=exc)
 
 
 class StubServer:
@@ -39,7 +45,7 @@ class StubServer:
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._stopping: asyncio.Event | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(_report_failure)
         self._ids = itertools.count(1)
         funnel = Funnel(state)
         self.http: HttpApi = HttpApi(state, funnel)
@@ -112,22 +118,11 @@ class StubServer:
         finally:
             server.close()
             self.websocket.drop_all(None, "")
-            for task in list(self._tasks):
-                task.cancel()
-            if self._tasks:
-                await asyncio.wait(list(self._tasks), timeout=2.0)
+            await self._tasks.cancel(wait=2.0)
             await asyncio.wait_for(server.wait_closed(), 2.0)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # A stub bug must be visible, not just a request that never gets its answer.
-            _log.error("Kuzzle stub: request handler failed", exc_info=task.exception())
+        self._tasks.spawn(coro, "request handler")
 
     # -- connections (loop thread) ------------------------------------------------------------
 
@@ -135,8 +130,8 @@ class StubServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+        if task is not None:  # cancelled when the stub stops
+            self._tasks.track(task, "connection handler")
         self.connections += 1
         conn_id = next(self._ids)
         try:
@@ -148,8 +143,6 @@ class StubServer:
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
-            if task is not None:
-                self._tasks.discard(task)
 
     async def _serve(self, wire: HttpWire, conn_id: int) -> None:
         """HTTP requests one after the other, until the client leaves or upgrades."""
