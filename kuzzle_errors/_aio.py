@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from kuzzle_errors._transport import host_key, jwt_from_login, login_request
@@ -21,6 +22,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_Client = TypeVar("_Client", bound="AsyncClientBase")
 
 
 class AsyncRetryCaller(Protocol):
@@ -58,7 +60,11 @@ async def acall_with_retry(
 
 
 class AsyncClientBase:
-    """What both async clients have alike: the scoped retry policy, the token, login."""
+    """What both async clients have alike: the scoped retry policy, the token, login.
+
+    And ``async with``: :meth:`_aenter` on entry (a client may connect there), :meth:`aclose`
+    on exit.
+    """
 
     _retry: AsyncRetryCaller | None
     jwt: str | None
@@ -91,6 +97,25 @@ class AsyncClientBase:
         result = await self.query(login_request(credentials, strategy, expires_in))
         self.jwt = jwt_from_login(result)
         return self.jwt
+
+    async def aclose(self) -> None:
+        """Release what the client holds (see the clients)."""
+        raise NotImplementedError
+
+    async def _aenter(self) -> None:
+        """What entering ``async with`` does before the client is returned: nothing here."""
+
+    async def __aenter__(self: _Client) -> _Client:
+        await self._aenter()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 class TaskSet:

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import zlib
 from collections.abc import Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
@@ -307,17 +306,6 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         """Close the httpx client if this object created it. Idempotent."""
         if self._owns_client:
             await self.client.aclose()
-
-    async def __aenter__(self) -> AsyncKuzzleHTTP:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"AsyncKuzzleHTTP({self.base_url!r})"

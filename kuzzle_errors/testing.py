@@ -263,12 +263,7 @@ class StubKuzzle:
 
         return await asyncio.to_thread(self.start)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         import asyncio
 
         await asyncio.to_thread(self.stop)

@@ -18,7 +18,6 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 import websockets
@@ -300,7 +299,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
             the connection.
 
     Use it as ``async with AsyncKuzzleWebSocket(url) as kuzzle: ...`` (connects on entry), or
-    let the first query connect and call :meth:`close` at the end.
+    let the first query connect and call :meth:`close` (or its alias :meth:`aclose`) at the end.
     """
 
     def __init__(
@@ -496,17 +495,12 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
         for stream in list(self._streams):
             stream._put(None)
 
-    async def __aenter__(self) -> AsyncKuzzleWebSocket:
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
+        """The same as :meth:`close`, under the name ``contextlib.aclosing`` and httpx use."""
         await self.close()
+
+    async def _aenter(self) -> None:
+        await self.connect()  # ``async with`` connects on entry
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("connected" if self.connected else "idle")

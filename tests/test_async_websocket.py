@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -303,3 +304,13 @@ async def test_a_closed_client_refuses_queries(stub: StubKuzzle) -> None:
         await kuzzle.query(NOW)
     assert not info.value.retry_hint.retryable
     assert "closed" in repr(kuzzle)
+
+
+async def test_aclose_is_close_for_contextlib_aclosing(stub: StubKuzzle) -> None:
+    async with contextlib.aclosing(AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0)) as kuzzle:
+        assert await kuzzle.query(NOW)
+        assert kuzzle.connected
+    assert not kuzzle.connected
+    assert "closed" in repr(kuzzle)
+    with pytest.raises(kuzzle_errors.ConnectionLostError):
+        await kuzzle.query(NOW)
