@@ -14,7 +14,7 @@ import pytest
 
 from kuzzle_errors import catalog, cli
 from kuzzle_errors.cli.explain import lookup, retry_label, spec_hint, suggest
-from kuzzle_errors.cli.list import FilterError, select
+from kuzzle_errors.cli.list import FilterError, Filters, select
 from kuzzle_errors.cli.parse import parse_header, split
 from kuzzle_errors.cli.style import Style, count, use_colour
 from kuzzle_errors.hints import RetryHint
@@ -110,14 +110,14 @@ def test_spec_hint_agrees_with_the_parsed_error() -> None:
 
 
 def test_select_filters() -> None:
-    assert {spec.status for spec in select(status=429)} == {429}
-    assert {spec.class_name for spec in select(class_name="notfound")} == {"NotFoundError"}
-    assert all(spec_hint(spec).retryable for spec in select(retryable=True))
-    assert {1} <= {v for spec in select(version=1) for v in spec.versions}
+    assert {spec.status for spec in select(Filters(status=429))} == {429}
+    assert {spec.class_name for spec in select(Filters(class_name="notfound"))} == {"NotFoundError"}
+    assert all(spec_hint(spec).retryable for spec in select(Filters(retryable=True)))
+    assert {1} <= {v for spec in select(Filters(version=1)) for v in spec.versions}
     with pytest.raises(FilterError, match="unknown subdomain"):
-        select(subdomain="nope")
+        select(Filters(subdomain="nope"))
     with pytest.raises(FilterError, match="unknown class"):
-        select(class_name="ConnectionLostError")  # not a Kuzzle class: no id has it
+        select(Filters(class_name="ConnectionLostError"))  # not a Kuzzle class: no id has it
 
 
 def test_csv_has_every_field_of_the_json_records() -> None:

@@ -17,6 +17,7 @@ from kuzzle_errors.cli.style import FIELD_ROOM, WIDTH, Style, count, shorten, wr
 from kuzzle_errors.hints import RetryHint
 
 __all__ = [
+    "RECORD_FIELDS",
     "Lookup",
     "explain",
     "lookup",
@@ -87,21 +88,26 @@ def _python_class(spec: ErrorSpec) -> str:
     return f"kuzzle_errors.codes.{exceptions.class_name_for_id(spec.id)}"
 
 
+_HEAD_FIELDS: Final = ("id", "code", "hex", "domain", "subdomain", "name")
+
+#: The keys of :func:`spec_record`, in order: the catalogue's fields (with the parts of the
+#: id after it) and then what the CLI derives: the Python class and the retry advice.
+RECORD_FIELDS: Final = (
+    *_HEAD_FIELDS,
+    *(name for name in ErrorSpec._fields if name not in _HEAD_FIELDS),
+    "python_class",
+    "retryable",
+    "replay_safe",
+    "retry_delay",
+    "other_node",
+    "retry_reason",
+)
+
+
 def spec_record(spec: ErrorSpec) -> dict[str, Any]:
     """Every field of a catalogued error plus its retry advice, JSON-ready."""
     hint = spec_hint(spec)
-    return {
-        "id": spec.id,
-        "code": spec.code,
-        "hex": spec.hex,
-        "domain": spec.domain,
-        "subdomain": spec.subdomain,
-        "name": spec.name,
-        "class_name": spec.class_name,
-        "status": spec.status,
-        "description": spec.description,
-        "message": spec.message,
-        "deprecated": spec.deprecated,
+    derived = {
         "versions": list(spec.versions),
         "python_class": _python_class(spec),
         "retryable": hint.retryable,
@@ -109,6 +115,9 @@ def spec_record(spec: ErrorSpec) -> dict[str, Any]:
         "retry_delay": hint.delay,
         "other_node": hint.other_node,
         "retry_reason": hint.reason,
+    }
+    return {
+        name: derived[name] if name in derived else getattr(spec, name) for name in RECORD_FIELDS
     }
 
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import textwrap
+from dataclasses import dataclass, fields
 from typing import Final, TextIO
 
 from kuzzle_errors import catalog
 from kuzzle_errors.catalog import ErrorSpec
-from kuzzle_errors.cli.explain import resolve_class, retry_label, spec_hint, spec_record
+from kuzzle_errors.cli.explain import (
+    RECORD_FIELDS,
+    resolve_class,
+    retry_label,
+    spec_hint,
+    spec_record,
+)
 from kuzzle_errors.cli.style import WIDTH, Style, count, shorten
 
-__all__ = ["list_errors", "select"]
+__all__ = ["Filters", "list_errors", "select"]
 
 #: Ids longer than this are cut with "…" (like descriptions) so every column stays aligned.
 MAX_ID_WIDTH: Final = 44
@@ -27,37 +35,50 @@ class FilterError(ValueError):
     """A filter that can never match (unknown class, domain...)."""
 
 
-def select(
-    *,
-    domain: str | None = None,
-    subdomain: str | None = None,
-    status: int | None = None,
-    class_name: str | None = None,
-    retryable: bool = False,
-    version: int | None = None,
-) -> list[ErrorSpec]:
+@dataclass(frozen=True)
+class Filters:
+    """What ``kuzzle-errors list`` keeps: every filter left None (or False) keeps everything.
+
+    The fields are the ``list`` command's options, by their argparse names.
+    """
+
+    domain: str | None = None
+    subdomain: str | None = None
+    status: int | None = None
+    class_name: str | None = None
+    retryable: bool = False
+    version: int | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Filters:
+        """The filters given on the command line."""
+        return cls(**{option.name: getattr(args, option.name) for option in fields(cls)})
+
+
+def select(filters: Filters) -> list[ErrorSpec]:
     """The catalogued errors matching every filter; raises FilterError for unknown names."""
     resolved_class = None
-    if class_name is not None:
-        resolved_class = resolve_class(class_name)
+    if filters.class_name is not None:
+        resolved_class = resolve_class(filters.class_name)
         if resolved_class is None or resolved_class not in catalog.CLASS_STATUS:
             known = ", ".join(sorted(catalog.CLASS_STATUS))
-            raise FilterError(f"unknown class {class_name!r} (known: {known})")
-    everything = list(catalog.all_specs(version))
-    for name, value in (("domain", domain), ("subdomain", subdomain)):
+            raise FilterError(f"unknown class {filters.class_name!r} (known: {known})")
+    everything = list(catalog.all_specs(filters.version))
+    for name in ("domain", "subdomain"):
+        value = getattr(filters, name)
         if value is None:
             continue
         known_values = sorted({getattr(spec, name) for spec in everything})
         if value not in known_values:
             raise FilterError(f"unknown {name} {value!r} (known: {', '.join(known_values)})")
     specs = catalog.find(
-        domain=domain,
-        subdomain=subdomain,
-        status=status,
+        domain=filters.domain,
+        subdomain=filters.subdomain,
+        status=filters.status,
         class_name=resolved_class,
-        version=version,
+        version=filters.version,
     )
-    if retryable:
+    if filters.retryable:
         specs = [spec for spec in specs if spec_hint(spec).retryable]
     return specs
 
@@ -82,26 +103,8 @@ def write_table(out: TextIO, specs: list[ErrorSpec], style: Style) -> None:
         out.write(style(line, "dim") + "\n")
 
 
-_CSV_FIELDS: Final = (
-    "id",
-    "code",
-    "hex",
-    "domain",
-    "subdomain",
-    "name",
-    "class_name",
-    "status",
-    "description",
-    "message",
-    "deprecated",
-    "versions",
-    "python_class",
-    "retryable",
-    "replay_safe",
-    "retry_delay",
-    "other_node",
-    "retry_reason",
-)
+#: The CSV columns: the JSON records' keys, in their order.
+_CSV_FIELDS: Final = RECORD_FIELDS
 
 
 def write_csv(out: TextIO, specs: list[ErrorSpec]) -> None:
@@ -124,28 +127,11 @@ def write_csv(out: TextIO, specs: list[ErrorSpec]) -> None:
 
 
 def list_errors(
-    out: TextIO,
-    err: TextIO,
-    style: Style,
-    *,
-    fmt: str = "table",
-    domain: str | None = None,
-    subdomain: str | None = None,
-    status: int | None = None,
-    class_name: str | None = None,
-    retryable: bool = False,
-    version: int | None = None,
+    out: TextIO, err: TextIO, style: Style, filters: Filters, *, fmt: str = "table"
 ) -> int:
     """Print the selected errors; 0 if some matched, 1 if none (or a filter is unknown)."""
     try:
-        specs = select(
-            domain=domain,
-            subdomain=subdomain,
-            status=status,
-            class_name=class_name,
-            retryable=retryable,
-            version=version,
-        )
+        specs = select(filters)
     except FilterError as exc:
         err.write(f"kuzzle-errors list: {exc}\n")
         return 1

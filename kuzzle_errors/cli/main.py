@@ -288,20 +288,9 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             args.queries, version=args.version, out=out, err=err, style=style, fmt=args.format
         )
     if args.command == "list":
-        from kuzzle_errors.cli.list import list_errors
+        from kuzzle_errors.cli.list import Filters, list_errors
 
-        return list_errors(
-            out,
-            err,
-            style,
-            fmt=args.format,
-            domain=args.domain,
-            subdomain=args.subdomain,
-            status=args.status,
-            class_name=args.class_name,
-            retryable=args.retryable,
-            version=args.version,
-        )
+        return list_errors(out, err, style, Filters.from_args(args), fmt=args.format)
     return _parse(args, out, err, style)
 
 
