@@ -8,32 +8,46 @@ result or an exception lives here. No optional dependency: every transport modul
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 from kuzzle_errors._redact import redact_text
 from kuzzle_errors._transport import (
+    CONNECT_FAILED,
+    CONNECTION_LOST,
     ENVELOPE_KEYS,
+    NO_ANSWER,
     NOT_RETRYABLE,
+    BodyTooLarge,
     new_request_id,
     opt_str,
     request_fields,
     shown_url,
 )
-from kuzzle_errors.exceptions import ConnectionLostError, InvalidResponseError, KuzzleError
+from kuzzle_errors.exceptions import (
+    ConnectionLostError,
+    InvalidResponseError,
+    KuzzleError,
+    RequestTimeoutError,
+)
 from kuzzle_errors.hints import RetryHint
-from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response
+from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response, parse_response_and_body
 
 __all__ = [
     "REQUEST_ID_HEADER",
     "SOCKET_RATE_LIMIT_ID",
     "MAX_ERROR_BYTES",
     "TOO_LARGE",
+    "Failure",
+    "HTTPAttempt",
     "HTTPQuery",
     "RedactedCause",
     "error_from_message",
     "http_query",
+    "hook_parses",
     "http_result",
+    "parse_http",
     "too_large_error",
     "undecodable_error",
     "with_request",
@@ -233,6 +247,151 @@ def http_result(
             "(X-Kuzzle-Node, X-Kuzzle-Request-Id): not Kuzzle's answer"
         ),
     )
+
+
+def parse_http(
+    content: bytes,
+    status: int,
+    headers: Mapping[str, str],
+    strict: bool,
+    sent: Mapping[str, str] | None,
+) -> tuple[KuzzleError | None, Any, bool]:
+    """The error of an HTTP answer, its body decoded from JSON, and whether the body was JSON.
+
+    ``sent``: the headers of the request, if known. Errors raised before routing carry no
+    request id: the one sent still identifies the call.
+    """
+    return parse_response_and_body(
+        content,
+        http_status=status,
+        headers=headers,
+        transport="http",
+        strict=strict,
+        request_id=None if sent is None else sent.get(REQUEST_ID_HEADER),
+    )
+
+
+def hook_parses(status: int, headers: Mapping[str, str], strict: bool) -> bool:
+    """Whether an ``install`` hook reads and parses an answer of ``status``.
+
+    Kuzzle's HTTP status equals its error status except 206: other 2xx bodies are not read, so
+    streamed downloads stay streamed (with ``strict``, every JSON 2xx is read); 1xx/3xx pass.
+    A non-JSON 2xx (a 206 range download, a file) is not Kuzzle's: it passes too.
+    """
+    kuzzle_2xx = (status == 206 or strict) and 200 <= status < 300
+    return status >= 400 or (kuzzle_2xx and "json" in headers.get("Content-Type", "").lower())
+
+
+#: How an HTTP attempt failed before a whole answer came, as the client's library tells it.
+Failure = Literal["unsendable", "connect", "timeout", "deadline", "lost"]
+
+#: Each failure's exception class, retry hint and words (``{url}``, ``{waited}`` seconds).
+_FAILURES: Final[dict[Failure, tuple[type[KuzzleError], RetryHint, str]]] = {
+    # before a byte of the request is sent, and it will happen again
+    "unsendable": (ConnectionLostError, NOT_RETRYABLE, "cannot send the request"),
+    "connect": (ConnectionLostError, CONNECT_FAILED, "could not connect to {url}"),
+    "timeout": (RequestTimeoutError, NO_ANSWER, "no answer from {url} within {waited:g} s"),
+    # the whole call's deadline cut it: the request was sent
+    "deadline": (
+        RequestTimeoutError,
+        NO_ANSWER,
+        "no complete answer from {url} within {waited:g} s",
+    ),
+    "lost": (ConnectionLostError, CONNECTION_LOST, "the connection to {url} failed"),
+}
+
+
+class HTTPAttempt:
+    """One attempt of a query over HTTP, whichever library moves the bytes.
+
+    It builds what is sent (:attr:`query`). The client records the answer's status line
+    (:meth:`answered`), reads the body up to :meth:`cap`, then hands what came to
+    :meth:`result`, :meth:`unreadable` or :meth:`failed`, which give the result or the error
+    to raise. Errors about an answer keep the library's response as ``http_response``.
+    """
+
+    __slots__ = ("headers", "query", "response", "status", "strict")
+
+    def __init__(self, request: Mapping[str, Any], jwt: str | None, *, strict: bool) -> None:
+        self.query = http_query(request, jwt)
+        self.strict = strict
+        self.response: Any = None
+        self.status = 0
+        self.headers: Mapping[str, str] = {}
+
+    def answered(self, response: Any, status: int, headers: Mapping[str, str]) -> None:
+        """Record the answer's status and headers; ``response`` is the library's object."""
+        self.response = response
+        self.status = status
+        self.headers = headers
+
+    def cap(self, max_body_bytes: int | None, max_error_bytes: int | None) -> int | None:
+        """The most of the body to read: ``max_body_bytes`` for a 2xx, else ``max_error_bytes``."""
+        return max_body_bytes if 200 <= self.status < 300 else max_error_bytes
+
+    def result(self, content: bytes, text: Callable[[], str] | None = None) -> Any:
+        """``result`` of the answer whose whole body is ``content``, or raise its error.
+
+        ``text`` decodes a body that is not JSON as the library does (see :func:`http_result`).
+        """
+        query = self.query
+        error, body, is_json = parse_http(
+            content, self.status, self.headers, self.strict, query.headers
+        )
+        try:
+            if error is not None:
+                raise with_request(error, query.payload)
+            return http_result(
+                self.status,
+                self.headers,
+                content,
+                body,
+                is_json,
+                query.payload,
+                query.request_id,
+                text=text,
+            )
+        except KuzzleError as exc:
+            exc.http_response = self.response
+            raise
+
+    def unreadable(self, exc: BodyTooLarge | zlib.error) -> KuzzleError:
+        """The error of an answer whose body was cut at its cap, or does not decompress."""
+        query, status, headers = self.query, self.status, self.headers
+        error: KuzzleError
+        if isinstance(exc, BodyTooLarge):
+            ok = 200 <= status < 300
+            found = None
+            if not ok:  # the error the start of the body holds, if it shows
+                found = parse_http(exc.data, status, headers, self.strict, query.headers)[0]
+            error = too_large_error(
+                status, headers, exc.data, exc.limit, found, query.payload, query.request_id
+            )
+        else:
+            error = undecodable_error(status, headers, exc, query.payload, query.request_id)
+        error.http_response = self.response
+        return error
+
+    def failed(
+        self, exc: BaseException, failure: Failure, url: str, waited: float = 0.0
+    ) -> KuzzleError:
+        """The error of the attempt to ``url`` failing with ``exc`` before a whole answer came.
+
+        ``failure`` says how, as the library tells it; ``waited``: the seconds a timeout is.
+        Raise it ``from safe_cause(exc)``.
+        """
+        cls, hint, what = _FAILURES[failure]
+        detail = redact_text(str(exc), 300) or "no detail"
+        request = self.query.payload
+        return cls(
+            f"{what.format(url=shown_url(url), waited=waited)}: {type(exc).__name__}: {detail}",
+            request_id=self.query.request_id,
+            **request_fields(request),
+            volatile=request.get("volatile"),
+            transport="http",
+            problem=hint.reason,
+            retry_hint=hint,
+        )
 
 
 # -- WebSocket ---------------------------------------------------------------------------------

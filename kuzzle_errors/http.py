@@ -23,39 +23,25 @@ import urllib3.exceptions
 
 from kuzzle_errors._query import (
     MAX_ERROR_BYTES,
-    REQUEST_ID_HEADER,
-    http_query,
-    http_result,
+    HTTPAttempt,
+    hook_parses,
+    parse_http,
     safe_cause,
-    too_large_error,
-    undecodable_error,
-    with_request,
 )
-from kuzzle_errors._redact import redact_text
 from kuzzle_errors._requests_io import Call, DeadlineAdapter, read_body
 from kuzzle_errors._transport import (
-    CONNECT_FAILED,
-    CONNECTION_LOST,
-    NO_ANSWER,
-    NOT_RETRYABLE,
     BodyTooLarge,
     call_with_retry,
     jwt_from_login,
     login_request,
-    request_fields,
     scope_retry,
     shown_url,
 )
-from kuzzle_errors.exceptions import (
-    ConnectionLostError,
-    KuzzleError,
-    RequestTimeoutError,
-)
-from kuzzle_errors.hints import RetryHint
-from kuzzle_errors.parser import parse_response_and_body
 
 if TYPE_CHECKING:
+    from kuzzle_errors._query import Failure
     from kuzzle_errors._transport import RetryCaller
+    from kuzzle_errors.exceptions import KuzzleError
 
 __all__ = [
     "DeadlineAdapter",
@@ -89,21 +75,9 @@ def error_from_response(resp: requests.Response, *, strict: bool = False) -> Kuz
     of the text in ``raw``). With ``strict=True`` a success whose ``result`` holds a non-empty
     ``errors`` list (v2 ``m*`` actions) is a :class:`~kuzzle_errors.PartialError`.
     """
-    return _parse(resp, strict)[0]
-
-
-def _parse(resp: requests.Response, strict: bool) -> tuple[KuzzleError | None, Any, bool]:
-    """The error of ``resp``, its body decoded from JSON, and whether the body was JSON."""
-    # Pre-routing errors carry no request id: the one we sent still identifies the call.
     sent = getattr(resp, "request", None)
-    return parse_response_and_body(
-        resp.content,
-        http_status=resp.status_code,
-        headers=resp.headers,
-        transport="http",
-        strict=strict,
-        request_id=sent.headers.get(REQUEST_ID_HEADER) if sent is not None else None,
-    )
+    headers = None if sent is None else sent.headers
+    return parse_http(resp.content, resp.status_code, resp.headers, strict, headers)[0]
 
 
 def raise_for_kuzzle(resp: requests.Response, *, strict: bool = False) -> None:
@@ -120,12 +94,8 @@ class _KuzzleHook:
         self.strict = strict
 
     def __call__(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
-        status = resp.status_code
-        # Kuzzle's HTTP status equals its error status except 206: other 2xx bodies are not
-        # read, so streamed downloads stay streamed; 1xx/3xx pass (redirects are followed).
-        # A non-JSON 2xx (a 206 range download, a file) is not Kuzzle's: it passes too.
-        kuzzle_2xx = (status == 206 or self.strict) and 200 <= status < 300
-        if status >= 400 or (kuzzle_2xx and "json" in resp.headers.get("Content-Type", "").lower()):
+        # Redirects are followed before the hook sees them: 3xx pass.
+        if hook_parses(resp.status_code, resp.headers, self.strict):
             raise_for_kuzzle(resp, strict=self.strict)
 
 
@@ -271,10 +241,9 @@ class KuzzleHTTP:
     # -- one attempt -------------------------------------------------------------------------
 
     def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
-        payload, request_id, headers, data = http_query(request, self.jwt)
+        attempt = HTTPAttempt(request, self.jwt, strict=strict)
         seconds = _total(self.timeout)
         deadline = time.monotonic() + seconds
-        resp: requests.Response | None = None
         call = Call(seconds)
         failure: BaseException | None = None
         try:
@@ -283,117 +252,39 @@ class KuzzleHTTP:
                 # send the body again (a loop sent it 31 times).
                 resp = self.session.post(
                     f"{self.base_url}/_query",
-                    data=data,
-                    headers=headers,
+                    data=attempt.query.data,
+                    headers=attempt.query.headers,
                     timeout=self.timeout,
                     stream=True,
                     allow_redirects=False,
                 )
-                ok = 200 <= resp.status_code < 300
-                read_body(resp, self.max_body_bytes if ok else self.max_error_bytes, deadline)
-        except BodyTooLarge as exc:
-            assert resp is not None
-            raise self._too_large(resp, exc, payload, request_id, strict) from None
-        except zlib.error as exc:
-            assert resp is not None
-            raise self._undecodable(resp, exc, payload, request_id) from None
+                attempt.answered(resp, resp.status_code, resp.headers)
+                read_body(resp, attempt.cap(self.max_body_bytes, self.max_error_bytes), deadline)
+        except (BodyTooLarge, zlib.error) as exc:
+            raise attempt.unreadable(exc) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             failure = exc
         if failure is not None:
-            lost = self._transport_error(failure, payload, request_id, call.expired, seconds)
+            if call.expired:  # the total deadline cut the call: the request was sent
+                lost = attempt.failed(failure, "deadline", self.base_url, seconds)
+            else:
+                waited = _read_timeout(self.timeout)
+                lost = attempt.failed(failure, _failure(failure), self.base_url, waited)
             raise lost from safe_cause(failure)
-        assert resp is not None
-        error, body, is_json = _parse(resp, strict)
-        try:
-            if error is not None:
-                raise with_request(error, payload)
-            return self._result_of(resp, body, is_json, payload, request_id)
-        except KuzzleError as exc:
-            exc.http_response = resp
-            raise
+        return attempt.result(resp.content, text=lambda: resp.text)
 
-    def _too_large(
-        self,
-        resp: requests.Response,
-        exc: BodyTooLarge,
-        request: Mapping[str, Any],
-        request_id: str,
-        strict: bool,
-    ) -> KuzzleError:
-        """The error of an answer cut at its cap; ``http_response.content`` has what was read."""
-        status = resp.status_code
-        found = None if 200 <= status < 300 else _parse(resp, strict)[0]
-        error = too_large_error(
-            status, resp.headers, exc.data, exc.limit, found, request, request_id
-        )
-        error.http_response = resp
-        return error
 
-    def _undecodable(
-        self,
-        resp: requests.Response,
-        exc: zlib.error,
-        request: Mapping[str, Any],
-        request_id: str,
-    ) -> KuzzleError:
-        error = undecodable_error(resp.status_code, resp.headers, exc, request, request_id)
-        error.http_response = resp
-        return error
-
-    def _result_of(
-        self,
-        resp: requests.Response,
-        body: Any,
-        decoded: bool,
-        request: Mapping[str, Any],
-        request_id: str,
-    ) -> Any:
-        """``result`` of the envelope, or the raw result a plugin sent (see ``http_result``)."""
-        return http_result(
-            resp.status_code,
-            resp.headers,
-            resp.content,
-            body,
-            decoded,
-            request,
-            request_id,
-            text=lambda: resp.text,
-        )
-
-    def _transport_error(
-        self,
-        exc: BaseException,
-        request: Mapping[str, Any],
-        request_id: str,
-        expired: bool,
-        seconds: float,
-    ) -> KuzzleError:
-        cls: type[KuzzleError] = ConnectionLostError
-        hint: RetryHint
-        url = shown_url(self.base_url)
-        if expired:  # the total deadline cut the call: the request was sent
-            cls, hint = RequestTimeoutError, NO_ANSWER
-            what = f"no complete answer from {url} within {seconds:g} s"
-        elif isinstance(exc, _PERMANENT):
-            what, hint = "cannot send the request", NOT_RETRYABLE
-        elif isinstance(exc, requests.exceptions.ConnectTimeout) or _connect_failed(exc):
-            what, hint = f"could not connect to {url}", CONNECT_FAILED
-        elif isinstance(
-            exc, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
-        ):
-            cls, hint = RequestTimeoutError, NO_ANSWER
-            what = f"no answer from {url} within {_read_timeout(self.timeout)} s"
-        else:
-            what, hint = f"the connection to {url} failed", CONNECTION_LOST
-        return cls(
-            f"{what}: {type(exc).__name__}: {redact_text(str(exc), 300)}",
-            request_id=request_id,
-            **request_fields(request),
-            volatile=request.get("volatile"),
-            transport="http",
-            problem=hint.reason,
-            retry_hint=hint,
-        )
+def _failure(exc: BaseException) -> Failure:
+    """How the call failed, from what ``requests`` or ``urllib3`` raised."""
+    if isinstance(exc, _PERMANENT):
+        return "unsendable"
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or _connect_failed(exc):
+        return "connect"
+    if isinstance(
+        exc, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+    ):
+        return "timeout"
+    return "lost"
 
 
 def _total(timeout: float | tuple[float, float]) -> float:

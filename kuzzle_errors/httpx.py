@@ -24,35 +24,17 @@ import httpx
 from kuzzle_errors._aio import AsyncClientBase, acall_with_retry
 from kuzzle_errors._query import (
     MAX_ERROR_BYTES,
-    REQUEST_ID_HEADER,
-    HTTPQuery,
-    http_query,
-    http_result,
+    HTTPAttempt,
+    hook_parses,
+    parse_http,
     safe_cause,
-    too_large_error,
-    undecodable_error,
-    with_request,
 )
-from kuzzle_errors._transport import (
-    CONNECT_FAILED,
-    CONNECTION_LOST,
-    NO_ANSWER,
-    NOT_RETRYABLE,
-    BodyTooLarge,
-    BoundedBody,
-    request_fields,
-    shown_url,
-)
-from kuzzle_errors.exceptions import (
-    ConnectionLostError,
-    KuzzleError,
-    RequestTimeoutError,
-)
-from kuzzle_errors.parser import parse_response_and_body
+from kuzzle_errors._transport import BodyTooLarge, BoundedBody
 
 if TYPE_CHECKING:
     from kuzzle_errors._aio import AsyncRetryCaller
-    from kuzzle_errors.hints import RetryHint
+    from kuzzle_errors._query import Failure
+    from kuzzle_errors.exceptions import KuzzleError
 
 __all__ = [
     "MAX_ERROR_BYTES",
@@ -95,26 +77,10 @@ def raise_for_kuzzle(resp: httpx.Response, *, strict: bool = False) -> None:
 def _parse(
     content: bytes, resp: httpx.Response, strict: bool
 ) -> tuple[KuzzleError | None, Any, bool]:
-    # Pre-routing errors carry no request id: the one we sent still identifies the call.
-    request_id = None
+    sent = None
     with contextlib.suppress(RuntimeError):  # a Response built by hand has no request
-        request_id = resp.request.headers.get(REQUEST_ID_HEADER)
-    return parse_response_and_body(
-        content,
-        http_status=resp.status_code,
-        headers=resp.headers,
-        transport="http",
-        strict=strict,
-        request_id=request_id,
-    )
-
-
-def _should_parse(resp: httpx.Response, strict: bool) -> bool:
-    # As the requests hook: errors, Kuzzle's 206 (any JSON 2xx with strict); other 2xx bodies
-    # are left alone so streamed downloads stay streamed.
-    status = resp.status_code
-    kuzzle_2xx = (status == 206 or strict) and 200 <= status < 300
-    return status >= 400 or (kuzzle_2xx and "json" in resp.headers.get("Content-Type", "").lower())
+        sent = resp.request.headers
+    return parse_http(content, resp.status_code, resp.headers, strict, sent)
 
 
 class _KuzzleHook:
@@ -124,7 +90,7 @@ class _KuzzleHook:
         self.strict = strict
 
     def __call__(self, resp: httpx.Response) -> None:
-        if not _should_parse(resp, self.strict):
+        if not hook_parses(resp.status_code, resp.headers, self.strict):
             return
         if _too_long(resp):
             content = b""
@@ -156,7 +122,7 @@ class _AsyncKuzzleHook(_KuzzleHook):
     """The async twin of :class:`_KuzzleHook` (AsyncClient awaits its hooks)."""
 
     async def __call__(self, resp: httpx.Response) -> None:  # type: ignore[override]
-        if not _should_parse(resp, self.strict):
+        if not hook_parses(resp.status_code, resp.headers, self.strict):
             return
         if _too_long(resp):
             content = b""
@@ -221,16 +187,6 @@ class _Progress:
         self.traced = True
         if ".send_request_headers." in event:
             self.sent = True
-
-
-class _Read:
-    """The response of one attempt and its body, as far as they were read."""
-
-    __slots__ = ("content", "resp")
-
-    def __init__(self) -> None:
-        self.resp: httpx.Response | None = None
-        self.content = b""
 
 
 class AsyncKuzzleHTTP(AsyncClientBase):
@@ -313,119 +269,60 @@ class AsyncKuzzleHTTP(AsyncClientBase):
     # -- one attempt -------------------------------------------------------------------------
 
     async def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
-        query = http_query(request, self.jwt)
+        attempt = HTTPAttempt(request, self.jwt, strict=strict)
         progress = _Progress()
-        read = _Read()
         try:
             # One deadline for the whole exchange: httpx's timeouts bound each read only.
-            await asyncio.wait_for(self._exchange(query, progress, read), self.timeout)
-        except BodyTooLarge as exc:
-            raise self._cut(read, exc, query, strict) from None
-        except zlib.error as exc:
-            assert read.resp is not None
-            broken = undecodable_error(
-                read.resp.status_code, read.resp.headers, exc, query.payload, query.request_id
-            )
-            broken.http_response = read.resp
-            raise broken from None
+            resp, content = await asyncio.wait_for(self._exchange(attempt, progress), self.timeout)
+        except (BodyTooLarge, zlib.error) as exc:
+            raise attempt.unreadable(exc) from None
         except (asyncio.TimeoutError, httpx.HTTPError) as exc:
-            raise self._transport_error(
-                exc, progress, query.payload, query.request_id
-            ) from safe_cause(exc)
-        resp, content = read.resp, read.content
-        assert resp is not None
-        try:
-            error, body, is_json = _parse(content, resp, strict)
-            if error is not None:
-                raise with_request(error, query.payload)
-            return http_result(
-                resp.status_code,
-                resp.headers,
-                content,
-                body,
-                is_json,
-                query.payload,
-                query.request_id,
-                text=lambda: content.decode(resp.encoding or "utf-8", "replace"),
-            )
-        except KuzzleError as exc:
-            exc.http_response = resp
-            raise
+            lost = attempt.failed(exc, _failure(exc, progress), self.base_url, self.timeout)
+            raise lost from safe_cause(exc)
+        return attempt.result(
+            content, text=lambda: content.decode(resp.encoding or "utf-8", "replace")
+        )
 
-    async def _exchange(self, query: HTTPQuery, progress: _Progress, read: _Read) -> None:
-        """POST and read the body, decompressed and capped (``max_*_bytes``), into ``read``."""
+    async def _exchange(
+        self, attempt: HTTPAttempt, progress: _Progress
+    ) -> tuple[httpx.Response, bytes]:
+        """POST, then read the body, decompressed and capped (``max_*_bytes``)."""
         async with self.client.stream(
             "POST",
             f"{self.base_url}/_query",
-            content=query.data,
-            headers=query.headers,
+            content=attempt.query.data,
+            headers=attempt.query.headers,
             timeout=self.timeout,
             extensions={"trace": progress},
         ) as resp:
-            read.resp = resp
-            ok = 200 <= resp.status_code < 300
+            attempt.answered(resp, resp.status_code, resp.headers)
             encoding = resp.headers.get("Content-Encoding")
             ours = BoundedBody.decodes(encoding)  # gzip/deflate: inflated under the cap
             body = BoundedBody(
-                encoding if ours else None, self.max_body_bytes if ok else self.max_error_bytes
+                encoding if ours else None, attempt.cap(self.max_body_bytes, self.max_error_bytes)
             )
             chunks = resp.aiter_raw() if ours else resp.aiter_bytes()
             try:
                 async for chunk in chunks:
                     body.feed(chunk)
-                read.content = body.finish()
+                content = body.finish()
             except BodyTooLarge as exc:
                 resp._content = exc.data  # what was read stays reachable from the response
                 raise
-            resp._content = read.content  # read through the raw stream: give .content a value
+            resp._content = content  # read through the raw stream: give .content a value
+            return resp, content
 
-    def _cut(self, read: _Read, exc: BodyTooLarge, query: HTTPQuery, strict: bool) -> KuzzleError:
-        """The error of an answer cut at its cap."""
-        resp = read.resp
-        assert resp is not None
-        ok = 200 <= resp.status_code < 300
-        found = None if ok else _parse(exc.data, resp, strict)[0]
-        error = too_large_error(
-            resp.status_code,
-            resp.headers,
-            exc.data,
-            exc.limit,
-            found,
-            query.payload,
-            query.request_id,
-        )
-        error.http_response = resp
-        return error
 
-    def _transport_error(
-        self,
-        exc: BaseException,
-        progress: _Progress,
-        request: Mapping[str, Any],
-        request_id: str,
-    ) -> KuzzleError:
-        # Never sent: the exception says so, or the trace shows no request header left.
-        unsent = progress.traced and not progress.sent
-        cls: type[KuzzleError] = ConnectionLostError
-        hint: RetryHint
-        if isinstance(exc, _PERMANENT):
-            what, hint = "cannot send the request", NOT_RETRYABLE
-        elif isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)) or (
-            unsent and isinstance(exc, (asyncio.TimeoutError, httpx.TransportError))
-        ):
-            what, hint = f"could not connect to {shown_url(self.base_url)}", CONNECT_FAILED
-        elif isinstance(exc, (asyncio.TimeoutError, httpx.TimeoutException)):
-            cls, hint = RequestTimeoutError, NO_ANSWER
-            what = f"no answer from {shown_url(self.base_url)} within {self.timeout:g} s"
-        else:
-            what, hint = f"the connection to {shown_url(self.base_url)} failed", CONNECTION_LOST
-        detail = str(exc)[:300] or "no detail"
-        return cls(
-            f"{what}: {type(exc).__name__}: {detail}",
-            request_id=request_id,
-            **request_fields(request),
-            volatile=request.get("volatile"),
-            transport="http",
-            problem=hint.reason,
-            retry_hint=hint,
-        )
+def _failure(exc: BaseException, progress: _Progress) -> Failure:
+    """How the call failed, from what httpx or ``wait_for`` raised and how far it got."""
+    # Never sent: the exception says so, or the trace shows no request header left.
+    unsent = progress.traced and not progress.sent
+    if isinstance(exc, _PERMANENT):
+        return "unsendable"
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)) or (
+        unsent and isinstance(exc, (asyncio.TimeoutError, httpx.TransportError))
+    ):
+        return "connect"
+    if isinstance(exc, (asyncio.TimeoutError, httpx.TimeoutException)):
+        return "timeout"
+    return "lost"
