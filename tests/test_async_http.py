@@ -355,3 +355,17 @@ async def test_no_secret_in_a_transport_error_or_its_chained_cause(stub: StubKuz
         with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
             await kuzzle.query(NOW)
     assert "hunter2" not in everything_shown(info.value)
+
+
+async def test_a_long_transport_failure_text_is_cut_with_a_marker() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("x" * 1000)
+
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client,
+        AsyncKuzzleHTTP("http://kuzzle", client=client) as kuzzle,
+    ):
+        with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+            await kuzzle.query(NOW)
+    assert info.value.retry_hint.replay_safe
+    assert "x" * 300 + "… [cut: 1000 characters]" in info.value.message

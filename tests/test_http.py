@@ -297,6 +297,14 @@ def test_dropped_after_sending_is_not_replay_safe(client: KuzzleHTTP) -> None:
     assert not info.value.retry_hint.replay_safe
 
 
+@responses.activate
+def test_a_transport_failure_without_text_says_so(client: KuzzleHTTP) -> None:
+    responses.add(responses.POST, QUERY, body=requests.ConnectionError())
+    with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+        client.query({"controller": "document", "action": "create"})
+    assert info.value.message.endswith(": ConnectionError: no detail")
+
+
 def test_a_bad_url_is_not_retryable() -> None:
     with (
         KuzzleHTTP("nope://127.0.0.1") as kuzzle,
