@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kuzzle_errors import catalog, error_class  # noqa: E402
-from kuzzle_errors.hints import RULES  # noqa: E402
+from kuzzle_errors.hints import RULES, RetryHint  # noqa: E402
 from kuzzle_errors.parser import FOREIGN_CODES  # noqa: E402
 
 MARKER = re.compile(r"<!-- ([a-z0-9-]+):start -->\n(?:.*?\n)?<!-- \1:end -->", flags=re.DOTALL)
@@ -35,58 +36,69 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def _header(*columns: str) -> list[str]:
-    """A Markdown table's header row and separator, the start of every table here."""
-    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+def _table(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> str:
+    """A Markdown table: the header row, its separator, then one line per row of cells."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _hint(error_id: str) -> RetryHint:
+    """The retry advice the parser gives for ``error_id`` (no headers)."""
+    return error_class(error_id)("").retry_hint
 
 
 def retry_summary() -> str:
     """The ids with their own rule, then the defaults by class."""
-    lines = _header(
-        "error id", "status", "retry", "replay-safe", "min. wait", "other node helps", "why"
-    )
+    columns = ("error id", "status", "retry", "replay-safe", "min. wait", "other node helps", "why")
+    rows = []
     for error_id in sorted(RULES, key=lambda i: (not RULES[i][0], not RULES[i][1], i)):
         spec = catalog.get(error_id)
         assert spec is not None
-        hint = error_class(error_id)("").retry_hint
-        lines.append(
-            f"| `{error_id}` | {spec.status} | {_yes(hint.retryable)} | {_yes(hint.replay_safe)}"
-            f" | {hint.delay:g} s | {_yes(hint.other_node)} | {hint.reason} |"
+        hint = _hint(error_id)
+        rows.append(
+            (
+                f"`{error_id}`",
+                spec.status,
+                _yes(hint.retryable),
+                _yes(hint.replay_safe),
+                f"{hint.delay:g} s",
+                _yes(hint.other_node),
+                hint.reason,
+            )
         )
-    return "\n".join(lines)
+    return _table(columns, rows)
 
 
 def retry_full() -> str:
     """Every catalogued id with its classification."""
-    lines = _header("error id", "code", "class (status)", "retry", "replay-safe", "why")
+    rows = []
     for spec in catalog.all_specs():
-        hint = error_class(spec.id)("").retry_hint
-        lines.append(
-            f"| `{spec.id}` | `{spec.hex}` | {spec.class_name} ({spec.status})"
-            f" | {_yes(hint.retryable)} | {_yes(hint.replay_safe)} | {hint.reason} |"
-        )
-    return "\n".join(lines)
+        hint = _hint(spec.id)
+        cells = (f"`{spec.id}`", f"`{spec.hex}`", f"{spec.class_name} ({spec.status})")
+        rows.append((*cells, _yes(hint.retryable), _yes(hint.replay_safe), hint.reason))
+    return _table(("error id", "code", "class (status)", "retry", "replay-safe", "why"), rows)
 
 
 def catalogue_table() -> str:
     """Every catalogued id: code, class, status, versions, description."""
-    lines = _header("error id", "code", "class", "status", "Kuzzle", "description")
+    rows = []
     for spec in catalog.all_specs():
         versions = " and ".join(str(v) for v in spec.versions)
         deprecated = f" (deprecated since {spec.deprecated})" if spec.deprecated else ""
         description = spec.description.replace("|", "\\|")
-        lines.append(
-            f"| `{spec.id}` | `{spec.hex}` | {spec.class_name} | {spec.status} | {versions}"
-            f" | {description}{deprecated} |"
-        )
-    return "\n".join(lines)
+        cells = (f"`{spec.id}`", f"`{spec.hex}`", spec.class_name, spec.status, versions)
+        rows.append((*cells, f"{description}{deprecated}"))
+    return _table(("error id", "code", "class", "status", "Kuzzle", "description"), rows)
 
 
 def foreign_table() -> str:
-    lines = _header("`error_code`", "meaning", "raised as")
-    for code, (cls, meaning) in sorted(FOREIGN_CODES.items()):
-        lines.append(f"| {code} | {meaning} | `{cls.__name__}` |")
-    return "\n".join(lines)
+    """The foreign ``error_code`` values the parser knows, with the class each is raised as."""
+    rows = [
+        (code, meaning, f"`{cls.__name__}`")
+        for code, (cls, meaning) in sorted(FOREIGN_CODES.items())
+    ]
+    return _table(("`error_code`", "meaning", "raised as"), rows)
 
 
 #: Tables on the same pages that another script renders (left alone here).
