@@ -40,15 +40,18 @@ from kuzzle_errors.stub.payloads import (
     make_response,
     proxy_html,
 )
-from kuzzle_errors.stub.state import ProxyError, RecordedRequest, StubState
+from kuzzle_errors.stub.state import ProxyError, RecordedRequest, StubOptions, StubState
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
+
     from kuzzle_errors.stub.server import StubServer
 
 __all__ = [
     "STUB_NODE",
     "RecordedRequest",
     "StubKuzzle",
+    "StubOptions",
     "add_error",
     "add_proxy_error",
     "add_response",
@@ -181,15 +184,18 @@ def add_proxy_error(
 class StubKuzzle:
     """A Kuzzle stand-in on loopback: Kuzzle's HTTP API and WebSocket protocol on one port.
 
-    ``port=0`` picks a free port. ``version=2`` (default) answers as Kuzzle 2.x; ``version=1``
-    makes ``document:mCreate`` partial failures a 206 PartialError as Kuzzle 1.x did.
-    ``max_request_size`` is Kuzzle's ``server.maxRequestSize`` (bytes);
-    ``concurrent_requests``/``requests_buffer_size`` are ``limits.concurrentRequests`` and
-    ``limits.requestsBufferSize`` (None: no limit); ``rate_limit`` is the per-user
-    requests-per-second limit (profiles' ``rateLimit``), ``ws_rate_limit`` the per-socket
-    WebSocket limit (``server.protocols.websocket.rateLimit``), ``logins_per_second`` Kuzzle's
-    ``limits.loginsPerSecond``; None or 0 disables a limit. ``clock`` drives the fixed
-    1-second rate-limit windows (a monotonic clock in seconds; tests may pass their own).
+    ``port=0`` picks a free port. The keyword options (:class:`StubOptions`) are all optional:
+    ``node`` is the node id in answers (default :data:`STUB_NODE`). ``version=2`` (default)
+    answers as Kuzzle 2.x; ``version=1`` makes ``document:mCreate`` partial failures a 206
+    PartialError as Kuzzle 1.x did. ``max_request_size`` is Kuzzle's ``server.maxRequestSize``
+    (bytes, default 1 MiB); ``concurrent_requests``/``requests_buffer_size`` are
+    ``limits.concurrentRequests`` (default None: no limit) and ``limits.requestsBufferSize``
+    (default 50 000); ``rate_limit`` is the per-user requests-per-second limit (profiles'
+    ``rateLimit``), ``ws_rate_limit`` the per-socket WebSocket limit
+    (``server.protocols.websocket.rateLimit``), ``logins_per_second`` Kuzzle's
+    ``limits.loginsPerSecond``; None (the default) or 0 disables a limit. ``clock`` drives the
+    fixed 1-second rate-limit windows (default :func:`time.monotonic`; tests may pass their
+    own). A misspelt option raises TypeError.
 
     Built-in actions: ``server:now/info/healthCheck``, ``auth:login/logout/checkToken``,
     ``document:create/createOrReplace/get/exists/delete/mCreate`` on an in-memory store,
@@ -198,33 +204,11 @@ class StubKuzzle:
     """
 
     def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        *,
-        node: str = STUB_NODE,
-        version: int = 2,
-        max_request_size: int = 1024 * 1024,
-        concurrent_requests: int | None = None,
-        requests_buffer_size: int = 50_000,
-        rate_limit: int | None = None,
-        ws_rate_limit: int | None = None,
-        logins_per_second: int | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        self, host: str = "127.0.0.1", port: int = 0, **options: Unpack[StubOptions]
     ) -> None:
         self.host = host
         self._port = port
-        self._state = StubState(
-            node=node,
-            version=version,
-            max_request_size=max_request_size,
-            concurrent_requests=concurrent_requests,
-            requests_buffer_size=requests_buffer_size,
-            rate_limit=rate_limit,
-            ws_rate_limit=ws_rate_limit,
-            logins_per_second=logins_per_second,
-            clock=clock,
-        )
+        self._state = StubState(options)
         self._server: StubServer | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -561,7 +545,7 @@ def serve(
     port: int = 7512,
     *,
     setup: Callable[[StubKuzzle], Iterable[str]] | None = None,
-    **options: Any,
+    **options: Unpack[StubOptions],
 ) -> None:
     """Run a :class:`StubKuzzle` in the foreground until interrupted (Ctrl-C).
 

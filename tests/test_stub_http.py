@@ -450,3 +450,8 @@ def test_logins_per_second_is_per_connection() -> None:
     assert first.json()["result"]["_id"] == "bob"
     assert first.json()["result"]["jwt"] != second.json()["result"]["jwt"]
     assert second.status_code == 200
+
+
+def test_a_misspelt_stub_option_is_refused() -> None:
+    with pytest.raises(TypeError, match="rate_limt"):
+        StubKuzzle(rate_limt=1)  # type: ignore[call-arg]

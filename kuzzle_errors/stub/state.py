@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from kuzzle_errors._transport import opt_str, request_fields
 from kuzzle_errors.stub.builtins import Builtins
@@ -113,32 +113,40 @@ class _Window:
         return count
 
 
+class StubOptions(TypedDict, total=False):
+    """The keyword options of :class:`~kuzzle_errors.testing.StubKuzzle`, all optional.
+
+    :class:`StubState` reads them (with their defaults); StubKuzzle documents them.
+    """
+
+    node: str
+    version: int
+    max_request_size: int
+    concurrent_requests: int | None
+    requests_buffer_size: int
+    rate_limit: int | None
+    ws_rate_limit: int | None
+    logins_per_second: int | None
+    clock: Callable[[], float]
+
+
 class StubState:
     """Scripts, limits, documents and the request log of one stub."""
 
-    def __init__(
-        self,
-        *,
-        node: str = STUB_NODE,
-        version: int = 2,
-        max_request_size: int = 1024 * 1024,
-        concurrent_requests: int | None = None,
-        requests_buffer_size: int = 50_000,
-        rate_limit: int | None = None,
-        ws_rate_limit: int | None = None,
-        logins_per_second: int | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, options: StubOptions) -> None:
+        unknown = options.keys() - StubOptions.__annotations__.keys()
+        if unknown:  # as a signature would: a misspelt option must not pass silently
+            raise TypeError(f"unexpected StubKuzzle option(s): {', '.join(sorted(unknown))}")
         self.lock: threading.RLock = threading.RLock()
-        self.node = node
-        self.version = version
-        self.max_request_size = max_request_size
-        self.concurrent_requests = concurrent_requests
-        self.requests_buffer_size = requests_buffer_size
-        self.rate_limit = rate_limit
-        self.ws_rate_limit = ws_rate_limit
-        self.logins_per_second = logins_per_second
-        self.clock = clock
+        self.node: str = options.get("node", STUB_NODE)
+        self.version: int = options.get("version", 2)
+        self.max_request_size: int = options.get("max_request_size", 1024 * 1024)
+        self.concurrent_requests: int | None = options.get("concurrent_requests")
+        self.requests_buffer_size: int = options.get("requests_buffer_size", 50_000)
+        self.rate_limit: int | None = options.get("rate_limit")
+        self.ws_rate_limit: int | None = options.get("ws_rate_limit")
+        self.logins_per_second: int | None = options.get("logins_per_second")
+        self.clock: Callable[[], float] = options.get("clock", time.monotonic)
         self.shutting_down: bool = False
         self.overload_left: int | None = 0  # None: refuse until told otherwise
         self.buffered = 0  # requests waiting for a concurrency slot (set by the server)
@@ -151,9 +159,9 @@ class StubState:
         self.proxies: list[_Rule] = []
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[RecordedRequest] = []
-        self._user_window = _Window(clock)
-        self._socket_window = _Window(clock)
-        self._login_window = _Window(clock)
+        self._user_window = _Window(self.clock)
+        self._socket_window = _Window(self.clock)
+        self._login_window = _Window(self.clock)
         self.builtins: Builtins = Builtins(self.documents)
 
     # -- scripting (called from the test's thread) ---------------------------------------
