@@ -20,7 +20,6 @@ import argparse
 import json
 import re
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -122,33 +121,34 @@ def class_name_for_id(error_id: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[._]", error_id) if part)
 
 
-def _doc_text(text: str) -> str:
-    """``text`` made safe inside a triple-quoted docstring."""
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+def _docstring(text: str) -> str:
+    """``text`` as a one-line triple-quoted literal: newlines and quotes escaped.
+
+    One physical line per docstring keeps the generated classes a uniform two-line table
+    (wrapped prose made accidental repeated runs); the value, and so ``help()`` and IDE
+    hovers, still has its paragraphs.
+    """
+    body = text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return f'"""{body}"""'
 
 
-def _stub_docstring(spec: Any) -> list[str]:
+def _stub_docstring(spec: Any) -> str:
     """The docstring of one per-id class: what the error is, its status, the retry advice."""
     from kuzzle_errors.cli.explain import retry_advice, spec_hint
 
-    versions = " and ".join(str(v) for v in spec.versions)
-    head = f"``{spec.id}`` ({spec.hex}): {spec.class_name}, status {spec.status}."
-    lines = [f'    """{_doc_text(head)}', ""]
+    paragraphs = [f"``{spec.id}`` ({spec.hex}): {spec.class_name}, status {spec.status}."]
     if spec.description:
         description = spec.description.rstrip()
         if description[-1] not in ".!?":
             description += "."
-        lines += [*_wrap(_doc_text(description)), ""]
-    lines += _wrap(_doc_text(f"Retry: {retry_advice(spec_hint(spec))}."))
+        paragraphs.append(description)
+    paragraphs.append(f"Retry: {retry_advice(spec_hint(spec))}.")
+    versions = " and ".join(str(v) for v in spec.versions)
     tail = f"Kuzzle {versions}"
     if spec.deprecated:
         tail += f"; deprecated since {spec.deprecated}"
-    lines += ["", f"    {_doc_text(tail)}.", '    """']
-    return lines
-
-
-def _wrap(text: str) -> list[str]:
-    return [f"    {line}" for line in textwrap.wrap(text, 92, break_on_hyphens=False)] or ["    "]
+    paragraphs.append(f"{tail}.")
+    return "    " + _docstring("\n\n".join(paragraphs))
 
 
 def render_stub(v2: list[Any], v1: list[V1Row]) -> str:
@@ -187,7 +187,7 @@ def render_stub(v2: list[Any], v1: list[V1Row]) -> str:
         spec = catalog.get(error_id)
         assert spec is not None, error_id
         lines.append(f"class {class_name_for_id(error_id)}({specs[error_id]}):")
-        lines += _stub_docstring(spec)
+        lines.append(_stub_docstring(spec))
         lines.append("")
     signature = "*, version: int | None = None"
     for error_id in sorted(specs):

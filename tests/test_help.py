@@ -54,3 +54,17 @@ def test_stub_docstrings_say_what_the_error_is_and_whether_to_retry() -> None:
     assert "ServiceUnavailableError, status 503" in doc
     assert "discarded because the server is overloaded" in doc
     assert "Retry: yes, safe to replay" in doc
+
+
+def test_stub_docstrings_keep_their_paragraphs_on_one_line() -> None:
+    import ast
+
+    source = (ROOT / "kuzzle_errors" / "codes.pyi").read_text(encoding="utf-8")
+    classes = [node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)]
+    assert len(classes) == len({spec.id for spec in kuzzle_errors.catalog.all_specs()})
+    for node in classes:
+        doc = ast.get_docstring(node) or ""
+        head, *_, retry, versions = doc.split("\n\n")  # what it is, retry advice, versions
+        assert head.startswith("``") and retry.startswith("Retry: "), node.name
+        assert versions.startswith("Kuzzle "), node.name
+        assert node.body[0].end_lineno == node.body[0].lineno, node.name  # one line a docstring
