@@ -38,9 +38,14 @@ from typing import Any
 from kuzzle_errors import PartialError, parse_response
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "scripts"))
+
+from _markdown import replace_blocks, table  # noqa: E402
+
 RESULTS = HERE / "results" / "parse.json"
 DOCS_PAGE = HERE.parent / "docs" / "explanation" / "performance.md"
-START, END = "<!-- parse-benchmark:start -->", "<!-- parse-benchmark:end -->"
+BLOCK = "parse-benchmark"
+START, END = f"<!-- {BLOCK}:start -->", f"<!-- {BLOCK}:end -->"
 
 #: A 503 as Kuzzle 2 sends it over HTTP for a document:create refused by an overloaded node.
 TYPICAL = json.dumps(
@@ -175,8 +180,9 @@ def measure() -> dict[str, Any]:
     cases: list[dict[str, Any]] = []
 
     def case(
-        name: str, measured: tuple[float, float, float], goal: float | None, unit: str = "us"
+        name: str, measured: tuple[float, float, float], goal: float | str | None, unit: str = "us"
     ) -> None:
+        """Record a case; ``goal`` is the ratio to stay under, or a note shown instead."""
         ours, base, ratio = measured
         scale = 1e6 if unit == "us" else 1e3
         cases.append(
@@ -186,8 +192,8 @@ def measure() -> dict[str, Any]:
                 "json_loads": round(base * scale, 2),
                 "unit": unit,
                 "ratio": round(ratio, 2),
-                "goal": f"<= {goal}x" if goal is not None else "(information)",
-                "met": None if goal is None else ratio <= goal,
+                "goal": f"<= {goal}x" if isinstance(goal, float) else goal or "(information)",
+                "met": ratio <= goal if isinstance(goal, float) else None,
             }
         )
 
@@ -211,7 +217,9 @@ def measure() -> dict[str, Any]:
     )
 
     ratios = {}
-    for items, number, rounds in ((10_000, 1, 21), (100_000, 1, 7)):
+    # The 100,000-item ratio has no goal of its own: its growth over the 10,000 one has (below).
+    sizes = ((10_000, 1, 21, 2.0), (100_000, 1, 7, "(growth below)"))
+    for items, number, rounds, goal in sizes:
         body = partial_body(items)
 
         def loads_body(body: bytes = body) -> object:
@@ -225,15 +233,13 @@ def measure() -> dict[str, Any]:
 
         measured = compare(read_body, loads_body, number, rounds)
         ratios[items] = measured[2]
-        case(f"{items:,} failed items, parse + .id .status .error each", measured, 2.0, "ms")
+        case(f"{items:,} failed items, parse + .id .status .error each", measured, goal, "ms")
         case(
             f"{items:,} failed items, parse alone",
             compare(parse_body, loads_body, number, rounds),
             None,
             "ms",
         )
-    cases[-2]["goal"] = "(growth below)"
-    cases[-2]["met"] = None
     growth = ratios[100_000] / ratios[10_000]
 
     # pip compiles modules at install time; an editable or PYTHONDONTWRITEBYTECODE checkout
@@ -313,21 +319,19 @@ def goal_lines(results: dict[str, Any]) -> list[str]:
 def docs_table(results: dict[str, Any]) -> str:
     """The Markdown table docs/explanation/performance.md shows, from the results file."""
     on = results["measured_on"]
-    table = [
-        f"Measured on {on['python']}, {on['machine']}, {on['date']} ({on['note']}).",
-        "",
-        "| case | kuzzle-errors | json.loads | ratio | goal | |",
-        "|---|---:|---:|---:|---|---|",
-    ]
-    table += ["| " + " | ".join((row[0].strip(), *row[1:])) + " |" for row in rows(results)]
-    return "\n".join(table)
+    columns = ("case", "kuzzle-errors", "json.loads", "ratio", "goal", "")
+    cells = [(row[0].strip(), *row[1:]) for row in rows(results)]
+    measured = f"Measured on {on['python']}, {on['machine']}, {on['date']} ({on['note']})."
+    return f"{measured}\n\n{table(columns, cells, right={1, 2, 3})}"
 
 
 def write_docs(results: dict[str, Any], page: Path = DOCS_PAGE) -> None:
-    text = page.read_text(encoding="utf-8")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    page.write_text(f"{head}{START}\n{docs_table(results)}\n{END}{tail}", encoding="utf-8")
+    text, found = replace_blocks(
+        page.read_text(encoding="utf-8"), {BLOCK: lambda: docs_table(results)}
+    )
+    if not found:
+        raise SystemExit(f"{page} has no {START} ... {END} block")
+    page.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:

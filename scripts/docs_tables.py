@@ -6,25 +6,30 @@
 
 Each table sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers, so a page
 can be edited freely around them while the tables always match the code. Every table must
-appear on at least one page; a marker naming no known table is an error.
+appear on at least one page; a marker naming no known table is an error. The benchmarks'
+tables are checked too, from the results they saved (``scripts/retry_table.py`` and
+``benchmarks/parse.py --docs`` write them after a run).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
+import importlib.util
+import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import retry_table  # noqa: E402
+from _markdown import marked, replace_blocks, table  # noqa: E402
 
 from kuzzle_errors import catalog, error_class  # noqa: E402
 from kuzzle_errors.hints import RULES, RetryHint  # noqa: E402
 from kuzzle_errors.parser import FOREIGN_CODES  # noqa: E402
-
-MARKER = re.compile(r"<!-- ([a-z0-9-]+):start -->\n(?:.*?\n)?<!-- \1:end -->", flags=re.DOTALL)
 
 
 def pages() -> list[Path]:
@@ -34,13 +39,6 @@ def pages() -> list[Path]:
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
-
-
-def _table(columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> str:
-    """A Markdown table: the header row, its separator, then one line per row of cells."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _hint(error_id: str) -> RetryHint:
@@ -67,7 +65,7 @@ def retry_summary() -> str:
                 hint.reason,
             )
         )
-    return _table(columns, rows)
+    return table(columns, rows)
 
 
 def retry_full() -> str:
@@ -77,7 +75,7 @@ def retry_full() -> str:
         hint = _hint(spec.id)
         cells = (f"`{spec.id}`", f"`{spec.hex}`", f"{spec.class_name} ({spec.status})")
         rows.append((*cells, _yes(hint.retryable), _yes(hint.replay_safe), hint.reason))
-    return _table(("error id", "code", "class (status)", "retry", "replay-safe", "why"), rows)
+    return table(("error id", "code", "class (status)", "retry", "replay-safe", "why"), rows)
 
 
 def catalogue_table() -> str:
@@ -89,7 +87,7 @@ def catalogue_table() -> str:
         description = spec.description.replace("|", "\\|")
         cells = (f"`{spec.id}`", f"`{spec.hex}`", spec.class_name, spec.status, versions)
         rows.append((*cells, f"{description}{deprecated}"))
-    return _table(("error id", "code", "class", "status", "Kuzzle", "description"), rows)
+    return table(("error id", "code", "class", "status", "Kuzzle", "description"), rows)
 
 
 def foreign_table() -> str:
@@ -98,38 +96,41 @@ def foreign_table() -> str:
         (code, meaning, f"`{cls.__name__}`")
         for code, (cls, meaning) in sorted(FOREIGN_CODES.items())
     ]
-    return _table(("`error_code`", "meaning", "raised as"), rows)
+    return table(("`error_code`", "meaning", "raised as"), rows)
 
 
-#: Tables on the same pages that another script renders (left alone here).
-OTHER_SCRIPTS = {
-    "overload-table": "scripts/retry_table.py",
-    "overload-goals": "scripts/retry_table.py",
-    "parse-benchmark": "benchmarks/parse.py --docs (checked by tests/test_docs_performance.py)",
-}
+def parse_benchmark() -> str:
+    """The parse benchmark's table, from the results it saved."""
+    spec = importlib.util.spec_from_file_location("parse_benchmark", ROOT / "benchmarks/parse.py")
+    assert spec is not None
+    assert spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rendered: str = bench.docs_table(json.loads(bench.RESULTS.read_text(encoding="utf-8")))
+    return rendered
 
-TABLES = {
+
+def _overload(name: str) -> Callable[[], str]:
+    """One of the overload benchmark's blocks, from the results it saved."""
+    return lambda: retry_table.BLOCKS[name](retry_table.results())
+
+
+TABLES: dict[str, Callable[[], str]] = {
     "catalogue": catalogue_table,
     "retry-summary": retry_summary,
     "retry-full": retry_full,
     "foreign-codes": foreign_table,
+    **{name: _overload(name) for name in retry_table.BLOCKS},
+    "parse-benchmark": parse_benchmark,
 }
 
 
 def render(text: str, where: str = "page") -> tuple[str, set[str]]:
     """``text`` with every marked table rebuilt, and the names of the tables found."""
-    found: set[str] = set()
-
-    def build(match: re.Match[str]) -> str:
-        name = match[1]
-        if name in OTHER_SCRIPTS:
-            return match[0]
-        if name not in TABLES:
-            raise SystemExit(f"{where}: unknown generated table {name!r}")
-        found.add(name)
-        return f"<!-- {name}:start -->\n{TABLES[name]()}\n<!-- {name}:end -->"
-
-    return MARKER.sub(build, text), found
+    unknown = sorted(marked(text) - set(TABLES))
+    if unknown:
+        raise SystemExit(f"{where}: unknown generated table {unknown[0]!r}")
+    return replace_blocks(text, TABLES)
 
 
 def main(argv: list[str] | None = None) -> int:

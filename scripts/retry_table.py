@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +23,44 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "overload.json"
 GUIDE = ROOT / "docs" / "guides" / "retrying.md"
 
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _markdown import marked, replace_blocks, table  # noqa: E402
+from overload import DEFAULT  # noqa: E402
+
+
+def results() -> dict[str, Any]:
+    """The overload benchmark's saved results."""
+    loaded: dict[str, Any] = json.loads(RESULTS.read_text(encoding="utf-8"))
+    return loaded
+
 
 def results_table(data: dict[str, Any]) -> str:
-    lines = [
-        "| scenario | strategy | completed within 2 s | late | requests per call "
-        "(during the overload) | recovery |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
+    columns = (
+        "scenario",
+        "strategy",
+        "completed within 2 s",
+        "late",
+        "requests per call (during the overload)",
+        "recovery",
+    )
+    rows = []
     for row in data["results"]:
         strategy = row["strategy"]
-        if strategy == "RetryPolicy (default)":
+        if strategy == DEFAULT:
             strategy = f"**{strategy}**"
-        lines.append(
-            f"| {row['scenario']} | {strategy} | {row['completed']:,} / {row['calls']:,} "
-            f"| {row['late']:,} | {row['requests_per_call']:.2f} "
-            f"({row['requests_per_call_overload']:.2f}) | {row['recovery_s']:.1f} s |"
+        rows.append(
+            (
+                row["scenario"],
+                strategy,
+                f"{row['completed']:,} / {row['calls']:,}",
+                f"{row['late']:,}",
+                f"{row['requests_per_call']:.2f} ({row['requests_per_call_overload']:.2f})",
+                f"{row['recovery_s']:.1f} s",
+            )
         )
-    return "\n".join(lines)
+    return table(columns, rows, right={2, 3, 4, 5})
 
 
 def goals_list(data: dict[str, Any]) -> str:
@@ -48,22 +69,28 @@ def goals_list(data: dict[str, Any]) -> str:
     )
 
 
+#: The guide's blocks this script writes, each from the results.
+BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "overload-table": results_table,
+    "overload-goals": goals_list,
+}
+
+
 def render(text: str, data: dict[str, Any]) -> str:
-    for name, build in (("overload-table", results_table), ("overload-goals", goals_list)):
-        pattern = re.compile(
-            rf"(<!-- {name}:start -->\n)(?:.*?\n)?(<!-- {name}:end -->)", flags=re.DOTALL
-        )
-        if not pattern.search(text):
-            raise SystemExit(f"{GUIDE.name} has no <!-- {name}:start/end --> markers")
-        text = pattern.sub(lambda m, b=build: m.group(1) + b(data) + "\n" + m.group(2), text)
-    return text
+    missing = sorted(set(BLOCKS) - marked(text))
+    if missing:
+        raise SystemExit(f"{GUIDE.name} has no <!-- {missing[0]}:start/end --> markers")
+    rendered, _ = replace_blocks(
+        text, {name: lambda build=build: build(data) for name, build in BLOCKS.items()}
+    )
+    return rendered
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the guide is stale")
     args = parser.parse_args(argv)
-    data = json.loads(RESULTS.read_text(encoding="utf-8"))
+    data = results()
     text = GUIDE.read_text(encoding="utf-8")
     rendered = render(text, data)
     if args.check:
