@@ -49,6 +49,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,15 +215,16 @@ class LegacyBudget(RetryBudget):
             return False
 
 
+DEFAULT = "RetryPolicy (default)"
+UNBUDGETED = "RetryPolicy, budget=None"
+LEGACY = "RetryPolicy, 10 % budget"
+
+
 class Policy(Strategy):
     """kuzzle_errors.retry.RetryPolicy, one per client process, with the caller's deadline."""
 
     def __init__(self, clock: Clock, clients: int, budget: str) -> None:
-        self.name = {
-            "default": "RetryPolicy (default)",
-            "none": "RetryPolicy, budget=None",
-            "legacy": "RetryPolicy, 10 % budget",
-        }[budget]
+        self.name = {"default": DEFAULT, "none": UNBUDGETED, "legacy": LEGACY}[budget]
         rng = random.Random(SEED + 1)
         self.policies = []
         for _ in range(clients):
@@ -256,20 +258,16 @@ class Policy(Strategy):
         state.succeeded()
 
 
-def strategies(clock: Clock, clients: int) -> list[Strategy]:
-    return [
-        NoRetry(),
-        Immediate(),
-        ExponentialNoJitter(),
-        Tenacity(clock),
-        Policy(clock, clients, "none"),
-        Policy(clock, clients, "legacy"),
-        Policy(clock, clients, "default"),
-    ]
-
-
-DEFAULT = "RetryPolicy (default)"
-UNBUDGETED = "RetryPolicy, budget=None"
+#: Every strategy compared, in the table's order, each built for one run: (clock, clients).
+STRATEGIES: tuple[Callable[[Clock, int], Strategy], ...] = (
+    lambda clock, clients: NoRetry(),
+    lambda clock, clients: Immediate(),
+    lambda clock, clients: ExponentialNoJitter(),
+    lambda clock, clients: Tenacity(clock),
+    lambda clock, clients: Policy(clock, clients, "none"),
+    lambda clock, clients: Policy(clock, clients, "legacy"),
+    lambda clock, clients: Policy(clock, clients, "default"),
+)
 
 
 # -- simulation --------------------------------------------------------------------------------
@@ -351,11 +349,12 @@ def arrivals(scenario: Scenario) -> list[tuple[float, int]]:
     return out
 
 
-def simulate(scenario: Scenario, pick: int) -> Result:
+def simulate(scenario: Scenario, make: Callable[[Clock, int], Strategy]) -> Result:
     clock = Clock()
-    strategy = strategies(clock, scenario.clients)[pick]
-    start = scenario.phases[0][0]
-    result = Result(scenario.name, strategy.name, (start, start + scenario.phases[1][0]))
+    strategy = make(clock, scenario.clients)
+    start = sum(duration for duration, _ in scenario.phases[: scenario.overload])
+    overload = (start, start + scenario.phases[scenario.overload][0])
+    result = Result(scenario.name, strategy.name, overload)
     limit = scenario.rate * scenario.limit_share / scenario.clients  # per user per window
     window, used = -1, [0] * scenario.clients
     queue: list[tuple[Call, float]] = []  # admitted requests, FIFO
@@ -536,8 +535,7 @@ def run_all(only: str = "") -> list[Result]:
     for scenario in SCENARIOS:
         if only not in scenario.name:
             continue
-        count = len(strategies(Clock(), scenario.clients))
-        results.extend(simulate(scenario, i) for i in range(count))
+        results.extend(simulate(scenario, make) for make in STRATEGIES)
     return results
 
 
