@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -17,7 +15,7 @@ settings.load_profile("default")
 
 
 @pytest.fixture
-def stub() -> Iterator[StubKuzzle]:
-    """A started stub with default options (a module needing others defines its own ``stub``)."""
-    with StubKuzzle() as kuzzle:
-        yield kuzzle
+def stub(kuzzle_stub: StubKuzzle) -> StubKuzzle:
+    """The package's own ``kuzzle_stub`` fixture under the tests' short name: options come
+    from a ``@pytest.mark.kuzzle_stub(...)`` marker (a module needing more defines its own)."""
+    return kuzzle_stub

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,17 +18,20 @@ from kuzzle_errors.retry import RetryPolicy
 from kuzzle_errors.testing import StubKuzzle
 from kuzzle_errors.websockets import AsyncKuzzleWebSocket
 
-pytestmark = pytest.mark.anyio
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.kuzzle_stub(concurrent_requests=1, requests_buffer_size=2),
+]
 
 NOW = {"controller": "server", "action": "now"}
 CALLS = 32
 
 
 @pytest.fixture
-def stub() -> Iterator[StubKuzzle]:
-    with StubKuzzle(concurrent_requests=1, requests_buffer_size=2) as kuzzle:
-        kuzzle.slow("server", "now", 0.02)
-        yield kuzzle
+def stub(stub: StubKuzzle) -> StubKuzzle:
+    """The conftest's stub (options from the marker above), with ``server:now`` taking 20 ms."""
+    stub.slow("server", "now", 0.02)
+    return stub
 
 
 async def burst(stub: StubKuzzle, transport: str) -> tuple[list[object], float]:
