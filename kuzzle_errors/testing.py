@@ -532,12 +532,7 @@ class StubKuzzle:
         """:meth:`wait_for_requests` for async tests: waits without blocking the event loop."""
         import asyncio
 
-        deadline = time.monotonic() + timeout
-        while True:
-            snapshot = self.requests
-            if len(snapshot) >= count or time.monotonic() >= deadline:
-                return snapshot
-            await asyncio.sleep(0.005)
+        return await asyncio.to_thread(self.wait_for_requests, count, timeout)
 
 
 def serve(
