@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from kuzzle_errors._transport import opt_str
 from kuzzle_errors.stub.payloads import make_error
@@ -37,12 +38,23 @@ KNOWN_CONTROLLERS = frozenset(
 )
 
 
-class Reply(Protocol):
-    """Builds the envelope of the request being answered."""
+@dataclass(frozen=True)
+class Outcome:
+    """What an action decided: a result, or an error (with a partial result, maybe).
 
-    def __call__(
-        self, *, error: Mapping[str, Any] | None = None, result: Any = None
-    ) -> dict[str, Any]: ...
+    :class:`~kuzzle_errors.stub.state.StubState` wraps it in the request's envelope.
+    """
+
+    error: Mapping[str, Any] | None = None
+    result: Any = None
+
+
+def _ok(result: Any) -> Outcome:
+    return Outcome(result=result)
+
+
+def _fail(error_id: str, *args: object) -> Outcome:
+    return Outcome(error=make_error(error_id, *args))
 
 
 def _flag(value: object) -> bool:
@@ -53,25 +65,29 @@ def _flag(value: object) -> bool:
 
 
 class Builtins:
-    """Kuzzle's own actions over an in-memory document store ``{(index, collection): docs}``."""
+    """Kuzzle's own actions over an in-memory document store ``{(index, collection): docs}``.
 
-    def __init__(self, documents: dict[tuple[str, str], dict[str, Any]]) -> None:
+    ``node`` is the node id ``server:info`` reports (fixed for the stub's life).
+    """
+
+    def __init__(self, documents: dict[tuple[str, str], dict[str, Any]], *, node: str) -> None:
         self.documents = documents
+        self.node = node
         self._jwt_counter = 0
 
     def answer(
-        self, request: Mapping[str, Any], reply: Reply, *, node: str, version: int
-    ) -> dict[str, Any]:
-        """The answer to ``request`` (an ``*_not_found`` error for an action it lacks)."""
-        controller = opt_str(request.get("controller"))
-        action = opt_str(request.get("action"))
+        self,
+        request: Mapping[str, Any],
+        controller: str | None,
+        action: str | None,
+        *,
+        version: int,
+    ) -> Outcome:
+        """What ``controller:action`` answers to ``request`` (``*_not_found`` if it lacks it).
 
-        def ok(result: Any) -> dict[str, Any]:
-            return reply(result=result)
-
-        def fail(error_id: str, *args: object) -> dict[str, Any]:
-            return reply(error=make_error(error_id, *args))
-
+        ``version`` is the Kuzzle major version answered as (``StubKuzzle.configure`` may
+        change it while running): 1 makes ``document:mCreate``'s partial failure a 206.
+        """
         index = opt_str(request.get("index")) or ""
         collection = opt_str(request.get("collection")) or ""
         doc_id = opt_str(request.get("_id"))
@@ -79,19 +95,19 @@ class Builtins:
         store = self.documents.setdefault((index, collection), {})
         match (controller, action):
             case ("server", "now"):
-                return ok({"now": int(time.time() * 1000)})
+                return _ok({"now": int(time.time() * 1000)})
             case ("server", "info"):
-                return ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": node}}})
+                return _ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": self.node}}})
             case ("server", "publicApi"):
                 from kuzzle_errors.stub.router import public_api
 
-                return ok(public_api())
+                return _ok(public_api())
             case ("server", "healthCheck"):
-                return ok({"status": "green", "services": {}})
+                return _ok({"status": "green", "services": {}})
             case ("auth", "login"):
                 self._jwt_counter += 1
                 user = body.get("username") if isinstance(body, Mapping) else None
-                return ok(
+                return _ok(
                     {
                         "_id": opt_str(user) or "stub-user",
                         "jwt": f"stub-jwt-{self._jwt_counter}",
@@ -100,48 +116,45 @@ class Builtins:
                     }
                 )
             case ("auth", "logout"):
-                return ok({"acknowledged": True})
+                return _ok({"acknowledged": True})
             case ("auth", "checkToken"):
-                return ok({"valid": True, "expiresAt": int(time.time() * 1000) + 3_600_000})
+                return _ok({"valid": True, "expiresAt": int(time.time() * 1000) + 3_600_000})
             case ("document", "create" | "createOrReplace"):
                 new_id = doc_id or uuid.uuid4().hex[:20]
                 if action == "create" and new_id in store:
-                    return fail("services.storage.document_already_exists")
+                    return _fail("services.storage.document_already_exists")
                 store[new_id] = body if isinstance(body, Mapping) else {}
-                return ok({"_id": new_id, "_source": store[new_id], "_version": 1})
+                return _ok({"_id": new_id, "_source": store[new_id], "_version": 1})
             case ("document", "get"):
                 if doc_id is None or doc_id not in store:
-                    return fail("services.storage.not_found", doc_id, index, collection)
-                return ok({"_id": doc_id, "_source": store[doc_id], "_version": 1})
+                    return _fail("services.storage.not_found", doc_id, index, collection)
+                return _ok({"_id": doc_id, "_source": store[doc_id], "_version": 1})
             case ("document", "exists"):
-                return ok(doc_id is not None and doc_id in store)
+                return _ok(doc_id is not None and doc_id in store)
             case ("document", "delete"):
                 if doc_id is None or doc_id not in store:
-                    return fail("services.storage.not_found", doc_id, index, collection)
+                    return _fail("services.storage.not_found", doc_id, index, collection)
                 del store[doc_id]
-                return ok({"_id": doc_id})
+                return _ok({"_id": doc_id})
             case ("document", "mCreate"):
-                return _m_create(request, reply, store, version)
+                return _m_create(request, store, version)
             case ("realtime", "subscribe"):
                 channel = f"stub-channel-{uuid.uuid4().hex[:12]}"
-                return ok({"roomId": channel, "channel": channel})
+                return _ok({"roomId": channel, "channel": channel})
             case ("realtime", "unsubscribe"):
                 room = body.get("roomId") if isinstance(body, Mapping) else None
-                return ok({"roomId": room})
+                return _ok({"roomId": room})
         if controller not in KNOWN_CONTROLLERS:
-            return fail("api.process.controller_not_found", controller)
-        return fail("api.process.action_not_found", controller, action)
+            return _fail("api.process.controller_not_found", controller)
+        return _fail("api.process.action_not_found", controller, action)
 
 
-def _m_create(
-    request: Mapping[str, Any], reply: Reply, store: dict[str, Any], version: int
-) -> dict[str, Any]:
+def _m_create(request: Mapping[str, Any], store: dict[str, Any], version: int) -> Outcome:
     """``document:mCreate``: v2 ``{successes, errors}``, ``strict``, or v1's 206."""
     body = request.get("body")
     raw_docs = body.get("documents") if isinstance(body, Mapping) else None
     if not isinstance(raw_docs, list):
-        error = make_error("api.assert.missing_argument", "body.documents")
-        return reply(error=error)
+        return _fail("api.assert.missing_argument", "body.documents")
     successes: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for doc in raw_docs:
@@ -172,11 +185,11 @@ def _m_create(
     if version == 1:
         result = {"hits": successes, "total": len(successes)}
         if not errors:
-            return reply(result=result)
+            return _ok(result)
         error = make_error("services.storage.incomplete_create", version=1, errors=errors)
-        return reply(error=error, result=result)
+        return Outcome(error=error, result=result)
     if errors and _flag(request.get("strict", False)):
         # The successful writes above are kept: Kuzzle checks strict after writing.
         error = make_error("api.process.incomplete_multiple_request", "mCreate", errors=errors)
-        return reply(error=error)
-    return reply(result={"successes": successes, "errors": errors})
+        return Outcome(error=error)
+    return _ok({"successes": successes, "errors": errors})

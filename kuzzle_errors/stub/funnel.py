@@ -57,7 +57,7 @@ class Funnel:
                 return None, effects
             if before_answer is not None:
                 await before_answer(effects)
-            return state.answer(payload, request_id, jwt), effects
+            return state.answer(payload, request_id, controller, action), effects
         finally:
             self._release()
 

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from kuzzle_errors._transport import opt_str, request_fields
-from kuzzle_errors.stub.builtins import Builtins
+from kuzzle_errors._transport import request_fields
+from kuzzle_errors.stub.builtins import Builtins, Outcome
 from kuzzle_errors.stub.payloads import STUB_NODE, make_error, make_response
 
 ANONYMOUS = "-1"  # Kuzzle's anonymous user id: all anonymous requests share one counter
@@ -162,7 +162,7 @@ class StubState:
         self._user_window = _Window(self.clock)
         self._socket_window = _Window(self.clock)
         self._login_window = _Window(self.clock)
-        self.builtins: Builtins = Builtins(self.documents)
+        self.builtins: Builtins = Builtins(self.documents, node=self.node)
 
     # -- scripting (called from the test's thread) ---------------------------------------
 
@@ -186,7 +186,7 @@ class StubState:
         times: int | None,
     ) -> None:
         with self.lock:
-            self.fails.append(_Rule(controller, action, times, (error, result)))
+            self.fails.append(_Rule(controller, action, times, Outcome(error, result)))
 
     def add_respond(self, controller: str, action: str, result: Any, times: int | None) -> None:
         with self.lock:
@@ -289,29 +289,32 @@ class StubState:
     # -- answers -------------------------------------------------------------------------
 
     def answer(
-        self, request: Mapping[str, Any], request_id: str, jwt: str | None
+        self,
+        request: Mapping[str, Any],
+        request_id: str,
+        controller: str | None,
+        action: str | None,
     ) -> dict[str, Any]:
         """The response envelope for an accepted API request (scripts, then built-ins)."""
-        controller = opt_str(request.get("controller"))
-        action = opt_str(request.get("action"))
         with self.lock:
-            rule = _take(self.fails, controller, action)
-            if rule is not None:
-                error, result = rule.value
-                return self.envelope(request, request_id, error=error, result=result)
-            key = (controller or "", action or "")
-            respond = self.responds.get(key)
-            if respond is not None:
-                if respond.use():
-                    del self.responds[key]
-                return self.envelope(request, request_id, result=respond.value)
+            outcome = self._decide(request, controller, action)
+            return self.envelope(request, request_id, error=outcome.error, result=outcome.result)
 
-            def reply(
-                *, error: Mapping[str, Any] | None = None, result: Any = None
-            ) -> dict[str, Any]:
-                return self.envelope(request, request_id, error=error, result=result)
-
-            return self.builtins.answer(request, reply, node=self.node, version=self.version)
+    def _decide(
+        self, request: Mapping[str, Any], controller: str | None, action: str | None
+    ) -> Outcome:
+        """A scripted failure, else a scripted result, else the built-in action."""
+        rule = _take(self.fails, controller, action)
+        if rule is not None:
+            scripted: Outcome = rule.value
+            return scripted
+        key = (controller or "", action or "")
+        respond = self.responds.get(key)
+        if respond is not None:
+            if respond.use():
+                del self.responds[key]
+            return Outcome(result=respond.value)
+        return self.builtins.answer(request, controller, action, version=self.version)
 
     def envelope(
         self,
