@@ -138,9 +138,10 @@ def resolve_class(text: str) -> str | None:
 
 @dataclass
 class Lookup:
-    """What a query names: catalogued errors (two for an ambiguous code), or a class."""
+    """What a query names: catalogued errors (two for an ambiguous code), a class, or a status."""
 
     query: str
+    #: The errors named; for a bare :attr:`status`, the errors that answer it.
     specs: list[ErrorSpec] = field(default_factory=list)
     class_name: str | None = None
     ambiguous_code: bool = False
@@ -182,6 +183,7 @@ def lookup(query: str, version: int | None = None) -> Lookup:
         result.ambiguous_code = len(result.specs) > 1
         if not result.specs and text.isdigit() and code in catalog.CLASS_STATUS.values():
             result.status = code
+            result.specs = catalog.find(status=code, version=version)
         return result
     class_name = resolve_class(text)
     if class_name is not None:
@@ -311,8 +313,9 @@ def _write_class(out: TextIO, style: Style, name: str, version: int | None) -> N
     _write_ids(out, style, specs)
 
 
-def _write_status(out: TextIO, style: Style, status: int, version: int | None) -> None:
-    specs = catalog.find(status=status, version=version)
+def _write_status(
+    out: TextIO, style: Style, status: int, specs: list[ErrorSpec], version: int | None
+) -> None:
     out.write(
         f"{style(str(status), 'bold')} is an HTTP status, not an error id or code: "
         f"{count(len(specs), 'id')} answer it{f' in Kuzzle {version}' if version else ''}\n"
@@ -400,10 +403,7 @@ def explain(
         if fmt == "json":
             if found.class_name is not None:
                 records.append(_class_record(found.class_name, version))
-            elif found.status is not None:
-                specs = catalog.find(status=found.status, version=version)
-                records.extend(spec_record(spec) for spec in specs)
-            else:
+            else:  # the ids named, or those answering a bare status
                 records.extend(spec_record(spec) for spec in found.specs)
             continue
         if wrote:
@@ -412,7 +412,7 @@ def explain(
         if found.class_name is not None:
             _write_class(out, style, found.class_name, version)
         elif found.status is not None:
-            _write_status(out, style, found.status, version)
+            _write_status(out, style, found.status, found.specs, version)
         elif found.ambiguous_code:
             code = found.specs[0].hex
             out.write(f"{code} means a different error in each Kuzzle version:\n\n")
