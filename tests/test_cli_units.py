@@ -62,6 +62,13 @@ def test_lookup_by_version() -> None:
     assert lookup("services.storage.incomplete_fetch", version=1).found
 
 
+def test_lookup_of_a_bare_status_holds_the_errors_answering_it() -> None:
+    found = lookup("503")
+    assert (found.status, found.ambiguous_code) == (503, False)
+    assert found.specs == catalog.find(status=503) != []
+    assert lookup("206", version=2).specs == catalog.find(status=206, version=2)
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
