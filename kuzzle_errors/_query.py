@@ -35,22 +35,13 @@ from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response, parse_response_and_body
 
 __all__ = [
-    "REQUEST_ID_HEADER",
     "SOCKET_RATE_LIMIT_ID",
     "MAX_ERROR_BYTES",
-    "TOO_LARGE",
     "Failure",
     "HTTPAttempt",
-    "HTTPQuery",
-    "RedactedCause",
     "error_from_message",
-    "http_query",
     "hook_parses",
-    "http_result",
     "parse_http",
-    "too_large_error",
-    "undecodable_error",
-    "with_request",
     "is_notification",
     "is_ping_frame",
     "safe_cause",
@@ -59,10 +50,11 @@ __all__ = [
     "ws_lost_error",
     "ws_payload",
     "ws_result",
+    "ws_text",
 ]
 
 #: The header carrying the request id over HTTP (Kuzzle echoes it on routed answers).
-REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
+_REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
 #: The error Kuzzle's per-socket rate limit answers, with a random request id and no room.
 SOCKET_RATE_LIMIT_ID: Final = "network.websocket.ratelimit_exceeded"
 
@@ -74,7 +66,7 @@ def _dumps(payload: Mapping[str, Any]) -> str:
 # -- HTTP --------------------------------------------------------------------------------------
 
 
-class HTTPQuery(NamedTuple):
+class _HTTPQuery(NamedTuple):
     """One attempt of a query over HTTP: what goes to ``POST /_query``."""
 
     payload: dict[str, Any]  # the request without requestId/jwt (they travel as headers)
@@ -83,7 +75,7 @@ class HTTPQuery(NamedTuple):
     data: bytes
 
 
-def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
+def _http_query(request: Mapping[str, Any], jwt: str | None) -> _HTTPQuery:
     """The body and headers of ``POST /_query`` for ``request`` (a fresh request id if none)."""
     payload = dict(request)
     request_id = str(payload.pop("requestId", None) or new_request_id())
@@ -91,22 +83,22 @@ def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json",
-        REQUEST_ID_HEADER: request_id,
+        _REQUEST_ID_HEADER: request_id,
     }
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return HTTPQuery(payload, request_id, headers, _dumps(payload).encode("utf-8"))
+    return _HTTPQuery(payload, request_id, headers, _dumps(payload).encode("utf-8"))
 
 
-def from_kuzzle(headers: Mapping[str, str], request_id: str) -> bool:
+def _from_kuzzle(headers: Mapping[str, str], request_id: str) -> bool:
     """True if Kuzzle itself wrote the answer: it sets these headers on every routed answer."""
-    return "X-Kuzzle-Node" in headers or headers.get(REQUEST_ID_HEADER) == request_id
+    return "X-Kuzzle-Node" in headers or headers.get(_REQUEST_ID_HEADER) == request_id
 
 
 #: The most of an error body (non-2xx) the HTTP clients read, after decompression.
 MAX_ERROR_BYTES: Final = 16 * 1024 * 1024
 #: An answer that ran but cannot be returned: the same answer would come again.
-TOO_LARGE: Final = RetryHint(
+_TOO_LARGE: Final = RetryHint(
     False, False, 0.0, "the request ran, but its answer is larger than the client accepts"
 )
 
@@ -136,7 +128,7 @@ def _invalid_answer(
     )
 
 
-def with_request(error: KuzzleError, request: Mapping[str, Any]) -> KuzzleError:
+def _with_request(error: KuzzleError, request: Mapping[str, Any]) -> KuzzleError:
     """``error`` with the fields Kuzzle left empty taken from the request sent.
 
     Errors raised before routing (413 ``network.http.request_too_large``, 400 body parse
@@ -173,11 +165,11 @@ def too_large_error(
             request,
             request_id,
             problem=cut,
-            hint=TOO_LARGE,
+            hint=_TOO_LARGE,
         )
     error = found if found is not None else InvalidResponseError(f"HTTP {status}")
     error.problem = f"{error.problem}; {cut}" if error.problem else cut
-    return with_request(error, request)
+    return _with_request(error, request)
 
 
 def undecodable_error(
@@ -199,7 +191,7 @@ def undecodable_error(
     )
 
 
-def http_result(
+def _http_result(
     status: int,
     headers: Mapping[str, str],
     content: bytes,
@@ -220,7 +212,7 @@ def http_result(
     """
     if isinstance(body, dict) and any(key in body for key in ENVELOPE_KEYS):
         return body.get("result")
-    if from_kuzzle(headers, request_id):  # a plugin's raw result
+    if _from_kuzzle(headers, request_id):  # a plugin's raw result
         if not content:
             return None
         if decoded:
@@ -267,7 +259,7 @@ def parse_http(
         headers=headers,
         transport="http",
         strict=strict,
-        request_id=None if sent is None else sent.get(REQUEST_ID_HEADER),
+        request_id=None if sent is None else sent.get(_REQUEST_ID_HEADER),
     )
 
 
@@ -313,7 +305,7 @@ class HTTPAttempt:
     __slots__ = ("headers", "query", "response", "status", "strict")
 
     def __init__(self, request: Mapping[str, Any], jwt: str | None, *, strict: bool) -> None:
-        self.query = http_query(request, jwt)
+        self.query = _http_query(request, jwt)
         self.strict = strict
         self.response: Any = None
         self.status = 0
@@ -332,7 +324,7 @@ class HTTPAttempt:
     def result(self, content: bytes, text: Callable[[], str] | None = None) -> Any:
         """``result`` of the answer whose whole body is ``content``, or raise its error.
 
-        ``text`` decodes a body that is not JSON as the library does (see :func:`http_result`).
+        ``text`` decodes a body that is not JSON as the library does (see :func:`_http_result`).
         """
         query = self.query
         error, body, is_json = parse_http(
@@ -340,8 +332,8 @@ class HTTPAttempt:
         )
         try:
             if error is not None:
-                raise with_request(error, query.payload)
-            return http_result(
+                raise _with_request(error, query.payload)
+            return _http_result(
                 self.status,
                 self.headers,
                 content,

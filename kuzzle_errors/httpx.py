@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from kuzzle_errors.exceptions import KuzzleError
 
 __all__ = [
-    "MAX_ERROR_BYTES",
     "AsyncKuzzleHTTP",
     "error_from_response",
     "install",
