@@ -176,8 +176,8 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-def read_body(resp: requests.Response, limit: int | None, deadline: float | None) -> bytes:
-    """Read the body of a streamed ``resp``, decoded and capped at ``limit`` bytes.
+def read_body(resp: requests.Response, limit: int | None, deadline: float) -> None:
+    """Read the body of a streamed ``resp``, decoded and capped at ``limit`` bytes, by ``deadline``.
 
     Sets it as ``resp.content``. Raises :class:`~kuzzle_errors._transport.BodyTooLarge` past
     the cap (``resp.content`` then holds what was kept), ``zlib.error`` for a broken
@@ -188,7 +188,7 @@ def read_body(resp: requests.Response, limit: int | None, deadline: float | None
     body = BoundedBody(encoding if ours else None, limit)
     try:
         while True:
-            if deadline is not None and time.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 raise TimeoutError("the call's deadline passed while reading the body")
             chunk = resp.raw.read(65536, decode_content=not ours)
             if not chunk:
@@ -204,4 +204,3 @@ def read_body(resp: requests.Response, limit: int | None, deadline: float | None
     resp._content = data
     resp._content_consumed = True  # type: ignore[attr-defined]
     resp.raw.release_conn()
-    return data

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import logging
-import time
 import zlib
 from collections.abc import Mapping
 from types import TracebackType
@@ -243,7 +242,6 @@ class KuzzleHTTP:
     def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
         attempt = HTTPAttempt(request, self.jwt, strict=strict)
         seconds = _total(self.timeout)
-        deadline = time.monotonic() + seconds
         call = Call(seconds)
         failure: BaseException | None = None
         try:
@@ -259,7 +257,8 @@ class KuzzleHTTP:
                     allow_redirects=False,
                 )
                 attempt.answered(resp, resp.status_code, resp.headers)
-                read_body(resp, attempt.cap(self.max_body_bytes, self.max_error_bytes), deadline)
+                cap = attempt.cap(self.max_body_bytes, self.max_error_bytes)
+                read_body(resp, cap, call.deadline)
         except (BodyTooLarge, zlib.error) as exc:
             raise attempt.unreadable(exc) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
