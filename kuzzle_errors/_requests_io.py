@@ -119,8 +119,7 @@ class _Watchdog:
                     self._cond.wait(self._heap[0][0] - now)
                     continue
             for call in due:
-                if not call.done:
-                    call.expire()
+                call.expire()  # a call that ended meanwhile is left alone
 
 
 _WATCHDOG: Final = _Watchdog()
@@ -133,22 +132,22 @@ def _cut(conn: Any) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _attach(conn: Any) -> None:
-    call = getattr(_current, "call", None)
-    if call is not None:
-        call.attach(conn)
+class _Attaching:
+    """Mixed into a urllib3 connection: sending a request attaches it to the thread's call."""
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        call = getattr(_current, "call", None)
+        if call is not None:
+            call.attach(self)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _HTTPConnection(urllib3.connection.HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override, unused-ignore]
-        _attach(self)
-        super().request(*args, **kwargs)
+class _HTTPConnection(_Attaching, urllib3.connection.HTTPConnection):
+    pass
 
 
-class _HTTPSConnection(urllib3.connection.HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override, unused-ignore]
-        _attach(self)
-        super().request(*args, **kwargs)
+class _HTTPSConnection(_Attaching, urllib3.connection.HTTPSConnection):
+    pass
 
 
 class _HTTPPool(urllib3.HTTPConnectionPool):
