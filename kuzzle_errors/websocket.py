@@ -110,6 +110,16 @@ class _BoundedWebSocket(_wsc.WebSocket):  # type: ignore[misc, unused-ignore]
         return frame
 
 
+def _shutdown(ws: Any) -> None:
+    """Shut ``ws``'s socket down (from any thread, never blocks): its reads fail at once."""
+    sock = getattr(ws, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # not connected yet, or already closed: its reader notices anyway
+            log.debug("socket shutdown failed", exc_info=True)
+
+
 class _Attempt:
     """One connect in progress: other threads wait for its outcome, ``close()`` cancels it."""
 
@@ -131,12 +141,7 @@ class _Attempt:
             if self.stopped is None:
                 self.stopped = why
             ws = self._ws
-        sock = getattr(ws, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:  # not connected yet, or already closed
-                log.debug("socket shutdown failed", exc_info=True)
+        _shutdown(ws)
 
     def finish(self, conn: _Connection | None, error: KuzzleError | None) -> None:
         self.conn, self.error = conn, error
@@ -373,12 +378,7 @@ class _Connection:
 
     def abort(self) -> None:
         """Drop the connection now: the reader wakes up and fails pending queries."""
-        sock = getattr(self._ws, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:  # already closed: the reader has noticed or will
-                log.debug("socket shutdown failed", exc_info=True)
+        _shutdown(self._ws)
 
     def close(self, wait: float = 1.0) -> None:
         """Close politely (close frame), then forcibly if the server does not answer."""
