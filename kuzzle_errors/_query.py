@@ -46,6 +46,7 @@ __all__ = [
     "is_ping_frame",
     "safe_cause",
     "ws_closed_error",
+    "ws_connect_error",
     "ws_context",
     "ws_lost_error",
     "ws_payload",
@@ -432,6 +433,22 @@ def ws_lost_error(url: str, request: Mapping[str, Any], why: str, hint: RetryHin
         problem=hint.reason,
         retry_hint=hint,
         **ws_context(request),
+    )
+
+
+def ws_connect_error(url: str, why: str | BaseException, hint: RetryHint) -> KuzzleError:
+    """The error of a WebSocket connection to ``url`` that could not be made, ``why``.
+
+    An exception is shown as its class and its text, redacted (a library quotes the URL,
+    password included, or the headers of the answer) and bounded.
+    """
+    if isinstance(why, BaseException):
+        why = f"{type(why).__name__}: {redact_text(str(why), 300)}"
+    return ConnectionLostError(
+        f"could not connect to {shown_url(url)}: {why}",
+        transport="websocket",
+        problem=hint.reason,
+        retry_hint=hint,
     )
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "Stale",
     "Waiter",
     "decode_frame",
+    "dropped_by",
     "log_unmatched",
     "stale_error",
 ]
@@ -74,6 +75,11 @@ def stale_error(url: str, payload: Mapping[str, Any]) -> KuzzleError:
         retry_hint=CONNECT_FAILED,
         **ws_context(payload),
     )
+
+
+def dropped_by(exc: BaseException) -> str:
+    """Why a connection dropped, when its reader failed with ``exc``."""
+    return f"the connection dropped ({type(exc).__name__}: {str(exc)[:200]})"
 
 
 class Waiter(Protocol):

@@ -26,7 +26,6 @@ import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old r
 
 from kuzzle_errors import _query, _ws_router
 from kuzzle_errors._query import error_from_message
-from kuzzle_errors._redact import redact_text
 from kuzzle_errors._transport import (
     CONNECT_FAILED,
     CONNECTION_LOST,
@@ -38,7 +37,7 @@ from kuzzle_errors._transport import (
     scope_retry,
     shown_url,
 )
-from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError
+from kuzzle_errors.exceptions import KuzzleError
 
 if TYPE_CHECKING:
     from kuzzle_errors._transport import RetryCaller
@@ -153,11 +152,8 @@ class _Attempt:
             return self.conn
         if self.error is not None:
             raise copy.copy(self.error)
-        raise ConnectionLostError(
-            f"could not connect to {shown_url(url)}: another thread's attempt did not succeed",
-            transport="websocket",
-            problem=CONNECT_FAILED.reason,
-            retry_hint=CONNECT_FAILED,
+        raise _query.ws_connect_error(
+            url, "another thread's attempt did not succeed", CONNECT_FAILED
         )
 
 
@@ -196,28 +192,18 @@ def _open(client: KuzzleWebSocket, attempt: _Attempt) -> Any:
 def _connect_error(
     client: KuzzleWebSocket, exc: BaseException | None, stopped: str | None
 ) -> KuzzleError:
-    url = shown_url(client.url)
+    url = client.url
     if stopped is not None:
         closed = client.closed
         hint = NOT_RETRYABLE if closed else CONNECT_FAILED
-        why = "the client was closed" if closed else stopped
-        return ConnectionLostError(
-            f"could not connect to {url}: {why}",
-            transport="websocket",
-            problem=hint.reason,
-            retry_hint=hint,
-        )
+        return _query.ws_connect_error(url, "the client was closed" if closed else stopped, hint)
     if isinstance(exc, _wsc.WebSocketBadStatusException):
         return handshake_refusal(
-            url, exc.status_code, exc.resp_headers or {}, exc.resp_body, "websocket"
+            shown_url(url), exc.status_code, exc.resp_headers or {}, exc.resp_body, "websocket"
         )
+    assert exc is not None
     hint = NOT_RETRYABLE if isinstance(exc, (ValueError, TypeError)) else CONNECT_FAILED
-    return ConnectionLostError(
-        f"could not connect to {url}: {type(exc).__name__}: {redact_text(str(exc), 300)}",
-        transport="websocket",
-        problem=hint.reason,
-        retry_hint=hint,
-    )
+    return _query.ws_connect_error(url, exc, hint)
 
 
 class _Connection:
@@ -310,7 +296,7 @@ class _Connection:
             why = f"the connection was dropped: {exc}"
         except Exception as exc:  # the socket failed or was aborted: report, never raise
             if not self._closing:
-                why = f"the connection dropped ({type(exc).__name__}: {str(exc)[:200]})"
+                why = _ws_router.dropped_by(exc)
         finally:
             self._drop(why if not self._closing else "the client was closed")
 

@@ -176,7 +176,7 @@ class _Connection:
         except websockets.exceptions.ConnectionClosed:
             pass
         except Exception as exc:  # never let the reader die silently
-            why = f"the connection dropped ({type(exc).__name__}: {str(exc)[:200]})"
+            why = _ws_router.dropped_by(exc)
             log.exception("the WebSocket reader failed")
         if not self._closing:
             why = _describe_close(self.ws, why)
@@ -386,13 +386,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
         except Exception as exc:  # refused, DNS, timeout, bad URL: nothing was sent
             bad_url = isinstance(exc, (ValueError, TypeError, websockets.exceptions.InvalidURI))
             hint = NOT_RETRYABLE if bad_url else CONNECT_FAILED
-            detail = f"{type(exc).__name__}: {str(exc)[:300]}"
-            raise ConnectionLostError(
-                f"could not connect to {shown_url(self.url)}: {detail}",
-                transport="websocket",
-                problem=hint.reason,
-                retry_hint=hint,
-            ) from _query.safe_cause(exc)
+            raise _query.ws_connect_error(self.url, exc, hint) from _query.safe_cause(exc)
 
     def _refused_handshake(self, exc: websockets.exceptions.InvalidStatus) -> KuzzleError:
         """A handshake answered with an HTTP status: parsed like any HTTP answer (shared)."""
@@ -504,4 +498,4 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("connected" if self.connected else "idle")
-        return f"AsyncKuzzleWebSocket({self.url!r}, {state})"
+        return f"AsyncKuzzleWebSocket({shown_url(self.url)!r}, {state})"

@@ -255,6 +255,25 @@ async def test_a_proxy_refusing_the_handshake_is_replay_safe() -> None:
     assert "s3cr3t" not in str(error) + repr(error)
 
 
+async def test_a_password_in_a_bad_url_is_not_shown() -> None:
+    # websockets quotes the whole URL in InvalidURI's text.
+    kuzzle = AsyncKuzzleWebSocket("wsx://admin:hunter2pass@127.0.0.1:1/", timeout=2.0)
+    with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+        await kuzzle.connect()
+    await kuzzle.close()
+    assert not info.value.retry_hint.retryable
+    assert "could not connect to" in str(info.value)
+    assert "InvalidURI" in str(info.value)
+    assert "hunter2pass" not in info.value.message
+    assert "hunter2pass" not in str(info.value) + repr(info.value)
+
+
+async def test_repr_hides_a_password_in_the_url() -> None:
+    kuzzle = AsyncKuzzleWebSocket("ws://admin:hunter2pass@127.0.0.1:1/", timeout=2.0)
+    assert "hunter2pass" not in repr(kuzzle)
+    assert "127.0.0.1:1" in repr(kuzzle)
+
+
 async def test_the_connect_deadline_is_total() -> None:
     async def drip(writer: asyncio.StreamWriter) -> None:
         for byte in b"HTTP/1.1 101 Switching Protocols\r\n":
