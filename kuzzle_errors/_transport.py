@@ -279,11 +279,16 @@ class RefusalLedger:
         refused = self._settle()
         # Frames behind the horizon are the subject of no later refusal: out of the current
         # episode, forgetting them loses nothing (their callers track them).
-        for old, old_seq in list(self._unresolved.items()):
+        # Send order is insertion order: stop at the first frame past the horizon, without
+        # copying every tracked frame (a burst of answers would be quadratic).
+        behind = []
+        for old, old_seq in self._unresolved.items():
             if old_seq > self._horizon:
                 break
             if old not in self._episode:
-                del self._unresolved[old]
+                behind.append(old)
+        for old in behind:
+            del self._unresolved[old]
         return refused
 
     def refused(self) -> list[Hashable]:
