@@ -34,7 +34,7 @@ from kuzzle_errors._transport import (
     handshake_refusal,
     shown_url,
 )
-from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError
+from kuzzle_errors.exceptions import KuzzleError
 
 if TYPE_CHECKING:
     from kuzzle_errors._aio import AsyncRetryCaller
@@ -466,19 +466,10 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
             self._callbacks.spawn(result, f"{name} callback")
 
     def _connection_dropped(self, conn: _Connection, why: str) -> None:
-        if conn is not self._conn:
-            return
+        if conn is not self._conn or self._closed:
+            return  # closing: close() ends the streams, once
         for stream in list(self._streams):
-            stream._put(
-                None
-                if self._closed
-                else ConnectionLostError(
-                    f"connection to {shown_url(self.url)} lost: {why}",
-                    transport="websocket",
-                    problem=CONNECTION_LOST.reason,
-                    retry_hint=CONNECTION_LOST,
-                )
-            )
+            stream._put(_query.ws_lost_error(self.url, {}, why, CONNECTION_LOST))
 
     async def close(self) -> None:
         """Close the socket; pending queries fail with ConnectionLostError. Idempotent."""

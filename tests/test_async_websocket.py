@@ -192,6 +192,21 @@ async def test_notifications_reach_the_callback_and_the_iterator(stub: StubKuzzl
     assert [n async for n in later] == []
 
 
+async def test_close_ends_a_stream_once(stub: StubKuzzle) -> None:
+    delivered = asyncio.Event()
+    kuzzle = AsyncKuzzleWebSocket(
+        stub.ws_url, timeout=5.0, on_notification=lambda msg: delivered.set()
+    )
+    await kuzzle.connect()
+    stream = kuzzle.notifications(max_queued=2)
+    await asyncio.to_thread(stub.notify, "room-1", result={"_id": "n1"})
+    await asyncio.wait_for(delivered.wait(), 2.0)  # queued in the stream before the callback
+    await kuzzle.close()
+    # One end marker: it drops no queued notification from a stream with room for two.
+    assert stream.dropped == 0
+    assert [n["room"] async for n in stream] == ["room-1"]
+
+
 async def test_pings_keep_an_idle_socket_and_a_silent_server_is_dropped(stub: StubKuzzle) -> None:
     async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0, ping_interval=0.05) as kuzzle:
         await asyncio.sleep(0.3)
