@@ -11,14 +11,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from kuzzle_errors._transport import host_key, jwt_from_login, login_request
+from kuzzle_errors._transport import jwt_from_login, login_request, scope_retry
 
 __all__ = [
     "AsyncClientBase",
     "AsyncRetryCaller",
     "TaskSet",
     "acall_with_retry",
-    "scope_async_retry",
 ]
 
 _T = TypeVar("_T")
@@ -31,18 +30,6 @@ class AsyncRetryCaller(Protocol):
     async def acall(
         self, fn: Callable[..., Awaitable[_T]], /, *args: Any, idempotent: bool = ..., **kwargs: Any
     ) -> _T: ...
-
-
-def scope_async_retry(policy: AsyncRetryCaller | None, url: str) -> AsyncRetryCaller | None:
-    """``policy.for_host(host_key(url))`` when the policy has ``for_host``, else ``policy``.
-
-    Every client of one server, sync or async, HTTP or WebSocket, then shares one budget.
-    """
-    for_host = getattr(policy, "for_host", None)
-    if policy is not None and callable(for_host):
-        scoped: AsyncRetryCaller = for_host(host_key(url))
-        return scoped
-    return policy
 
 
 async def acall_with_retry(
@@ -80,7 +67,7 @@ class AsyncClientBase:
 
     @retry.setter
     def retry(self, policy: AsyncRetryCaller | None) -> None:
-        self._retry = scope_async_retry(policy, self._retry_scope())
+        self._retry = scope_retry(policy, self._retry_scope())
 
     async def query(self, request: Mapping[str, Any]) -> Any:
         """Send one Kuzzle API request and return its ``result`` (see the clients)."""

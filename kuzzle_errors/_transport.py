@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_P = TypeVar("_P")  # a retry policy, sync or async
 
 #: The request never left the client: replaying it cannot run it twice.
 CONNECT_FAILED: Final = RetryHint(
@@ -104,10 +105,16 @@ def host_key(url: str) -> str:
     return f"{host}:{port}" if port is not None else host
 
 
-def scope_retry(policy: RetryCaller | None, url: str) -> RetryCaller | None:
-    """``policy.for_host(host_key(url))`` when the policy has ``for_host``, else ``policy``."""
-    if isinstance(policy, HostScopedRetryCaller):
-        return policy.for_host(host_key(url))
+def scope_retry(policy: _P | None, url: str) -> _P | None:
+    """``policy.for_host(host_key(url))`` when the policy has ``for_host``, else ``policy``.
+
+    Sync or async (``call`` or ``acall``): every client of one server, HTTP or WebSocket,
+    then shares one budget.
+    """
+    for_host = getattr(policy, "for_host", None)
+    if policy is not None and callable(for_host):
+        scoped: _P = for_host(host_key(url))
+        return scoped
     return policy
 
 
