@@ -176,9 +176,9 @@ def handshake_refusal(
 
     Parsed like any HTTP answer: Kuzzle's envelope (a 401 ``security.token.invalid``, a 404
     ``network.http.url_not_found``...) gives the class of its id, anything else the class of
-    its status, so a permanent refusal is not retryable. ``url`` is shown as given: pass it
-    through :func:`shown_url`.
+    its status, so a permanent refusal is not retryable.
     """
+    url = shown_url(url)
     content = body if isinstance(body, (bytes, str)) else b""
     error, _, _ = parse_response_and_body(
         content, http_status=status, headers=headers, transport=transport

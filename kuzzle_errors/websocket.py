@@ -199,7 +199,7 @@ def _connect_error(
         return _query.ws_connect_error(url, "the client was closed" if closed else stopped, hint)
     if isinstance(exc, _wsc.WebSocketBadStatusException):
         return handshake_refusal(
-            shown_url(url), exc.status_code, exc.resp_headers or {}, exc.resp_body, "websocket"
+            url, exc.status_code, exc.resp_headers or {}, exc.resp_body, "websocket"
         )
     assert exc is not None
     hint = NOT_RETRYABLE if isinstance(exc, (ValueError, TypeError)) else CONNECT_FAILED

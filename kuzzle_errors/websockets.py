@@ -392,7 +392,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
         """A handshake answered with an HTTP status: parsed like any HTTP answer (shared)."""
         response = exc.response
         return handshake_refusal(
-            shown_url(self.url),
+            self.url,
             response.status_code,
             dict(response.headers.raw_items()),
             bytes(response.body or b""),
