@@ -37,6 +37,7 @@ from kuzzle_errors._transport import (
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
 
 __all__ = [
+    "DEFAULT_MAX_FRAME_BYTES",
     "FINISHED_MEMORY",
     "PING",
     "PONG",
@@ -55,6 +56,8 @@ __all__ = [
 #: Kuzzle's application ping and pong frames.
 PING: Final = '{"p":1}'
 PONG: Final = '{"p":2}'
+#: Largest frame both clients accept by default, in bytes; a larger one drops the connection.
+DEFAULT_MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
 #: How many finished request ids a router remembers, so that a late or repeated answer to
 #: one is dropped rather than taken for a notification.
 FINISHED_MEMORY: Final = 1024

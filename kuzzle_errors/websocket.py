@@ -438,7 +438,7 @@ class KuzzleWebSocket:
         on_unmatched_error: UnmatchedError | None = None,
         rate_limit_grace: float = 0.5,
         ping_interval: float | None = 20.0,
-        max_frame_bytes: int = 256 * 1024 * 1024,
+        max_frame_bytes: int = _ws_router.DEFAULT_MAX_FRAME_BYTES,
         frame_timeout: float | None = None,
         connect: bool = True,
     ) -> None:

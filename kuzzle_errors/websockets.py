@@ -44,7 +44,7 @@ __all__ = ["DEFAULT_MAX_FRAME_BYTES", "AsyncKuzzleWebSocket", "NotificationStrea
 log = logging.getLogger(__name__)
 
 #: Largest frame accepted, in bytes; a larger one drops the connection (code 1009).
-DEFAULT_MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
+DEFAULT_MAX_FRAME_BYTES: Final = _ws_router.DEFAULT_MAX_FRAME_BYTES
 
 Notification = Callable[[dict[str, Any]], "Awaitable[None] | None"]
 UnmatchedError = Callable[[KuzzleError], "Awaitable[None] | None"]
