@@ -24,7 +24,6 @@ __all__ = [
     "NO_ANSWER",
     "BodyTooLarge",
     "BoundedBody",
-    "HostScopedRetryCaller",
     "RefusalLedger",
     "RetryCaller",
     "call_with_retry",
@@ -37,7 +36,6 @@ __all__ = [
     "request_fields",
     "scope_retry",
     "shown_url",
-    "with_hint",
 ]
 
 _T = TypeVar("_T")

@@ -38,15 +38,12 @@ from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTi
 
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",
-    "FINISHED_MEMORY",
     "PING",
     "PONG",
     "FrameRouter",
     "Outcome",
-    "PingDue",
     "Routed",
     "Stale",
-    "Waiter",
     "decode_frame",
     "dropped_by",
     "log_unmatched",
