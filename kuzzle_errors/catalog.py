@@ -20,7 +20,7 @@ from kuzzle_errors._record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from typing import Final
 
 __all__ = [
@@ -168,20 +168,22 @@ def _node_str(value: object) -> str:
 
 
 class _Catalog:
-    """Lazily built indexes over the generated rows."""
+    """Indexes over the rows of ``_catalog_data`` (or, for the generator, the rows it builds)."""
 
-    def __init__(self) -> None:
-        from kuzzle_errors import _catalog_data as data
-
-        v1_rows = {row[0]: row for row in data.V1}
+    def __init__(
+        self,
+        v2: Sequence[tuple[str, int, str, str, str, str | None]],
+        v1: Sequence[tuple[str, int, str, int, str]],
+    ) -> None:
+        v1_rows = {row[0]: row for row in v1}
         self.by_id: dict[int, dict[str, ErrorSpec]] = {1: {}, 2: {}}
         self.by_code: dict[int, dict[int, ErrorSpec]] = {1: {}, 2: {}}
-        for id_, code, cls, desc, msg, dep in data.V2:
+        for id_, code, cls, desc, msg, dep in v2:
             versions = (1, 2) if id_ in v1_rows else (2,)
             spec = ErrorSpec(id_, code, cls, CLASS_STATUS[cls], desc, msg, dep, versions)
             self.by_id[2][id_] = spec
             self.by_code[2][code] = spec
-        for id_, code, cls, status, desc in data.V1:
+        for id_, code, cls, status, desc in v1:
             versions = (1, 2) if id_ in self.by_id[2] else (1,)
             spec = ErrorSpec(id_, code, cls, status, desc, None, None, versions)
             self.by_id[1][id_] = spec
@@ -196,7 +198,9 @@ _catalog: _Catalog | None = None
 def _data() -> _Catalog:
     global _catalog
     if _catalog is None:
-        _catalog = _Catalog()
+        from kuzzle_errors import _catalog_data as data
+
+        _catalog = _Catalog(data.V2, data.V1)
     return _catalog
 
 

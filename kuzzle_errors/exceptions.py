@@ -778,6 +778,11 @@ def error_class(key: str | int, *, version: int | None = None) -> type[KuzzleErr
     return _class_for_spec(spec)
 
 
+def base_for_spec(spec: ErrorSpec) -> type[KuzzleError]:
+    """The class a per-id class derives from: its Kuzzle family, or the log-in-again one."""
+    return AuthenticationRequiredError if spec.id in LOGIN_AGAIN_IDS else family(spec.class_name)
+
+
 def _class_for_spec(spec: ErrorSpec) -> type[KuzzleError]:
     cls = _by_id.get(spec.id)
     if cls is not None:
@@ -796,11 +801,6 @@ def _class_for_spec(spec: ErrorSpec) -> type[KuzzleError]:
                 "default_status": preferred.status,
                 "_generated": True,
             }
-            base = (
-                AuthenticationRequiredError
-                if preferred.id in LOGIN_AGAIN_IDS
-                else family(preferred.class_name)
-            )
-            cls = type(name, (base,), namespace)
+            cls = type(name, (base_for_spec(preferred),), namespace)
             _by_id[spec.id] = cls
     return cls

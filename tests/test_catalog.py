@@ -28,6 +28,24 @@ def test_generator_output_equals_committed_files() -> None:
         assert path.read_text(encoding="utf-8") == text, path
 
 
+def test_stub_is_rendered_from_the_rows_given_not_the_installed_catalogue() -> None:
+    v2 = generate_catalog.load_v2(DATA / "kuzzle-v2")
+    v1 = generate_catalog.parse_seed_table(generate_catalog.find_seed("001"))
+    changed = [
+        (id_, code, cls, "A rewritten description" if id_ == "api.process.overloaded" else d, m, x)
+        for id_, code, cls, d, m, x in v2
+    ]
+    added = ("api.process.brand_new", 0x0202FFFF, "NotFoundError", "Never shipped", "m", None)
+    stub = generate_catalog.render_stub([*changed, added], v1)
+    assert catalog.get("api.process.brand_new") is None  # only in the rows given
+    assert "class ApiProcessBrandNew(NotFoundError):" in stub
+    assert "``api.process.brand_new`` (0x0202ffff): NotFoundError, status 404." in stub
+    overloaded = stub.split("class ApiProcessOverloaded", 1)[1].split("class ", 1)[0]
+    assert "A rewritten description." in overloaded
+    assert "discarded because the server is overloaded" not in overloaded
+    assert "Literal['api.process.brand_new']" in stub
+
+
 @pytest.mark.skipif(not SHARED.is_dir(), reason="no shared/ folder beside the repository")
 def test_vendored_data_matches_the_shared_sources() -> None:
     for source in sorted((SHARED / "kuzzle-error-codes").iterdir()):
