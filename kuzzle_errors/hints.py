@@ -31,6 +31,7 @@ __all__ = [
     "RATE_LIMIT_WINDOW",
     "RetryHint",
     "hint_for",
+    "hint_of_rule",
     "parse_retry_after",
     "RULES",
 ]
@@ -456,6 +457,16 @@ def retry_after_of(headers: Mapping[str, str] | None) -> float | None:
 _HINTS: dict[_Rule, RetryHint] = {}
 
 
+def hint_of_rule(rule: _Rule) -> RetryHint:
+    """A :func:`rule_for` classification as a hint (never replay-safe if not retryable)."""
+    hint = _HINTS.get(rule)
+    if hint is None:
+        retryable, replay_safe, delay, other_node, reason = rule
+        hint = RetryHint(retryable, replay_safe and retryable, delay, reason, other_node)
+        _HINTS[rule] = hint
+    return hint
+
+
 def hint_for(error: KuzzleError) -> RetryHint:
     """The retry hint of ``error`` (what ``error.retry_hint`` returns)."""
     spec = error.spec
@@ -468,12 +479,7 @@ def hint_for(error: KuzzleError) -> RetryHint:
     )
     retry_after = error.retry_after
     if retry_after is None:
-        hint = _HINTS.get(rule)
-        if hint is None:
-            retryable, replay_safe, delay, other_node, reason = rule
-            hint = RetryHint(retryable, replay_safe and retryable, delay, reason, other_node)
-            _HINTS[rule] = hint
-        return hint
+        return _HINTS.get(rule) or hint_of_rule(rule)
     # A proxy's explicit wish outranks the id's minimum.
     retryable, replay_safe, delay, other_node, reason = rule
     refused = error.http_status in (429, 503) or error.status in (429, 503)

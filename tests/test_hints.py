@@ -14,13 +14,22 @@ from kuzzle_errors import (
     error_class,
     parse_response,
 )
-from kuzzle_errors.hints import MAX_RETRY_AFTER, RULES, parse_retry_after
+from kuzzle_errors.hints import MAX_RETRY_AFTER, RULES, hint_of_rule, parse_retry_after, rule_for
 
 NOW = 1_700_000_000.0
 
 
 def build(error_id: str, **fields: object) -> KuzzleError:
     return error_class(error_id)("m", **fields)  # type: ignore[arg-type]
+
+
+def test_hint_of_rule_is_the_hint_an_error_without_retry_after_carries() -> None:
+    spec = catalog.get("api.process.overloaded")
+    assert spec is not None
+    rule = rule_for(spec.id, spec.class_name, spec.status)
+    assert hint_of_rule(rule) is build(spec.id).retry_hint
+    # Never replay-safe when not retryable, whatever the rule says.
+    assert hint_of_rule((False, True, 0.0, False, "r")) == RetryHint(False, False, 0.0, "r", False)
 
 
 REJECTED = [

@@ -46,15 +46,9 @@ _CLIENT_CLASSES: Final = (
 _MISREPORTED_PROPS: Final = ("services.storage.undefined", "services.cache.notconnected")
 
 
-def _as_hint(rule: tuple[bool, bool, float, bool, str]) -> RetryHint:
-    """A :func:`hints.rule_for` classification as a hint (never replay-safe if not retryable)."""
-    retryable, replay_safe, delay, other_node, reason = rule
-    return RetryHint(retryable, replay_safe and retryable, delay, reason, other_node)
-
-
 def spec_hint(spec: ErrorSpec) -> RetryHint:
     """The retry advice for a catalogued error, as the parser would give it (no headers)."""
-    return _as_hint(hints.rule_for(spec.id, spec.class_name, spec.status))
+    return hints.hint_of_rule(hints.rule_for(spec.id, spec.class_name, spec.status))
 
 
 def retry_label(hint: RetryHint) -> str:
@@ -287,7 +281,7 @@ def _misreport_notes(spec: ErrorSpec) -> Iterable[tuple[str, RetryHint]]:
     for prop in _MISREPORTED_PROPS:
         rule = hints.rule_for(spec.id, spec.class_name, spec.status, [prop])
         if rule != plain:
-            yield prop, _as_hint(rule)
+            yield prop, hints.hint_of_rule(rule)
 
 
 def _write_class(out: TextIO, style: Style, name: str, version: int | None) -> None:
@@ -303,7 +297,9 @@ def _write_class(out: TextIO, style: Style, name: str, version: int | None) -> N
     status = catalog.CLASS_STATUS[name]
     _field(out, style, "status", style.status(str(status), status))
     _field(out, style, "about", summary)
-    _field(out, style, "retry", retry_advice(_as_hint(hints.rule_for(None, name, status))))
+    _field(
+        out, style, "retry", retry_advice(hints.hint_of_rule(hints.rule_for(None, name, status)))
+    )
     if name == "KuzzleError":
         _field(out, style, "ids", "every Kuzzle error: all the classes derive from it")
         return
