@@ -438,14 +438,20 @@ def _seconds_until_date(text: str, now: Callable[[], float]) -> float | None:
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    """A header value, looked up case-insensitively."""
+    """A header value, looked up case-insensitively.
+
+    Of one name sent in several spellings, the last wins: as in the parser's lower-cased view
+    (``_redact.prepare_headers``) and requests' ``CaseInsensitiveDict``, so an error's
+    ``retry_after`` is the same whichever path built it.
+    """
     if not headers:
         return None
     lowered = name.lower()
+    found = None
     for key, value in headers.items():
         if key.lower() == lowered:
-            return value
-    return None
+            found = value
+    return found
 
 
 def retry_after_of(headers: Mapping[str, str] | None) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import pickle
 
 import pytest
 
@@ -30,6 +31,18 @@ def test_hint_of_rule_is_the_hint_an_error_without_retry_after_carries() -> None
     assert hint_of_rule(rule) is build(spec.id).retry_hint
     # Never replay-safe when not retryable, whatever the rule says.
     assert hint_of_rule((False, True, 0.0, False, "r")) == RetryHint(False, False, 0.0, "r", False)
+
+
+def test_retry_after_sent_in_two_spellings_last_wins_on_every_path() -> None:
+    headers = {"Retry-After": "5", "retry-after": "10"}
+    envelope = b'{"status": 503, "error": {"id": "api.process.overloaded", "message": "m"}}'
+    parsed = parse_response(envelope, http_status=503, headers=headers)
+    html = parse_response(b"<html>busy</html>", http_status=503, headers=headers)
+    built = KuzzleError("m", status=503, headers=headers)
+    assert parsed is not None and html is not None
+    for error in (parsed, html, built):
+        assert error.retry_after == 10.0
+        assert pickle.loads(pickle.dumps(error)).retry_after == 10.0
 
 
 REJECTED = [
