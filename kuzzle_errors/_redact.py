@@ -238,15 +238,31 @@ def prepare_headers(headers: object) -> tuple[dict[str, str], dict[str, str]]:
     """Redacted plain copies of ``headers`` (a mapping or pairs): as sent, and lower-cased.
 
     Names and values may be ``str`` or ``bytes``; secret headers are matched by name, in
-    any case. Values are bounded (``HEADER_LIMIT``). One pass, as every parsed HTTP
-    response goes through here. Unusable headers give {}: they are context only, never a
-    reason to fail.
+    any case. Values are bounded (``HEADER_LIMIT``). Unusable headers give {}: they are
+    context only, never a reason to fail.
     """
     plain: dict[str, str] = {}
     lower: dict[str, str] = {}
+    _fill(headers, plain, lower)
+    return plain, lower
+
+
+def prepared_headers(headers: object) -> PreparedHeaders:
+    """``prepare_headers`` as one :class:`PreparedHeaders` (its ``lower`` attribute set)."""
+    out = PreparedHeaders()
+    out.lower = {}
+    _fill(headers, out, out.lower)
+    return out
+
+
+def _fill(headers: object, plain: dict[str, str], lower: dict[str, str]) -> None:
+    """Redact ``headers`` into ``plain`` and ``lower``; an unusable set leaves both empty.
+
+    One pass: every parsed HTTP response goes through here.
+    """
     try:
         if not headers:
-            return plain, lower
+            return
         pairs = headers.items() if hasattr(headers, "items") else headers
         for key, value in pairs:  # type: ignore[union-attr]
             name = key if type(key) is str else _name(key)
@@ -257,17 +273,9 @@ def prepare_headers(headers: object) -> tuple[dict[str, str], dict[str, str]]:
                 text = redact_text(value if type(value) is str else _name(value), HEADER_LIMIT)
             plain[name] = text
             lower[folded] = text
-    except Exception:  # a hostile or malformed set: keep nothing rather than crash
-        return {}, {}
-    return plain, lower
-
-
-def prepared_headers(headers: object) -> PreparedHeaders:
-    """``prepare_headers`` as one :class:`PreparedHeaders` (its ``lower`` attribute set)."""
-    plain, lower = prepare_headers(headers)
-    out = PreparedHeaders(plain)
-    out.lower = lower
-    return out
+    except Exception:  # keep nothing rather than crash
+        plain.clear()
+        lower.clear()
 
 
 def redact_headers(headers: object) -> dict[str, str]:
