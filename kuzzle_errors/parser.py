@@ -111,7 +111,6 @@ class _Context:
     """What surrounds an error object: the transport facts and the envelope."""
 
     __slots__ = (
-        "_lower",
         "_plain",
         "_source",
         "decoded",
@@ -136,7 +135,6 @@ class _Context:
         self.request_id = request_id
         self._source = headers  # prepared on first use: most parses never need them
         self._plain: PreparedHeaders | None = None
-        self._lower: dict[str, str] = {}
         self.transport = transport
         self.response = response
         self.problem = problem
@@ -148,16 +146,14 @@ class _Context:
         """The headers, redacted, as sent."""
         if self._plain is None:
             self._plain = prepared_headers(self._source)
-            self._lower = self._plain.lower
             self._source = None
         return self._plain
 
     @property
     def lower(self) -> dict[str, str]:
         """The headers, redacted, by lower-cased name."""
-        if self._plain is None:
-            _ = self.headers
-        return self._lower
+        plain = self._plain
+        return (plain if plain is not None else self.headers).lower
 
     def fields(self, envelope: Mapping[str, Any] | None) -> dict[str, Any]:
         get = (envelope if envelope is not None else _NO_ENVELOPE).get
