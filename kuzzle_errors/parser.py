@@ -368,13 +368,15 @@ def _parse(body: object, ctx: _Context, strict: bool) -> KuzzleError | None:
     else:
         return _unusable(safe_repr(body), f"unsupported body type {type(body).__name__}", ctx)
 
-    data_json = _loads(text, fast=True)
+    data_json = _loads(text)
     if data_json is _UNDECIDED:
         stripped = text.strip().lstrip("\ufeff")
         if not stripped:
             return _unusable(original, "empty body", ctx)
+        import json  # here, not at module level: keeps `import kuzzle_errors` light
+
         try:
-            data_json = _loads(stripped, fast=False)
+            data_json = json.loads(stripped)
         except RecursionError:
             return _unusable(original, "JSON nested too deeply", ctx)
         except ValueError as exc:
@@ -386,13 +388,13 @@ _UNDECIDED: Final = object()
 _scan_once: Any = None
 
 
-def _loads(text: str, *, fast: bool) -> Any:
-    """Decode JSON text; with ``fast``, ``_UNDECIDED`` for anything but one clean value.
+def _loads(text: str) -> Any:
+    """Decode JSON text that is one clean value; ``_UNDECIDED`` for anything else.
 
-    The fast path calls the json module's C scanner directly, skipping ``json.loads``'s
-    Python-level whitespace handling: most of the cost of a small body. Anything unusual
-    (surrounding whitespace, a BOM, trailing data, errors) is left to ``json.loads``, whose
-    error messages explain what is wrong.
+    This calls the json module's C scanner directly, skipping ``json.loads``'s Python-level
+    whitespace handling: most of the cost of a small body. Anything unusual (surrounding
+    whitespace, a BOM, trailing data, errors) is left to ``json.loads``, whose error
+    messages explain what is wrong.
     """
     global _scan_once
     if _scan_once is None:
@@ -400,10 +402,6 @@ def _loads(text: str, *, fast: bool) -> Any:
 
         decoder: Any = json.JSONDecoder()  # typeshed omits the documented-by-code scan_once
         _scan_once = decoder.scan_once
-    if not fast:
-        import json
-
-        return json.loads(text)
     try:
         value, end = _scan_once(text, 0)
     except (StopIteration, ValueError, RecursionError):
