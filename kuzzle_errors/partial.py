@@ -58,9 +58,6 @@ SUBJECT_FIRST: Final = frozenset(
     }
 )
 
-_BULK_ACTIONS = frozenset({"create", "index", "update", "delete", "createOrReplace", "replace"})
-
-
 class _Unsealed:
     """A :class:`PartialItem`'s slots, still writable (see ``parse_items``)."""
 
