@@ -573,7 +573,7 @@ class PartialError(KuzzleError):
     @_once
     def items(self) -> list[PartialItem]:
         """Each failed item, parsed (see :class:`kuzzle_errors.partial.PartialItem`)."""
-        return _layers.items(self.errors, self.transport)
+        return _layers.items(self.errors, transport=self.transport)
 
     @_once
     def successes(self) -> list[Any]:
@@ -682,7 +682,7 @@ class _Layers:
 
     hint_for: Callable[[KuzzleError], RetryHint]
     retry_after: Callable[[Mapping[str, str]], float | None]
-    items: Callable[[list[Any], str | None], list[PartialItem]]
+    items: Callable[..., list[PartialItem]]  # partial.parse_items
     successes: Callable[[object], list[Any] | None]
 
 
@@ -693,7 +693,7 @@ def wire(
     *,
     hint_for: Callable[[KuzzleError], RetryHint],
     retry_after: Callable[[Mapping[str, str]], float | None],
-    items: Callable[[list[Any], str | None], list[PartialItem]],
+    items: Callable[..., list[PartialItem]],  # partial.parse_items
     successes: Callable[[object], list[Any] | None],
 ) -> None:
     """Hand over the functions of the layers above (called once, by ``kuzzle_errors.parser``)."""

@@ -44,8 +44,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Final
 
-    from kuzzle_errors.partial import PartialItem
-
 __all__ = [
     "FOREIGN_CODES",
     "RAW_COPY_LIMIT",
@@ -583,14 +581,10 @@ def _internal_failure(
 
 # The layers below the parser never import it, nor each other upwards: it hands them the
 # functions they need (see ``exceptions.wire``), once, as the package loads.
-def _items(errors: list[Any], transport: str | None) -> list[PartialItem]:
-    return partial.parse_items(errors, transport=transport)
-
-
 partial.wire(parse_error=parse_error)
 exceptions.wire(
     hint_for=hints.hint_for,
     retry_after=hints.retry_after_of,
-    items=_items,
+    items=partial.parse_items,
     successes=partial.successes_of,
 )

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from kuzzle_errors.exceptions import KuzzleError
 
-__all__ = ["PartialItem", "parse_item", "parse_items", "successes_of", "wire"]
+__all__ = ["PartialItem", "parse_item", "parse_items", "successes_of"]
 
 _BULK_ACTIONS = frozenset({"create", "index", "update", "delete", "createOrReplace", "replace"})
 
@@ -57,6 +57,7 @@ SUBJECT_FIRST: Final = frozenset(
         "services.storage.too_many_changes",
     }
 )
+
 
 class _Unsealed:
     """A :class:`PartialItem`'s slots, still writable (see ``parse_items``)."""
