@@ -1,7 +1,8 @@
-"""A tiny immutable value-object base (what ``dataclass(frozen=True, slots=True)`` gives).
+"""Tiny value types: an immutable record base and a default-argument sentinel.
 
-Hand-written because ``dataclasses`` imports ``inspect``, which alone would cost
-``import kuzzle_errors`` several milliseconds.
+``Record`` is what ``dataclass(frozen=True, slots=True)`` gives, hand-written because
+``dataclasses`` imports ``inspect``, which alone would cost ``import kuzzle_errors`` several
+milliseconds. ``Sentinel`` marks "argument not given" and reads well in ``help()``.
 """
 
 from __future__ import annotations
@@ -49,3 +50,15 @@ class Record:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), tuple(getattr(self, name) for name in self._fields))
+
+
+class Sentinel:
+    """A unique marker for "argument not given"; its repr is what signatures show."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __repr__(self) -> str:
+        return self._text

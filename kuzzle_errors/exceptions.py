@@ -36,6 +36,7 @@ from __future__ import annotations
 import _thread
 
 from kuzzle_errors import catalog
+from kuzzle_errors._record import Sentinel
 from kuzzle_errors._redact import (
     PreparedHeaders,
     prepare_headers,
@@ -44,7 +45,6 @@ from kuzzle_errors._redact import (
     redact_text,
     shown,
 )
-from kuzzle_errors._sentinel import Sentinel
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
-from kuzzle_errors._sentinel import Sentinel
+from kuzzle_errors._record import Sentinel
 from kuzzle_errors._transport import new_request_id
 from kuzzle_errors.stub.payloads import (
     STUB_NODE,

@@ -59,7 +59,6 @@ def test_import_loads_nothing_but_the_core() -> None:
         "kuzzle_errors",
         "kuzzle_errors._record",
         "kuzzle_errors._redact",
-        "kuzzle_errors._sentinel",
         "kuzzle_errors.catalog",
         "kuzzle_errors.exceptions",
         "kuzzle_errors.hints",

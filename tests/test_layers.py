@@ -20,7 +20,6 @@ CORE_LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "kuzzle_errors._record",
         "kuzzle_errors._redact",
-        "kuzzle_errors._sentinel",
         "kuzzle_errors._catalog_data",
     ),
     ("kuzzle_errors.catalog",),
