@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from kuzzle_errors import catalog
 from kuzzle_errors.retry import RetryPolicy
-
-NOW = {"controller": "server", "action": "now"}
-
-#: One catalogued id per Kuzzle error class.
-FAMILIES: dict[str, str] = {}
-for _spec in catalog.all_specs(2):
-    FAMILIES.setdefault(_spec.class_name, _spec.id)
 
 #: What a raw server does with a connection once the request head is read.
 Handler = Callable[[asyncio.StreamWriter], Awaitable[None]]
@@ -28,14 +19,6 @@ def fast_policy(attempts: int = 5) -> RetryPolicy:
         await asyncio.sleep(0)
 
     return RetryPolicy(attempts=attempts, budget=None, async_sleep=no_sleep)
-
-
-def unused_port() -> int:
-    """A loopback port nobody listens on (bound, then released): connecting is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def replying(data: bytes) -> Handler:

@@ -69,6 +69,14 @@ class RawServer:
         self._sock.close()
 
 
+def unused_port() -> int:
+    """A loopback port nobody listens on (bound, then released): connecting is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
 @contextlib.contextmanager
 def raw_server(script: Script) -> Iterator[RawServer]:
     server = RawServer(script)

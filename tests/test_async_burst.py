@@ -11,6 +11,7 @@ import asyncio
 import time
 
 import pytest
+from common import NOW
 
 import kuzzle_errors
 from kuzzle_errors.httpx import AsyncKuzzleHTTP
@@ -23,7 +24,6 @@ pytestmark = [
     pytest.mark.kuzzle_stub(concurrent_requests=1, requests_buffer_size=2),
 ]
 
-NOW = {"controller": "server", "action": "now"}
 CALLS = 32
 
 

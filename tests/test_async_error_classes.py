@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from async_helpers import FAMILIES
+from common import FAMILIES
 
 import kuzzle_errors
 from kuzzle_errors.httpx import AsyncKuzzleHTTP

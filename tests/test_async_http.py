@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from async_helpers import NOW, Handler, fast_policy, raw_server, replying, unused_port
+from async_helpers import Handler, fast_policy, raw_server, replying
+from common import NOW
+from raw_server import unused_port
 
 import kuzzle_errors
 from kuzzle_errors.httpx import (

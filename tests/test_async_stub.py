@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 import pytest
-from async_helpers import NOW
+from common import NOW
 
 from kuzzle_errors.httpx import AsyncKuzzleHTTP
 from kuzzle_errors.testing import StubKuzzle

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import websockets.asyncio.server
-from async_helpers import NOW, fast_policy, raw_server, replying, unused_port
+from async_helpers import fast_policy, raw_server, replying
+from common import NOW
+from raw_server import unused_port
 
 import kuzzle_errors
 from kuzzle_errors.testing import StubKuzzle

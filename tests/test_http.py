@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 import requests
 import responses
 import urllib3.exceptions
+from raw_server import unused_port
 
 import kuzzle_errors
 from kuzzle_errors import catalog
@@ -62,13 +62,6 @@ def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> None
 def body_of(request: requests.PreparedRequest) -> Any:
     assert request.body is not None
     return json.loads(request.body)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture
@@ -257,7 +250,7 @@ def test_truncated_json_is_an_invalid_response(client: KuzzleHTTP) -> None:
 
 def test_connection_refused_is_replay_safe() -> None:
     with (
-        KuzzleHTTP(f"http://127.0.0.1:{free_port()}", timeout=2.0) as kuzzle,
+        KuzzleHTTP(f"http://127.0.0.1:{unused_port()}", timeout=2.0) as kuzzle,
         pytest.raises(kuzzle_errors.ConnectionLostError) as info,
     ):
         kuzzle.query({"controller": "document", "action": "create"})

@@ -15,7 +15,7 @@ import zlib
 import pytest
 import requests
 import responses
-from raw_server import Script, drip, raw_server, read_body, read_head
+from raw_server import Script, drip, raw_server, read_body, read_head, unused_port
 
 import kuzzle_errors
 from kuzzle_errors.http import KuzzleHTTP
@@ -192,9 +192,7 @@ def test_a_bad_token_header_never_shows_the_token(caplog: pytest.LogCaptureFixtu
 
 
 def test_a_password_in_the_url_is_not_shown() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     with KuzzleHTTP(f"http://admin:hunter2pass@127.0.0.1:{port}", timeout=2) as kuzzle:
         with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
             kuzzle.query(CREATE)

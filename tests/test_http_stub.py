@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from common import FAMILIES
 
 import kuzzle_errors
-from kuzzle_errors import catalog
 from kuzzle_errors.http import KuzzleHTTP, install
 from kuzzle_errors.retry import RetryPolicy
 from kuzzle_errors.testing import StubKuzzle
@@ -60,12 +60,6 @@ def client(request: pytest.FixtureRequest, stub: StubKuzzle) -> Iterator[Client]
 
 def transport_of(client: Client) -> str:
     return "http" if isinstance(client, KuzzleHTTP) else "websocket"
-
-
-# One catalogued id per Kuzzle error class.
-FAMILIES: dict[str, str] = {}
-for _spec in catalog.all_specs(2):
-    FAMILIES.setdefault(_spec.class_name, _spec.id)
 
 
 @pytest.mark.parametrize("class_name", sorted(FAMILIES))

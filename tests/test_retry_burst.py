@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from common import NOW
 from retry_helpers import run_threads
 
 from kuzzle_errors import KuzzleError
@@ -23,7 +24,6 @@ from kuzzle_errors.testing import StubKuzzle
 from kuzzle_errors.websocket import KuzzleWebSocket
 
 CALLS = 32
-NOW = {"controller": "server", "action": "now"}
 
 
 @pytest.fixture

@@ -15,14 +15,14 @@ pytest.importorskip("requests")
 testing = pytest.importorskip("kuzzle_errors.testing")
 http = pytest.importorskip("kuzzle_errors.http")
 
+from common import NOW  # noqa: E402
+
 from kuzzle_errors import (  # noqa: E402
     GatewayTimeoutError,
     ServiceUnavailableError,
     TooManyRequestsError,
 )
 from kuzzle_errors.retry import RetryDetails, RetryPolicy  # noqa: E402
-
-NOW = {"controller": "server", "action": "now"}
 
 
 class FakeTime:

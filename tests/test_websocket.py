@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from raw_server import unused_port
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
@@ -243,13 +244,6 @@ def client(server: Scripted) -> Iterator[KuzzleWebSocket]:
 
 def q(action: str, **body: Any) -> dict[str, Any]:
     return {"controller": "test", "action": action, "body": body}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # -- answers -----------------------------------------------------------------------------
@@ -501,7 +495,7 @@ def test_a_drop_fails_twenty_pending_queries_at_once(server: Scripted, how: str)
 
 def test_connect_failure_is_replay_safe() -> None:
     with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
-        KuzzleWebSocket(f"ws://127.0.0.1:{free_port()}", timeout=2.0)
+        KuzzleWebSocket(f"ws://127.0.0.1:{unused_port()}", timeout=2.0)
     assert info.value.retry_hint.replay_safe
     assert info.value.__cause__ is not None
 

@@ -14,6 +14,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from common import NOW
 from raw_server import (
     Script,
     drip,
@@ -22,6 +23,7 @@ from raw_server import (
     raw_server,
     read_frame,
     read_head,
+    unused_port,
 )
 
 import kuzzle_errors
@@ -30,7 +32,6 @@ from kuzzle_errors.websocket import KuzzleWebSocket
 
 WAIT = 5.0
 SECRET = "s3cr3t-session-Zq81"
-NOW = {"controller": "server", "action": "now"}
 
 
 def _dripped_101(server_stopping: list[bool]) -> Script:
@@ -237,9 +238,7 @@ def test_a_handshake_refusal_is_classed_by_its_status(status: int, retryable: bo
 
 
 def test_a_password_in_the_url_is_not_shown() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
         KuzzleWebSocket(f"ws://admin:hunter2pass@127.0.0.1:{port}", timeout=1)
     assert "hunter2pass" not in info.value.message

@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from common import NOW
 
 import kuzzle_errors
 from kuzzle_errors._transport import RefusalLedger
@@ -26,7 +27,6 @@ CREATE = {
     "collection": "c",
     "body": {"a": 1},
 }
-NOW = {"controller": "server", "action": "now"}
 
 
 def test_a_refusal_of_a_timed_out_query_is_never_pinned_on_an_in_flight_write() -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from common import NOW
+
 import kuzzle_errors
 from kuzzle_errors.testing import StubKuzzle
 from kuzzle_errors.websocket import KuzzleWebSocket
 
 WAIT = 5.0
-NOW = {"controller": "server", "action": "now"}
 
 
 def test_refusals_among_many_threads_all_fail_at_once() -> None:
