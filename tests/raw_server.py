@@ -28,7 +28,7 @@ class RawServer:
     def __init__(self, script: Script) -> None:
         self.script = script
         self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.2)
+        self._sock.settimeout(0.02)  # how often the accept loop looks for close()
         self.port: int = self._sock.getsockname()[1]
         self.connections = 0
         self._stop = threading.Event()
@@ -96,6 +96,16 @@ def read_head(conn: socket.socket) -> bytes:
             break
         data += chunk
     return data
+
+
+def replying(data: bytes) -> Script:
+    """A script that reads the request head, sends ``data`` as the whole answer, and hangs up."""
+
+    def script(conn: socket.socket, n: int) -> None:
+        read_head(conn)
+        conn.sendall(data)
+
+    return script
 
 
 def read_body(conn: socket.socket, head: bytes) -> bytes:

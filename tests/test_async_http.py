@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from async_helpers import Handler, fast_policy, raw_server, replying
+from async_helpers import fast_policy
 from common import NOW
-from raw_server import unused_port
+from raw_server import Script, drip, raw_server, read_head, replying, unused_port
 
 import kuzzle_errors
 from kuzzle_errors.httpx import (
@@ -202,26 +203,22 @@ async def test_a_dropped_connection_is_not_replay_safe(
 
 
 @contextlib.asynccontextmanager
-async def client_of(handler: Handler, **options: Any) -> AsyncIterator[AsyncKuzzleHTTP]:
-    """An AsyncKuzzleHTTP talking to a :func:`raw_server` that runs ``handler``."""
-    async with (
-        raw_server(handler) as port,
-        AsyncKuzzleHTTP(f"http://127.0.0.1:{port}", **options) as kuzzle,
-    ):
-        yield kuzzle
+async def client_of(script: Script, **options: Any) -> AsyncIterator[AsyncKuzzleHTTP]:
+    """An AsyncKuzzleHTTP talking to a :func:`raw_server` that runs ``script``."""
+    with raw_server(script) as server:
+        async with AsyncKuzzleHTTP(f"http://127.0.0.1:{server.port}", **options) as kuzzle:
+            yield kuzzle
 
 
 async def test_the_timeout_bounds_the_whole_call_not_each_read() -> None:
-    async def drip(writer: asyncio.StreamWriter) -> None:
-        writer.write(
+    def dripping(conn: socket.socket, n: int) -> None:
+        read_head(conn)
+        conn.sendall(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
         )
-        for _ in range(100):
-            writer.write(b" ")
-            await writer.drain()
-            await asyncio.sleep(0.1)
+        drip(conn, b" " * 100, 0.1, lambda: False)  # until the server hangs up
 
-    async with client_of(drip, timeout=0.5) as kuzzle:
+    async with client_of(dripping, timeout=0.5) as kuzzle:
         started = time.monotonic()
         with pytest.raises(kuzzle_errors.RequestTimeoutError) as info:
             await kuzzle.query(NOW)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import websockets.asyncio.server
-from async_helpers import fast_policy, raw_server, replying
+from async_helpers import fast_policy
 from common import NOW
-from raw_server import unused_port
+from raw_server import drip, raw_server, read_head, replying, unused_port
 
 import kuzzle_errors
 from kuzzle_errors.testing import StubKuzzle
@@ -246,8 +247,8 @@ async def test_a_handshake_refused_with_an_http_status_is_parsed() -> None:
         b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
     )
-    async with raw_server(refuse) as port:
-        kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=2.0)
+    with raw_server(refuse) as server:
+        kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{server.port}", timeout=2.0)
         with pytest.raises(kuzzle_errors.ServiceUnavailableError) as info:
             await kuzzle.connect()
     assert info.value.id == "api.process.overloaded"
@@ -261,8 +262,8 @@ async def test_a_proxy_refusing_the_handshake_is_replay_safe() -> None:
         b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nSet-Cookie: sid=s3cr3t\r\n"
         b"Content-Length: 13\r\n\r\n<html></html>"
     )
-    async with raw_server(bad_gateway) as port:
-        kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=2.0)
+    with raw_server(bad_gateway) as server:
+        kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{server.port}", timeout=2.0)
         with pytest.raises(kuzzle_errors.KuzzleError) as info:
             await kuzzle.query(NOW)
         await kuzzle.close()
@@ -292,14 +293,12 @@ async def test_repr_hides_a_password_in_the_url() -> None:
 
 
 async def test_the_connect_deadline_is_total() -> None:
-    async def drip(writer: asyncio.StreamWriter) -> None:
-        for byte in b"HTTP/1.1 101 Switching Protocols\r\n":
-            writer.write(bytes([byte]))
-            await writer.drain()
-            await asyncio.sleep(0.1)
+    def dripping(conn: socket.socket, n: int) -> None:
+        read_head(conn)
+        drip(conn, b"HTTP/1.1 101 Switching Protocols\r\n", 0.1, lambda: False)
 
-    async with raw_server(drip) as port:
-        kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{port}", timeout=0.5)
+    with raw_server(dripping) as server:
+        kuzzle = AsyncKuzzleWebSocket(f"ws://127.0.0.1:{server.port}", timeout=0.5)
         started = time.monotonic()
         with pytest.raises(kuzzle_errors.ConnectionLostError):
             await kuzzle.connect()
