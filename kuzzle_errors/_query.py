@@ -41,6 +41,7 @@ __all__ = [
     "HTTPAttempt",
     "error_from_message",
     "hook_parses",
+    "cut_note",
     "parse_http",
     "is_notification",
     "is_ping_frame",
@@ -141,55 +142,10 @@ def _with_request(error: KuzzleError, request: Mapping[str, Any]) -> KuzzleError
     return error
 
 
-def too_large_error(
-    status: int,
-    headers: Mapping[str, str],
-    kept: bytes,
-    limit: int,
-    found: KuzzleError | None,
-    request: Mapping[str, Any],
-    request_id: str,
-) -> KuzzleError:
-    """The error of an answer cut at its cap (``kept``: what was read).
-
-    A 2xx over ``max_body_bytes`` is an InvalidResponseError (not retryable: it ran, and the
-    same answer would come again); an error body over ``max_error_bytes`` is the error
-    ``found`` in what was read (else one of its status), its ``problem`` saying it was cut.
-    """
-    cut = f"the body was cut at {limit} bytes: the rest was not read"
-    if 200 <= status < 300:
-        return _invalid_answer(
-            f"an answer larger than max_body_bytes ({limit} bytes)",
-            status,
-            headers,
-            kept,
-            request,
-            request_id,
-            problem=cut,
-            hint=_TOO_LARGE,
-        )
-    error = found if found is not None else InvalidResponseError(f"HTTP {status}")
-    error.problem = f"{error.problem}; {cut}" if error.problem else cut
-    return _with_request(error, request)
-
-
-def undecodable_error(
-    status: int,
-    headers: Mapping[str, str],
-    exc: BaseException,
-    request: Mapping[str, Any],
-    request_id: str,
-) -> KuzzleError:
-    """The error of a body that is not what its ``Content-Encoding`` says."""
-    return _invalid_answer(
-        f"a body that is not valid {headers.get('Content-Encoding')}",
-        status,
-        headers,
-        None,
-        request,
-        request_id,
-        problem=f"decompressing the body failed: {exc}",
-    )
+def cut_note(error: KuzzleError, note: str) -> KuzzleError:
+    """``error`` with ``note`` (how much of its body was read) added to its ``problem``."""
+    error.problem = f"{error.problem}; {note}" if error.problem else note
+    return error
 
 
 def _http_result(
@@ -320,7 +276,14 @@ class HTTPAttempt:
 
     def cap(self, max_body_bytes: int | None, max_error_bytes: int | None) -> int | None:
         """The most of the body to read: ``max_body_bytes`` for a 2xx, else ``max_error_bytes``."""
-        return max_body_bytes if 200 <= self.status < 300 else max_error_bytes
+        return max_body_bytes if self._succeeded else max_error_bytes
+
+    @property
+    def _succeeded(self) -> bool:
+        return 200 <= self.status < 300
+
+    def _parse(self, content: bytes) -> tuple[KuzzleError | None, Any, bool]:
+        return parse_http(content, self.status, self.headers, self.strict, self.query.headers)
 
     def result(self, content: bytes, text: Callable[[], str] | None = None) -> Any:
         """``result`` of the answer whose whole body is ``content``, or raise its error.
@@ -328,9 +291,7 @@ class HTTPAttempt:
         ``text`` decodes a body that is not JSON as the library does (see :func:`_http_result`).
         """
         query = self.query
-        error, body, is_json = parse_http(
-            content, self.status, self.headers, self.strict, query.headers
-        )
+        error, body, is_json = self._parse(content)
         try:
             if error is not None:
                 raise _with_request(error, query.payload)
@@ -349,19 +310,41 @@ class HTTPAttempt:
             raise
 
     def unreadable(self, exc: BodyTooLarge | zlib.error) -> KuzzleError:
-        """The error of an answer whose body was cut at its cap, or does not decompress."""
+        """The error of an answer whose body was cut at its cap, or does not decompress.
+
+        A 2xx over ``max_body_bytes`` is an InvalidResponseError (not retryable: it ran, and
+        the same answer would come again); an error body over ``max_error_bytes`` is the error
+        found in what was read (else one of its status), its ``problem`` saying it was cut.
+        """
         query, status, headers = self.query, self.status, self.headers
         error: KuzzleError
-        if isinstance(exc, BodyTooLarge):
-            ok = 200 <= status < 300
-            found = None
-            if not ok:  # the error the start of the body holds, if it shows
-                found = parse_http(exc.data, status, headers, self.strict, query.headers)[0]
-            error = too_large_error(
-                status, headers, exc.data, exc.limit, found, query.payload, query.request_id
+        if not isinstance(exc, BodyTooLarge):
+            error = _invalid_answer(
+                f"a body that is not valid {headers.get('Content-Encoding')}",
+                status,
+                headers,
+                None,
+                query.payload,
+                query.request_id,
+                problem=f"decompressing the body failed: {exc}",
             )
         else:
-            error = undecodable_error(status, headers, exc, query.payload, query.request_id)
+            cut = f"the body was cut at {exc.limit} bytes: the rest was not read"
+            if self._succeeded:
+                error = _invalid_answer(
+                    f"an answer larger than max_body_bytes ({exc.limit} bytes)",
+                    status,
+                    headers,
+                    exc.data,
+                    query.payload,
+                    query.request_id,
+                    problem=cut,
+                    hint=_TOO_LARGE,
+                )
+            else:  # the error the start of the body holds, if it shows
+                found = self._parse(exc.data)[0]
+                error = found if found is not None else InvalidResponseError(f"HTTP {status}")
+                error = _with_request(cut_note(error, cut), query.payload)
         error.http_response = self.response
         return error
 

@@ -25,6 +25,7 @@ from kuzzle_errors._aio import AsyncClientBase, acall_with_retry
 from kuzzle_errors._query import (
     MAX_ERROR_BYTES,
     HTTPAttempt,
+    cut_note,
     hook_parses,
     parse_http,
     safe_cause,
@@ -113,8 +114,7 @@ class _KuzzleHook:
         if error is None:  # the success envelope under an error status is cut: trust the status
             error = _parse(b"", resp, self.strict)[0]
         assert error is not None  # an empty body under a status >= 400 is an error
-        error.problem = f"{error.problem or ''} (only the first {_HOOK_ERROR_BODY} bytes read)"
-        return error
+        return cut_note(error, f"only the first {_HOOK_ERROR_BODY} bytes read")
 
 
 class _AsyncKuzzleHook(_KuzzleHook):
