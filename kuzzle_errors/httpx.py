@@ -101,12 +101,8 @@ class _KuzzleHook:
             raise self._error_of_long_body(content, resp)
         # Read it all, as httpx does for a response that is not streamed: the caller still
         # gets the body if it holds no error.
-        self._check(resp.read(), resp)
-
-    def _check(self, content: bytes, resp: httpx.Response) -> None:
-        error = _parse(content, resp, self.strict)[0]
-        if error is not None:
-            raise error
+        resp.read()
+        raise_for_kuzzle(resp, strict=self.strict)
 
     def _error_of_long_body(self, content: bytes, resp: httpx.Response) -> KuzzleError:
         """The error of an error status whose body is over the hook's limit (never passes)."""
@@ -130,7 +126,8 @@ class _AsyncKuzzleHook(_KuzzleHook):
                 if len(content) >= _HOOK_ERROR_BODY:
                     break
             raise self._error_of_long_body(content, resp)
-        self._check(await resp.aread(), resp)
+        await resp.aread()
+        raise_for_kuzzle(resp, strict=self.strict)
 
 
 def _too_long(resp: httpx.Response) -> bool:
