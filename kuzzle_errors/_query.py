@@ -268,11 +268,11 @@ class HTTPAttempt:
         self.status = 0
         self.headers: Mapping[str, str] = {}
 
-    def answered(self, response: Any, status: int, headers: Mapping[str, str]) -> None:
-        """Record the answer's status and headers; ``response`` is the library's object."""
+    def answered(self, response: Any) -> None:
+        """Record ``response``, the library's answer: its ``status_code`` and ``headers``."""
         self.response = response
-        self.status = status
-        self.headers = headers
+        self.status = response.status_code
+        self.headers = response.headers
 
     def cap(self, max_body_bytes: int | None, max_error_bytes: int | None) -> int | None:
         """The most of the body to read: ``max_body_bytes`` for a 2xx, else ``max_error_bytes``."""

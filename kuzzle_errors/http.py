@@ -256,7 +256,7 @@ class KuzzleHTTP:
                     stream=True,
                     allow_redirects=False,
                 )
-                attempt.answered(resp, resp.status_code, resp.headers)
+                attempt.answered(resp)
                 cap = attempt.cap(self.max_body_bytes, self.max_error_bytes)
                 read_body(resp, cap, call.deadline)
         except (BodyTooLarge, zlib.error) as exc:

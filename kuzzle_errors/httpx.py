@@ -275,9 +275,7 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         except (asyncio.TimeoutError, httpx.HTTPError) as exc:
             lost = attempt.failed(exc, _failure(exc, progress), self.base_url, self.timeout)
             raise lost from safe_cause(exc)
-        return attempt.result(
-            content, text=lambda: content.decode(resp.encoding or "utf-8", "replace")
-        )
+        return attempt.result(content, text=lambda: resp.text)
 
     async def _exchange(
         self, attempt: HTTPAttempt, progress: _Progress
@@ -291,7 +289,7 @@ class AsyncKuzzleHTTP(AsyncClientBase):
             timeout=self.timeout,
             extensions={"trace": progress},
         ) as resp:
-            attempt.answered(resp, resp.status_code, resp.headers)
+            attempt.answered(resp)
             encoding = resp.headers.get("Content-Encoding")
             ours = BoundedBody.decodes(encoding)  # gzip/deflate: inflated under the cap
             body = BoundedBody(
