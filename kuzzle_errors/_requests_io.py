@@ -184,7 +184,7 @@ def read_body(resp: requests.Response, limit: int | None, deadline: float) -> No
     """
     encoding = resp.headers.get("Content-Encoding")
     ours = BoundedBody.decodes(encoding)
-    body = BoundedBody(encoding if ours else None, limit)
+    body = BoundedBody(encoding, limit)
     try:
         while True:
             if time.monotonic() > deadline:

@@ -292,9 +292,7 @@ class AsyncKuzzleHTTP(AsyncClientBase):
             attempt.answered(resp)
             encoding = resp.headers.get("Content-Encoding")
             ours = BoundedBody.decodes(encoding)  # gzip/deflate: inflated under the cap
-            body = BoundedBody(
-                encoding if ours else None, attempt.cap(self.max_body_bytes, self.max_error_bytes)
-            )
+            body = BoundedBody(encoding, attempt.cap(self.max_body_bytes, self.max_error_bytes))
             chunks = resp.aiter_raw() if ours else resp.aiter_bytes()
             try:
                 async for chunk in chunks:
