@@ -20,6 +20,7 @@ from kuzzle_errors._transport import (
     NO_ANSWER,
     NOT_RETRYABLE,
     BodyTooLarge,
+    exception_chain,
     new_request_id,
     opt_str,
     request_fields,
@@ -489,12 +490,8 @@ def safe_cause(exc: BaseException) -> BaseException:
     ``logging.exception`` print that chain, so it must not carry a token (an illegal
     ``Authorization`` header value is quoted by httpx and h11).
     """
-    item: BaseException | None = exc
-    for _ in range(8):  # bounded: chains can be cyclic
-        if item is None:
-            return exc
+    for item in exception_chain(exc):
         text = str(item)
         if redact_text(text) != text:
             return RedactedCause(f"{type(exc).__name__}: {redact_text(str(exc))}")
-        item = item.__cause__ or item.__context__
     return exc

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ __all__ = [
     "RefusalLedger",
     "RetryCaller",
     "call_with_retry",
+    "exception_chain",
     "handshake_refusal",
     "host_key",
     "jwt_from_login",
@@ -154,6 +155,25 @@ def request_fields(request: Mapping[str, Any]) -> dict[str, Any]:
 def shown_url(url: str) -> str:
     """``url`` as the transports write it in messages: a password in it is redacted."""
     return redact_text(url, 300)
+
+
+def exception_chain(exc: BaseException, limit: int = 12) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it links to, each once and at most ``limit`` of them.
+
+    Links, depth first in this order: ``__cause__``, ``__context__`` (so the chain a traceback
+    prints comes first), then ``reason`` and ``args`` (where ``urllib3`` and ``requests`` nest
+    the exception they wrap). Bounded: chains can be cyclic, or very long.
+    """
+    seen: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo and len(seen) < limit:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        yield item
+        todo.extend(reversed(item.args))  # a stack: the last pushed is the next visited
+        todo.extend((getattr(item, "reason", None), item.__context__, item.__cause__))
 
 
 def with_hint(error: KuzzleError, hint: RetryHint) -> KuzzleError:

@@ -31,6 +31,7 @@ from kuzzle_errors._requests_io import Call, DeadlineAdapter, read_body
 from kuzzle_errors._transport import (
     BodyTooLarge,
     call_with_retry,
+    exception_chain,
     jwt_from_login,
     login_request,
     scope_retry,
@@ -292,19 +293,9 @@ def _total(timeout: float | tuple[float, float]) -> float:
 
 def _connect_failed(exc: BaseException) -> bool:
     """True if the chain of ``exc`` shows the TCP connection was never made."""
-    seen: list[BaseException] = []
-    todo: list[object] = [exc]
-    while todo and len(seen) < 12:  # bounded walk: exception chains can be cyclic
-        item = todo.pop()
-        if not isinstance(item, BaseException) or any(item is s for s in seen):
-            continue
-        seen.append(item)
-        # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError in urllib3.
-        if isinstance(item, urllib3.exceptions.ConnectTimeoutError):
-            return True
-        todo.extend(item.args)
-        todo.extend((item.__cause__, item.__context__, getattr(item, "reason", None)))
-    return False
+    # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError in urllib3.
+    connect = urllib3.exceptions.ConnectTimeoutError
+    return any(isinstance(item, connect) for item in exception_chain(exc))
 
 
 def _read_timeout(timeout: float | tuple[float, float]) -> float:

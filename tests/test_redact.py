@@ -323,3 +323,24 @@ OLD_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 def test_the_jwt_scanner_agrees_with_the_regex_it_replaces(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert redact_text(text, None) == OLD_JWT.sub(REDACTED, text)
+
+
+def test_a_cause_is_replaced_when_a_secret_hides_anywhere_in_its_chain() -> None:
+    from kuzzle_errors._query import RedactedCause, safe_cause
+
+    secret = OSError(f"Authorization: Bearer {JWT}")
+    by_reason = ConnectionError("connection failed")  # urllib3 keeps the wrapped one here
+    by_reason.reason = secret  # type: ignore[attr-defined]
+    deep: BaseException = secret
+    for depth in range(9):  # past the 8 links the walk used to follow
+        outer = ConnectionError(f"attempt {depth}")
+        outer.__cause__ = deep
+        deep = outer
+    cyclic = ConnectionError("a")
+    cyclic.__context__ = ConnectionError("b")
+    cyclic.__context__.__context__ = cyclic
+    for exc in (by_reason, deep):
+        cause = safe_cause(exc)
+        assert isinstance(cause, RedactedCause)
+        assert JWT not in str(cause) and str(cause).startswith("ConnectionError: ")
+    assert safe_cause(cyclic) is cyclic  # no secret: the exception itself, cycle or not
