@@ -31,7 +31,7 @@ _current = threading.local()
 class Call:
     """One call's total deadline; use as a context manager around the whole call."""
 
-    __slots__ = ("_conn", "_lock", "deadline", "done", "expired", "seconds")
+    __slots__ = ("_conn", "_lock", "_sock", "deadline", "done", "expired", "seconds")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -40,6 +40,7 @@ class Call:
         self.done = False
         self._lock = threading.Lock()
         self._conn: Any = None
+        self._sock: Any = None
 
     def __enter__(self) -> Call:
         _current.call = self
@@ -52,12 +53,18 @@ class Call:
         _WATCHDOG.release(self)
 
     def attach(self, conn: Any) -> None:
-        """``conn`` now carries this call's request."""
+        """``conn`` now carries this call's request; called again once it is sent.
+
+        Its socket is kept from then: ``http.client`` lets go of ``conn.sock`` when the answer
+        ends at the connection's close (``Connection: close``, or no length), and the answer is
+        still read from that socket.
+        """
         with self._lock:
             self._conn = conn
+            self._sock = sock = getattr(conn, "sock", None)
             expired = self.expired
         if expired:
-            _cut(conn)
+            _cut(conn, sock)
 
     def expire(self) -> None:
         """The deadline passed: cut the connection (from the watchdog thread)."""
@@ -65,9 +72,9 @@ class Call:
             if self.done:  # ended meanwhile: its connection may serve another call now
                 return
             self.expired = True
-            conn = self._conn
+            conn, sock = self._conn, self._sock
         if conn is not None:
-            _cut(conn)
+            _cut(conn, sock)
 
 
 class _Watchdog:
@@ -125,11 +132,12 @@ class _Watchdog:
 _WATCHDOG: Final = _Watchdog()
 
 
-def _cut(conn: Any) -> None:
-    sock = getattr(conn, "sock", None)
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):  # already closed: the call is failing anyway
-            sock.shutdown(socket.SHUT_RDWR)
+def _cut(conn: Any, sent_on: Any) -> None:
+    """Shut down the socket of ``conn``, and ``sent_on``, the one its request went out on."""
+    for sock in (getattr(conn, "sock", None), sent_on):
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # already closed: the call is failing anyway
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Attaching:
@@ -140,6 +148,8 @@ class _Attaching:
         if call is not None:
             call.attach(self)
         super().request(*args, **kwargs)  # type: ignore[misc]
+        if call is not None:
+            call.attach(self)  # sent: keep the socket the answer comes on
 
 
 class _HTTPConnection(_Attaching, urllib3.connection.HTTPConnection):
@@ -187,9 +197,11 @@ def read_body(resp: requests.Response, limit: int | None, deadline: float) -> No
     body = BoundedBody(encoding, limit)
     try:
         while True:
+            chunk = resp.raw.read(65536, decode_content=not ours)
+            # Checked after an end of file too: past the deadline it may be the watchdog's
+            # cut, not the end of a body that ends when the connection closes.
             if time.monotonic() > deadline:
                 raise TimeoutError("the call's deadline passed while reading the body")
-            chunk = resp.raw.read(65536, decode_content=not ours)
             if not chunk:
                 break
             body.feed(chunk)
@@ -198,7 +210,11 @@ def read_body(resp: requests.Response, limit: int | None, deadline: float) -> No
         kept = getattr(exc, "data", b"")
         resp._content = kept  # what was read stays reachable from the response
         resp._content_consumed = True  # type: ignore[attr-defined]
-        resp.close()  # the rest was not read: the connection cannot be reused
+        # The rest was not read: the connection cannot be reused. Closed here, as
+        # Response.close() skips it once the content is consumed (and an answer that ends at
+        # close holds the only reference to its socket).
+        resp.raw.close()
+        resp.close()
         raise
     resp._content = data
     resp._content_consumed = True  # type: ignore[attr-defined]

@@ -68,6 +68,40 @@ def test_the_timeout_bounds_the_whole_call(what: str) -> None:
     assert info.value.action == "create"
 
 
+def _ending_at_close(body: bytes, stopping: list[bool]) -> Script:
+    """An answer with neither Content-Length nor chunks (it ends when the connection closes):
+    its body dripped, or (empty ``body``) never started."""
+
+    def script(conn: socket.socket, n: int) -> None:
+        head = read_head(conn)
+        read_body(conn, head)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Kuzzle-Node: knode-1\r\nConnection: close\r\n\r\n")
+        drip(conn, body or b"\0" * 100, 0.25, lambda: stopping[0] or not body)
+        while not stopping[0]:
+            time.sleep(0.05)
+
+    return script
+
+
+@pytest.mark.parametrize(
+    "body", [b"a plugin's raw text result, dripped", b""], ids=["drip", "none"]
+)
+def test_the_timeout_bounds_a_body_that_ends_at_close(body: bytes) -> None:
+    # http.client lets go of conn.sock for such an answer: the deadline must still cut it, and
+    # the end of file the cut makes is not the end of the body (a raw result would be cut).
+    stopping = [False]
+    with raw_server(_ending_at_close(body, stopping)) as server:
+        kuzzle = KuzzleHTTP(f"http://127.0.0.1:{server.port}", timeout=1)
+        started = time.monotonic()
+        with kuzzle, pytest.raises(kuzzle_errors.RequestTimeoutError) as info:
+            kuzzle.query(CREATE)
+        elapsed = time.monotonic() - started
+        stopping[0] = True
+    assert elapsed < 3.0  # about 1 s, not until the server stops
+    assert not info.value.retry_hint.replay_safe  # sent: it may have run
+    assert info.value.action == "create"
+
+
 def _gzip_bomb(megabytes: int) -> bytes:
     squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
     zeros = b"\0" * (1024 * 1024)
