@@ -66,6 +66,18 @@ def _dumps(payload: Mapping[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def _request_context(
+    request: Mapping[str, Any], request_id: str | None, transport: str
+) -> dict[str, Any]:
+    """The context fields of an error about ``request`` sent as ``request_id`` on ``transport``."""
+    return {
+        "request_id": request_id,
+        **request_fields(request),
+        "volatile": request.get("volatile"),
+        "transport": transport,
+    }
+
+
 # -- HTTP --------------------------------------------------------------------------------------
 
 
@@ -123,9 +135,7 @@ def _invalid_answer(
         http_status=status,
         headers=headers,
         raw=None if raw is None else raw[:RAW_COPY_LIMIT],
-        request_id=request_id,
-        **request_fields(request),
-        transport="http",
+        **_request_context(request, request_id, "http"),
         problem=problem,
         retry_hint=hint,
     )
@@ -359,13 +369,9 @@ class HTTPAttempt:
         """
         cls, hint, what = _FAILURES[failure]
         detail = redact_text(str(exc), 300) or "no detail"
-        request = self.query.payload
         return cls(
             f"{what.format(url=shown_url(url), waited=waited)}: {type(exc).__name__}: {detail}",
-            request_id=self.query.request_id,
-            **request_fields(request),
-            volatile=request.get("volatile"),
-            transport="http",
+            **_request_context(self.query.payload, self.query.request_id, "http"),
             problem=hint.reason,
             retry_hint=hint,
         )
@@ -402,12 +408,7 @@ def ws_result(answer: dict[str, Any], strict: bool) -> Any:
 
 def ws_context(request: Mapping[str, Any]) -> dict[str, Any]:
     """The context fields of an error about ``request`` (a WebSocket frame we sent)."""
-    return {
-        "request_id": opt_str(request.get("requestId")),
-        **request_fields(request),
-        "volatile": request.get("volatile"),
-        "transport": "websocket",
-    }
+    return _request_context(request, opt_str(request.get("requestId")), "websocket")
 
 
 def ws_lost_error(url: str, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:

@@ -64,6 +64,11 @@ def test_foreign_json_under_200_is_an_invalid_response(client: KuzzleHTTP) -> No
     assert json.loads(error.raw) == {"foo": 1}
     assert error.problem is not None
     assert "without a Kuzzle envelope" in error.problem
+    # the context of the request, volatile included, as on a transport error
+    with pytest.raises(kuzzle_errors.InvalidResponseError) as info:
+        client.query({**GET, "volatile": {"trace": "t-1"}})
+    assert info.value.volatile == {"trace": "t-1"}
+    assert (info.value.transport, info.value.controller) == ("http", "document")
 
 
 @pytest.mark.parametrize("body", ["[1, 2]", '"text"', "42", "null"])
