@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 import zlib
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from typing import Any, Final, Protocol, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from kuzzle_errors._redact import redact_text
@@ -69,17 +69,6 @@ class RetryCaller(Protocol):
     def call(
         self, fn: Callable[..., _T], /, *args: Any, idempotent: bool = ..., **kwargs: Any
     ) -> _T: ...
-
-
-@runtime_checkable
-class HostScopedRetryCaller(RetryCaller, Protocol):
-    """A :class:`RetryCaller` that can share a per-host retry budget (``RetryPolicy`` does).
-
-    The transports call ``for_host("host:port")`` on such a policy, so that every client of
-    one server draws on one budget; a caller without ``for_host`` is used as given.
-    """
-
-    def for_host(self, host: str) -> RetryCaller: ...
 
 
 _DEFAULT_PORTS: Final = {"http": 80, "ws": 80, "https": 443, "wss": 443}
