@@ -54,10 +54,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tenacity
-from tenacity.stop import stop_after_attempt, stop_after_delay
-from tenacity.wait import wait_random_exponential
-
 from kuzzle_errors import KuzzleError, error_class
 from kuzzle_errors.retry import DEFAULT_BASE, DEFAULT_CAP, RetryBudget, RetryPolicy
 
@@ -164,14 +160,20 @@ class Tenacity(Strategy):
     name = "tenacity full jitter"
 
     def __init__(self, clock: Clock) -> None:
+        # Imported here: scripts/retry_table.py imports this module for its names only.
+        import tenacity
+        from tenacity.stop import stop_after_attempt, stop_after_delay
+        from tenacity.wait import wait_random_exponential
+
         self.clock = clock
+        self.new_state = tenacity.RetryCallState
         self.retrying = tenacity.Retrying()
         self.wait = wait_random_exponential(multiplier=DEFAULT_BASE, max=DEFAULT_CAP)
         self.stop = stop_after_attempt(ATTEMPTS) | stop_after_delay(DEADLINE)
         random.seed(SEED + 2)  # tenacity draws from the module-level generator
 
     def begin(self, client: int) -> Any:
-        state = tenacity.RetryCallState(self.retrying, None, (), {})
+        state = self.new_state(self.retrying, None, (), {})
         state.start_time = self.clock.now
         return state
 
