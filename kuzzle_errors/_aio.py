@@ -137,5 +137,10 @@ class TaskSet:
         if tasks and wait > 0:
             await asyncio.wait(tasks, timeout=wait)
 
+    async def wait(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for every task to end, cancelling none."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
     def __len__(self) -> int:
         return len(self._tasks)

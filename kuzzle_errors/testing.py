@@ -225,7 +225,8 @@ class StubKuzzle:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close every connection. Idempotent."""
+        """Stop serving, close every connection the stub accepted (kept-alive HTTP and
+        WebSocket ones included) and return once their sockets are closed. Idempotent."""
         server, self._server = self._server, None
         if server is not None:
             server.stop()

@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import socket
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from kuzzle_errors._aio import TaskSet
@@ -33,6 +34,44 @@ def _report_failure(what: str, exc: BaseException) -> None:
     _log.error("Kuzzle stub: %s failed", what, exc_info=exc)
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listener = socket.create_server(address, family=family, backlog=128)
+    listener.setblocking(False)
+    return listener
+
+
+class _TrackedProtocol(asyncio.StreamReaderProtocol):
+    """asyncio's stream protocol, keeping the set of open transports up to date.
+
+    ``stop()`` closes every connection it accepted and waits for each: a kept-alive socket
+    left open when the loop closes is a ResourceWarning in whatever test runs when it is
+    collected.
+    """
+
+    def __init__(
+        self,
+        open_transports: set[asyncio.Transport],
+        on_connection: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    ) -> None:
+        super().__init__(asyncio.StreamReader(limit=HEAD_LIMIT), on_connection)
+        self.open_transports = open_transports
+        self.tracked: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # a TCP socket's transport
+        self.tracked = transport
+        self.open_transports.add(transport)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.tracked is not None:
+            self.open_transports.discard(self.tracked)
+        super().connection_lost(exc)
+
+
 class StubServer:
     """The event loop, its thread, and the connections of one stub."""
 
@@ -46,6 +85,8 @@ class StubServer:
         self._start_error: BaseException | None = None
         self._stopping: asyncio.Event | None = None
         self._tasks = TaskSet(_report_failure)
+        self._connecting = TaskSet(_report_failure)
+        self._open: set[asyncio.Transport] = set()
         self._ids = itertools.count(1)
         funnel = Funnel(state)
         self.http: HttpApi = HttpApi(state, funnel)
@@ -93,7 +134,8 @@ class StubServer:
         return asyncio.run_coroutine_threadsafe(wrapper(), loop).result(timeout)
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        # A selector loop on every platform: the listener is watched with add_reader.
+        loop = asyncio.SelectorEventLoop()
         self._loop = loop
         try:
             loop.run_until_complete(self._main())
@@ -108,18 +150,64 @@ class StubServer:
 
     async def _main(self) -> None:
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(
-            self._on_connection, self.host, self.port, limit=HEAD_LIMIT
-        )
-        self.port = server.sockets[0].getsockname()[1]
+        loop = asyncio.get_running_loop()
+        listener = _listen(self.host, self.port)
+        self.port = listener.getsockname()[1]
+        loop.add_reader(listener.fileno(), self._accept, listener)
         self._ready.set()
         try:
             await self._stopping.wait()
         finally:
-            server.close()
+            loop.remove_reader(listener.fileno())
+            listener.close()
             self.websocket.drop_all(None, "")
             await self._tasks.cancel(wait=2.0)
-            await asyncio.wait_for(server.wait_closed(), 2.0)
+            await self._close_connections(grace=2.0)
+            await self._tasks.cancel(wait=2.0)  # handlers that began after the first cancel
+
+    def _accept(self, listener: socket.socket) -> None:
+        # A synchronous accept: once accept() returns, the socket is ours to close, with no
+        # await in between for a cancellation to strike (asyncio's own Server leaks a socket
+        # accepted just before Server.close(), its transport refusing to attach).
+        for _ in range(64):
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # out of descriptors, say: the peer waits in the backlog
+                _log.warning("Kuzzle stub: accept failed: %s", exc)
+                return
+            conn.setblocking(False)
+            self._connecting.spawn(self._adopt(conn), "connection setup")
+
+    async def _adopt(self, conn: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.connect_accepted_socket(
+                lambda: _TrackedProtocol(self._open, self._on_connection), conn
+            )
+        except BaseException:
+            conn.close()
+            raise
+
+    async def _close_connections(self, grace: float) -> None:
+        """Close every accepted connection; return once asyncio has closed each socket.
+
+        Connections still being set up finish first (nothing cancels them, so none is lost
+        half-made); a transport still open after ``grace`` seconds (its peer reads nothing,
+        so its buffer never drains) is aborted.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        await self._connecting.wait(grace)
+        while self._open:
+            late = loop.time() >= deadline
+            for transport in list(self._open):
+                if late:
+                    transport.abort()
+                elif not transport.is_closing():
+                    transport.close()
+            await asyncio.sleep(0 if late else 0.001)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._tasks.spawn(coro, "request handler")
