@@ -32,20 +32,20 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from kuzzle_errors._record import Sentinel
-from kuzzle_errors._transport import new_request_id
-from kuzzle_errors.stub.payloads import (
+from kuzzle_errors._stub.payloads import (
     STUB_NODE,
     make_error,
     make_notification,
     make_response,
     proxy_html,
 )
-from kuzzle_errors.stub.state import ProxyError, RecordedRequest, StubOptions, StubState
+from kuzzle_errors._stub.state import ProxyError, RecordedRequest, StubOptions, StubState
+from kuzzle_errors._transport import new_request_id
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
-    from kuzzle_errors.stub.server import StubServer
+    from kuzzle_errors._stub.server import StubServer
 
 __all__ = [
     "STUB_NODE",
@@ -217,7 +217,7 @@ class StubKuzzle:
         """Start serving (in a background thread); returns self. Idempotent."""
         if self._server is not None and self._server.running:
             return self
-        from kuzzle_errors.stub.server import StubServer
+        from kuzzle_errors._stub.server import StubServer
 
         server = StubServer(self._state, self.host, self._port)
         server.start()

@@ -1,11 +1,11 @@
-"""The stub's HTTP route table, read from kuzzle_errors/stub/routes.txt."""
+"""The stub's HTTP route table, read from kuzzle_errors/_stub/routes.txt."""
 
 from __future__ import annotations
 
 import pytest
 
-from kuzzle_errors.stub.router import route
-from kuzzle_errors.stub.routes import DEPRECATED, ROUTES, parse_routes
+from kuzzle_errors._stub.router import route
+from kuzzle_errors._stub.routes import DEPRECATED, ROUTES, parse_routes
 
 
 def test_the_table_holds_kuzzle_2_56_routes_in_order() -> None:

@@ -1,7 +1,7 @@
 """Kuzzle's HTTP API in the stub: pre-routing checks, routing, envelopes and headers.
 
 One :meth:`HttpApi.answer` call per request; the framing (h11) is
-:mod:`kuzzle_errors.stub.http_wire`'s job, the API funnel :mod:`kuzzle_errors.stub.funnel`'s.
+:mod:`kuzzle_errors._stub.http_wire`'s job, the API funnel :mod:`kuzzle_errors._stub.funnel`'s.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Final
 
+from kuzzle_errors._stub.funnel import Funnel
+from kuzzle_errors._stub.http_wire import BodyTooLarge, FramingError, HttpHead, HttpWire
+from kuzzle_errors._stub.jsonio import dumps, loads, loads_or_none
+from kuzzle_errors._stub.payloads import make_error, make_response, proxy_html, reason_phrase
+from kuzzle_errors._stub.request_checks import invalid_request
+from kuzzle_errors._stub.router import route
+from kuzzle_errors._stub.state import RecordedRequest, StubState
 from kuzzle_errors._transport import new_request_id, opt_str
-from kuzzle_errors.stub.funnel import Funnel
-from kuzzle_errors.stub.http_wire import BodyTooLarge, FramingError, HttpHead, HttpWire
-from kuzzle_errors.stub.jsonio import dumps, loads, loads_or_none
-from kuzzle_errors.stub.payloads import make_error, make_response, proxy_html, reason_phrase
-from kuzzle_errors.stub.request_checks import invalid_request
-from kuzzle_errors.stub.router import route
-from kuzzle_errors.stub.state import RecordedRequest, StubState
 
 _ALLOWED_TYPES: Final = (
     "application/json",

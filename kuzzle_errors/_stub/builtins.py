@@ -3,7 +3,7 @@
 ``server:now/info/publicApi/healthCheck``, ``auth:login/logout/checkToken``,
 ``document:create/createOrReplace/get/exists/delete/mCreate`` on an in-memory store and
 ``realtime:subscribe/unsubscribe``; any other action answers Kuzzle's ``*_not_found``.
-Scripted answers and failures (:mod:`kuzzle_errors.stub.state`) are tried first.
+Scripted answers and failures (:mod:`kuzzle_errors._stub.state`) are tried first.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kuzzle_errors._stub.payloads import make_error
 from kuzzle_errors._transport import opt_str
-from kuzzle_errors.stub.payloads import make_error
 
 #: Controllers Kuzzle 2 exposes: an unscripted action of one of these answers
 #: ``api.process.action_not_found``, any other controller ``api.process.controller_not_found``.
@@ -42,7 +42,7 @@ KNOWN_CONTROLLERS = frozenset(
 class Outcome:
     """What an action decided: a result, or an error (with a partial result, maybe).
 
-    :class:`~kuzzle_errors.stub.state.StubState` wraps it in the request's envelope.
+    :class:`~kuzzle_errors._stub.state.StubState` wraps it in the request's envelope.
     """
 
     error: Mapping[str, Any] | None = None
@@ -99,7 +99,7 @@ class Builtins:
             case ("server", "info"):
                 return _ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": self.node}}})
             case ("server", "publicApi"):
-                from kuzzle_errors.stub.router import public_api
+                from kuzzle_errors._stub.router import public_api
 
                 return _ok(public_api())
             case ("server", "healthCheck"):

@@ -1,9 +1,9 @@
 """The stub's network side: one asyncio server speaking HTTP and WebSocket on one port.
 
 Like Kuzzle (uWebSockets on 7512), each connection starts as HTTP/1.1 (framed by h11 in
-:mod:`~kuzzle_errors.stub.http_wire`) and stays open for further requests; a WebSocket
-upgrade is handed to :mod:`~kuzzle_errors.stub.ws_api`, anything else is answered by
-:mod:`~kuzzle_errors.stub.http_api`. The loop runs in a daemon thread; the public facade
+:mod:`~kuzzle_errors._stub.http_wire`) and stays open for further requests; a WebSocket
+upgrade is handed to :mod:`~kuzzle_errors._stub.ws_api`, anything else is answered by
+:mod:`~kuzzle_errors._stub.http_api`. The loop runs in a daemon thread; the public facade
 (``kuzzle_errors.testing.StubKuzzle``) talks to it through thread-safe calls.
 """
 
@@ -19,11 +19,11 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from kuzzle_errors._aio import TaskSet
-from kuzzle_errors.stub.funnel import Funnel
-from kuzzle_errors.stub.http_api import HttpApi
-from kuzzle_errors.stub.http_wire import HEAD_LIMIT, FramingError, HttpWire
-from kuzzle_errors.stub.state import StubState
-from kuzzle_errors.stub.ws_api import WebSocketApi
+from kuzzle_errors._stub.funnel import Funnel
+from kuzzle_errors._stub.http_api import HttpApi
+from kuzzle_errors._stub.http_wire import HEAD_LIMIT, FramingError, HttpWire
+from kuzzle_errors._stub.state import StubState
+from kuzzle_errors._stub.ws_api import WebSocketApi
 
 T = TypeVar("T")
 _log = logging.getLogger("kuzzle_errors.testing")

@@ -3,7 +3,7 @@
 The table lives in ``routes.txt`` beside this module, one route a line. ``ROUTES`` holds its
 rows as ``(verb, path, controller, action)`` in Kuzzle's order; deprecated routes are
 included, as Kuzzle still serves them, and ``DEPRECATED`` names them by ``(verb, path)``.
-:mod:`kuzzle_errors.stub.router` matches URLs against this table.
+:mod:`kuzzle_errors._stub.router` matches URLs against this table.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def parse_routes(text: str) -> tuple[tuple[Route, ...], frozenset[tuple[str, str
 
 
 _TABLE: Final = parse_routes(
-    resources.files("kuzzle_errors.stub").joinpath("routes.txt").read_text(encoding="utf-8")
+    resources.files("kuzzle_errors._stub").joinpath("routes.txt").read_text(encoding="utf-8")
 )
 ROUTES: Final = _TABLE[0]
 DEPRECATED: Final = _TABLE[1]

@@ -1,6 +1,6 @@
 """Kuzzle's funnel, shared by both transports: throttle, concurrency slots, rate limit, action.
 
-Runs on the stub's event loop; the answers themselves come from :mod:`kuzzle_errors.stub.state`.
+Runs on the stub's event loop; the answers themselves come from :mod:`kuzzle_errors._stub.state`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from kuzzle_errors._stub.payloads import make_error
+from kuzzle_errors._stub.state import Effects, StubState
 from kuzzle_errors._transport import opt_str
-from kuzzle_errors.stub.payloads import make_error
-from kuzzle_errors.stub.state import Effects, StubState
 
 BeforeAnswer = Callable[[Effects], Awaitable[None]]
 

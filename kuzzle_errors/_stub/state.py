@@ -3,7 +3,7 @@
 Tests mutate this state from their own thread while the server's event loop reads it, so
 every access goes through one lock. Nothing here does I/O: the server (``stub.server``)
 asks this module what to answer and then does the waiting, writing and dropping. What is
-not scripted is answered by :mod:`kuzzle_errors.stub.builtins`.
+not scripted is answered by :mod:`kuzzle_errors._stub.builtins`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from kuzzle_errors._stub.builtins import Builtins, Outcome
+from kuzzle_errors._stub.payloads import STUB_NODE, make_error, make_response
 from kuzzle_errors._transport import request_fields
-from kuzzle_errors.stub.builtins import Builtins, Outcome
-from kuzzle_errors.stub.payloads import STUB_NODE, make_error, make_response
 
 ANONYMOUS = "-1"  # Kuzzle's anonymous user id: all anonymous requests share one counter
 

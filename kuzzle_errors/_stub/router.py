@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from kuzzle_errors.stub.routes import ROUTES
+from kuzzle_errors._stub.routes import ROUTES
 
 
 class _Node:

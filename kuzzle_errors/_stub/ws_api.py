@@ -11,12 +11,12 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
+from kuzzle_errors._stub.funnel import Funnel
+from kuzzle_errors._stub.jsonio import dumps, loads, loads_or_none
+from kuzzle_errors._stub.payloads import make_error, make_notification, make_response
+from kuzzle_errors._stub.request_checks import invalid_request
+from kuzzle_errors._stub.state import Effects, RecordedRequest, StubState
 from kuzzle_errors._transport import new_request_id, opt_str
-from kuzzle_errors.stub.funnel import Funnel
-from kuzzle_errors.stub.jsonio import dumps, loads, loads_or_none
-from kuzzle_errors.stub.payloads import make_error, make_notification, make_response
-from kuzzle_errors.stub.request_checks import invalid_request
-from kuzzle_errors.stub.state import Effects, RecordedRequest, StubState
 
 if TYPE_CHECKING:
     from websockets.server import ServerProtocol
