@@ -1,4 +1,5 @@
-"""What the asyncio transport tests share (plain module: pytest puts tests/ on sys.path)."""
+"""What the asyncio transport tests share
+(a plain module: pytest's ``pythonpath`` option puts tests/ on sys.path)."""
 
 from __future__ import annotations
 

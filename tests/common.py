@@ -1,4 +1,5 @@
-"""Requests and ids many test modules use (plain module: pytest puts tests/ on sys.path)."""
+"""Requests and ids many test modules use
+(a plain module: pytest's ``pythonpath`` option puts tests/ on sys.path)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Python run in a new interpreter, for what one test process cannot show: what an import pulls
-in, and what a repository script says (plain module: pytest puts tests/ on sys.path)."""
+in, and what a repository script says
+(a plain module: pytest's ``pythonpath`` option puts tests/ on sys.path)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Test doubles shared by the retry tests (plain module: pytest puts tests/ on sys.path)."""
+"""Test doubles shared by the retry tests
+(a plain module: pytest's ``pythonpath`` option puts tests/ on sys.path)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "guides" / "retrying.md"
 RESULTS = ROOT / "benchmarks" / "results" / "overload.json"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.M | re.S)

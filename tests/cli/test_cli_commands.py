@@ -1,6 +1,6 @@
 """The ``kuzzle-errors`` command line, run for real in a subprocess.
 
-In-process checks of the helpers behind it live in ``test_cli_units.py``.
+In-process checks of the helpers behind it live in ``test_cli_helpers.py``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from fresh_python import check_script
 
 from kuzzle_errors import catalog
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 SHARED = ROOT.parent / "shared"  # the project's spec folder, beside the repo when present
 

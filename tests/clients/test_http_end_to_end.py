@@ -1,7 +1,7 @@
 """Both transports end to end against the real Kuzzle stub (loopback), HTTP specifics here.
 
 WebSocket-only behaviour (concurrency, drops, notifications, refusals) is in
-``test_websocket_stub.py``.
+``test_websocket_end_to_end.py``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pathlib import Path
 import kuzzle_errors
 import kuzzle_errors.testing
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _help(module: object) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "kuzzle_errors"
+PACKAGE = Path(__file__).resolve().parents[2] / "kuzzle_errors"
 
 #: The core, bottom to top: a module may import only modules of a lower rank.
 CORE_LAYERS: tuple[tuple[str, ...], ...] = (

@@ -590,7 +590,7 @@ def test_acall_defaults_to_asyncio_sleep() -> None:
     assert fn.calls == 2
 
 
-# -- stamina hook (the function itself; stamina in test_contrib_stamina.py) -----------------
+# -- stamina hook (the function itself; stamina in test_retry_stamina.py) -----------------
 
 
 def test_stamina_hook_follows_the_hints() -> None:
