@@ -37,6 +37,8 @@ Documentation: the ``docs/`` folder of the source repository (``mkdocs serve``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kuzzle_errors import catalog
 from kuzzle_errors.catalog import ErrorSpec
 from kuzzle_errors.exceptions import (
@@ -68,7 +70,6 @@ from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import parse_error, parse_response, raise_for_response
 from kuzzle_errors.partial import PartialItem
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     # codes.pyi types error_class("<literal id>") as that id's own class.
     from kuzzle_errors.codes import error_class

@@ -8,13 +8,9 @@ so hostile input costs neither time nor memory when an error is printed.
 
 from __future__ import annotations
 
-# collections.abc re-exports this; importing it would load the whole collections package.
-from _collections_abc import Mapping
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import re
-    from typing import Final
+import re
+from collections.abc import Mapping
+from typing import Final
 
 REDACTED: Final = "[REDACTED]"
 
@@ -50,10 +46,6 @@ _MAX_DEPTH: Final = 64
 # Integers with more bits than this cannot always be printed (Python's 4,300-digit limit).
 _MAX_INT_BITS: Final = 13_000
 
-_jwt_head: re.Pattern[str] | None = None
-_segment: re.Pattern[str] | None = None
-_keyed: re.Pattern[str] | None = None
-
 # Secret names in the forms they take in text: headers, quoted keys, query strings.
 _HEADER_NAMES: Final = (
     "proxy-authorization",
@@ -85,38 +77,34 @@ _KEY_NAMES: Final = (
 _TRIGGERS: Final = ("jwt", "passw", "token", "secret", "auth", "cookie", "key")
 
 
-def _compile() -> None:
-    global _jwt_head, _segment, _keyed
-    import re
-
-    # "eyJ" (base64url of '{"', a JWT header) and the rest of its base64url run.
-    _jwt_head = re.compile(r"eyJ[A-Za-z0-9_-]*")
-    _segment = re.compile(r"[A-Za-z0-9_-]*")
-    keys = "|".join(sorted(_KEY_NAMES, key=len, reverse=True))
-    headers = "|".join(_HEADER_NAMES)
-    # Every alternative is one capturing group (kept) followed by the secret (replaced).
-    # No alternative has nested or overlapping quantifiers: each is linear, and each can
-    # only start at a fixed literal, so the whole scan is linear.
-    _keyed = re.compile(
-        "|".join(
-            (
-                # scheme://user:PASSWORD@host
-                r"(://[^\s/?#@:'\"<>]*:)[^\s/?#@'\"<>]*(?=@)",
-                # "password": "..." / 'set-cookie': b'...' (JSON, Python reprs)
-                rf"(\"(?:{keys})\"[ \t]*[:=][ \t]*b?\")(?:[^\"\\\r\n]|\\.)*",
-                rf"('(?:{keys})'[ \t]*[:=][ \t]*b?')(?:[^'\\\r\n]|\\.)*",
-                # Authorization: ... / Set-Cookie: ... (a header line, to its end)
-                rf"(\b(?:{headers})[ \t]*:[ \t]*)[^\r\n]*",
-                # password=... (query strings, forms, logs)
-                rf"(\b(?:{keys})=)[^\s&;,'\"<>]*",
-                # Bearer <token>
-                r"(\bbearer[ \t]+)[A-Za-z0-9._~+/=-]+",
-                # <Cookie name=value for host/> (http.cookiejar's repr, in requests' errors)
-                r"(<cookie [^=\s>]+=)[^\s>]*",
-            )
-        ),
-        re.IGNORECASE,
-    )
+# "eyJ" (base64url of '{"', a JWT header) and the rest of its base64url run.
+_JWT_HEAD: Final = re.compile(r"eyJ[A-Za-z0-9_-]*")
+_SEGMENT: Final = re.compile(r"[A-Za-z0-9_-]*")
+_KEYS: Final = "|".join(sorted(_KEY_NAMES, key=len, reverse=True))
+_HEADERS: Final = "|".join(_HEADER_NAMES)
+# Every alternative is one capturing group (kept) followed by the secret (replaced).
+# No alternative has nested or overlapping quantifiers: each is linear, and each can
+# only start at a fixed literal, so the whole scan is linear.
+_KEYED: Final = re.compile(
+    "|".join(
+        (
+            # scheme://user:PASSWORD@host
+            r"(://[^\s/?#@:'\"<>]*:)[^\s/?#@'\"<>]*(?=@)",
+            # "password": "..." / 'set-cookie': b'...' (JSON, Python reprs)
+            rf"(\"(?:{_KEYS})\"[ \t]*[:=][ \t]*b?\")(?:[^\"\\\r\n]|\\.)*",
+            rf"('(?:{_KEYS})'[ \t]*[:=][ \t]*b?')(?:[^'\\\r\n]|\\.)*",
+            # Authorization: ... / Set-Cookie: ... (a header line, to its end)
+            rf"(\b(?:{_HEADERS})[ \t]*:[ \t]*)[^\r\n]*",
+            # password=... (query strings, forms, logs)
+            rf"(\b(?:{_KEYS})=)[^\s&;,'\"<>]*",
+            # Bearer <token>
+            r"(\bbearer[ \t]+)[A-Za-z0-9._~+/=-]+",
+            # <Cookie name=value for host/> (http.cookiejar's repr, in requests' errors)
+            r"(<cookie [^=\s>]+=)[^\s>]*",
+        )
+    ),
+    re.IGNORECASE,
+)
 
 
 def _keep_prefix(match: re.Match[str]) -> str:
@@ -130,13 +118,11 @@ def _without_jwts(text: str) -> str:
     A candidate that fails is skipped whole: any later ``eyJ`` in the same run would end at
     the same place and fail the same way (the backtracking a regex would do, and repeat).
     """
-    assert _jwt_head is not None
-    assert _segment is not None
-    segment = _segment
+    segment = _SEGMENT
     parts: list[str] = []
     done = 0
     size = len(text)
-    for match in _jwt_head.finditer(text):  # non-overlapping: one candidate per run
+    for match in _JWT_HEAD.finditer(text):  # non-overlapping: one candidate per run
         start, end = match.span()
         if start < done or end - start < 7 or end >= size or text[end] != ".":
             continue
@@ -153,23 +139,20 @@ def _without_jwts(text: str) -> str:
 
 
 def _scrub(text: str) -> str:
-    if _keyed is None:
-        _compile()
-    assert _keyed is not None
     if "eyJ" in text:
         text = _without_jwts(text)
     elif ":" not in text and "=" not in text and "earer" not in text and "EARER" not in text:
         return text  # the common case, at the cost of four substring tests
     # Most text names no secret at all: a few substring tests are far cheaper than the scan.
     if "://" in text:
-        return _keyed.sub(_keep_prefix, text)
+        return _KEYED.sub(_keep_prefix, text)
     lowered = text.lower()
     if "bearer" in lowered:
-        return _keyed.sub(_keep_prefix, text)
+        return _KEYED.sub(_keep_prefix, text)
     if ":" in text or "=" in text:  # every other form separates a name from its secret
         for word in _TRIGGERS:
             if word in lowered:
-                return _keyed.sub(_keep_prefix, text)
+                return _KEYED.sub(_keep_prefix, text)
     return text
 
 
@@ -243,7 +226,7 @@ def prepare_headers(headers: object) -> tuple[dict[str, str], dict[str, str]]:
     """
     plain: dict[str, str] = {}
     lower: dict[str, str] = {}
-    _fill(headers, plain, lower)
+    _redact_into(headers, plain, lower)
     return plain, lower
 
 
@@ -251,11 +234,11 @@ def prepared_headers(headers: object) -> PreparedHeaders:
     """``prepare_headers`` as one :class:`PreparedHeaders` (its ``lower`` attribute set)."""
     out = PreparedHeaders()
     out.lower = {}
-    _fill(headers, out, out.lower)
+    _redact_into(headers, out, out.lower)
     return out
 
 
-def _fill(headers: object, plain: dict[str, str], lower: dict[str, str]) -> None:
+def _redact_into(headers: object, plain: dict[str, str], lower: dict[str, str]) -> None:
     """Redact ``headers`` into ``plain`` and ``lower``; an unusable set leaves both empty.
 
     One pass: every parsed HTTP response goes through here.

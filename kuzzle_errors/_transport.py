@@ -12,7 +12,7 @@ from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from kuzzle_errors._redact import redact_text
-from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError
+from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, replace
 from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response_and_body
 
@@ -165,13 +165,6 @@ def exception_chain(exc: BaseException, limit: int = 12) -> Iterator[BaseExcepti
         todo.extend((getattr(item, "reason", None), item.__context__, item.__cause__))
 
 
-def with_hint(error: KuzzleError, hint: RetryHint) -> KuzzleError:
-    """``error`` with ``hint`` as its retry hint (what the transport knows beats the status)."""
-    error.__dict__["_retry_hint_override"] = hint  # the constructor's retry_hint=, after the fact
-    error.__dict__.pop("retry_hint", None)  # a cached value
-    return error
-
-
 #: A refused handshake sent nothing but the handshake: a retry cannot run anything twice.
 HANDSHAKE_REFUSED: Final = "the WebSocket handshake was refused: no request was sent"
 
@@ -202,11 +195,12 @@ def handshake_refusal(
             problem=f"{refused}: not a WebSocket endpoint",
             retry_hint=NOT_RETRYABLE,
         )
-    error.problem = f"{refused}: {error.problem}" if error.problem else refused
+    problem = f"{refused}: {error.problem}" if error.problem else refused
     hint = error.retry_hint
     if hint.retryable and not hint.replay_safe:  # a 502/504 of a proxy: nothing ran
-        with_hint(error, RetryHint(True, True, hint.delay, HANDSHAKE_REFUSED, hint.other_node))
-    return error
+        hint = RetryHint(True, True, hint.delay, HANDSHAKE_REFUSED, hint.other_node)
+        return replace(error, problem=problem, retry_hint=hint)
+    return replace(error, problem=problem)
 
 
 def new_request_id() -> str:

@@ -16,12 +16,9 @@ The catalogue is built on first use, so importing this module costs next to noth
 
 from __future__ import annotations
 
-from kuzzle_errors._record import Record
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
-    from typing import Final
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final
 
 __all__ = [
     "CLASS_STATUS",
@@ -56,7 +53,8 @@ CLASS_STATUS: Final[dict[str, int]] = {
 _HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
 
 
-class ErrorSpec(Record):
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
     """One catalogued Kuzzle error.
 
     ``message`` is Kuzzle's ``util.format`` template (``%s`` placeholders) when known (v2);
@@ -64,48 +62,14 @@ class ErrorSpec(Record):
     Kuzzle version that deprecated it, if any.
     """
 
-    __slots__ = (
-        "id",
-        "code",
-        "class_name",
-        "status",
-        "description",
-        "message",
-        "deprecated",
-        "versions",
-    )
-    _fields = __slots__
-
     id: str
     code: int
     class_name: str
     status: int
     description: str
-    message: str | None
-    deprecated: str | None
-    versions: tuple[int, ...]
-
-    def __init__(
-        self,
-        id: str,
-        code: int,
-        class_name: str,
-        status: int,
-        description: str,
-        message: str | None = None,
-        deprecated: str | None = None,
-        versions: tuple[int, ...] = (2,),
-    ) -> None:
-        self._set(
-            id=id,
-            code=code,
-            class_name=class_name,
-            status=status,
-            description=description,
-            message=message,
-            deprecated=deprecated,
-            versions=versions,
-        )
+    message: str | None = None
+    deprecated: str | None = None
+    versions: tuple[int, ...] = (2,)
 
     @property
     def hex(self) -> str:

@@ -26,835 +26,835 @@ from kuzzle_errors.exceptions import (
 )
 
 class ApiAssertBodyRequired(BadRequestError):
-    """``api.assert.body_required`` (0x02010008): BadRequestError, status 400.\n\nA request body is required.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.assert.body_required`` (0x02010008): BadRequestError, status 400.\n\nA request body is required."""
 
 class ApiAssertEmptyArgument(BadRequestError):
-    """``api.assert.empty_argument`` (0x02010004): BadRequestError, status 400.\n\nThe argument cannot be empty.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.assert.empty_argument`` (0x02010004): BadRequestError, status 400.\n\nThe argument cannot be empty."""
 
 class ApiAssertForbiddenArgument(BadRequestError):
-    """``api.assert.forbidden_argument`` (0x0201000b): BadRequestError, status 400.\n\nA forbidden argument has been provided.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.assert.forbidden_argument`` (0x0201000b): BadRequestError, status 400.\n\nA forbidden argument has been provided."""
 
 class ApiAssertForbiddenStream(InternalError):
-    """``api.assert.forbidden_stream`` (0x0201000f): InternalError, status 500.\n\nA forbidden HttpStream has been provided in a response.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 2."""
+    """``api.assert.forbidden_stream`` (0x0201000f): InternalError, status 500.\n\nA forbidden HttpStream has been provided in a response."""
 
 class ApiAssertInvalidArgument(BadRequestError):
-    """``api.assert.invalid_argument`` (0x02010002): BadRequestError, status 400.\n\nA request argument holds an invalid value.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.assert.invalid_argument`` (0x02010002): BadRequestError, status 400.\n\nA request argument holds an invalid value."""
 
 class ApiAssertInvalidId(BadRequestError):
-    """``api.assert.invalid_id`` (0x0201000a): BadRequestError, status 400.\n\n_id values cannot start with an underscore.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.assert.invalid_id`` (0x0201000a): BadRequestError, status 400.\n\n_id values cannot start with an underscore."""
 
 class ApiAssertInvalidType(BadRequestError):
-    """``api.assert.invalid_type`` (0x02010001): BadRequestError, status 400.\n\nWrong argument type.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.assert.invalid_type`` (0x02010001): BadRequestError, status 400.\n\nWrong argument type."""
 
 class ApiAssertKoncordeDslError(BadRequestError):
-    """``api.assert.koncorde_dsl_error`` (0x0201000e): BadRequestError, status 400.\n\nProvided filters contains an error.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``api.assert.koncorde_dsl_error`` (0x0201000e): BadRequestError, status 400.\n\nProvided filters contains an error."""
 
 class ApiAssertKoncordeRestrictedKeyword(BadRequestError):
-    """``api.assert.koncorde_restricted_keyword`` (0x0201000d): BadRequestError, status 400.\n\nA restricted keyword has been provided in filters.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``api.assert.koncorde_restricted_keyword`` (0x0201000d): BadRequestError, status 400.\n\nA restricted keyword has been provided in filters."""
 
 class ApiAssertKoncordeUnknownKeyword(BadRequestError):
-    """``api.assert.koncorde_unknown_keyword`` (0x0201000c): BadRequestError, status 400.\n\nAn unknown keyword has been provided in filters.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``api.assert.koncorde_unknown_keyword`` (0x0201000c): BadRequestError, status 400.\n\nAn unknown keyword has been provided in filters."""
 
 class ApiAssertMissingArgument(BadRequestError):
-    """``api.assert.missing_argument`` (0x02010003): BadRequestError, status 400.\n\nA required argument is missing.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.assert.missing_argument`` (0x02010003): BadRequestError, status 400.\n\nA required argument is missing."""
 
 class ApiAssertMutuallyExclusive(BadRequestError):
-    """``api.assert.mutually_exclusive`` (0x02010005): BadRequestError, status 400.\n\nMutually exclusive parameters have been provided.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.assert.mutually_exclusive`` (0x02010005): BadRequestError, status 400.\n\nMutually exclusive parameters have been provided."""
 
 class ApiAssertTooManyArguments(BadRequestError):
-    """``api.assert.too_many_arguments`` (0x02010006): BadRequestError, status 400.\n\nAn argument contains too many keys or values.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.assert.too_many_arguments`` (0x02010006): BadRequestError, status 400.\n\nAn argument contains too many keys or values."""
 
 class ApiAssertUnexpectedArgument(BadRequestError):
-    """``api.assert.unexpected_argument`` (0x02010007): BadRequestError, status 400.\n\nAn unexpected argument has been provided.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.assert.unexpected_argument`` (0x02010007): BadRequestError, status 400.\n\nAn unexpected argument has been provided."""
 
 class ApiAssertUnexpectedTypeAssertion(InternalError):
-    """``api.assert.unexpected_type_assertion`` (0x02010009): InternalError, status 500.\n\nUnexpected type assertion.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``api.assert.unexpected_type_assertion`` (0x02010009): InternalError, status 500.\n\nUnexpected type assertion."""
 
 class ApiAssertUnsupportedProtocol(InternalError):
-    """``api.assert.unsupported_protocol`` (0x02010010): InternalError, status 500.\n\nA request has been made with an unsupported protocol.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 2."""
+    """``api.assert.unsupported_protocol`` (0x02010010): InternalError, status 500.\n\nA request has been made with an unsupported protocol."""
 
 class ApiProcessActionLocked(PreconditionError):
-    """``api.process.action_locked`` (0x02020001): PreconditionError, status 412.\n\nCannot execute the requested action because it's already executing.\n\nRetry: yes, safe to replay: the same action is already running: refused before processing, retry once it ends (wait at least 1 s).\n\nKuzzle 1 and 2."""
+    """``api.process.action_locked`` (0x02020001): PreconditionError, status 412.\n\nCannot execute the requested action because it's already executing."""
 
 class ApiProcessActionNotFound(NotFoundError):
-    """``api.process.action_not_found`` (0x02020005): NotFoundError, status 404.\n\nAPI controller action not found.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``api.process.action_not_found`` (0x02020005): NotFoundError, status 404.\n\nAPI controller action not found."""
 
 class ApiProcessAdminExists(PreconditionError):
-    """``api.process.admin_exists`` (0x02020009): PreconditionError, status 412.\n\nAttempted to create the first administrator, when one already exists.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 2."""
+    """``api.process.admin_exists`` (0x02020009): PreconditionError, status 412.\n\nAttempted to create the first administrator, when one already exists."""
 
 class ApiProcessConnectionDropped(BadRequestError):
-    """``api.process.connection_dropped`` (0x02020003): BadRequestError, status 400.\n\nThe request has been discarded because its linked client connection has dropped.\n\nRetry: no: discarded because the client connection that sent it dropped.\n\nKuzzle 1 and 2."""
+    """``api.process.connection_dropped`` (0x02020003): BadRequestError, status 400.\n\nThe request has been discarded because its linked client connection has dropped."""
 
 class ApiProcessControllerNotFound(NotFoundError):
-    """``api.process.controller_not_found`` (0x02020004): NotFoundError, status 404.\n\nAPI controller not found.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``api.process.controller_not_found`` (0x02020004): NotFoundError, status 404.\n\nAPI controller not found."""
 
 class ApiProcessForbiddenEmbeddedSdkAction(PluginImplementationError):
-    """``api.process.forbidden_embedded_sdk_action`` (0x0202000e): PluginImplementationError, status 500.\n\nA forbidden EmbdeddedSDK action has been called.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``api.process.forbidden_embedded_sdk_action`` (0x0202000e): PluginImplementationError, status 500.\n\nA forbidden EmbdeddedSDK action has been called."""
 
 class ApiProcessIncompatibleSdkVersion(BadRequestError):
-    """``api.process.incompatible_sdk_version`` (0x02020006): BadRequestError, status 400.\n\nSDK is incompatible with the current Kuzzle version. You can set \"config.server.strictSdkVersion\" to false to disable this safety check at your own risk.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``api.process.incompatible_sdk_version`` (0x02020006): BadRequestError, status 400.\n\nSDK is incompatible with the current Kuzzle version. You can set \"config.server.strictSdkVersion\" to false to disable this safety check at your own risk."""
 
 class ApiProcessIncompleteMultipleRequest(MultipleErrorsError):
-    """``api.process.incomplete_multiple_request`` (0x0202000a): MultipleErrorsError, status 400.\n\nFailed to execute some or all actions requested.\n\nRetry: no: partial failure: the successful items were applied; retry only the failed items.\n\nKuzzle 2."""
+    """``api.process.incomplete_multiple_request`` (0x0202000a): MultipleErrorsError, status 400.\n\nFailed to execute some or all actions requested."""
 
 class ApiProcessNotEnoughNodes(ServiceUnavailableError):
-    """``api.process.not_enough_nodes`` (0x0202000b): ServiceUnavailableError, status 503.\n\nThe Kuzzle cluster has not enough nodes available, and no new requests can be processed until new nodes are added.\n\nRetry: yes, safe to replay: the cluster lacks nodes and refuses requests until enough nodes join.\n\nKuzzle 2."""
+    """``api.process.not_enough_nodes`` (0x0202000b): ServiceUnavailableError, status 503.\n\nThe Kuzzle cluster has not enough nodes available, and no new requests can be processed until new nodes are added."""
 
 class ApiProcessOverloaded(ServiceUnavailableError):
-    """``api.process.overloaded`` (0x02020002): ServiceUnavailableError, status 503.\n\nThe request has been discarded because the server is overloaded.\n\nRetry: yes, safe to replay: the node's request buffer is full: the request was discarded before processing (another cluster node may accept it at once).\n\nKuzzle 1 and 2."""
+    """``api.process.overloaded`` (0x02020002): ServiceUnavailableError, status 503.\n\nThe request has been discarded because the server is overloaded."""
 
 class ApiProcessShuttingDown(ServiceUnavailableError):
-    """``api.process.shutting_down`` (0x02020007): ServiceUnavailableError, status 503.\n\nThis Kuzzle node is shutting down and refuses new requests.\n\nRetry: yes, safe to replay: this node is shutting down and refused the request before processing it (another cluster node may accept it at once).\n\nKuzzle 2."""
+    """``api.process.shutting_down`` (0x02020007): ServiceUnavailableError, status 503.\n\nThis Kuzzle node is shutting down and refuses new requests."""
 
 class ApiProcessTooManyLoginsRequests(TooManyRequestsError):
-    """``api.process.too_many_logins_requests`` (0x0202000d): TooManyRequestsError, status 429.\n\nThe request was denied because the maximum (\"limits.loginsPerSecond\") number of login attempts per second has been exceeded.\n\nRetry: yes, safe to replay: login rate limit (per connection, per second): refused before processing (wait at least 1 s).\n\nKuzzle 2."""
+    """``api.process.too_many_logins_requests`` (0x0202000d): TooManyRequestsError, status 429.\n\nThe request was denied because the maximum (\"limits.loginsPerSecond\") number of login attempts per second has been exceeded."""
 
 class ApiProcessTooManyRequests(TooManyRequestsError):
-    """``api.process.too_many_requests`` (0x02020008): TooManyRequestsError, status 429.\n\nThe request has been refused because a rate limit has been exceeded for this user.\n\nRetry: yes, safe to replay: per-user rate limit (fixed 1-second window, per node): refused before processing (wait at least 1 s; another cluster node may accept it at once).\n\nKuzzle 2."""
+    """``api.process.too_many_requests`` (0x02020008): TooManyRequestsError, status 429.\n\nThe request has been refused because a rate limit has been exceeded for this user."""
 
 class ApiProcessUnauthorizedOrigin(UnauthorizedError):
-    """``api.process.unauthorized_origin`` (0x0202000c): UnauthorizedError, status 401.\n\nThe domain reaching out to Kuzzle is not authorized.\n\nRetry: no: authentication required or rejected.\n\nKuzzle 2."""
+    """``api.process.unauthorized_origin`` (0x0202000c): UnauthorizedError, status 401.\n\nThe domain reaching out to Kuzzle is not authorized."""
 
 class ClusterFatalDesync(InternalError):
-    """``cluster.fatal.desync`` (0x08000001): InternalError, status 500.\n\nCaught a synchronization inconsistency. Triggers a suicide from the node detecting it.\n\nRetry: only idempotent calls: the node lost cluster sync and restarts: another node may answer (another cluster node may accept it at once).\n\nKuzzle 2."""
+    """``cluster.fatal.desync`` (0x08000001): InternalError, status 500.\n\nCaught a synchronization inconsistency. Triggers a suicide from the node detecting it."""
 
 class CoreConfigurationCannotParse(InternalError):
-    """``core.configuration.cannot_parse`` (0x00030003): InternalError, status 500.\n\nThe kuzzlerc configuration file is badly formatted.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 2."""
+    """``core.configuration.cannot_parse`` (0x00030003): InternalError, status 500.\n\nThe kuzzlerc configuration file is badly formatted."""
 
 class CoreConfigurationIncompatible(InternalError):
-    """``core.configuration.incompatible`` (0x00030004): InternalError, status 500.\n\nThe kuzzlerc configuration file has incompatible configurations.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 2."""
+    """``core.configuration.incompatible`` (0x00030004): InternalError, status 500.\n\nThe kuzzlerc configuration file has incompatible configurations."""
 
 class CoreConfigurationInvalidType(InternalError):
-    """``core.configuration.invalid_type`` (0x00030001): InternalError, status 500.\n\nWrong configuration parameter type.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``core.configuration.invalid_type`` (0x00030001): InternalError, status 500.\n\nWrong configuration parameter type."""
 
 class CoreConfigurationOutOfRange(InternalError):
-    """``core.configuration.out_of_range`` (0x00030002): InternalError, status 500.\n\nA configuration value exceeds the allowed range.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``core.configuration.out_of_range`` (0x00030002): InternalError, status 500.\n\nA configuration value exceeds the allowed range."""
 
 class CoreDebuggerMethodNotFound(PreconditionError):
-    """``core.debugger.method_not_found`` (0x00050005): PreconditionError, status 412.\n\nDebugger method not found.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 2."""
+    """``core.debugger.method_not_found`` (0x00050005): PreconditionError, status 412.\n\nDebugger method not found."""
 
 class CoreDebuggerMonitorAlreadyRunning(PreconditionError):
-    """``core.debugger.monitor_already_running`` (0x00050002): PreconditionError, status 412.\n\nThe monitor is already running.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 2."""
+    """``core.debugger.monitor_already_running`` (0x00050002): PreconditionError, status 412.\n\nThe monitor is already running."""
 
 class CoreDebuggerMonitorNotRunning(PreconditionError):
-    """``core.debugger.monitor_not_running`` (0x00050003): PreconditionError, status 412.\n\nThe monitor is not running.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 2."""
+    """``core.debugger.monitor_not_running`` (0x00050003): PreconditionError, status 412.\n\nThe monitor is not running."""
 
 class CoreDebuggerNativeDebugProtocolUsageDenied(PreconditionError):
-    """``core.debugger.native_debug_protocol_usage_denied`` (0x00050004): PreconditionError, status 412.\n\nUsage of the native debug protocol is not allowed.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 2."""
+    """``core.debugger.native_debug_protocol_usage_denied`` (0x00050004): PreconditionError, status 412.\n\nUsage of the native debug protocol is not allowed."""
 
 class CoreDebuggerNotEnabled(PreconditionError):
-    """``core.debugger.not_enabled`` (0x00050001): PreconditionError, status 412.\n\nThe debugger is not enabled.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 2."""
+    """``core.debugger.not_enabled`` (0x00050001): PreconditionError, status 412.\n\nThe debugger is not enabled."""
 
 class CoreFatalAssertionFailed(InternalError):
-    """``core.fatal.assertion_failed`` (0x00000005): InternalError, status 500.\n\nA runtime assertion has failed. Please contact support.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``core.fatal.assertion_failed`` (0x00000005): InternalError, status 500.\n\nA runtime assertion has failed. Please contact support."""
 
 class CoreFatalServiceTimeout(InternalError):
-    """``core.fatal.service_timeout`` (0x00000003): InternalError, status 500.\n\nService initialization timeout.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``core.fatal.service_timeout`` (0x00000003): InternalError, status 500.\n\nService initialization timeout."""
 
 class CoreFatalServiceUnavailable(ExternalServiceError):
-    """``core.fatal.service_unavailable`` (0x00000002): ExternalServiceError, status 500.\n\nAn external service is unavailable.\n\nRetry: only idempotent calls: an external service is unavailable: transient, the request may have partly run.\n\nKuzzle 1 and 2."""
+    """``core.fatal.service_unavailable`` (0x00000002): ExternalServiceError, status 500.\n\nAn external service is unavailable."""
 
 class CoreFatalUnexpectedError(InternalError):
-    """``core.fatal.unexpected_error`` (0x00000001): InternalError, status 500.\n\nCaught an unexpected error. Please contact your support.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``core.fatal.unexpected_error`` (0x00000001): InternalError, status 500.\n\nCaught an unexpected error. Please contact your support."""
 
 class CoreFatalUnreadableLogDir(InternalError):
-    """``core.fatal.unreadable_log_dir`` (0x00000004): InternalError, status 500.\n\nCannot read the content of the log directory.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``core.fatal.unreadable_log_dir`` (0x00000004): InternalError, status 500.\n\nCannot read the content of the log directory."""
 
 class CoreRealtimeInvalidRooms(BadRequestError):
-    """``core.realtime.invalid_rooms`` (0x00010002): BadRequestError, status 400.\n\nThe provided \"rooms\" argument is invalid.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``core.realtime.invalid_rooms`` (0x00010002): BadRequestError, status 400.\n\nThe provided \"rooms\" argument is invalid."""
 
 class CoreRealtimeInvalidScope(BadRequestError):
-    """``core.realtime.invalid_scope`` (0x00010004): BadRequestError, status 400.\n\nAn invalid value has been provided to the \"scope\" argument.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``core.realtime.invalid_scope`` (0x00010004): BadRequestError, status 400.\n\nAn invalid value has been provided to the \"scope\" argument."""
 
 class CoreRealtimeInvalidState(BadRequestError):
-    """``core.realtime.invalid_state`` (0x00010003): BadRequestError, status 400.\n\nAn invalid value has been provided to the \"state\" argument.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2; deprecated since 2.0.0."""
+    """``core.realtime.invalid_state`` (0x00010003): BadRequestError, status 400.\n\nAn invalid value has been provided to the \"state\" argument."""
 
 class CoreRealtimeInvalidUsers(BadRequestError):
-    """``core.realtime.invalid_users`` (0x00010005): BadRequestError, status 400.\n\nAn invalid value has been provided to the \"users\" argument.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``core.realtime.invalid_users`` (0x00010005): BadRequestError, status 400.\n\nAn invalid value has been provided to the \"users\" argument."""
 
 class CoreRealtimeNotSubscribed(PreconditionError):
-    """``core.realtime.not_subscribed`` (0x00010008): PreconditionError, status 412.\n\nTried to manage a room while not having subscribed to it.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``core.realtime.not_subscribed`` (0x00010008): PreconditionError, status 412.\n\nTried to manage a room while not having subscribed to it."""
 
 class CoreRealtimeRoomNotFound(NotFoundError):
-    """``core.realtime.room_not_found`` (0x00010001): NotFoundError, status 404.\n\nThe provided room identifier doesn't exist.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``core.realtime.room_not_found`` (0x00010001): NotFoundError, status 404.\n\nThe provided room identifier doesn't exist."""
 
 class CoreRealtimeTooManyRooms(SizeLimitError):
-    """``core.realtime.too_many_rooms`` (0x00010007): SizeLimitError, status 413.\n\nThe configured number of unique rooms has been reached.\n\nRetry: no: a configured size limit was exceeded.\n\nKuzzle 1 and 2."""
+    """``core.realtime.too_many_rooms`` (0x00010007): SizeLimitError, status 413.\n\nThe configured number of unique rooms has been reached."""
 
 class CoreRealtimeTooManyTerms(SizeLimitError):
-    """``core.realtime.too_many_terms`` (0x00010006): SizeLimitError, status 413.\n\nThe number of filter terms exceeds the configured server limit.\n\nRetry: no: a configured size limit was exceeded.\n\nKuzzle 1 and 2; deprecated since 2.12.3."""
+    """``core.realtime.too_many_terms`` (0x00010006): SizeLimitError, status 413.\n\nThe number of filter terms exceeds the configured server limit."""
 
 class CoreSandboxProcessAlreadyRunning(InternalError):
-    """``core.sandbox.process_already_running`` (0x00040001): InternalError, status 500.\n\nA process is already running for this sandbox.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``core.sandbox.process_already_running`` (0x00040001): InternalError, status 500.\n\nA process is already running for this sandbox."""
 
 class CoreSandboxTimeout(GatewayTimeoutError):
-    """``core.sandbox.timeout`` (0x00040002): GatewayTimeoutError, status 504.\n\nSandbox execution timed out.\n\nRetry: only idempotent calls: timed out: the request may have been processed (Kuzzle docs).\n\nKuzzle 1 and 2."""
+    """``core.sandbox.timeout`` (0x00040002): GatewayTimeoutError, status 504.\n\nSandbox execution timed out."""
 
 class CoreVaultCannotDecrypt(InternalError):
-    """``core.vault.cannot_decrypt`` (0x00020001): InternalError, status 500.\n\nDecryption of a vault file failed.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``core.vault.cannot_decrypt`` (0x00020001): InternalError, status 500.\n\nDecryption of a vault file failed."""
 
 class CoreVaultKeyNotFound(InternalError):
-    """``core.vault.key_not_found`` (0x00020002): InternalError, status 500.\n\nA vault file has been provided without a vault key.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``core.vault.key_not_found`` (0x00020002): InternalError, status 500.\n\nA vault file has been provided without a vault key."""
 
 class NetworkEntrypointInvalidPort(InternalError):
-    """``network.entrypoint.invalid_port`` (0x03040002): InternalError, status 500.\n\nInvalid network port.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``network.entrypoint.invalid_port`` (0x03040002): InternalError, status 500.\n\nInvalid network port."""
 
 class NetworkEntrypointShuttingDown(ServiceUnavailableError):
-    """``network.entrypoint.shutting_down`` (0x03040003): ServiceUnavailableError, status 503.\n\nRequest rejected because this instance is shutting down.\n\nRetry: yes, safe to replay: this node is shutting down and refused the request before processing it (another cluster node may accept it at once).\n\nKuzzle 2."""
+    """``network.entrypoint.shutting_down`` (0x03040003): ServiceUnavailableError, status 503.\n\nRequest rejected because this instance is shutting down."""
 
 class NetworkEntrypointUnexpectedEvent(InternalError):
-    """``network.entrypoint.unexpected_event`` (0x03040001): InternalError, status 500.\n\nReceived an erroneous network event.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``network.entrypoint.unexpected_event`` (0x03040001): InternalError, status 500.\n\nReceived an erroneous network event."""
 
 class NetworkHttpBodyParseFailed(BadRequestError):
-    """``network.http.body_parse_failed`` (0x0301000c): BadRequestError, status 400.\n\nThe request body is not in JSON format.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.http.body_parse_failed`` (0x0301000c): BadRequestError, status 400.\n\nThe request body is not in JSON format."""
 
 class NetworkHttpCompressionDisabled(BadRequestError):
-    """``network.http.compression_disabled`` (0x03010005): BadRequestError, status 400.\n\nThe server has been configured to refuse compressed requests.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.http.compression_disabled`` (0x03010005): BadRequestError, status 400.\n\nThe server has been configured to refuse compressed requests."""
 
 class NetworkHttpDuplicateUrl(InternalError):
-    """``network.http.duplicate_url`` (0x0301000a): InternalError, status 500.\n\nTriggered when an attempt is made to register a duplicate URL in the HTTP router.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``network.http.duplicate_url`` (0x0301000a): InternalError, status 500.\n\nTriggered when an attempt is made to register a duplicate URL in the HTTP router."""
 
 class NetworkHttpFileTooLarge(SizeLimitError):
-    """``network.http.file_too_large`` (0x0301000d): SizeLimitError, status 413.\n\nThe submitted file exceeds the server configured limit.\n\nRetry: no: a configured size limit was exceeded.\n\nKuzzle 1 and 2."""
+    """``network.http.file_too_large`` (0x0301000d): SizeLimitError, status 413.\n\nThe submitted file exceeds the server configured limit."""
 
 class NetworkHttpRequestTooLarge(SizeLimitError):
-    """``network.http.request_too_large`` (0x03010001): SizeLimitError, status 413.\n\nThe size of the request exceeds the server configured limit.\n\nRetry: no: a configured size limit was exceeded.\n\nKuzzle 1 and 2."""
+    """``network.http.request_too_large`` (0x03010001): SizeLimitError, status 413.\n\nThe size of the request exceeds the server configured limit."""
 
 class NetworkHttpStreamClosed(InternalError):
-    """``network.http.stream_closed`` (0x0301000e): InternalError, status 500.\n\nThe stream has been closed or destroyed before sending the response.\n\nRetry: only idempotent calls: the HTTP stream was closed before the response: the request may have run.\n\nKuzzle 2."""
+    """``network.http.stream_closed`` (0x0301000e): InternalError, status 500.\n\nThe stream has been closed or destroyed before sending the response."""
 
 class NetworkHttpStreamErrored(InternalError):
-    """``network.http.stream_errored`` (0x0301000f): InternalError, status 500.\n\nThe stream is errored.\n\nRetry: only idempotent calls: the HTTP stream failed before the response: the request may have run.\n\nKuzzle 2."""
+    """``network.http.stream_errored`` (0x0301000f): InternalError, status 500.\n\nThe stream is errored."""
 
 class NetworkHttpTooManyEncodings(BadRequestError):
-    """``network.http.too_many_encodings`` (0x03010003): BadRequestError, status 400.\n\nThe number of encodings exceeds the server configured limit.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.http.too_many_encodings`` (0x03010003): BadRequestError, status 400.\n\nThe number of encodings exceeds the server configured limit."""
 
 class NetworkHttpUnexpectedError(BadRequestError):
-    """``network.http.unexpected_error`` (0x03010002): BadRequestError, status 400.\n\nCaught an unexpected HTTP parsing error.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.http.unexpected_error`` (0x03010002): BadRequestError, status 400.\n\nCaught an unexpected HTTP parsing error."""
 
 class NetworkHttpUnsupportedCharset(BadRequestError):
-    """``network.http.unsupported_charset`` (0x03010009): BadRequestError, status 400.\n\nUnsupported content charset.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.http.unsupported_charset`` (0x03010009): BadRequestError, status 400.\n\nUnsupported content charset."""
 
 class NetworkHttpUnsupportedCompression(BadRequestError):
-    """``network.http.unsupported_compression`` (0x03010004): BadRequestError, status 400.\n\nThe request has been compressed using an unsupported compression algorithm.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.http.unsupported_compression`` (0x03010004): BadRequestError, status 400.\n\nThe request has been compressed using an unsupported compression algorithm."""
 
 class NetworkHttpUnsupportedContent(BadRequestError):
-    """``network.http.unsupported_content`` (0x03010008): BadRequestError, status 400.\n\nThe content described in the content-type header is not supported.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.http.unsupported_content`` (0x03010008): BadRequestError, status 400.\n\nThe content described in the content-type header is not supported."""
 
 class NetworkHttpUnsupportedVerb(BadRequestError):
-    """``network.http.unsupported_verb`` (0x03010006): BadRequestError, status 400.\n\nAn HTTP request has been submitted using an unsupported verb.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.http.unsupported_verb`` (0x03010006): BadRequestError, status 400.\n\nAn HTTP request has been submitted using an unsupported verb."""
 
 class NetworkHttpUrlNotFound(NotFoundError):
-    """``network.http.url_not_found`` (0x03010007): NotFoundError, status 404.\n\nAPI URL not found.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``network.http.url_not_found`` (0x03010007): NotFoundError, status 404.\n\nAPI URL not found."""
 
 class NetworkHttpVolatileParseFailed(BadRequestError):
-    """``network.http.volatile_parse_failed`` (0x0301000b): BadRequestError, status 400.\n\nThe x-kuzzle-volatile header received is not in JSON format.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.http.volatile_parse_failed`` (0x0301000b): BadRequestError, status 400.\n\nThe x-kuzzle-volatile header received is not in JSON format."""
 
 class NetworkMqttUnexpectedError(BadRequestError):
-    """``network.mqtt.unexpected_error`` (0x03020001): BadRequestError, status 400.\n\nCaught an unexpected MQTT error.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.mqtt.unexpected_error`` (0x03020001): BadRequestError, status 400.\n\nCaught an unexpected MQTT error."""
 
 class NetworkWebsocketRatelimitExceeded(TooManyRequestsError):
-    """``network.websocket.ratelimit_exceeded`` (0x03030002): TooManyRequestsError, status 429.\n\nToo many requests received from a client socket.\n\nRetry: yes, safe to replay: per-socket rate limit (fixed 1-second window): refused before parsing (wait at least 1 s).\n\nKuzzle 2."""
+    """``network.websocket.ratelimit_exceeded`` (0x03030002): TooManyRequestsError, status 429.\n\nToo many requests received from a client socket."""
 
 class NetworkWebsocketUnexpectedError(BadRequestError):
-    """``network.websocket.unexpected_error`` (0x03030001): BadRequestError, status 400.\n\nCaught an unexpected WebSocket error.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``network.websocket.unexpected_error`` (0x03030001): BadRequestError, status 400.\n\nCaught an unexpected WebSocket error."""
 
 class PluginAssertCannotLoad(PluginImplementationError):
-    """``plugin.assert.cannot_load`` (0x04010002): PluginImplementationError, status 500.\n\nKuzzle is unable to load a plugin.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.assert.cannot_load`` (0x04010002): PluginImplementationError, status 500.\n\nKuzzle is unable to load a plugin."""
 
 class PluginAssertDuplicatedApiDefinition(PluginImplementationError):
-    """``plugin.assert.duplicated_api_definition`` (0x0401000e): PluginImplementationError, status 500.\n\nYou cannot use the \"api\" and the \"controllers\" objects at the same time. Use the \"api\" object to define controllers.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.assert.duplicated_api_definition`` (0x0401000e): PluginImplementationError, status 500.\n\nYou cannot use the \"api\" and the \"controllers\" objects at the same time. Use the \"api\" object to define controllers."""
 
 class PluginAssertInitNotFound(PluginImplementationError):
-    """``plugin.assert.init_not_found`` (0x04010005): PluginImplementationError, status 500.\n\nThe plugin does not have an 'init' function.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.assert.init_not_found`` (0x04010005): PluginImplementationError, status 500.\n\nThe plugin does not have an 'init' function."""
 
 class PluginAssertInvalidApplicationName(PluginImplementationError):
-    """``plugin.assert.invalid_application_name`` (0x0401000d): PluginImplementationError, status 500.\n\nThe application name is invalid. Application names can only contain lowercase letters and dashes.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.assert.invalid_application_name`` (0x0401000d): PluginImplementationError, status 500.\n\nThe application name is invalid. Application names can only contain lowercase letters and dashes."""
 
 class PluginAssertInvalidControllerDefinition(PluginImplementationError):
-    """``plugin.assert.invalid_controller_definition`` (0x0401000c): PluginImplementationError, status 500.\n\nThe controller definition is incorrect.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.assert.invalid_controller_definition`` (0x0401000c): PluginImplementationError, status 500.\n\nThe controller definition is incorrect."""
 
 class PluginAssertInvalidHook(PluginImplementationError):
-    """``plugin.assert.invalid_hook`` (0x04010003): PluginImplementationError, status 500.\n\nA hook must point to either a function named directly exposed by the plugin, or a function. This error is thrown when a hook property is configured with neither of these values.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.assert.invalid_hook`` (0x04010003): PluginImplementationError, status 500.\n\nA hook must point to either a function named directly exposed by the plugin, or a function. This error is thrown when a hook property is configured with neither of these values."""
 
 class PluginAssertInvalidOpenapiSchema(PluginImplementationError):
-    """``plugin.assert.invalid_openapi_schema`` (0x04010010): PluginImplementationError, status 500.\n\nOpenAPI specification is invalid.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.assert.invalid_openapi_schema`` (0x04010010): PluginImplementationError, status 500.\n\nOpenAPI specification is invalid."""
 
 class PluginAssertInvalidPipe(PluginImplementationError):
-    """``plugin.assert.invalid_pipe`` (0x04010004): PluginImplementationError, status 500.\n\nA pipe must point to either a function named directly exposed by the plugin, or a function. This error is thrown when a hook property is configured with neither of these values.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.assert.invalid_pipe`` (0x04010004): PluginImplementationError, status 500.\n\nA pipe must point to either a function named directly exposed by the plugin, or a function. This error is thrown when a hook property is configured with neither of these values."""
 
 class PluginAssertInvalidPluginName(PluginImplementationError):
-    """``plugin.assert.invalid_plugin_name`` (0x0401000a): PluginImplementationError, status 500.\n\nThe plugin name is invalid. Plugin names can only contain lowercase letters and dashes.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.assert.invalid_plugin_name`` (0x0401000a): PluginImplementationError, status 500.\n\nThe plugin name is invalid. Plugin names can only contain lowercase letters and dashes."""
 
 class PluginAssertInvalidPluginsDir(InternalError):
-    """``plugin.assert.invalid_plugins_dir`` (0x04010001): InternalError, status 500.\n\nThe enabled plugins directory cannot be opened.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``plugin.assert.invalid_plugins_dir`` (0x04010001): InternalError, status 500.\n\nThe enabled plugins directory cannot be opened."""
 
 class PluginAssertNameAlreadyExists(PluginImplementationError):
-    """``plugin.assert.name_already_exists`` (0x04010009): PluginImplementationError, status 500.\n\nAnother plugin with the same name has already been loaded.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.assert.name_already_exists`` (0x04010009): PluginImplementationError, status 500.\n\nAnother plugin with the same name has already been loaded."""
 
 class PluginAssertNoNameProvided(PluginImplementationError):
-    """``plugin.assert.no_name_provided`` (0x0401000b): PluginImplementationError, status 500.\n\nThe plugin does not have a constructor method and no name has been provided.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.assert.no_name_provided`` (0x0401000b): PluginImplementationError, status 500.\n\nThe plugin does not have a constructor method and no name has been provided."""
 
 class PluginAssertNotAConstructor(PluginImplementationError):
-    """``plugin.assert.not_a_constructor`` (0x04010008): PluginImplementationError, status 500.\n\nThe exposed plugin is not a constructor.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.assert.not_a_constructor`` (0x04010008): PluginImplementationError, status 500.\n\nThe exposed plugin is not a constructor."""
 
 class PluginAssertPluginNotFound(NotFoundError):
-    """``plugin.assert.plugin_not_found`` (0x0401000f): NotFoundError, status 404.\n\nThe request plugin does not exists or have not been loaded yet.\n\nRetry: no: the resource does not exist.\n\nKuzzle 2."""
+    """``plugin.assert.plugin_not_found`` (0x0401000f): NotFoundError, status 404.\n\nThe request plugin does not exists or have not been loaded yet."""
 
 class PluginAssertPrivilegedNotSet(PluginImplementationError):
-    """``plugin.assert.privileged_not_set`` (0x04010007): PluginImplementationError, status 500.\n\nThe 'privileged' flag has been set in the plugin's manifest file, but it needs also to be added in Kuzzle's configuration.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.assert.privileged_not_set`` (0x04010007): PluginImplementationError, status 500.\n\nThe 'privileged' flag has been set in the plugin's manifest file, but it needs also to be added in Kuzzle's configuration."""
 
 class PluginAssertPrivilegedNotSupported(PluginImplementationError):
-    """``plugin.assert.privileged_not_supported`` (0x04010006): PluginImplementationError, status 500.\n\nThe 'privileged' flag has been set in Kuzzle's configuration for that plugin, but not in the plugin's manifest.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.assert.privileged_not_supported`` (0x04010006): PluginImplementationError, status 500.\n\nThe 'privileged' flag has been set in Kuzzle's configuration for that plugin, but not in the plugin's manifest."""
 
 class PluginAuthenticatorsInvalidAuthenticator(PluginImplementationError):
-    """``plugin.authenticators.invalid_authenticator`` (0x04070002): PluginImplementationError, status 500.\n\nAuthenticators exposed in the \"authenticators\" object must be constructors.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.authenticators.invalid_authenticator`` (0x04070002): PluginImplementationError, status 500.\n\nAuthenticators exposed in the \"authenticators\" object must be constructors."""
 
 class PluginAuthenticatorsNotAnObject(PluginImplementationError):
-    """``plugin.authenticators.not_an_object`` (0x04070001): PluginImplementationError, status 500.\n\nThe \"authenticators\" property must be an object.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.authenticators.not_an_object`` (0x04070001): PluginImplementationError, status 500.\n\nThe \"authenticators\" property must be an object."""
 
 class PluginContextInvalidCallback(PluginImplementationError):
-    """``plugin.context.invalid_callback`` (0x04060004): PluginImplementationError, status 500.\n\nA non-function callback has been provided.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.context.invalid_callback`` (0x04060004): PluginImplementationError, status 500.\n\nA non-function callback has been provided."""
 
 class PluginContextInvalidEvent(PluginImplementationError):
-    """``plugin.context.invalid_event`` (0x04060007): PluginImplementationError, status 500.\n\nInvalid event name (colons are not allowed in event names).\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2; deprecated since 2.2.0."""
+    """``plugin.context.invalid_event`` (0x04060007): PluginImplementationError, status 500.\n\nInvalid event name (colons are not allowed in event names)."""
 
 class PluginContextInvalidUser(PluginImplementationError):
-    """``plugin.context.invalid_user`` (0x04060003): PluginImplementationError, status 500.\n\nThe user object provided to the sdk.as() method is not a valid user with a least an '_id' property.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.context.invalid_user`` (0x04060003): PluginImplementationError, status 500.\n\nThe user object provided to the sdk.as() method is not a valid user with a least an '_id' property."""
 
 class PluginContextMissingAuthenticator(PluginImplementationError):
-    """``plugin.context.missing_authenticator`` (0x04060008): PluginImplementationError, status 500.\n\nMissing \"strategy.config.authenticator\" property.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.context.missing_authenticator`` (0x04060008): PluginImplementationError, status 500.\n\nMissing \"strategy.config.authenticator\" property."""
 
 class PluginContextMissingCollection(PluginImplementationError):
-    """``plugin.context.missing_collection`` (0x04060001): PluginImplementationError, status 500.\n\nThe 'collection' argument is required, but none was provided.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.context.missing_collection`` (0x04060001): PluginImplementationError, status 500.\n\nThe 'collection' argument is required, but none was provided."""
 
 class PluginContextMissingRequest(PluginImplementationError):
-    """``plugin.context.missing_request`` (0x04060005): PluginImplementationError, status 500.\n\nA Request object is required, but none was supplied.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.context.missing_request`` (0x04060005): PluginImplementationError, status 500.\n\nA Request object is required, but none was supplied."""
 
 class PluginContextMissingRequestData(PluginImplementationError):
-    """``plugin.context.missing_request_data`` (0x04060006): PluginImplementationError, status 500.\n\nA Request object and/or request data must be provided.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.context.missing_request_data`` (0x04060006): PluginImplementationError, status 500.\n\nA Request object and/or request data must be provided."""
 
 class PluginContextUnavailableRealtime(PluginImplementationError):
-    """``plugin.context.unavailable_realtime`` (0x04060002): PluginImplementationError, status 500.\n\nDue to technical limitations, subscribe and unsubscribe methods are only available through the embedded SDK.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.context.unavailable_realtime`` (0x04060002): PluginImplementationError, status 500.\n\nDue to technical limitations, subscribe and unsubscribe methods are only available through the embedded SDK."""
 
 class PluginControllerInvalidAction(PluginImplementationError):
-    """``plugin.controller.invalid_action`` (0x04040002): PluginImplementationError, status 500.\n\nA controller action must be a function name, or a function.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.controller.invalid_action`` (0x04040002): PluginImplementationError, status 500.\n\nA controller action must be a function name, or a function."""
 
 class PluginControllerInvalidActionResponse(PluginImplementationError):
-    """``plugin.controller.invalid_action_response`` (0x04040009): PluginImplementationError, status 500.\n\nAPI actions added by plugins must return a promise.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.controller.invalid_action_response`` (0x04040009): PluginImplementationError, status 500.\n\nAPI actions added by plugins must return a promise."""
 
 class PluginControllerInvalidDescription(PluginImplementationError):
-    """``plugin.controller.invalid_description`` (0x04040001): PluginImplementationError, status 500.\n\nThe controller description must be an object.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.controller.invalid_description`` (0x04040001): PluginImplementationError, status 500.\n\nThe controller description must be an object."""
 
 class PluginControllerInvalidOpenapiSchema(PluginImplementationError):
-    """``plugin.controller.invalid_openapi_schema`` (0x0404000a): PluginImplementationError, status 500.\n\nOpenAPI specification is invalid.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.controller.invalid_openapi_schema`` (0x0404000a): PluginImplementationError, status 500.\n\nOpenAPI specification is invalid."""
 
 class PluginControllerInvalidRouteProperty(PluginImplementationError):
-    """``plugin.controller.invalid_route_property`` (0x04040004): PluginImplementationError, status 500.\n\nInvalid route property format (must be a non-empty string).\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.controller.invalid_route_property`` (0x04040004): PluginImplementationError, status 500.\n\nInvalid route property format (must be a non-empty string)."""
 
 class PluginControllerUndefinedAction(PluginImplementationError):
-    """``plugin.controller.undefined_action`` (0x04040006): PluginImplementationError, status 500.\n\nA HTTP route points to an non-existent controller action.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.controller.undefined_action`` (0x04040006): PluginImplementationError, status 500.\n\nA HTTP route points to an non-existent controller action."""
 
 class PluginControllerUndefinedController(PluginImplementationError):
-    """``plugin.controller.undefined_controller`` (0x04040005): PluginImplementationError, status 500.\n\nA HTTP route points to an non-existent controller.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.controller.undefined_controller`` (0x04040005): PluginImplementationError, status 500.\n\nA HTTP route points to an non-existent controller."""
 
 class PluginControllerUnexpectedRouteProperty(PluginImplementationError):
-    """``plugin.controller.unexpected_route_property`` (0x04040003): PluginImplementationError, status 500.\n\nAn unexpected property has been found in a controller route definition.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.controller.unexpected_route_property`` (0x04040003): PluginImplementationError, status 500.\n\nAn unexpected property has been found in a controller route definition."""
 
 class PluginControllerUnserializableResponse(PluginImplementationError):
-    """``plugin.controller.unserializable_response`` (0x04040008): PluginImplementationError, status 500.\n\nA plugin controller action returned a non-serializable response.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.controller.unserializable_response`` (0x04040008): PluginImplementationError, status 500.\n\nA plugin controller action returned a non-serializable response."""
 
 class PluginControllerUnsupportedVerb(PluginImplementationError):
-    """``plugin.controller.unsupported_verb`` (0x04040007): PluginImplementationError, status 500.\n\nA HTTP route is using an unsupported HTTP verb.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.controller.unsupported_verb`` (0x04040007): PluginImplementationError, status 500.\n\nA HTTP route is using an unsupported HTTP verb."""
 
 class PluginManifestCannotLoad(PluginImplementationError):
-    """``plugin.manifest.cannot_load`` (0x04050001): PluginImplementationError, status 500.\n\nUnable to load the plugin's manifest file.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.manifest.cannot_load`` (0x04050001): PluginImplementationError, status 500.\n\nUnable to load the plugin's manifest file."""
 
 class PluginManifestInvalidErrors(PluginImplementationError):
-    """``plugin.manifest.invalid_errors`` (0x04050006): PluginImplementationError, status 500.\n\nThe 'errors' property format is invalid.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.manifest.invalid_errors`` (0x04050006): PluginImplementationError, status 500.\n\nThe 'errors' property format is invalid."""
 
 class PluginManifestInvalidName(PluginImplementationError):
-    """``plugin.manifest.invalid_name`` (0x04050004): PluginImplementationError, status 500.\n\nInvalid characters in a plugin's name.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.manifest.invalid_name`` (0x04050004): PluginImplementationError, status 500.\n\nInvalid characters in a plugin's name."""
 
 class PluginManifestInvalidNameType(PluginImplementationError):
-    """``plugin.manifest.invalid_name_type`` (0x04050003): PluginImplementationError, status 500.\n\nInvalid plugin's name.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.manifest.invalid_name_type`` (0x04050003): PluginImplementationError, status 500.\n\nInvalid plugin's name."""
 
 class PluginManifestInvalidPrivileged(PluginImplementationError):
-    """``plugin.manifest.invalid_privileged`` (0x04050007): PluginImplementationError, status 500.\n\nThe \"privileged\" property is invalid.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.manifest.invalid_privileged`` (0x04050007): PluginImplementationError, status 500.\n\nThe \"privileged\" property is invalid."""
 
 class PluginManifestMissingName(PluginImplementationError):
-    """``plugin.manifest.missing_name`` (0x04050005): PluginImplementationError, status 500.\n\nA plugin name is required.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.manifest.missing_name`` (0x04050005): PluginImplementationError, status 500.\n\nA plugin name is required."""
 
 class PluginManifestMissingPackage(PluginImplementationError):
-    """``plugin.manifest.missing_package`` (0x04050008): PluginImplementationError, status 500.\n\nThe plugin is missing a 'package.json' file (run 'npm init' to create one).\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.manifest.missing_package`` (0x04050008): PluginImplementationError, status 500.\n\nThe plugin is missing a 'package.json' file (run 'npm init' to create one)."""
 
 class PluginManifestMissingPackageName(PluginImplementationError):
-    """``plugin.manifest.missing_package_name`` (0x04050009): PluginImplementationError, status 500.\n\nA 'name' property in the 'package.json' file is required by Kuzzle, as it is used as the plugin's unique name.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.manifest.missing_package_name`` (0x04050009): PluginImplementationError, status 500.\n\nA 'name' property in the 'package.json' file is required by Kuzzle, as it is used as the plugin's unique name."""
 
 class PluginManifestMissingVersion(PluginImplementationError):
-    """``plugin.manifest.missing_version`` (0x0405000a): PluginImplementationError, status 500.\n\nPlugin manifest must provide a kuzzleVersion parameter, with the range of compatible Kuzzle versions.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.manifest.missing_version`` (0x0405000a): PluginImplementationError, status 500.\n\nPlugin manifest must provide a kuzzleVersion parameter, with the range of compatible Kuzzle versions."""
 
 class PluginManifestVersionMismatch(PluginImplementationError):
-    """``plugin.manifest.version_mismatch`` (0x04050002): PluginImplementationError, status 500.\n\nCurrent Kuzzle's version does not match the plugin's requirements.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.manifest.version_mismatch`` (0x04050002): PluginImplementationError, status 500.\n\nCurrent Kuzzle's version does not match the plugin's requirements."""
 
 class PluginRuntimeAlreadyStarted(PluginImplementationError):
-    """``plugin.runtime.already_started`` (0x04020005): PluginImplementationError, status 500.\n\nFeatures definition cannot be changed after startup.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.runtime.already_started`` (0x04020005): PluginImplementationError, status 500.\n\nFeatures definition cannot be changed after startup."""
 
 class PluginRuntimeFailedInit(PluginImplementationError):
-    """``plugin.runtime.failed_init`` (0x04020001): PluginImplementationError, status 500.\n\nAn exception was thrown by a plugin's init function.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.runtime.failed_init`` (0x04020001): PluginImplementationError, status 500.\n\nAn exception was thrown by a plugin's init function."""
 
 class PluginRuntimeIncompatible(PluginImplementationError):
-    """``plugin.runtime.incompatible`` (0x04020009): PluginImplementationError, status 500.\n\nSome features incompatible are being used at the same time.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.runtime.incompatible`` (0x04020009): PluginImplementationError, status 500.\n\nSome features incompatible are being used at the same time."""
 
 class PluginRuntimePipeTimeout(GatewayTimeoutError):
-    """``plugin.runtime.pipe_timeout`` (0x04020003): GatewayTimeoutError, status 504.\n\nA pipe function execution took more than the configured server limit.\n\nRetry: only idempotent calls: timed out: the request may have been processed (Kuzzle docs).\n\nKuzzle 1 and 2; deprecated since 2.2.0."""
+    """``plugin.runtime.pipe_timeout`` (0x04020003): GatewayTimeoutError, status 504.\n\nA pipe function execution took more than the configured server limit."""
 
 class PluginRuntimeTooManyPipes(ServiceUnavailableError):
-    """``plugin.runtime.too_many_pipes`` (0x04020004): ServiceUnavailableError, status 503.\n\nThe number of running pipes exceeds the configured capacity (see configuration files). This may be caused by pipes being too slow, or by an insufficient number of Kuzzle nodes.\n\nRetry: only idempotent calls: pipe buffer full: may fire in an 'after' pipe, so the request may have run (another cluster node may accept it at once).\n\nKuzzle 2."""
+    """``plugin.runtime.too_many_pipes`` (0x04020004): ServiceUnavailableError, status 503.\n\nThe number of running pipes exceeds the configured capacity (see configuration files). This may be caused by pipes being too slow, or by an insufficient number of Kuzzle nodes."""
 
 class PluginRuntimeUnavailableBeforeStart(PluginImplementationError):
-    """``plugin.runtime.unavailable_before_start`` (0x04020006): PluginImplementationError, status 500.\n\nThe property is only accessible after application startup.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.runtime.unavailable_before_start`` (0x04020006): PluginImplementationError, status 500.\n\nThe property is only accessible after application startup."""
 
 class PluginRuntimeUnexpectedError(PluginImplementationError):
-    """``plugin.runtime.unexpected_error`` (0x04020002): PluginImplementationError, status 500.\n\nEmbeds an unexpected plugin error into a standardized KuzzleError object.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.runtime.unexpected_error`` (0x04020002): PluginImplementationError, status 500.\n\nEmbeds an unexpected plugin error into a standardized KuzzleError object."""
 
 class PluginRuntimeUnexpectedInstallationError(PluginImplementationError):
-    """``plugin.runtime.unexpected_installation_error`` (0x04020008): PluginImplementationError, status 500.\n\nEmbeds an unexpected installation error into a standardized KuzzleError object.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.runtime.unexpected_installation_error`` (0x04020008): PluginImplementationError, status 500.\n\nEmbeds an unexpected installation error into a standardized KuzzleError object."""
 
 class PluginRuntimeUnknownPipe(PluginImplementationError):
-    """``plugin.runtime.unknown_pipe`` (0x04020007): PluginImplementationError, status 500.\n\nThe provided pipe identifier is unknown.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.runtime.unknown_pipe`` (0x04020007): PluginImplementationError, status 500.\n\nThe provided pipe identifier is unknown."""
 
 class PluginStrategyFailedRegistration(PluginImplementationError):
-    """``plugin.strategy.failed_registration`` (0x0403000d): PluginImplementationError, status 500.\n\nPassportjs rejected this strategy (see the message for more information).\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.failed_registration`` (0x0403000d): PluginImplementationError, status 500.\n\nPassportjs rejected this strategy (see the message for more information)."""
 
 class PluginStrategyInvalidAuthenticator(PluginImplementationError):
-    """``plugin.strategy.invalid_authenticator`` (0x04030008): PluginImplementationError, status 500.\n\nThe strategy.authenticator field must be a string.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_authenticator`` (0x04030008): PluginImplementationError, status 500.\n\nThe strategy.authenticator field must be a string."""
 
 class PluginStrategyInvalidConfig(PluginImplementationError):
-    """``plugin.strategy.invalid_config`` (0x04030005): PluginImplementationError, status 500.\n\nThe strategy.config field must be an object.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_config`` (0x04030005): PluginImplementationError, status 500.\n\nThe strategy.config field must be an object."""
 
 class PluginStrategyInvalidConstructor(PluginImplementationError):
-    """``plugin.strategy.invalid_constructor`` (0x04030007): PluginImplementationError, status 500.\n\nThe strategy.constructor field must be a constructor.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_constructor`` (0x04030007): PluginImplementationError, status 500.\n\nThe strategy.constructor field must be a constructor."""
 
 class PluginStrategyInvalidDefinition(PluginImplementationError):
-    """``plugin.strategy.invalid_definition`` (0x0403000c): PluginImplementationError, status 500.\n\nThe strategies property must be a non-empty object.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_definition`` (0x0403000c): PluginImplementationError, status 500.\n\nThe strategies property must be a non-empty object."""
 
 class PluginStrategyInvalidDescription(PluginImplementationError):
-    """``plugin.strategy.invalid_description`` (0x04030001): PluginImplementationError, status 500.\n\nThe strategy.description field must be an object.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_description`` (0x04030001): PluginImplementationError, status 500.\n\nThe strategy.description field must be an object."""
 
 class PluginStrategyInvalidFields(PluginImplementationError):
-    """``plugin.strategy.invalid_fields`` (0x0403000b): PluginImplementationError, status 500.\n\nThe field strategy.config.fields must be an array or null.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_fields`` (0x0403000b): PluginImplementationError, status 500.\n\nThe field strategy.config.fields must be an array or null."""
 
 class PluginStrategyInvalidKuid(PluginImplementationError):
-    """``plugin.strategy.invalid_kuid`` (0x04030010): PluginImplementationError, status 500.\n\nThe \"verify\" method returned an invalid kuid.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_kuid`` (0x04030010): PluginImplementationError, status 500.\n\nThe \"verify\" method returned an invalid kuid."""
 
 class PluginStrategyInvalidMethodType(PluginImplementationError):
-    """``plugin.strategy.invalid_method_type`` (0x04030003): PluginImplementationError, status 500.\n\nMethod definitions in the strategy.methods configuration must be of type string.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_method_type`` (0x04030003): PluginImplementationError, status 500.\n\nMethod definitions in the strategy.methods configuration must be of type string."""
 
 class PluginStrategyInvalidMethods(PluginImplementationError):
-    """``plugin.strategy.invalid_methods`` (0x04030002): PluginImplementationError, status 500.\n\nThe strategy.methods field must be an object.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_methods`` (0x04030002): PluginImplementationError, status 500.\n\nThe strategy.methods field must be an object."""
 
 class PluginStrategyInvalidOption(PluginImplementationError):
-    """``plugin.strategy.invalid_option`` (0x0403000a): PluginImplementationError, status 500.\n\nIf defined, the \"strategy.config.strategyOptions\" and \"strategy.config.authenticateOptions\" properties must be objects.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_option`` (0x0403000a): PluginImplementationError, status 500.\n\nIf defined, the \"strategy.config.strategyOptions\" and \"strategy.config.authenticateOptions\" properties must be objects."""
 
 class PluginStrategyInvalidVerifyResolve(PluginImplementationError):
-    """``plugin.strategy.invalid_verify_resolve`` (0x0403000f): PluginImplementationError, status 500.\n\nThe \"verify\" strategy method resolved to a non-object return value.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_verify_resolve`` (0x0403000f): PluginImplementationError, status 500.\n\nThe \"verify\" strategy method resolved to a non-object return value."""
 
 class PluginStrategyInvalidVerifyReturn(PluginImplementationError):
-    """``plugin.strategy.invalid_verify_return`` (0x0403000e): PluginImplementationError, status 500.\n\nThe \"verify\" method must return a promise.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.invalid_verify_return`` (0x0403000e): PluginImplementationError, status 500.\n\nThe \"verify\" method must return a promise."""
 
 class PluginStrategyMissingMethodFunction(PluginImplementationError):
-    """``plugin.strategy.missing_method_function`` (0x04030004): PluginImplementationError, status 500.\n\nA required strategy method is missing.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.missing_method_function`` (0x04030004): PluginImplementationError, status 500.\n\nA required strategy method is missing."""
 
 class PluginStrategyMissingOptionalMethod(PluginImplementationError):
-    """``plugin.strategy.missing_optional_method`` (0x04030015): PluginImplementationError, status 500.\n\nAn optional method has not been implemented for this strategy.\n\nRetry: no: a plugin failed.\n\nKuzzle 2."""
+    """``plugin.strategy.missing_optional_method`` (0x04030015): PluginImplementationError, status 500.\n\nAn optional method has not been implemented for this strategy."""
 
 class PluginStrategyMissingUser(UnauthorizedError):
-    """``plugin.strategy.missing_user`` (0x04030014): UnauthorizedError, status 401.\n\nA strategy plugin approved credentials without providing a user object to Kuzzle.\n\nRetry: no: authentication required or rejected.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.missing_user`` (0x04030014): UnauthorizedError, status 401.\n\nA strategy plugin approved credentials without providing a user object to Kuzzle."""
 
 class PluginStrategyStrategyNotFound(NotFoundError):
-    """``plugin.strategy.strategy_not_found`` (0x04030013): NotFoundError, status 404.\n\nAttempted to remove a non-existent authentication strategy.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.strategy_not_found`` (0x04030013): NotFoundError, status 404.\n\nAttempted to remove a non-existent authentication strategy."""
 
 class PluginStrategyUnauthorizedRemoval(PluginImplementationError):
-    """``plugin.strategy.unauthorized_removal`` (0x04030012): PluginImplementationError, status 500.\n\nTried to remove a strategy owned by another plugin.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.unauthorized_removal`` (0x04030012): PluginImplementationError, status 500.\n\nTried to remove a strategy owned by another plugin."""
 
 class PluginStrategyUnexpectedConstructor(PluginImplementationError):
-    """``plugin.strategy.unexpected_constructor`` (0x04030006): PluginImplementationError, status 500.\n\nThe (deprecated) constructor property can only be set if there is no authenticator defined.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.unexpected_constructor`` (0x04030006): PluginImplementationError, status 500.\n\nThe (deprecated) constructor property can only be set if there is no authenticator defined."""
 
 class PluginStrategyUnknownAuthenticator(PluginImplementationError):
-    """``plugin.strategy.unknown_authenticator`` (0x04030009): PluginImplementationError, status 500.\n\nThis strategy uses an authenticator that hasn't been declared in this.authenticators.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.unknown_authenticator`` (0x04030009): PluginImplementationError, status 500.\n\nThis strategy uses an authenticator that hasn't been declared in this.authenticators."""
 
 class PluginStrategyUnknownKuid(PluginImplementationError):
-    """``plugin.strategy.unknown_kuid`` (0x04030011): PluginImplementationError, status 500.\n\nThe \"verify\" method returned an unknown kuid.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``plugin.strategy.unknown_kuid`` (0x04030011): PluginImplementationError, status 500.\n\nThe \"verify\" method returned an unknown kuid."""
 
 class ProtocolRuntimeAlreadyExists(PluginImplementationError):
-    """``protocol.runtime.already_exists`` (0x06010003): PluginImplementationError, status 500.\n\nA protocol of the same name already exists.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``protocol.runtime.already_exists`` (0x06010003): PluginImplementationError, status 500.\n\nA protocol of the same name already exists."""
 
 class ProtocolRuntimeInvalidConnection(PluginImplementationError):
-    """``protocol.runtime.invalid_connection`` (0x06010001): PluginImplementationError, status 500.\n\nConnection objects must have both their id and protocol set.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``protocol.runtime.invalid_connection`` (0x06010001): PluginImplementationError, status 500.\n\nConnection objects must have both their id and protocol set."""
 
 class ProtocolRuntimeUnknownConnection(PluginImplementationError):
-    """``protocol.runtime.unknown_connection`` (0x06010002): PluginImplementationError, status 500.\n\nThe provided connection identifier is unknown.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``protocol.runtime.unknown_connection`` (0x06010002): PluginImplementationError, status 500.\n\nThe provided connection identifier is unknown."""
 
 class SecurityCookieInvalid(AuthenticationRequiredError):
-    """``security.cookie.invalid`` (0x07070001): UnauthorizedError, status 401.\n\nInvalid authentication cookie.\n\nRetry: no: authentication required or rejected.\n\nKuzzle 2."""
+    """``security.cookie.invalid`` (0x07070001): UnauthorizedError, status 401.\n\nInvalid authentication cookie."""
 
 class SecurityCookieUnsupported(InternalError):
-    """``security.cookie.unsupported`` (0x07070002): InternalError, status 500.\n\nCookie authentication not supported.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 2."""
+    """``security.cookie.unsupported`` (0x07070002): InternalError, status 500.\n\nCookie authentication not supported."""
 
 class SecurityCredentialsDatabaseInconsistency(PluginImplementationError):
-    """``security.credentials.database_inconsistency`` (0x07020002): PluginImplementationError, status 500.\n\nInconsistency detected: credentials were found on a non-existing user.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``security.credentials.database_inconsistency`` (0x07020002): PluginImplementationError, status 500.\n\nInconsistency detected: credentials were found on a non-existing user."""
 
 class SecurityCredentialsRejected(BadRequestError):
-    """``security.credentials.rejected`` (0x07020003): BadRequestError, status 400.\n\nUser's credentials were rejected during.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``security.credentials.rejected`` (0x07020003): BadRequestError, status 400.\n\nUser's credentials were rejected during."""
 
 class SecurityCredentialsUnknownStrategy(BadRequestError):
-    """``security.credentials.unknown_strategy`` (0x07020001): BadRequestError, status 400.\n\nUnknown authentication strategy.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``security.credentials.unknown_strategy`` (0x07020001): BadRequestError, status 400.\n\nUnknown authentication strategy."""
 
 class SecurityProfileCannotDelete(BadRequestError):
-    """``security.profile.cannot_delete`` (0x07060002): BadRequestError, status 400.\n\nAttempted to delete a base profile (anonymous, default, admin).\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``security.profile.cannot_delete`` (0x07060002): BadRequestError, status 400.\n\nAttempted to delete a base profile (anonymous, default, admin)."""
 
 class SecurityProfileCannotHydrate(InternalError):
-    """``security.profile.cannot_hydrate`` (0x07060004): InternalError, status 500.\n\nDatabase inconsistency error: a profile is referencing non-existing roles.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``security.profile.cannot_hydrate`` (0x07060004): InternalError, status 500.\n\nDatabase inconsistency error: a profile is referencing non-existing roles."""
 
 class SecurityProfileInUse(PreconditionError):
-    """``security.profile.in_use`` (0x07060003): PreconditionError, status 412.\n\nA profile still assigned to users cannot be deleted.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``security.profile.in_use`` (0x07060003): PreconditionError, status 412.\n\nA profile still assigned to users cannot be deleted."""
 
 class SecurityProfileMissingAnonymousRole(BadRequestError):
-    """``security.profile.missing_anonymous_role`` (0x07060005): BadRequestError, status 400.\n\nThe anonymous profile must include the anonymous role.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``security.profile.missing_anonymous_role`` (0x07060005): BadRequestError, status 400.\n\nThe anonymous profile must include the anonymous role."""
 
 class SecurityProfileNotFound(NotFoundError):
-    """``security.profile.not_found`` (0x07060001): NotFoundError, status 404.\n\nAttempted to access to a non-existing profile.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``security.profile.not_found`` (0x07060001): NotFoundError, status 404.\n\nAttempted to access to a non-existing profile."""
 
 class SecurityProfileUninitialized(InternalError):
-    """``security.profile.uninitialized`` (0x07060006): InternalError, status 500.\n\nAttempted to access to an unitialized Profile object.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``security.profile.uninitialized`` (0x07060006): InternalError, status 500.\n\nAttempted to access to an unitialized Profile object."""
 
 class SecurityRightsFailsafeModeAdminOnly(ForbiddenError):
-    """``security.rights.failsafe_mode_admin_only`` (0x07030003): ForbiddenError, status 403.\n\nOnly administrators (\"admin\" profile) can use the API in failsafe mode. Authenticate as admin or reboot without failsafe mode (\"config.plugins.common.failsafeMode\") to access the API.\n\nRetry: no: insufficient permissions.\n\nKuzzle 2."""
+    """``security.rights.failsafe_mode_admin_only`` (0x07030003): ForbiddenError, status 403.\n\nOnly administrators (\"admin\" profile) can use the API in failsafe mode. Authenticate as admin or reboot without failsafe mode (\"config.plugins.common.failsafeMode\") to access the API."""
 
 class SecurityRightsForbidden(ForbiddenError):
-    """``security.rights.forbidden`` (0x07030002): ForbiddenError, status 403.\n\nInsufficient permissions to execute this action.\n\nRetry: no: insufficient permissions.\n\nKuzzle 1 and 2."""
+    """``security.rights.forbidden`` (0x07030002): ForbiddenError, status 403.\n\nInsufficient permissions to execute this action."""
 
 class SecurityRightsUnauthorized(AuthenticationRequiredError):
-    """``security.rights.unauthorized`` (0x07030001): UnauthorizedError, status 401.\n\nAuthentication required to execute this action.\n\nRetry: no: authentication required or rejected.\n\nKuzzle 1 and 2."""
+    """``security.rights.unauthorized`` (0x07030001): UnauthorizedError, status 401.\n\nAuthentication required to execute this action."""
 
 class SecurityRoleCannotDelete(BadRequestError):
-    """``security.role.cannot_delete`` (0x07050003): BadRequestError, status 400.\n\nAttempted to delete a base role (anonymous, default, admin).\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``security.role.cannot_delete`` (0x07050003): BadRequestError, status 400.\n\nAttempted to delete a base role (anonymous, default, admin)."""
 
 class SecurityRoleClosureExecFailed(BadRequestError):
-    """``security.role.closure_exec_failed`` (0x07050007): BadRequestError, status 400.\n\nExecution failed on the provided closure.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2; deprecated since 2.2.0."""
+    """``security.role.closure_exec_failed`` (0x07050007): BadRequestError, status 400.\n\nExecution failed on the provided closure."""
 
 class SecurityRoleClosureMissingTest(BadRequestError):
-    """``security.role.closure_missing_test`` (0x07050008): BadRequestError, status 400.\n\nClosures must specify a \"test\" attribute.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2; deprecated since 2.2.0."""
+    """``security.role.closure_missing_test`` (0x07050008): BadRequestError, status 400.\n\nClosures must specify a \"test\" attribute."""
 
 class SecurityRoleInUse(PreconditionError):
-    """``security.role.in_use`` (0x07050004): PreconditionError, status 412.\n\nA role still assigned to profiles cannot be deleted.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``security.role.in_use`` (0x07050004): PreconditionError, status 412.\n\nA role still assigned to profiles cannot be deleted."""
 
 class SecurityRoleInvalidRights(BadRequestError):
-    """``security.role.invalid_rights`` (0x07050006): BadRequestError, status 400.\n\nInvalid rights.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2; deprecated since 2.2.0."""
+    """``security.role.invalid_rights`` (0x07050006): BadRequestError, status 400.\n\nInvalid rights."""
 
 class SecurityRoleLoginRequired(BadRequestError):
-    """``security.role.login_required`` (0x07050002): BadRequestError, status 400.\n\nCannot remove the \"login\" action from the anonymous role.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``security.role.login_required`` (0x07050002): BadRequestError, status 400.\n\nCannot remove the \"login\" action from the anonymous role."""
 
 class SecurityRoleNotFound(NotFoundError):
-    """``security.role.not_found`` (0x07050001): NotFoundError, status 404.\n\nAttempted to access to a non-existing role.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``security.role.not_found`` (0x07050001): NotFoundError, status 404.\n\nAttempted to access to a non-existing role."""
 
 class SecurityRoleUninitialized(InternalError):
-    """``security.role.uninitialized`` (0x07050005): InternalError, status 500.\n\nAttempted to access to an unitialized Role object.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``security.role.uninitialized`` (0x07050005): InternalError, status 500.\n\nAttempted to access to an unitialized Role object."""
 
 class SecurityRoleUnknownAction(BadRequestError):
-    """``security.role.unknown_action`` (0x0705000a): BadRequestError, status 400.\n\nTrying to set a role with a non-existing controller action.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``security.role.unknown_action`` (0x0705000a): BadRequestError, status 400.\n\nTrying to set a role with a non-existing controller action."""
 
 class SecurityRoleUnknownController(BadRequestError):
-    """``security.role.unknown_controller`` (0x07050009): BadRequestError, status 400.\n\nTrying to set a role with a non-existing controller.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``security.role.unknown_controller`` (0x07050009): BadRequestError, status 400.\n\nTrying to set a role with a non-existing controller."""
 
 class SecurityTokenExpired(AuthenticationRequiredError):
-    """``security.token.expired`` (0x07010006): UnauthorizedError, status 401.\n\nThe provided authentication token has expired.\n\nRetry: no: the authentication token expired: log in again, then retry.\n\nKuzzle 1 and 2."""
+    """``security.token.expired`` (0x07010006): UnauthorizedError, status 401.\n\nThe provided authentication token has expired."""
 
 class SecurityTokenGenerationFailed(InternalError):
-    """``security.token.generation_failed`` (0x07010005): InternalError, status 500.\n\nUnable to generate the requested authentication token.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``security.token.generation_failed`` (0x07010005): InternalError, status 500.\n\nUnable to generate the requested authentication token."""
 
 class SecurityTokenInvalid(AuthenticationRequiredError):
-    """``security.token.invalid`` (0x07010001): UnauthorizedError, status 401.\n\nInvalid authentication token.\n\nRetry: no: the authentication token is invalid: log in again, then retry.\n\nKuzzle 1 and 2."""
+    """``security.token.invalid`` (0x07010001): UnauthorizedError, status 401.\n\nInvalid authentication token."""
 
 class SecurityTokenInvalidExpiration(BadRequestError):
-    """``security.token.invalid_expiration`` (0x07010009): BadRequestError, status 400.\n\nThe specified expiration time is invalid.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``security.token.invalid_expiration`` (0x07010009): BadRequestError, status 400.\n\nThe specified expiration time is invalid."""
 
 class SecurityTokenRefreshForbidden(UnauthorizedError):
-    """``security.token.refresh_forbidden`` (0x07010008): UnauthorizedError, status 401.\n\nThe provided token cannot be refreshed.\n\nRetry: no: authentication required or rejected.\n\nKuzzle 2."""
+    """``security.token.refresh_forbidden`` (0x07010008): UnauthorizedError, status 401.\n\nThe provided token cannot be refreshed."""
 
 class SecurityTokenTtlExceeded(BadRequestError):
-    """``security.token.ttl_exceeded`` (0x07010004): BadRequestError, status 400.\n\nAn authentication token was requested with a TTL larger than the configured maximum value.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``security.token.ttl_exceeded`` (0x07010004): BadRequestError, status 400.\n\nAn authentication token was requested with a TTL larger than the configured maximum value."""
 
 class SecurityTokenUnknownConnection(InternalError):
-    """``security.token.unknown_connection`` (0x07010003): InternalError, status 500.\n\nMissing connection identifier.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``security.token.unknown_connection`` (0x07010003): InternalError, status 500.\n\nMissing connection identifier."""
 
 class SecurityTokenUnknownUser(InternalError):
-    """``security.token.unknown_user`` (0x07010002): InternalError, status 500.\n\nMissing user or missing user identifier.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``security.token.unknown_user`` (0x07010002): InternalError, status 500.\n\nMissing user or missing user identifier."""
 
 class SecurityTokenVerificationError(InternalError):
-    """``security.token.verification_error`` (0x07010007): InternalError, status 500.\n\nAn unexpected error occured while verifying an authentication token.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``security.token.verification_error`` (0x07010007): InternalError, status 500.\n\nAn unexpected error occured while verifying an authentication token."""
 
 class SecurityUserAlreadyExists(PreconditionError):
-    """``security.user.already_exists`` (0x07040001): PreconditionError, status 412.\n\nCannot create the user as it already exists.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``security.user.already_exists`` (0x07040001): PreconditionError, status 412.\n\nCannot create the user as it already exists."""
 
 class SecurityUserAnonymousProfileRequired(BadRequestError):
-    """``security.user.anonymous_profile_required`` (0x07040003): BadRequestError, status 400.\n\nThe anonymous user must be assigned to the anonymous profile.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``security.user.anonymous_profile_required`` (0x07040003): BadRequestError, status 400.\n\nThe anonymous user must be assigned to the anonymous profile."""
 
 class SecurityUserCannotHydrate(InternalError):
-    """``security.user.cannot_hydrate`` (0x07040004): InternalError, status 500.\n\nDatabase inconsistency error: a user is referencing non-existing profiles.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``security.user.cannot_hydrate`` (0x07040004): InternalError, status 500.\n\nDatabase inconsistency error: a user is referencing non-existing profiles."""
 
 class SecurityUserNoProfile(InternalError):
-    """``security.user.no_profile`` (0x07040007): InternalError, status 500.\n\nDatabase inconsistency error: a user does not have profiles associated to it.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 2."""
+    """``security.user.no_profile`` (0x07040007): InternalError, status 500.\n\nDatabase inconsistency error: a user does not have profiles associated to it."""
 
 class SecurityUserNotFound(NotFoundError):
-    """``security.user.not_found`` (0x07040002): NotFoundError, status 404.\n\nAttempted to access to a non-existing user.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``security.user.not_found`` (0x07040002): NotFoundError, status 404.\n\nAttempted to access to a non-existing user."""
 
 class SecurityUserPreventOverwrite(BadRequestError):
-    """``security.user.prevent_overwrite`` (0x07040006): BadRequestError, status 400.\n\nAttempted to overwrite existing users. Change \"onExistingUsers\" params to modify this method behavior.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``security.user.prevent_overwrite`` (0x07040006): BadRequestError, status 400.\n\nAttempted to overwrite existing users. Change \"onExistingUsers\" params to modify this method behavior."""
 
 class SecurityUserUninitialized(InternalError):
-    """``security.user.uninitialized`` (0x07040005): InternalError, status 500.\n\nAttempted to access to an unitialized User object.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``security.user.uninitialized`` (0x07040005): InternalError, status 500.\n\nAttempted to access to an unitialized User object."""
 
 class ServicesCacheDatabaseNotFound(NotFoundError):
-    """``services.cache.database_not_found`` (0x01030001): NotFoundError, status 404.\n\nUnknown cache database name.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``services.cache.database_not_found`` (0x01030001): NotFoundError, status 404.\n\nUnknown cache database name."""
 
 class ServicesCacheNotConnected(ServiceUnavailableError):
-    """``services.cache.not_connected`` (0x01030003): ServiceUnavailableError, status 503.\n\nUnable to connect to the cache server.\n\nRetry: only idempotent calls: the cache (Redis) is unreachable: transient, the request may have partly run.\n\nKuzzle 1 and 2."""
+    """``services.cache.not_connected`` (0x01030003): ServiceUnavailableError, status 503.\n\nUnable to connect to the cache server."""
 
 class ServicesCacheReadFailed(InternalError):
-    """``services.cache.read_failed`` (0x01030002): InternalError, status 500.\n\nAn attempt to read from the cache failed.\n\nRetry: only idempotent calls: a cache (Redis) read failed: transient, the request may have partly run.\n\nKuzzle 1 and 2."""
+    """``services.cache.read_failed`` (0x01030002): InternalError, status 500.\n\nAn attempt to read from the cache failed."""
 
 class ServicesCacheWriteFailed(InternalError):
-    """``services.cache.write_failed`` (0x01030004): InternalError, status 500.\n\nAn attempt to write to the cache failed.\n\nRetry: only idempotent calls: a cache (Redis) write failed: transient, the request may have partly run.\n\nKuzzle 1 and 2."""
+    """``services.cache.write_failed`` (0x01030004): InternalError, status 500.\n\nAn attempt to write to the cache failed."""
 
 class ServicesKoncordeElasticTranslationError(BadRequestError):
-    """``services.koncorde.elastic_translation_error`` (0x01050001): BadRequestError, status 400.\n\nAn error occured while translating a Koncorde filter to an Elasticsearch query.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.koncorde.elastic_translation_error`` (0x01050001): BadRequestError, status 400.\n\nAn error occured while translating a Koncorde filter to an Elasticsearch query."""
 
 class ServicesStatisticsNotAvailable(InternalError):
-    """``services.statistics.not_available`` (0x01040001): InternalError, status 500.\n\nThe statistics module is not enabled. See \"config.stats.enabled\".\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 2."""
+    """``services.statistics.not_available`` (0x01040001): InternalError, status 500.\n\nThe statistics module is not enabled. See \"config.stats.enabled\"."""
 
 class ServicesStorageBootstrapTimeout(InternalError):
-    """``services.storage.bootstrap_timeout`` (0x0101000c): InternalError, status 500.\n\nBootstrap of a storage instance failed because it has been locked for too much time.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``services.storage.bootstrap_timeout`` (0x0101000c): InternalError, status 500.\n\nBootstrap of a storage instance failed because it has been locked for too much time."""
 
 class ServicesStorageCannotChangeMapping(BadRequestError):
-    """``services.storage.cannot_change_mapping`` (0x0101001a): BadRequestError, status 400.\n\nCannot change the mapping of a field (once set, a field mapping cannot be changed).\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.cannot_change_mapping`` (0x0101001a): BadRequestError, status 400.\n\nCannot change the mapping of a field (once set, a field mapping cannot be changed)."""
 
 class ServicesStorageCollectionReserved(BadRequestError):
-    """``services.storage.collection_reserved`` (0x01010016): BadRequestError, status 400.\n\nCollections cannot be named \"_kuzzle_keep\" because it is reserved for internal use.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.collection_reserved`` (0x01010016): BadRequestError, status 400.\n\nCollections cannot be named \"_kuzzle_keep\" because it is reserved for internal use."""
 
 class ServicesStorageDocumentAlreadyExists(BadRequestError):
-    """``services.storage.document_already_exists`` (0x01010011): BadRequestError, status 400.\n\nA document with the same identifier already exists.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.document_already_exists`` (0x01010011): BadRequestError, status 400.\n\nA document with the same identifier already exists."""
 
 class ServicesStorageDuplicateFieldMapping(BadRequestError):
-    """``services.storage.duplicate_field_mapping`` (0x0101001b): BadRequestError, status 400.\n\nA same field cannot have different mappings within the same index (fields are shared to all of an index collections).\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.duplicate_field_mapping`` (0x0101001b): BadRequestError, status 400.\n\nA same field cannot have different mappings within the same index (fields are shared to all of an index collections)."""
 
 class ServicesStorageForbiddenCharacter(BadRequestError):
-    """``services.storage.forbidden_character`` (0x01010027): BadRequestError, status 400.\n\nAn index or a collection name contains a forbidden character.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2; deprecated since 2.0.1."""
+    """``services.storage.forbidden_character`` (0x01010027): BadRequestError, status 400.\n\nAn index or a collection name contains a forbidden character."""
 
 class ServicesStorageGetLimitExceeded(SizeLimitError):
-    """``services.storage.get_limit_exceeded`` (0x01010003): SizeLimitError, status 413.\n\nThe number of documents returned by this request exceeds the configured server limit.\n\nRetry: no: a configured size limit was exceeded.\n\nKuzzle 1 and 2."""
+    """``services.storage.get_limit_exceeded`` (0x01010003): SizeLimitError, status 413.\n\nThe number of documents returned by this request exceeds the configured server limit."""
 
 class ServicesStorageImportFailed(PartialError):
-    """``services.storage.import_failed`` (0x01010005): PartialError, status 206.\n\nFailed to import some or all documents.\n\nRetry: no: partial failure: the successful items were applied; retry only the failed items.\n\nKuzzle 1 and 2."""
+    """``services.storage.import_failed`` (0x01010005): PartialError, status 206.\n\nFailed to import some or all documents."""
 
 class ServicesStorageIncompleteCreate(PartialError):
-    """``services.storage.incomplete_create`` (0x0101000a): PartialError, status 206.\n\nCouldn't create all the requested documents.\n\nRetry: no: partial failure: the successful items were applied; retry only the failed items.\n\nKuzzle 1."""
+    """``services.storage.incomplete_create`` (0x0101000a): PartialError, status 206.\n\nCouldn't create all the requested documents."""
 
 class ServicesStorageIncompleteDelete(PartialError):
-    """``services.storage.incomplete_delete`` (0x01010009): PartialError, status 206.\n\nCouldn't delete all the requested documents.\n\nRetry: no: partial failure: the successful items were applied; retry only the failed items.\n\nKuzzle 1 and 2."""
+    """``services.storage.incomplete_delete`` (0x01010009): PartialError, status 206.\n\nCouldn't delete all the requested documents."""
 
 class ServicesStorageIncompleteFetch(PartialError):
-    """``services.storage.incomplete_fetch`` (0x01010008): PartialError, status 206.\n\nCouldn't retrieve all the requested documents.\n\nRetry: no: partial failure: the successful items were applied; retry only the failed items.\n\nKuzzle 1."""
+    """``services.storage.incomplete_fetch`` (0x01010008): PartialError, status 206.\n\nCouldn't retrieve all the requested documents."""
 
 class ServicesStorageIncompleteUpdate(MultipleErrorsError):
-    """``services.storage.incomplete_update`` (0x0101002e): MultipleErrorsError, status 400.\n\nCouldn't update all the requested documents.\n\nRetry: no: partial failure: the successful items were applied; retry only the failed items.\n\nKuzzle 2."""
+    """``services.storage.incomplete_update`` (0x0101002e): MultipleErrorsError, status 400.\n\nCouldn't update all the requested documents."""
 
 class ServicesStorageIndexAlreadyExists(PreconditionError):
-    """``services.storage.index_already_exists`` (0x01010026): PreconditionError, status 412.\n\nAttempted to create an already existing index.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 2."""
+    """``services.storage.index_already_exists`` (0x01010026): PreconditionError, status 412.\n\nAttempted to create an already existing index."""
 
 class ServicesStorageIndexProtected(BadRequestError):
-    """``services.storage.index_protected`` (0x01010014): BadRequestError, status 400.\n\nThe content of a protected index cannot be modified with generic API routes.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2; deprecated since 2.5.0."""
+    """``services.storage.index_protected`` (0x01010014): BadRequestError, status 400.\n\nThe content of a protected index cannot be modified with generic API routes."""
 
 class ServicesStorageIndexReserved(BadRequestError):
-    """``services.storage.index_reserved`` (0x01010016): BadRequestError, status 400.\n\nIndex names starting with a \"%\" are reserved and cannot be used.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1."""
+    """``services.storage.index_reserved`` (0x01010016): BadRequestError, status 400.\n\nIndex names starting with a \"%\" are reserved and cannot be used."""
 
 class ServicesStorageInvalidArgument(BadRequestError):
-    """``services.storage.invalid_argument`` (0x01010013): BadRequestError, status 400.\n\nInvalid argument provided.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.invalid_argument`` (0x01010013): BadRequestError, status 400.\n\nInvalid argument provided."""
 
 class ServicesStorageInvalidCollectionName(BadRequestError):
-    """``services.storage.invalid_collection_name`` (0x0101002a): BadRequestError, status 400.\n\nA provided collection name is invalid.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.invalid_collection_name`` (0x0101002a): BadRequestError, status 400.\n\nA provided collection name is invalid."""
 
 class ServicesStorageInvalidIndexName(BadRequestError):
-    """``services.storage.invalid_index_name`` (0x01010029): BadRequestError, status 400.\n\nA provided index name is invalid.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.invalid_index_name`` (0x01010029): BadRequestError, status 400.\n\nA provided index name is invalid."""
 
 class ServicesStorageInvalidMapping(BadRequestError):
-    """``services.storage.invalid_mapping`` (0x01010015): BadRequestError, status 400.\n\nThe provided mapping is invalid.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.invalid_mapping`` (0x01010015): BadRequestError, status 400.\n\nThe provided mapping is invalid."""
 
 class ServicesStorageInvalidMappingArgument(BadRequestError):
-    """``services.storage.invalid_mapping_argument`` (0x0101001f): BadRequestError, status 400.\n\nInvalid mapping property.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.invalid_mapping_argument`` (0x0101001f): BadRequestError, status 400.\n\nInvalid mapping property."""
 
 class ServicesStorageInvalidMappingType(BadRequestError):
-    """``services.storage.invalid_mapping_type`` (0x0101001d): BadRequestError, status 400.\n\nUnrecognized mapping data type.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.invalid_mapping_type`` (0x0101001d): BadRequestError, status 400.\n\nUnrecognized mapping data type."""
 
 class ServicesStorageInvalidMultiIndexCollectionUsage(BadRequestError):
-    """``services.storage.invalid_multi_index_collection_usage`` (0x01010031): BadRequestError, status 400.\n\nSearches on multiple collections should be achieved with the \"targets\" argument who contains list of indexes and collections to search within.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.invalid_multi_index_collection_usage`` (0x01010031): BadRequestError, status 400.\n\nSearches on multiple collections should be achieved with the \"targets\" argument who contains list of indexes and collections to search within."""
 
 class ServicesStorageInvalidQueryKeyword(BadRequestError):
-    """``services.storage.invalid_query_keyword`` (0x0101002f): BadRequestError, status 400.\n\nA forbidden keyword has been provided in the query.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.invalid_query_keyword`` (0x0101002f): BadRequestError, status 400.\n\nA forbidden keyword has been provided in the query."""
 
 class ServicesStorageInvalidSearchQuery(BadRequestError):
-    """``services.storage.invalid_search_query`` (0x01010028): BadRequestError, status 400.\n\nA forbidden argument has been provided in the search query.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.invalid_search_query`` (0x01010028): BadRequestError, status 400.\n\nA forbidden argument has been provided in the search query."""
 
 class ServicesStorageInvalidTargetFormat(BadRequestError):
-    """``services.storage.invalid_target_format`` (0x01010032): BadRequestError, status 400.\n\nWhen a target index or collections contains invalid characters used for multi index search or \"_all\".\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.invalid_target_format`` (0x01010032): BadRequestError, status 400.\n\nWhen a target index or collections contains invalid characters used for multi index search or \"_all\"."""
 
 class ServicesStorageMissingArgument(BadRequestError):
-    """``services.storage.missing_argument`` (0x01010012): BadRequestError, status 400.\n\nA required argument is missing or is empty.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.missing_argument`` (0x01010012): BadRequestError, status 400.\n\nA required argument is missing or is empty."""
 
 class ServicesStorageMultipleIndiceAlias(PreconditionError):
-    """``services.storage.multiple_indice_alias`` (0x01010030): PreconditionError, status 412.\n\nThe unique association between an indice and its alias has not been respected.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 2."""
+    """``services.storage.multiple_indice_alias`` (0x01010030): PreconditionError, status 412.\n\nThe unique association between an indice and its alias has not been respected."""
 
 class ServicesStorageNoMappingFound(NotFoundError):
-    """``services.storage.no_mapping_found`` (0x01010025): NotFoundError, status 404.\n\nAttempted to read a non-existent mapping.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``services.storage.no_mapping_found`` (0x01010025): NotFoundError, status 404.\n\nAttempted to read a non-existent mapping."""
 
 class ServicesStorageNoMultiCollections(BadRequestError):
-    """``services.storage.no_multi_collections`` (0x01010007): BadRequestError, status 400.\n\nCannot be run on multiple collections.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.no_multi_collections`` (0x01010007): BadRequestError, status 400.\n\nCannot be run on multiple collections."""
 
 class ServicesStorageNoMultiIndexes(BadRequestError):
-    """``services.storage.no_multi_indexes`` (0x01010006): BadRequestError, status 400.\n\nCannot be run on multiple indexes.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.no_multi_indexes`` (0x01010006): BadRequestError, status 400.\n\nCannot be run on multiple indexes."""
 
 class ServicesStorageNoRouting(BadRequestError):
-    """``services.storage.no_routing`` (0x01010017): BadRequestError, status 400.\n\nThe \"_routing\" keyword is forbidden.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.no_routing`` (0x01010017): BadRequestError, status 400.\n\nThe \"_routing\" keyword is forbidden."""
 
 class ServicesStorageNotConnected(ExternalServiceError):
-    """``services.storage.not_connected`` (0x01010018): ExternalServiceError, status 500.\n\nUnable to connect to the storage instance.\n\nRetry: only idempotent calls: storage (Elasticsearch) failure: transient, but the request may have been applied.\n\nKuzzle 1 and 2."""
+    """``services.storage.not_connected`` (0x01010018): ExternalServiceError, status 500.\n\nUnable to connect to the storage instance."""
 
 class ServicesStorageNotFound(NotFoundError):
-    """``services.storage.not_found`` (0x0101000b): NotFoundError, status 404.\n\nDocument not found.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``services.storage.not_found`` (0x0101000b): NotFoundError, status 404.\n\nDocument not found."""
 
 class ServicesStorageScrollDurationTooGreat(BadRequestError):
-    """``services.storage.scroll_duration_too_great`` (0x0101002c): BadRequestError, status 400.\n\nThe scroll duration exceed the configured maxium value. (See config.services.storageEngine.maxScrollDuration).\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.scroll_duration_too_great`` (0x0101002c): BadRequestError, status 400.\n\nThe scroll duration exceed the configured maxium value. (See config.services.storageEngine.maxScrollDuration)."""
 
 class ServicesStorageSearchAsAnId(BadRequestError):
-    """``services.storage.search_as_an_id`` (0x0101000f): BadRequestError, status 400.\n\nUsed \"_search\" as a document identifier, which conflicts with the _search HTTP route.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.search_as_an_id`` (0x0101000f): BadRequestError, status 400.\n\nUsed \"_search\" as a document identifier, which conflicts with the _search HTTP route."""
 
 class ServicesStorageStrictMappingRejection(BadRequestError):
-    """``services.storage.strict_mapping_rejection`` (0x0101002b): BadRequestError, status 400.\n\nDocument rejected because it contains a field that is not declared in the strict mapping.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.strict_mapping_rejection`` (0x0101002b): BadRequestError, status 400.\n\nDocument rejected because it contains a field that is not declared in the strict mapping."""
 
 class ServicesStorageTooManyChanges(ExternalServiceError):
-    """``services.storage.too_many_changes`` (0x01010020): ExternalServiceError, status 500.\n\nToo many changes occured on the same resource in a small amount of time. Try with the \"retryOnConflict\" option.\n\nRetry: yes, safe to replay: version conflicts on a hot document: the change was not applied, retry shortly.\n\nKuzzle 1 and 2."""
+    """``services.storage.too_many_changes`` (0x01010020): ExternalServiceError, status 500.\n\nToo many changes occured on the same resource in a small amount of time. Try with the \"retryOnConflict\" option."""
 
 class ServicesStorageTooManyOperations(ExternalServiceError):
-    """``services.storage.too_many_operations`` (0x01010019): ExternalServiceError, status 500.\n\nToo many operations received.\n\nRetry: only idempotent calls: Elasticsearch thread pool full: transient, some operations may have been applied.\n\nKuzzle 1 and 2."""
+    """``services.storage.too_many_operations`` (0x01010019): ExternalServiceError, status 500.\n\nToo many operations received."""
 
 class ServicesStorageUnexpectedBadRequest(BadRequestError):
-    """``services.storage.unexpected_bad_request`` (0x01010021): BadRequestError, status 400.\n\nEmbeds an unexpected bad request error from Elasticsearch.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.unexpected_bad_request`` (0x01010021): BadRequestError, status 400.\n\nEmbeds an unexpected bad request error from Elasticsearch."""
 
 class ServicesStorageUnexpectedError(ExternalServiceError):
-    """``services.storage.unexpected_error`` (0x01010023): ExternalServiceError, status 500.\n\nEmbeds an unexpected error from Elasticsearch.\n\nRetry: only idempotent calls: storage (Elasticsearch) failure: transient, but the request may have been applied.\n\nKuzzle 1 and 2."""
+    """``services.storage.unexpected_error`` (0x01010023): ExternalServiceError, status 500.\n\nEmbeds an unexpected error from Elasticsearch."""
 
 class ServicesStorageUnexpectedNotFound(NotFoundError):
-    """``services.storage.unexpected_not_found`` (0x01010022): NotFoundError, status 404.\n\nEmbeds an unexpected notfound error from Elasticsearch.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``services.storage.unexpected_not_found`` (0x01010022): NotFoundError, status 404.\n\nEmbeds an unexpected notfound error from Elasticsearch."""
 
 class ServicesStorageUnexpectedProperties(BadRequestError):
-    """``services.storage.unexpected_properties`` (0x0101001c): BadRequestError, status 400.\n\nUnexpected properties found.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.unexpected_properties`` (0x0101001c): BadRequestError, status 400.\n\nUnexpected properties found."""
 
 class ServicesStorageUnknownCollection(PreconditionError):
-    """``services.storage.unknown_collection`` (0x01010002): PreconditionError, status 412.\n\nThe provided data collection does not exist.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``services.storage.unknown_collection`` (0x01010002): PreconditionError, status 412.\n\nThe provided data collection does not exist."""
 
 class ServicesStorageUnknownIndex(PreconditionError):
-    """``services.storage.unknown_index`` (0x01010001): PreconditionError, status 412.\n\nThe provided data index does not exist.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``services.storage.unknown_index`` (0x01010001): PreconditionError, status 412.\n\nThe provided data index does not exist."""
 
 class ServicesStorageUnknownIndexCollection(PreconditionError):
-    """``services.storage.unknown_index_collection`` (0x01010010): PreconditionError, status 412.\n\nThe provided index and/or collection doesn't exist.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``services.storage.unknown_index_collection`` (0x01010010): PreconditionError, status 412.\n\nThe provided index and/or collection doesn't exist."""
 
 class ServicesStorageUnknownQueryKeyword(BadRequestError):
-    """``services.storage.unknown_query_keyword`` (0x0101002d): BadRequestError, status 400.\n\nAn unknown keyword has been provided in the search query.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.unknown_query_keyword`` (0x0101002d): BadRequestError, status 400.\n\nAn unknown keyword has been provided in the search query."""
 
 class ServicesStorageUnknownScrollId(NotFoundError):
-    """``services.storage.unknown_scroll_id`` (0x0101000e): NotFoundError, status 404.\n\nThe scroll identifier does not exist or has expired.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``services.storage.unknown_scroll_id`` (0x0101000e): NotFoundError, status 404.\n\nThe scroll identifier does not exist or has expired."""
 
 class ServicesStorageVersionMismatch(InternalError):
-    """``services.storage.version_mismatch`` (0x0101000d): InternalError, status 500.\n\nThe version of the target Elasticsearch is not compatible with this version of Kuzzle.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 1 and 2."""
+    """``services.storage.version_mismatch`` (0x0101000d): InternalError, status 500.\n\nThe version of the target Elasticsearch is not compatible with this version of Kuzzle."""
 
 class ServicesStorageWriteLimitExceeded(SizeLimitError):
-    """``services.storage.write_limit_exceeded`` (0x01010004): SizeLimitError, status 413.\n\nThe number of documents edited by this request exceeds the configured server limit.\n\nRetry: no: a configured size limit was exceeded.\n\nKuzzle 1 and 2."""
+    """``services.storage.write_limit_exceeded`` (0x01010004): SizeLimitError, status 413.\n\nThe number of documents edited by this request exceeds the configured server limit."""
 
 class ServicesStorageWrongEsStaticSettingsForCollectionRecreation(BadRequestError):
-    """``services.storage.wrong_es_static_settings_for_collection_recreation`` (0x01010033): BadRequestError, status 400.\n\nThe ES static settings specified at the creation of an existing collection does not match existing settings.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 2."""
+    """``services.storage.wrong_es_static_settings_for_collection_recreation`` (0x01010033): BadRequestError, status 400.\n\nThe ES static settings specified at the creation of an existing collection does not match existing settings."""
 
 class ServicesStorageWrongMappingProperty(BadRequestError):
-    """``services.storage.wrong_mapping_property`` (0x0101001e): BadRequestError, status 400.\n\nA mapping property cannot be parsed.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``services.storage.wrong_mapping_property`` (0x0101001e): BadRequestError, status 400.\n\nA mapping property cannot be parsed."""
 
 class ValidationAssertIncorrectValidationFormat(InternalError):
-    """``validation.assert.incorrect_validation_format`` (0x0501000e): InternalError, status 500.\n\nThe Koncorde filters provided as a validator are invalid.\n\nRetry: no: server-side bug or misconfiguration.\n\nKuzzle 2."""
+    """``validation.assert.incorrect_validation_format`` (0x0501000e): InternalError, status 500.\n\nThe Koncorde filters provided as a validator are invalid."""
 
 class ValidationAssertInvalidFilters(BadRequestError):
-    """``validation.assert.invalid_filters`` (0x0501000d): BadRequestError, status 400.\n\nThe Koncorde filters provided as a validator are invalid.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``validation.assert.invalid_filters`` (0x0501000d): BadRequestError, status 400.\n\nThe Koncorde filters provided as a validator are invalid."""
 
 class ValidationAssertInvalidRange(PreconditionError):
-    """``validation.assert.invalid_range`` (0x0501000a): PreconditionError, status 412.\n\nA range has been defined with its lower bound greater than its upper one.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.assert.invalid_range`` (0x0501000a): PreconditionError, status 412.\n\nA range has been defined with its lower bound greater than its upper one."""
 
 class ValidationAssertInvalidSpecifications(BadRequestError):
-    """``validation.assert.invalid_specifications`` (0x0501000b): BadRequestError, status 400.\n\nThe provided specifications are invalid.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``validation.assert.invalid_specifications`` (0x0501000b): BadRequestError, status 400.\n\nThe provided specifications are invalid."""
 
 class ValidationAssertInvalidType(PreconditionError):
-    """``validation.assert.invalid_type`` (0x05010008): PreconditionError, status 412.\n\nWrong parameter type.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.assert.invalid_type`` (0x05010008): PreconditionError, status 412.\n\nWrong parameter type."""
 
 class ValidationAssertMissingNestedSpec(PreconditionError):
-    """``validation.assert.missing_nested_spec`` (0x05010001): PreconditionError, status 412.\n\nAll levels of an object have to be defined in the specification.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.assert.missing_nested_spec`` (0x05010001): PreconditionError, status 412.\n\nAll levels of an object have to be defined in the specification."""
 
 class ValidationAssertMissingParent(PreconditionError):
-    """``validation.assert.missing_parent`` (0x05010003): PreconditionError, status 412.\n\nMissing parent field.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.assert.missing_parent`` (0x05010003): PreconditionError, status 412.\n\nMissing parent field."""
 
 class ValidationAssertMissingType(PreconditionError):
-    """``validation.assert.missing_type`` (0x05010005): PreconditionError, status 412.\n\nThe property \"type\" is required.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.assert.missing_type`` (0x05010005): PreconditionError, status 412.\n\nThe property \"type\" is required."""
 
 class ValidationAssertMissingValue(PreconditionError):
-    """``validation.assert.missing_value`` (0x05010007): PreconditionError, status 412.\n\nThe \"value\" field is required.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.assert.missing_value`` (0x05010007): PreconditionError, status 412.\n\nThe \"value\" field is required."""
 
 class ValidationAssertNotFound(NotFoundError):
-    """``validation.assert.not_found`` (0x0501000c): NotFoundError, status 404.\n\nAttempted to access to a non-existent collection specifications.\n\nRetry: no: the resource does not exist.\n\nKuzzle 1 and 2."""
+    """``validation.assert.not_found`` (0x0501000c): NotFoundError, status 404.\n\nAttempted to access to a non-existent collection specifications."""
 
 class ValidationAssertNotMultivalued(PreconditionError):
-    """``validation.assert.not_multivalued`` (0x05010009): PreconditionError, status 412.\n\nExpected the field to be multivalued.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.assert.not_multivalued`` (0x05010009): PreconditionError, status 412.\n\nExpected the field to be multivalued."""
 
 class ValidationAssertUnexpectedChildren(PreconditionError):
-    """``validation.assert.unexpected_children`` (0x05010002): PreconditionError, status 412.\n\nThe field configuration does not allow children fields.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.assert.unexpected_children`` (0x05010002): PreconditionError, status 412.\n\nThe field configuration does not allow children fields."""
 
 class ValidationAssertUnexpectedProperties(PreconditionError):
-    """``validation.assert.unexpected_properties`` (0x05010004): PreconditionError, status 412.\n\nUnexpected properties found.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.assert.unexpected_properties`` (0x05010004): PreconditionError, status 412.\n\nUnexpected properties found."""
 
 class ValidationAssertUnknownType(PreconditionError):
-    """``validation.assert.unknown_type`` (0x05010006): PreconditionError, status 412.\n\nUnknown \"type\" defined.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.assert.unknown_type`` (0x05010006): PreconditionError, status 412.\n\nUnknown \"type\" defined."""
 
 class ValidationCheckFailedDocument(BadRequestError):
-    """``validation.check.failed_document`` (0x05030001): BadRequestError, status 400.\n\nDocument rejected because it does not validate the collection specifications.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``validation.check.failed_document`` (0x05030001): BadRequestError, status 400.\n\nDocument rejected because it does not validate the collection specifications."""
 
 class ValidationCheckFailedField(BadRequestError):
-    """``validation.check.failed_field`` (0x05030002): BadRequestError, status 400.\n\nDocument rejected because one of its field does not validate the collection specifications.\n\nRetry: no: the request is invalid: fix it.\n\nKuzzle 1 and 2."""
+    """``validation.check.failed_field`` (0x05030002): BadRequestError, status 400.\n\nDocument rejected because one of its field does not validate the collection specifications."""
 
 class ValidationTypesAlreadyExists(PluginImplementationError):
-    """``validation.types.already_exists`` (0x05020007): PluginImplementationError, status 500.\n\nDuplicate data type definition.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``validation.types.already_exists`` (0x05020007): PluginImplementationError, status 500.\n\nDuplicate data type definition."""
 
 class ValidationTypesInvalidDate(PreconditionError):
-    """``validation.types.invalid_date`` (0x05020002): PreconditionError, status 412.\n\nThe date value is invalid and cannot be parsed.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.types.invalid_date`` (0x05020002): PreconditionError, status 412.\n\nThe date value is invalid and cannot be parsed."""
 
 class ValidationTypesInvalidDateFormat(PreconditionError):
-    """``validation.types.invalid_date_format`` (0x05020001): PreconditionError, status 412.\n\nOne or multiple date format types are invalid.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.types.invalid_date_format`` (0x05020001): PreconditionError, status 412.\n\nOne or multiple date format types are invalid."""
 
 class ValidationTypesInvalidGeoshape(PreconditionError):
-    """``validation.types.invalid_geoshape`` (0x05020004): PreconditionError, status 412.\n\nOne or multiple geoshape types are invalid.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.types.invalid_geoshape`` (0x05020004): PreconditionError, status 412.\n\nOne or multiple geoshape types are invalid."""
 
 class ValidationTypesMissingEnumValues(PreconditionError):
-    """``validation.types.missing_enum_values`` (0x05020003): PreconditionError, status 412.\n\nThe \"enum\" type requires a \"values\" property holding the list of the enum values.\n\nRetry: no: the server state does not allow this request.\n\nKuzzle 1 and 2."""
+    """``validation.types.missing_enum_values`` (0x05020003): PreconditionError, status 412.\n\nThe \"enum\" type requires a \"values\" property holding the list of the enum values."""
 
 class ValidationTypesMissingFunction(PluginImplementationError):
-    """``validation.types.missing_function`` (0x05020006): PluginImplementationError, status 500.\n\nA required function is missing from the new validation data type.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``validation.types.missing_function`` (0x05020006): PluginImplementationError, status 500.\n\nA required function is missing from the new validation data type."""
 
 class ValidationTypesMissingTypeName(PluginImplementationError):
-    """``validation.types.missing_type_name`` (0x05020005): PluginImplementationError, status 500.\n\nType definitions must have a \"typeName\" defined.\n\nRetry: no: a plugin failed.\n\nKuzzle 1 and 2."""
+    """``validation.types.missing_type_name`` (0x05020005): PluginImplementationError, status 500.\n\nType definitions must have a \"typeName\" defined."""
 
 @overload
 def error_class(key: Literal['api.assert.body_required'], *, version: int | None = None) -> type[ApiAssertBodyRequired]: ...

@@ -33,9 +33,13 @@ parser raises for that id.
 
 from __future__ import annotations
 
-import _thread
+import fnmatch
+import threading
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
-from kuzzle_errors import catalog
+from kuzzle_errors import catalog, hints
 from kuzzle_errors._record import Sentinel
 from kuzzle_errors._redact import (
     PreparedHeaders,
@@ -45,42 +49,11 @@ from kuzzle_errors._redact import (
     redact_text,
     shown,
 )
+from kuzzle_errors.catalog import ErrorSpec
+from kuzzle_errors.hints import RetryHint
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
-    from functools import cached_property as _once
-    from typing import Any, ClassVar, Final
-
-    from kuzzle_errors.catalog import ErrorSpec
-
-    # Types only: the modules above this one hand their functions over (see ``wire``).
-    from kuzzle_errors.hints import RetryHint
     from kuzzle_errors.partial import PartialItem
-else:
-
-    class _once:
-        """``functools.cached_property`` without its lock and without importing functools.
-
-        On 3.10/3.11 ``cached_property`` takes a lock on every first access; here two
-        threads racing on a first access both compute the (equal) value, as on 3.12+. The
-        value is stored in the instance dict, so later reads never reach this descriptor.
-        """
-
-        def __init__(self, func):
-            self.func = func
-            self.name = func.__name__
-            self.__doc__ = func.__doc__
-
-        def __set_name__(self, owner, name):
-            self.name = name
-
-        def __get__(self, instance, owner=None):
-            if instance is None:
-                return self
-            value = instance.__dict__[self.name] = self.func(instance)
-            return value
-
 
 __all__ = [
     "LOGIN_AGAIN_IDS",
@@ -107,16 +80,46 @@ __all__ = [
     "UnauthorizedError",
     "class_for_status",
     "error_class",
+    "replace",
 ]
+
+_E = TypeVar("_E", bound="KuzzleError")
 
 #: How much of a message ``str()`` shows; the full message stays in ``e.message``.
 STR_MESSAGE_LIMIT: Final = 500
 
-_MISSING: Any = Sentinel("<from the id>")
-
+_FROM_SPEC: Any = Sentinel("<from the id or the class>")
 
 #: Node names that mean "no name": Kuzzle 2.56 sends ``X-Kuzzle-Node: undefined``.
 _NO_NODE_NAMES: Final = frozenset({"", "undefined", "null"})
+
+#: The keyword fields of the constructor, in its order (``message`` comes first, by position).
+_FIELDS: Final = (
+    "status",
+    "id",
+    "code",
+    "spec",
+    "props",
+    "stack",
+    "request_id",
+    "node",
+    "controller",
+    "action",
+    "index",
+    "collection",
+    "volatile",
+    "result",
+    "transport",
+    "http_status",
+    "headers",
+    "raw",
+    "response",
+    "problem",
+)
+
+# Filled as the classes below are defined (KuzzleError.__init_subclass__).
+_FAMILIES: dict[str, type[KuzzleError]] = {}
+_BY_STATUS: dict[int, type[KuzzleError]] = {}
 
 
 def node_name(value: str | None) -> str | None:
@@ -132,6 +135,13 @@ class KuzzleError(Exception):
     Attributes mirror Kuzzle's error object and the response envelope around it; any of them
     may be None when the server did not send it. ``raw`` is the error object as received and
     ``response`` the whole envelope (or body) as received: nothing the server said is lost.
+
+    Every error, parsed, raised by a client, unpickled or built by hand, is made by this
+    constructor; :func:`replace` gives a copy with some fields changed. ``spec`` defaults to
+    the catalogue's entry for ``id``, and ``code`` to that entry's; ``status`` to the
+    entry's, else the class's (pass None for "no status": the server sent none).
+    ``retry_hint`` replaces the advice the id would give (a client that knows more, such as
+    "the request never left", passes its own).
     """
 
     #: The Kuzzle class this Python class stands for (Kuzzle never sends it: derived).
@@ -140,11 +150,9 @@ class KuzzleError(Exception):
     default_status: ClassVar[int | None] = 500
     #: The catalogued id of a per-id class, None for the class families.
     kuzzle_id: ClassVar[str | None] = None
-    #: How many attempts a retry policy made before giving up (set by ``kuzzle_errors.retry``).
+    #: How many attempts a retry policy made before giving up (set by ``kuzzle_errors.retry``,
+    #: which re-raises this very error).
     attempts: int | None = None
-    #: The transport's own response object (``requests.Response`` for ``KuzzleHTTP``), kept
-    #: for inspection; never shown, and left out of pickles (it holds the request's headers).
-    http_response: Any = None
 
     message: str
     status: int | None
@@ -167,15 +175,29 @@ class KuzzleError(Exception):
     raw: Any
     response: Any
     problem: str | None
+    #: The transport's own response object (``requests.Response`` for ``KuzzleHTTP``), kept
+    #: for inspection; never shown, and left out of pickles (it holds the request's headers).
+    http_response: Any
+
+    def __init_subclass__(cls, *, kuzzle_class: str | None = None, **kwargs: Any) -> None:
+        # A family names its Kuzzle class: its status comes from the catalogue, and the first
+        # family of each status is the class of that status (as google-api-core registers
+        # its exceptions by code).
+        super().__init_subclass__(**kwargs)
+        if kuzzle_class is not None:
+            cls.kuzzle_class = kuzzle_class
+            cls.default_status = catalog.CLASS_STATUS[kuzzle_class]
+            _FAMILIES.setdefault(kuzzle_class, cls)
+            _BY_STATUS.setdefault(cls.default_status, cls)
 
     def __init__(
         self,
         message: str = "",
         *,
-        status: int | None = None,
+        status: int | None = _FROM_SPEC,
         id: str | None = None,
         code: int | None = None,
-        spec: ErrorSpec | None = _MISSING,
+        spec: ErrorSpec | None = None,
         props: list[Any] | None = None,
         stack: str | None = None,
         request_id: str | None = None,
@@ -193,17 +215,18 @@ class KuzzleError(Exception):
         response: Any = None,
         problem: str | None = None,
         retry_hint: RetryHint | None = None,
+        http_response: Any = None,
     ) -> None:
         super().__init__()  # ``args`` is derived from ``message``: see the property
         self.message = message
-        if spec is _MISSING:
-            spec = catalog.get(id) if id else None
+        if spec is None and id:
+            spec = catalog.by_id(id)
         if spec is None and type(self).kuzzle_id is not None:
-            spec = catalog.get(type(self).kuzzle_id or "")
+            spec = catalog.by_id(type(self).kuzzle_id or "")
         self.spec = spec
         self.id = id if id is not None else (spec.id if spec is not None else None)
         self.code = code if code is not None else (spec.code if spec is not None else None)
-        if status is None:
+        if status is _FROM_SPEC:
             status = spec.status if spec is not None else type(self).default_status
         self.status = status
         self.props = props
@@ -225,8 +248,8 @@ class KuzzleError(Exception):
         self.raw = raw
         self.response = response
         self.problem = problem
-        if retry_hint is not None:
-            self._retry_hint_override = retry_hint
+        self._given_hint = retry_hint
+        self.http_response = http_response
 
     # -- derived -------------------------------------------------------------------------
 
@@ -246,21 +269,19 @@ class KuzzleError(Exception):
         """The code as Kuzzle prints it, ``0x02020002``."""
         return f"0x{self.code:08x}" if self.code is not None else None
 
-    @_once
+    @cached_property
     def retry_after(self) -> float | None:
         """Seconds the response's ``Retry-After`` header asked for (capped), or None.
 
         Kuzzle never sends one; proxies and gateways may.
         """
-        return _layers.retry_after(self.headers)
+        return hints.retry_after_of(self.headers)
 
-    @_once
+    @cached_property
     def retry_hint(self) -> RetryHint:
         """Whether, when and where to retry: see :class:`kuzzle_errors.hints.RetryHint`."""
-        override: RetryHint | None = self.__dict__.get("_retry_hint_override")
-        if override is not None:
-            return override
-        return _layers.hint_for(self)
+        given: RetryHint | None = self._given_hint
+        return given if given is not None else hints.hint_for(self)
 
     @property
     def retryable(self) -> bool:
@@ -269,11 +290,7 @@ class KuzzleError(Exception):
 
     def matches(self, *patterns: str) -> bool:
         """True if the id matches one of the shell-style ``patterns`` (``"services.storage.*"``)."""
-        if not self.id:
-            return False
-        import fnmatch
-
-        return any(fnmatch.fnmatchcase(self.id, pattern) for pattern in patterns)
+        return bool(self.id) and any(fnmatch.fnmatchcase(self.id or "", p) for p in patterns)
 
     # -- presentation --------------------------------------------------------------------
 
@@ -312,13 +329,9 @@ class KuzzleError(Exception):
         return details
 
     def __str__(self) -> str:
-        head = ""
-        if self.id:
-            head = (
-                f"{shown(self.id)} ({self.hex})" if self.code is not None else str(shown(self.id))
-            )
-        elif self.code is not None:
-            head = str(self.hex)
+        head = str(shown(self.id)) if self.id else ""
+        if self.code is not None:
+            head = f"{head} ({self.hex})" if head else str(self.hex)
         message = self._one_line_message() or "(no message)"
         text = f"{head}: {message}" if head else message
         details = self._details()
@@ -368,78 +381,75 @@ class KuzzleError(Exception):
                 "retry_after": self.retry_after,
             },
         }
-        attempts = self.__dict__.get("attempts")
-        if attempts is not None:
-            data["attempts"] = attempts
+        if self.attempts is not None:
+            data["attempts"] = self.attempts
         return data
 
-    # -- pickling and copying ------------------------------------------------------------
+    # -- building again: pickling, copying, replace() ------------------------------------
+
+    def _fields(self) -> dict[str, Any]:
+        """The constructor's arguments that would build this error again."""
+        fields = {name: self.__dict__.get(name) for name in _FIELDS}
+        fields["message"] = self.message
+        fields["retry_hint"] = self._given_hint
+        return fields
 
     def __reduce__(self) -> tuple[Any, ...]:
         cls = type(self)
         key: object = cls.kuzzle_id if cls.__dict__.get("_generated") else cls
-        state = {
-            name: value
-            for name, value in self.__dict__.items()
-            if name not in _CACHED and name != "http_response"
-        }
-        return (_rebuild, (key, _redact_state(state)))
+        fields = self._fields()
+        for name, value in fields.items():
+            if name == "headers":
+                fields[name] = redact_headers(value)
+            elif name not in ("spec", "retry_hint"):
+                fields[name] = redact(value)
+        # What the retry layer adds to an error it re-raises: its attempts and its notes.
+        added: dict[str, Any] = {}
+        if "attempts" in self.__dict__:
+            added["attempts"] = self.attempts
+        if "__notes__" in self.__dict__:
+            added["__notes__"] = [redact_text(str(note)) for note in self.__dict__["__notes__"]]
+        return (_rebuild, (key, fields, added))
 
 
-_CACHED: Final = frozenset({"retry_after", "retry_hint", "items", "successes"})
-_SAFE_STATE: Final = frozenset(
-    {
-        "spec",
-        "_retry_hint_override",
-    }
-)
-
-
-def _redact_state(state: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in state.items():
-        if name in _SAFE_STATE:
-            out[name] = value
-        elif name == "headers":
-            out[name] = redact_headers(value)
-        elif name == "__notes__":
-            out[name] = [redact_text(str(note)) for note in value]
-        else:
-            out[name] = redact(value)
-    return out
-
-
-def _rebuild(key: object, state: dict[str, Any]) -> KuzzleError:
+def _rebuild(
+    key: object, fields: dict[str, Any], added: Mapping[str, Any] | None = None
+) -> KuzzleError:
     cls = error_class(key) if isinstance(key, str) else key
     if not (isinstance(cls, type) and issubclass(cls, KuzzleError)):
         raise TypeError(f"cannot rebuild a KuzzleError from {key!r}")
-    error = cls.__new__(cls)
-    error.__dict__.update(state)
+    message = fields.pop("message", "")
+    error = cls(message, **fields)
+    error.__dict__.update(added or {})
     return error
+
+
+def replace(error: _E, **changes: Any) -> _E:
+    """A new error of ``error``'s class, built by the constructor with ``changes`` applied.
+
+    What ``dataclasses.replace`` is to a dataclass: the clients use it to add what they know
+    (a problem, the request's fields, a retry hint) to an error they did not build.
+    """
+    fields = error._fields()
+    fields["http_response"] = error.http_response
+    fields.update(changes)
+    message = fields.pop("message")
+    return type(error)(message, **fields)
 
 
 # -- the Kuzzle classes ----------------------------------------------------------------------
 
 
-class BadRequestError(KuzzleError):
+class BadRequestError(KuzzleError, kuzzle_class="BadRequestError"):
     """400: the request is malformed or misses parameters."""
 
-    kuzzle_class: ClassVar[str] = "BadRequestError"
-    default_status: ClassVar[int | None] = 400
 
-
-class ParseError(BadRequestError):
+class ParseError(BadRequestError, kuzzle_class="ParseError"):
     """400: Kuzzle v1's request parsing error (deprecated there since 1.4.1)."""
 
-    kuzzle_class: ClassVar[str] = "ParseError"
-    default_status: ClassVar[int | None] = 400
 
-
-class UnauthorizedError(KuzzleError):
+class UnauthorizedError(KuzzleError, kuzzle_class="UnauthorizedError"):
     """401: authentication failed or is required."""
-
-    kuzzle_class: ClassVar[str] = "UnauthorizedError"
-    default_status: ClassVar[int | None] = 401
 
 
 class AuthenticationRequiredError(UnauthorizedError):
@@ -459,9 +469,6 @@ class AuthenticationRequiredError(UnauthorizedError):
             log_in_again()
     """
 
-    kuzzle_class: ClassVar[str] = "UnauthorizedError"
-    default_status: ClassVar[int | None] = 401
-
 
 #: The ids whose classes derive from :class:`AuthenticationRequiredError`.
 LOGIN_AGAIN_IDS: Final = frozenset(
@@ -474,86 +481,53 @@ LOGIN_AGAIN_IDS: Final = frozenset(
 )
 
 
-class ForbiddenError(KuzzleError):
+class ForbiddenError(KuzzleError, kuzzle_class="ForbiddenError"):
     """403: the authenticated user may not run this action."""
 
-    kuzzle_class: ClassVar[str] = "ForbiddenError"
-    default_status: ClassVar[int | None] = 403
 
-
-class NotFoundError(KuzzleError):
+class NotFoundError(KuzzleError, kuzzle_class="NotFoundError"):
     """404: the resource (document, index, user, route...) does not exist."""
 
-    kuzzle_class: ClassVar[str] = "NotFoundError"
-    default_status: ClassVar[int | None] = 404
 
-
-class PreconditionError(KuzzleError):
+class PreconditionError(KuzzleError, kuzzle_class="PreconditionError"):
     """412: the server state does not allow the request (e.g. unknown index)."""
 
-    kuzzle_class: ClassVar[str] = "PreconditionError"
-    default_status: ClassVar[int | None] = 412
 
-
-class SizeLimitError(KuzzleError):
+class SizeLimitError(KuzzleError, kuzzle_class="SizeLimitError"):
     """413: a configured size limit was exceeded."""
 
-    kuzzle_class: ClassVar[str] = "SizeLimitError"
-    default_status: ClassVar[int | None] = 413
 
-
-class TooManyRequestsError(KuzzleError):
+class TooManyRequestsError(KuzzleError, kuzzle_class="TooManyRequestsError"):
     """429: a rate limit refused the request before processing it."""
 
-    kuzzle_class: ClassVar[str] = "TooManyRequestsError"
-    default_status: ClassVar[int | None] = 429
 
-
-class InternalError(KuzzleError):
+class InternalError(KuzzleError, kuzzle_class="InternalError"):
     """500: Kuzzle met an unexpected error."""
 
-    kuzzle_class: ClassVar[str] = "InternalError"
-    default_status: ClassVar[int | None] = 500
 
-
-class ExternalServiceError(KuzzleError):
+class ExternalServiceError(KuzzleError, kuzzle_class="ExternalServiceError"):
     """500: an external service (Elasticsearch, Redis) failed."""
 
-    kuzzle_class: ClassVar[str] = "ExternalServiceError"
-    default_status: ClassVar[int | None] = 500
 
-
-class PluginImplementationError(KuzzleError):
+class PluginImplementationError(KuzzleError, kuzzle_class="PluginImplementationError"):
     """500: a plugin failed."""
 
-    kuzzle_class: ClassVar[str] = "PluginImplementationError"
-    default_status: ClassVar[int | None] = 500
 
-
-class ServiceUnavailableError(KuzzleError):
+class ServiceUnavailableError(KuzzleError, kuzzle_class="ServiceUnavailableError"):
     """503: the node is overloaded, shutting down, or a service it needs is down."""
 
-    kuzzle_class: ClassVar[str] = "ServiceUnavailableError"
-    default_status: ClassVar[int | None] = 503
 
-
-class GatewayTimeoutError(KuzzleError):
+class GatewayTimeoutError(KuzzleError, kuzzle_class="GatewayTimeoutError"):
     """504: Kuzzle or a plugin took too long; the request may still have been processed."""
 
-    kuzzle_class: ClassVar[str] = "GatewayTimeoutError"
-    default_status: ClassVar[int | None] = 504
 
-
-class PartialError(KuzzleError):
+class PartialError(KuzzleError, kuzzle_class="PartialError"):
     """Some items of a multi-item request failed: ``count``, ``errors``, ``items``, ``successes``.
 
     Catches every partial failure Kuzzle reports: a 206 ``PartialError``, a 400
     ``MultipleErrorsError`` (v2 ``strict`` m* actions) and, with ``strict=True`` in the
     parser, a 200 success whose result holds ``errors``.
     """
-
-    kuzzle_class: ClassVar[str] = "PartialError"
-    default_status: ClassVar[int | None] = 206
 
     errors: list[Any]
     count: int | None
@@ -570,15 +544,22 @@ class PartialError(KuzzleError):
         self.errors = list(errors) if errors is not None else []
         self.count = count
 
-    @_once
+    # The one import up the layers: ``kuzzle_errors.partial`` parses nested error objects,
+    # so it sits above this module; it is loaded when failed items are first read.
+
+    @cached_property
     def items(self) -> list[PartialItem]:
         """Each failed item, parsed (see :class:`kuzzle_errors.partial.PartialItem`)."""
-        return _layers.items(self.errors, transport=self.transport)
+        from kuzzle_errors import partial
 
-    @_once
+        return partial.parse_items(self.errors, transport=self.transport)
+
+    @cached_property
     def successes(self) -> list[Any]:
         """The items that succeeded, from the ``result`` sent beside the error (empty if none)."""
-        return _layers.successes(self.result) or []
+        from kuzzle_errors import partial
+
+        return partial.successes_of(self.result) or []
 
     def __len__(self) -> int:
         return len(self.errors)
@@ -599,12 +580,12 @@ class PartialError(KuzzleError):
         data["errors"] = redact(self.errors)
         return data
 
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "errors": self.errors, "count": self.count}
 
-class MultipleErrorsError(PartialError, BadRequestError):
+
+class MultipleErrorsError(PartialError, BadRequestError, kuzzle_class="MultipleErrorsError"):
     """400: a v2 ``strict`` multi-item action failed for some items (the others were applied)."""
-
-    kuzzle_class: ClassVar[str] = "MultipleErrorsError"
-    default_status: ClassVar[int | None] = 400
 
 
 class InvalidResponseError(KuzzleError):
@@ -615,14 +596,12 @@ class InvalidResponseError(KuzzleError):
     :class:`ServiceUnavailableError`); this class is for the rest.
     """
 
-    kuzzle_class: ClassVar[str] = "KuzzleError"
     default_status: ClassVar[int | None] = None
 
 
 class TransportError(KuzzleError):
     """No usable answer reached the client (raised by the transports, never sent by Kuzzle)."""
 
-    kuzzle_class: ClassVar[str] = "KuzzleError"
     default_status: ClassVar[int | None] = None
 
 
@@ -634,110 +613,28 @@ class RequestTimeoutError(TransportError):
     """No answer came in time; the request may still have been processed."""
 
 
-def _is_ascii_number(text: str) -> bool:
-    # str.isdigit() also accepts full-width and Arabic-Indic digits: no HTTP peer sends those.
-    return text.isascii() and text.isdigit()
+_FAMILIES["KuzzleError"] = KuzzleError
 
 
 def coerce_status(value: object) -> int | None:
     """A status from an int, an integral float or an ASCII digit string; else None."""
-    if type(value) is int:  # the common case, first
-        return value if 100 <= value <= 999 else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         status = value
     elif isinstance(value, float) and value.is_integer():
         status = int(value)
-    elif isinstance(value, str) and _is_ascii_number(value.strip()) and len(value.strip()) == 3:
+    elif isinstance(value, str) and is_ascii_number(value.strip()) and len(value.strip()) == 3:
         status = int(value.strip())
     else:
         return None
     return status if 100 <= status <= 999 else None
 
 
-def build_error(cls: type[KuzzleError], attrs: dict[str, Any]) -> KuzzleError:
-    """An instance of ``cls`` whose attributes are ``attrs`` (the parser's path).
-
-    Skips ``__init__``'s defaulting and header redaction, which the parser has done: this is
-    the hot path of every parsed response. ``attrs`` must hold every ``__init__`` field (and
-    ``errors``, ``count`` for a :class:`PartialError`); it becomes the instance's dict, so
-    the caller hands it over and keeps no reference.
-    """
-    error = cls.__new__(cls)
-    error.__dict__ = attrs  # ``args`` is derived from ``message``
-    return error
-
-
-# -- what the layers above provide -----------------------------------------------------------
-
-
-class _Layers:
-    """The functions behind ``retry_hint``, ``retry_after``, ``items`` and ``successes``.
-
-    They live in ``hints`` and ``partial``, which sit above this module (catalog <-
-    exceptions <- hints, partial <- parser) and import it: this module never imports them
-    back. ``kuzzle_errors.parser``, loaded with the package, hands them over with ``wire``.
-    """
-
-    hint_for: Callable[[KuzzleError], RetryHint]
-    retry_after: Callable[[Mapping[str, str]], float | None]
-    items: Callable[..., list[PartialItem]]  # partial.parse_items
-    successes: Callable[[object], list[Any] | None]
-
-
-_layers = _Layers()
-
-
-def wire(
-    *,
-    hint_for: Callable[[KuzzleError], RetryHint],
-    retry_after: Callable[[Mapping[str, str]], float | None],
-    items: Callable[..., list[PartialItem]],  # partial.parse_items
-    successes: Callable[[object], list[Any] | None],
-) -> None:
-    """Hand over the functions of the layers above (called once, by ``kuzzle_errors.parser``)."""
-    _layers.hint_for = hint_for
-    _layers.retry_after = retry_after
-    _layers.items = items
-    _layers.successes = successes
-
-
-_FAMILIES: Final[dict[str, type[KuzzleError]]] = {
-    cls.kuzzle_class: cls
-    for cls in (
-        KuzzleError,
-        BadRequestError,
-        ParseError,
-        UnauthorizedError,
-        ForbiddenError,
-        NotFoundError,
-        PreconditionError,
-        SizeLimitError,
-        TooManyRequestsError,
-        InternalError,
-        ExternalServiceError,
-        PluginImplementationError,
-        ServiceUnavailableError,
-        GatewayTimeoutError,
-        PartialError,
-        MultipleErrorsError,
-    )
-}
-
-_BY_STATUS: Final[dict[int, type[KuzzleError]]] = {
-    206: PartialError,
-    400: BadRequestError,
-    401: UnauthorizedError,
-    403: ForbiddenError,
-    404: NotFoundError,
-    412: PreconditionError,
-    413: SizeLimitError,
-    429: TooManyRequestsError,
-    500: InternalError,
-    503: ServiceUnavailableError,
-    504: GatewayTimeoutError,
-}
+def is_ascii_number(text: str) -> bool:
+    """True for ASCII digits only (``str.isdigit`` also takes full-width and Arabic-Indic ones,
+    which no HTTP peer sends)."""
+    return text.isascii() and text.isdigit()
 
 
 def family(class_name: str) -> type[KuzzleError]:
@@ -753,7 +650,7 @@ def class_for_status(status: int | None) -> type[KuzzleError] | None:
 # -- per-id classes --------------------------------------------------------------------------
 
 _by_id: dict[str, type[KuzzleError]] = {}
-_lock = _thread.allocate_lock()
+_lock = threading.Lock()
 
 
 def class_name_for_id(error_id: str) -> str:
@@ -775,7 +672,7 @@ def error_class(key: str | int, *, version: int | None = None) -> type[KuzzleErr
     spec = catalog.get(key, version=version)
     if spec is None:
         raise LookupError(f"not a catalogued Kuzzle error id or code: {key!r}")
-    return _class_for_spec(spec)
+    return class_for_spec(spec)
 
 
 def base_for_spec(spec: ErrorSpec) -> type[KuzzleError]:
@@ -783,7 +680,8 @@ def base_for_spec(spec: ErrorSpec) -> type[KuzzleError]:
     return AuthenticationRequiredError if spec.id in LOGIN_AGAIN_IDS else family(spec.class_name)
 
 
-def _class_for_spec(spec: ErrorSpec) -> type[KuzzleError]:
+def class_for_spec(spec: ErrorSpec) -> type[KuzzleError]:
+    """The per-id class of a catalogued error (what :func:`error_class` returns)."""
     cls = _by_id.get(spec.id)
     if cls is not None:
         return cls
@@ -801,6 +699,5 @@ def _class_for_spec(spec: ErrorSpec) -> type[KuzzleError]:
                 "default_status": preferred.status,
                 "_generated": True,
             }
-            cls = type(name, (base_for_spec(preferred),), namespace)
-            _by_id[spec.id] = cls
+            cls = _by_id[spec.id] = type(name, (base_for_spec(preferred),), namespace)
     return cls

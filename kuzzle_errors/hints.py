@@ -1,8 +1,8 @@
 """Retry hints: whether, when and where a failed Kuzzle request may be tried again.
 
 Kuzzle sends no ``Retry-After`` and no rate-limit headers: the hint comes from the error id
-(what Kuzzle's funnel does before and after running a request), from the status for ids the
-catalogue does not know, and from a ``Retry-After`` header when a proxy or gateway adds one.
+(what Kuzzle's funnel does before and after running a request), from the class or status for
+ids the catalogue does not know, and from a ``Retry-After`` header when a proxy adds one.
 
 Three outcomes matter to a caller:
 
@@ -11,29 +11,36 @@ Three outcomes matter to a caller:
 * **outcome unknown** (``retryable``, not ``replay_safe``): it may have run (a 504, a pipe
   overflow in an "after" pipe, Elasticsearch trouble): replay only idempotent calls;
 * **permanent** (not ``retryable``): the same request will fail the same way.
+
+The advice is one table, in this module: :data:`BY_ID`, then :data:`BY_CLASS`, then
+:data:`BY_STATUS` (plus :data:`MISREPORTS`); :func:`advice` reads it, most specific first.
 """
 
 from __future__ import annotations
 
+import calendar
+import dataclasses
+import email.utils
+import math
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from kuzzle_errors._record import Record
-
-TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-    from typing import Final
-
-    from kuzzle_errors.exceptions import KuzzleError
+    from kuzzle_errors.catalog import ErrorSpec
 
 __all__ = [
+    "BY_CLASS",
+    "BY_ID",
+    "BY_STATUS",
     "MAX_RETRY_AFTER",
+    "MISREPORTS",
     "RATE_LIMIT_WINDOW",
     "RetryHint",
+    "advice",
     "hint_for",
-    "hint_of_rule",
     "parse_retry_after",
-    "RULES",
 ]
 
 #: Upper bound (seconds) on a ``Retry-After`` value: a misconfigured proxy asking for an hour
@@ -44,7 +51,8 @@ MAX_RETRY_AFTER: Final = 120.0
 RATE_LIMIT_WINDOW: Final = 1.0
 
 
-class RetryHint(Record):
+@dataclass(frozen=True, slots=True)
+class RetryHint:
     """What a failed request tells about retrying it.
 
     Attributes:
@@ -58,320 +66,271 @@ class RetryHint(Record):
             so another node of the cluster may accept the request right away.
     """
 
-    __slots__ = ("retryable", "replay_safe", "delay", "reason", "other_node")
-    _fields = __slots__
-
     retryable: bool
-    replay_safe: bool
-    delay: float
-    reason: str
-    other_node: bool
-
-    def __init__(
-        self,
-        retryable: bool,
-        replay_safe: bool,
-        delay: float,
-        reason: str,
-        other_node: bool = False,
-    ) -> None:
-        self._set(
-            retryable=retryable,
-            replay_safe=replay_safe,
-            delay=delay,
-            reason=reason,
-            other_node=other_node,
-        )
+    replay_safe: bool = False
+    delay: float = 0.0
+    reason: str = ""
+    other_node: bool = False
 
 
-# (retryable, replay_safe, minimum delay, other_node, reason)
-_Rule = tuple[bool, bool, float, bool, str]
+# -- the table ---------------------------------------------------------------------------------
 
-_REJECTED_OVERLOAD: Final[_Rule] = (
-    True,
-    True,
-    0.0,
-    True,
-    "the node's request buffer is full: the request was discarded before processing",
+_SHUTTING_DOWN: Final = RetryHint(
+    retryable=True,
+    replay_safe=True,
+    other_node=True,
+    reason="this node is shutting down and refused the request before processing it",
 )
-_UNKNOWN_STORAGE: Final[_Rule] = (
-    True,
-    False,
-    0.0,
-    False,
-    "storage (Elasticsearch) failure: transient, but the request may have been applied",
+_STORAGE_FAILED: Final = RetryHint(
+    retryable=True,
+    reason="storage (Elasticsearch) failure: transient, but the request may have been applied",
 )
+_RATE_LIMITED: Final = RetryHint(
+    retryable=True,
+    replay_safe=True,
+    delay=RATE_LIMIT_WINDOW,
+    reason="rate limited: refused before processing",
+)
+_UNAVAILABLE: Final = RetryHint(
+    retryable=True, reason="service unavailable: transient, the request may have run"
+)
+_TIMED_OUT: Final = RetryHint(
+    retryable=True, reason="timed out: the request may have been processed (Kuzzle docs)"
+)
+_PARTIAL: Final = RetryHint(
+    retryable=False,
+    reason="partial failure: the successful items were applied; retry only the failed items",
+)
+_INVALID: Final = RetryHint(retryable=False, reason="the request is invalid: fix it")
 
-#: Explicit classification, by error id. Every other id falls back on ``_CLASS_RULES``.
-RULES: Final[dict[str, _Rule]] = {
-    "api.process.overloaded": _REJECTED_OVERLOAD,
-    "api.process.shutting_down": (
-        True,
-        True,
-        0.0,
-        True,
-        "this node is shutting down and refused the request before processing it",
+#: Advice by error id. Every other id falls back on :data:`BY_CLASS` (its catalogue class).
+BY_ID: Final[Mapping[str, RetryHint]] = {
+    "api.process.overloaded": RetryHint(
+        retryable=True,
+        replay_safe=True,
+        other_node=True,
+        reason="the node's request buffer is full: the request was discarded before processing",
     ),
-    "network.entrypoint.shutting_down": (
-        True,
-        True,
-        0.0,
-        True,
-        "this node is shutting down and refused the request before processing it",
+    "api.process.shutting_down": _SHUTTING_DOWN,
+    "network.entrypoint.shutting_down": _SHUTTING_DOWN,
+    "api.process.not_enough_nodes": RetryHint(
+        retryable=True,
+        replay_safe=True,
+        reason="the cluster lacks nodes and refuses requests until enough nodes join",
     ),
-    "api.process.not_enough_nodes": (
-        True,
-        True,
-        0.0,
-        False,
-        "the cluster lacks nodes and refuses requests until enough nodes join",
+    "api.process.too_many_requests": RetryHint(
+        retryable=True,
+        replay_safe=True,
+        delay=RATE_LIMIT_WINDOW,
+        other_node=True,
+        reason="per-user rate limit (fixed 1-second window, per node): refused before processing",
     ),
-    "api.process.too_many_requests": (
-        True,
-        True,
-        RATE_LIMIT_WINDOW,
-        True,
-        "per-user rate limit (fixed 1-second window, per node): refused before processing",
+    "api.process.too_many_logins_requests": RetryHint(
+        retryable=True,
+        replay_safe=True,
+        delay=RATE_LIMIT_WINDOW,
+        reason="login rate limit (per connection, per second): refused before processing",
     ),
-    "api.process.too_many_logins_requests": (
-        True,
-        True,
-        RATE_LIMIT_WINDOW,
-        False,
-        "login rate limit (per connection, per second): refused before processing",
+    "network.websocket.ratelimit_exceeded": RetryHint(
+        retryable=True,
+        replay_safe=True,
+        delay=RATE_LIMIT_WINDOW,
+        reason="per-socket rate limit (fixed 1-second window): refused before parsing",
     ),
-    "network.websocket.ratelimit_exceeded": (
-        True,
-        True,
-        RATE_LIMIT_WINDOW,
-        False,
-        "per-socket rate limit (fixed 1-second window): refused before parsing",
+    "api.process.action_locked": RetryHint(
+        retryable=True,
+        replay_safe=True,
+        delay=RATE_LIMIT_WINDOW,
+        reason="the same action is already running: refused before processing, retry once it ends",
     ),
-    "api.process.action_locked": (
-        True,
-        True,
-        RATE_LIMIT_WINDOW,
-        False,
-        "the same action is already running: refused before processing, retry once it ends",
+    "plugin.runtime.too_many_pipes": RetryHint(
+        retryable=True,
+        other_node=True,
+        reason="pipe buffer full: may fire in an 'after' pipe, so the request may have run",
     ),
-    "plugin.runtime.too_many_pipes": (
-        True,
-        False,
-        0.0,
-        True,
-        "pipe buffer full: may fire in an 'after' pipe, so the request may have run",
+    "services.cache.not_connected": RetryHint(
+        retryable=True,
+        reason="the cache (Redis) is unreachable: transient, the request may have partly run",
     ),
-    "services.cache.not_connected": (
-        True,
-        False,
-        0.0,
-        False,
-        "the cache (Redis) is unreachable: transient, the request may have partly run",
+    "services.cache.read_failed": RetryHint(
+        retryable=True,
+        reason="a cache (Redis) read failed: transient, the request may have partly run",
     ),
-    "services.cache.read_failed": (
-        True,
-        False,
-        0.0,
-        False,
-        "a cache (Redis) read failed: transient, the request may have partly run",
+    "services.cache.write_failed": RetryHint(
+        retryable=True,
+        reason="a cache (Redis) write failed: transient, the request may have partly run",
     ),
-    "services.cache.write_failed": (
-        True,
-        False,
-        0.0,
-        False,
-        "a cache (Redis) write failed: transient, the request may have partly run",
+    "services.storage.not_connected": _STORAGE_FAILED,
+    "services.storage.too_many_operations": RetryHint(
+        retryable=True,
+        reason="Elasticsearch thread pool full: transient, some operations may have been applied",
     ),
-    "services.storage.not_connected": _UNKNOWN_STORAGE,
-    "services.storage.too_many_operations": (
-        True,
-        False,
-        0.0,
-        False,
-        "Elasticsearch thread pool full: transient, some operations may have been applied",
+    "services.storage.unexpected_error": _STORAGE_FAILED,
+    "services.storage.too_many_changes": RetryHint(
+        retryable=True,
+        replay_safe=True,
+        reason="version conflicts on a hot document: the change was not applied, retry shortly",
     ),
-    "services.storage.unexpected_error": _UNKNOWN_STORAGE,
-    "services.storage.too_many_changes": (
-        True,
-        True,
-        0.0,
-        False,
-        "version conflicts on a hot document: the change was not applied, retry shortly",
+    "core.fatal.service_unavailable": RetryHint(
+        retryable=True,
+        reason="an external service is unavailable: transient, the request may have partly run",
     ),
-    "core.fatal.service_unavailable": (
-        True,
-        False,
-        0.0,
-        False,
-        "an external service is unavailable: transient, the request may have partly run",
+    "cluster.fatal.desync": RetryHint(
+        retryable=True,
+        other_node=True,
+        reason="the node lost cluster sync and restarts: another node may answer",
     ),
-    "cluster.fatal.desync": (
-        True,
-        False,
-        0.0,
-        True,
-        "the node lost cluster sync and restarts: another node may answer",
+    "network.http.stream_closed": RetryHint(
+        retryable=True,
+        reason="the HTTP stream was closed before the response: the request may have run",
     ),
-    "network.http.stream_closed": (
-        True,
-        False,
-        0.0,
-        False,
-        "the HTTP stream was closed before the response: the request may have run",
+    "network.http.stream_errored": RetryHint(
+        retryable=True,
+        reason="the HTTP stream failed before the response: the request may have run",
     ),
-    "network.http.stream_errored": (
-        True,
-        False,
-        0.0,
-        False,
-        "the HTTP stream failed before the response: the request may have run",
+    "api.process.connection_dropped": RetryHint(
+        retryable=False, reason="discarded because the client connection that sent it dropped"
     ),
-    "api.process.connection_dropped": (
-        False,
-        False,
-        0.0,
-        False,
-        "discarded because the client connection that sent it dropped",
+    "security.token.expired": RetryHint(
+        retryable=False, reason="the authentication token expired: log in again, then retry"
     ),
-    "security.token.expired": (
-        False,
-        False,
-        0.0,
-        False,
-        "the authentication token expired: log in again, then retry",
-    ),
-    "security.token.invalid": (
-        False,
-        False,
-        0.0,
-        False,
-        "the authentication token is invalid: log in again, then retry",
+    "security.token.invalid": RetryHint(
+        retryable=False, reason="the authentication token is invalid: log in again, then retry"
     ),
 }
 
-_PARTIAL_RULE: Final[_Rule] = (
-    False,
-    False,
-    0.0,
-    False,
-    "partial failure: the successful items were applied; retry only the failed items",
-)
-
-#: Defaults by Kuzzle error class, for catalogued ids without an explicit rule.
-_CLASS_RULES: Final[dict[str, _Rule]] = {
-    "BadRequestError": (False, False, 0.0, False, "the request is invalid: fix it"),
-    "ParseError": (False, False, 0.0, False, "the request is invalid: fix it"),
-    "UnauthorizedError": (False, False, 0.0, False, "authentication required or rejected"),
-    "ForbiddenError": (False, False, 0.0, False, "insufficient permissions"),
-    "NotFoundError": (False, False, 0.0, False, "the resource does not exist"),
-    "PreconditionError": (
-        False,
-        False,
-        0.0,
-        False,
-        "the server state does not allow this request",
+#: Advice by Kuzzle error class, for catalogued ids :data:`BY_ID` does not name.
+BY_CLASS: Final[Mapping[str, RetryHint]] = {
+    "BadRequestError": _INVALID,
+    "ParseError": _INVALID,
+    "UnauthorizedError": RetryHint(retryable=False, reason="authentication required or rejected"),
+    "ForbiddenError": RetryHint(retryable=False, reason="insufficient permissions"),
+    "NotFoundError": RetryHint(retryable=False, reason="the resource does not exist"),
+    "PreconditionError": RetryHint(
+        retryable=False, reason="the server state does not allow this request"
     ),
-    "SizeLimitError": (False, False, 0.0, False, "a configured size limit was exceeded"),
-    "InternalError": (False, False, 0.0, False, "server-side bug or misconfiguration"),
-    "PluginImplementationError": (False, False, 0.0, False, "a plugin failed"),
-    "KuzzleError": (False, False, 0.0, False, "application error"),
-    "ExternalServiceError": (
-        True,
-        False,
-        0.0,
-        False,
-        "an external service failed: transient, the request may have partly run",
+    "SizeLimitError": RetryHint(retryable=False, reason="a configured size limit was exceeded"),
+    "InternalError": RetryHint(retryable=False, reason="server-side bug or misconfiguration"),
+    "PluginImplementationError": RetryHint(retryable=False, reason="a plugin failed"),
+    "KuzzleError": RetryHint(retryable=False, reason="application error"),
+    "ExternalServiceError": RetryHint(
+        retryable=True,
+        reason="an external service failed: transient, the request may have partly run",
     ),
-    "ServiceUnavailableError": (
-        True,
-        False,
-        0.0,
-        False,
-        "service unavailable: transient, the request may have run",
-    ),
-    "TooManyRequestsError": (
-        True,
-        True,
-        RATE_LIMIT_WINDOW,
-        False,
-        "rate limited: refused before processing",
-    ),
-    "GatewayTimeoutError": (
-        True,
-        False,
-        0.0,
-        False,
-        "timed out: the request may have been processed (Kuzzle docs)",
-    ),
-    "PartialError": _PARTIAL_RULE,
-    "MultipleErrorsError": _PARTIAL_RULE,
+    "ServiceUnavailableError": _UNAVAILABLE,
+    "TooManyRequestsError": _RATE_LIMITED,
+    "GatewayTimeoutError": _TIMED_OUT,
+    "PartialError": _PARTIAL,
+    "MultipleErrorsError": _PARTIAL,
 }
 
-#: Defaults by status, for errors the catalogue does not know (plugins, apps, proxies).
-_STATUS_RULES: Final[dict[int, _Rule]] = {
-    206: _PARTIAL_RULE,
-    408: (True, False, 0.0, False, "request timeout: the request may have run"),
-    429: _CLASS_RULES["TooManyRequestsError"],
-    500: (False, False, 0.0, False, "server error"),
-    502: (
-        True,
-        False,
-        0.0,
-        False,
-        "bad gateway: a proxy could not get an answer, the request may have run",
+#: Advice by status, for errors the catalogue does not know (plugins, apps, proxies); any
+#: other 4xx is a client error, any other 5xx the 500's.
+BY_STATUS: Final[Mapping[int, RetryHint]] = {
+    206: _PARTIAL,
+    408: RetryHint(retryable=True, reason="request timeout: the request may have run"),
+    429: _RATE_LIMITED,
+    500: RetryHint(retryable=False, reason="server error"),
+    502: RetryHint(
+        retryable=True,
+        reason="bad gateway: a proxy could not get an answer, the request may have run",
     ),
-    503: _CLASS_RULES["ServiceUnavailableError"],
-    504: _CLASS_RULES["GatewayTimeoutError"],
+    503: _UNAVAILABLE,
+    504: _TIMED_OUT,
 }
 
-# Kuzzle 2.x turns some back-end failures into core.fatal.unexpected_error whose first
-# placeholder names an id that does not exist (lib/service/storage/8/esWrapper.js reads
-# `subcode` instead of `subCode`; lib/service/cache/redis.js asks for "notconnected").
-_MISREPORTS: Final[dict[str, _Rule]] = {
-    "services.storage.undefined": (
-        True,
-        False,
-        0.0,
-        False,
-        "Elasticsearch back-pressure misreported as an unexpected error: transient, "
+#: Kuzzle 2.x turns some back-end failures into ``core.fatal.unexpected_error`` whose first
+#: placeholder names an id that does not exist (lib/service/storage/8/esWrapper.js reads
+#: ``subcode`` instead of ``subCode``; lib/service/cache/redis.js asks for "notconnected"):
+#: advice by that placeholder.
+MISREPORTS: Final[Mapping[str, RetryHint]] = {
+    "services.storage.undefined": RetryHint(
+        retryable=True,
+        reason="Elasticsearch back-pressure misreported as an unexpected error: transient, "
         "the request may have partly run",
     ),
-    "services.cache.notconnected": (
-        True,
-        False,
-        0.0,
-        False,
-        "cache (Redis) down, misreported as an unexpected error: transient, "
+    "services.cache.notconnected": RetryHint(
+        retryable=True,
+        reason="cache (Redis) down, misreported as an unexpected error: transient, "
         "the request may have partly run",
     ),
 }
 
-_DEFAULT_RULE: Final[_Rule] = (False, False, 0.0, False, "not a transient failure")
+_CLIENT_ERROR: Final = RetryHint(retryable=False, reason="client error")
+_NOT_TRANSIENT: Final = RetryHint(retryable=False, reason="not a transient failure")
 
 
-def rule_for(
-    error_id: str | None,
-    class_name: str | None,
-    status: int | None,
+def advice(
+    error_id: str | None = None,
+    class_name: str | None = None,
+    status: int | None = None,
     props: object = None,
-) -> _Rule:
-    """The classification of an error from what identifies it, most specific first."""
+) -> RetryHint:
+    """The table's advice for an error, from what identifies it, most specific first.
+
+    ``props`` (the error's placeholders) matter for Kuzzle's misreported back-end failures
+    only (:data:`MISREPORTS`).
+    """
     if error_id == "core.fatal.unexpected_error" and isinstance(props, (list, tuple)):
         for prop in props:
-            if isinstance(prop, str) and prop in _MISREPORTS:
-                return _MISREPORTS[prop]
-    if error_id is not None and error_id in RULES:
-        return RULES[error_id]
-    if class_name is not None and class_name in _CLASS_RULES:
-        return _CLASS_RULES[class_name]
+            if isinstance(prop, str) and prop in MISREPORTS:
+                return MISREPORTS[prop]
+    if error_id is not None and error_id in BY_ID:
+        return BY_ID[error_id]
+    if class_name is not None and class_name in BY_CLASS:
+        return BY_CLASS[class_name]
     if status is not None:
-        if status in _STATUS_RULES:
-            return _STATUS_RULES[status]
+        if status in BY_STATUS:
+            return BY_STATUS[status]
         if 400 <= status < 500:
-            return (False, False, 0.0, False, "client error")
+            return _CLIENT_ERROR
         if status >= 500:
-            return _STATUS_RULES[500]
-    return _DEFAULT_RULE
+            return BY_STATUS[500]
+    return _NOT_TRANSIENT
+
+
+class Diagnosed(Protocol):
+    """What :func:`hint_for` reads of an error (a :class:`~kuzzle_errors.KuzzleError`)."""
+
+    @property
+    def id(self) -> str | None: ...
+    @property
+    def spec(self) -> ErrorSpec | None: ...
+    @property
+    def kuzzle_class(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def http_status(self) -> int | None: ...
+    @property
+    def props(self) -> list[Any] | None: ...
+    @property
+    def retry_after(self) -> float | None: ...
+
+
+def hint_for(error: Diagnosed) -> RetryHint:
+    """The retry hint of ``error`` (what ``error.retry_hint`` is, unless one was given)."""
+    spec = error.spec
+    if spec is not None:
+        class_name: str | None = spec.class_name
+    else:  # the bare base class says nothing: the status decides
+        class_name = None if error.kuzzle_class == "KuzzleError" else error.kuzzle_class
+    status = error.status if error.status is not None else error.http_status
+    hint = advice(error.id, class_name, status, error.props)
+    retry_after = error.retry_after
+    if retry_after is None:
+        return hint
+    # A proxy's explicit wish outranks the id's minimum.
+    refused = error.http_status in (429, 503) or error.status in (429, 503)
+    if refused and spec is None and not hint.replay_safe:
+        # A 429/503 with Retry-After from a gateway says "come back later": the request
+        # was refused, not run (RFC 9110 §15.6.4). Catalogued Kuzzle ids keep their advice.
+        reason = f"the response asked to retry later: {hint.reason}"
+        hint = dataclasses.replace(hint, retryable=True, replay_safe=True, reason=reason)
+    return dataclasses.replace(hint, delay=max(hint.delay, retry_after))
+
+
+# -- Retry-After -------------------------------------------------------------------------------
 
 
 def parse_retry_after(
@@ -385,14 +344,12 @@ def parse_retry_after(
     Accepts delta-seconds (``"120"``, also ``"1.5"``) and HTTP-dates in any RFC 9110 form,
     read as UTC. A date in the past means 0; the result is capped at ``maximum``.
     """
-    if value is None:
-        return None
     if isinstance(value, (bytes, bytearray)):
         value = bytes(value).decode("latin-1")
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        seconds: float | None = float(value)
     elif isinstance(value, str):
         text = value.strip()
         if not text or len(text) > 64:
@@ -400,20 +357,15 @@ def parse_retry_after(
         if text.isascii() and text.replace(".", "", 1).isdigit():  # no sign, exponent, "nan"
             seconds = float(text)
         else:
-            until = _seconds_until_date(text, now)
-            if until is None:
-                return None
-            seconds = until
+            seconds = _seconds_until_date(text, now)
     else:
         return None
-    if seconds != seconds or seconds < 0:  # NaN (math.isnan, without importing math)
+    if seconds is None or math.isnan(seconds) or seconds < 0:
         return None
     return min(seconds, maximum)
 
 
 def _seconds_until_date(text: str, now: Callable[[], float]) -> float | None:
-    import email.utils  # only when a date is met: keeps `import kuzzle_errors` light
-
     try:
         parsed = email.utils.parsedate_tz(text)
     except (TypeError, ValueError, IndexError):
@@ -425,8 +377,6 @@ def _seconds_until_date(text: str, now: Callable[[], float]) -> float | None:
     # a date that does not exist is no hint at all.
     if not (1 <= month <= 12 and 0 <= hour <= 23 and 0 <= minute <= 59 and 0 <= second <= 60):
         return None
-    import calendar
-
     if not 1 <= year <= 9999 or not 1 <= day <= calendar.monthrange(year, month)[1]:
         return None
     try:
@@ -437,68 +387,14 @@ def _seconds_until_date(text: str, now: Callable[[], float]) -> float | None:
     return max(0.0, moment - now())
 
 
-def header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    """A header value, looked up case-insensitively.
-
-    Of one name sent in several spellings, the last wins: as in the parser's lower-cased view
-    (``_redact.prepare_headers``) and requests' ``CaseInsensitiveDict``, so an error's
-    ``retry_after`` is the same whichever path built it.
-    """
-    if not headers:
-        return None
-    lowered = name.lower()
-    found = None
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            found = value
-    return found
-
-
 def retry_after_of(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds a ``Retry-After`` header in ``headers`` asks for (what ``error.retry_after`` is)."""
-    return parse_retry_after(header(headers, "Retry-After"))
+    """Seconds a ``Retry-After`` header in ``headers`` asks for (what ``error.retry_after`` is).
 
-
-#: One shared hint per rule: hints are immutable, and most errors carry no ``Retry-After``.
-_HINTS: dict[_Rule, RetryHint] = {}
-
-
-def hint_of_rule(rule: _Rule) -> RetryHint:
-    """A :func:`rule_for` classification as a hint (never replay-safe if not retryable)."""
-    hint = _HINTS.get(rule)
-    if hint is None:
-        retryable, replay_safe, delay, other_node, reason = rule
-        hint = RetryHint(retryable, replay_safe and retryable, delay, reason, other_node)
-        _HINTS[rule] = hint
-    return hint
-
-
-def hint_for(error: KuzzleError) -> RetryHint:
-    """The retry hint of ``error`` (what ``error.retry_hint`` returns)."""
-    spec = error.spec
-    class_name = spec.class_name if spec is not None else _kuzzle_class_of(error)
-    rule = rule_for(
-        error.id,
-        class_name,
-        error.status if error.status is not None else error.http_status,
-        error.props,
-    )
-    retry_after = error.retry_after
-    if retry_after is None:
-        return _HINTS.get(rule) or hint_of_rule(rule)
-    # A proxy's explicit wish outranks the id's minimum.
-    retryable, replay_safe, delay, other_node, reason = rule
-    refused = error.http_status in (429, 503) or error.status in (429, 503)
-    if refused and spec is None and not replay_safe:
-        # A 429/503 with Retry-After from a gateway says "come back later": the request
-        # was refused, not run (RFC 9110 §15.6.4). Catalogued Kuzzle ids keep their rule.
-        retryable, replay_safe = True, True
-        reason = f"the response asked to retry later: {reason}"
-    delay = max(delay, retry_after)
-    return RetryHint(retryable, replay_safe if retryable else False, delay, reason, other_node)
-
-
-def _kuzzle_class_of(error: KuzzleError) -> str | None:
-    """The Kuzzle class name of ``error``'s type, unless it is the bare base class."""
-    name: str | None = getattr(type(error), "kuzzle_class", None)
-    return None if name == "KuzzleError" else name
+    Of one name sent in several spellings the last wins, as in requests' ``CaseInsensitiveDict``,
+    so an error's ``retry_after`` is the same whichever path built it.
+    """
+    found = None
+    for key, value in (headers or {}).items():
+        if key.lower() == "retry-after":
+            found = value
+    return None if found is None else parse_retry_after(found)

@@ -16,10 +16,13 @@ Shapes understood:
 
 from __future__ import annotations
 
-# collections.abc re-exports these; importing it would load the whole collections package.
-from _collections_abc import Mapping
+import html
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Final
 
-from kuzzle_errors import catalog, exceptions, hints, partial
+from kuzzle_errors import catalog
 from kuzzle_errors._redact import PreparedHeaders, bounded_int, prepared_headers, safe_repr
 from kuzzle_errors.exceptions import (
     AuthenticationRequiredError,
@@ -32,17 +35,12 @@ from kuzzle_errors.exceptions import (
     MultipleErrorsError,
     NotFoundError,
     PartialError,
-    _class_for_spec,
-    _is_ascii_number,
-    build_error,
+    class_for_spec,
     class_for_status,
     coerce_status,
+    is_ascii_number,
     node_name,
 )
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any, Final
 
 __all__ = [
     "FOREIGN_CODES",
@@ -81,8 +79,6 @@ def _text(value: object, limit: int | None = None) -> str:
         return ""
     if isinstance(value, str):
         return value[:limit] if limit else value
-    import json
-
     try:
         text = json.dumps(value, ensure_ascii=False, default=safe_repr)
     except (TypeError, ValueError, RecursionError):  # e.g. non-string keys, cycles
@@ -103,6 +99,12 @@ def _opt_str(value: object) -> str | None:
 
 
 _NO_ENVELOPE: Final[Mapping[str, Any]] = {}
+#: The fields of an envelope that name what the request was about.
+_CONTEXT_KEYS: Final = ("controller", "action", "index", "collection")
+
+
+def _request_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class _Context:
@@ -114,6 +116,7 @@ class _Context:
         "decoded",
         "http_status",
         "problem",
+        "request",
         "request_id",
         "response",
         "transport",
@@ -127,10 +130,12 @@ class _Context:
         response: Any = None,
         problem: str | None = None,
         request_id: str | None = None,
+        request: Mapping[str, Any] | None = None,
     ) -> None:
         self.http_status = http_status
-        #: The id the request was sent with: used when the response names none.
+        #: The id the request was sent with, and the request: used where the answer is silent.
         self.request_id = request_id
+        self.request = request
         self._source = headers  # prepared on first use: most parses never need them
         self._plain: PreparedHeaders | None = None
         self.transport = transport
@@ -155,20 +160,12 @@ class _Context:
 
     def fields(self, envelope: Mapping[str, Any] | None) -> dict[str, Any]:
         get = (envelope if envelope is not None else _NO_ENVELOPE).get
-        # Strings are what Kuzzle sends: checked inline, _opt_str only for anything else.
         request_id, node = get("requestId"), get("node")
-        controller, action = get("controller"), get("action")
-        index, collection = get("index"), get("collection")
-        return {
-            "request_id": (request_id if type(request_id) is str else _opt_str(request_id))
+        fields = {
+            "request_id": _opt_str(request_id)
             or self.lower.get("x-kuzzle-request-id")
             or self.request_id,
-            "node": node_name(node if type(node) is str else _opt_str(node))
-            or node_name(self.lower.get("x-kuzzle-node")),
-            "controller": controller if type(controller) is str else _opt_str(controller),
-            "action": action if type(action) is str else _opt_str(action),
-            "index": index if type(index) is str else _opt_str(index),
-            "collection": collection if type(collection) is str else _opt_str(collection),
+            "node": node_name(_opt_str(node)) or node_name(self.lower.get("x-kuzzle-node")),
             "volatile": get("volatile"),
             "result": get("result"),
             "transport": self.transport,
@@ -176,6 +173,13 @@ class _Context:
             "headers": self.headers,
             "response": self.response,
         }
+        sent = self.request
+        for key in _CONTEXT_KEYS:
+            value = _opt_str(get(key))
+            if value is None and sent is not None:  # the answer is silent: the request says
+                value = _request_str(sent.get(key))
+            fields[key] = value
+        return fields
 
 
 def parse_error(
@@ -217,44 +221,29 @@ def _from_error_object(
             problem=f"the error is a {type(error).__name__}, not an object",
             **ctx.fields(envelope),
         )
-    # The hot path: every attribute in one pass, into the dict that becomes the instance's.
     get = error.get
     problems = [ctx.problem] if ctx.problem else []
     raw_id = get("id")
-    error_id = raw_id if type(raw_id) is str and 0 < len(raw_id) <= 256 else None
+    error_id = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= 256 else None
     if raw_id is not None and error_id is None:
         problems.append("unusable id")
     spec = catalog.by_id(error_id) if error_id else None
     raw_status = get("status")
-    # Kuzzle sends plain ints: checked inline, the coercions only for anything else.
-    status = (
-        raw_status
-        if type(raw_status) is int and 100 <= raw_status <= 999
-        else coerce_status(raw_status)
-    )
+    status = coerce_status(raw_status)
     if raw_status is not None and status is None:
         problems.append(f"unusable status {_text(raw_status, 40)}")
+    if status is None and envelope is not None:
+        status = coerce_status(envelope.get("status"))
     if status is None:
-        if envelope is not None:
-            status = coerce_status(envelope.get("status"))
-        if status is None:
-            status = ctx.http_status
+        status = ctx.http_status
     raw_code = get("code")
-    code = (
-        raw_code
-        if type(raw_code) is int and 0 <= raw_code <= 0xFFFFFFFF
-        else catalog.parse_code(raw_code)
-    )
+    code = catalog.parse_code(raw_code)
     if raw_code is not None and code is None:
         problems.append(f"unusable code {_text(raw_code, 40)}")
     errors = get("errors")
     cls: type[KuzzleError]
     if spec is not None:
-        cls = _class_for_spec(spec)
-        if status is None:
-            status = spec.status
-        if code is None:
-            code = spec.code
+        cls = class_for_spec(spec)
     elif isinstance(errors, list) and ("count" in error or status == 206):
         cls = MultipleErrorsError if status == 400 else PartialError
     else:
@@ -264,24 +253,23 @@ def _from_error_object(
     if props is not None and not isinstance(props, list):
         props = [props]
     stack = get("stack")
-    attrs = ctx.fields(envelope)
-    attrs["message"] = message if type(message) is str else _text(message)
-    attrs["status"] = status
-    attrs["id"] = error_id
-    attrs["code"] = code
-    attrs["spec"] = spec
-    attrs["props"] = props
-    attrs["stack"] = stack if isinstance(stack, str) else (_text(stack) if stack else None)
-    attrs["raw"] = error
-    attrs["problem"] = "; ".join(problems) or None
-    # Read by every retry_hint: one lookup in the headers prepared anyway, not a scan later.
-    retry_after = ctx.lower.get("retry-after")
-    attrs["retry_after"] = None if retry_after is None else hints.parse_retry_after(retry_after)
+    fields = ctx.fields(envelope)
     if issubclass(cls, PartialError):
         raw_count = get("count")
-        attrs["errors"] = errors if isinstance(errors, list) else []
-        attrs["count"] = raw_count if type(raw_count) is int else None
-    return build_error(cls, attrs)
+        fields["errors"] = errors if isinstance(errors, list) else []
+        fields["count"] = raw_count if type(raw_count) is int else None
+    return cls(
+        message if isinstance(message, str) else _text(message),
+        status=status,
+        id=error_id,
+        code=code,
+        spec=spec,
+        props=props,
+        stack=stack if isinstance(stack, str) else (_text(stack) if stack else None),
+        raw=error,
+        problem="; ".join(problems) or None,
+        **fields,
+    )
 
 
 def parse_response(
@@ -313,15 +301,20 @@ def parse_response_and_body(
     transport: str | None = None,
     strict: bool = False,
     request_id: str | None = None,
+    request: Mapping[str, Any] | None = None,
 ) -> tuple[KuzzleError | None, Any, bool]:
     """:func:`parse_response`, plus the body as decoded JSON and whether it was JSON at all.
 
     For transports that read the ``result`` of a success: the body is decoded once, here.
-    ``request_id`` is the id the request was sent with, for errors whose response names
-    none (Kuzzle's pre-routing HTTP errors). Never raises.
+    ``request_id`` is the id the request was sent with and ``request`` the request itself:
+    Kuzzle's errors raised before routing name neither the request nor what it was about, so
+    an error's ``request_id``, ``controller``, ``action``, ``index`` and ``collection`` come
+    from them when the answer is silent. Never raises.
     """
     try:
-        ctx = _Context(coerce_status(http_status), headers, transport, request_id=request_id)
+        ctx = _Context(
+            coerce_status(http_status), headers, transport, request_id=request_id, request=request
+        )
         error = _parse(body, ctx, strict)
         return error, ctx.response, ctx.decoded
     except Exception as exc:  # pragma: no cover - the last line of the totality promise
@@ -366,45 +359,16 @@ def _parse(body: object, ctx: _Context, strict: bool) -> KuzzleError | None:
     else:
         return _unusable(safe_repr(body), f"unsupported body type {type(body).__name__}", ctx)
 
-    data_json = _loads(text)
-    if data_json is _UNDECIDED:
-        stripped = text.strip().lstrip("\ufeff")
-        if not stripped:
-            return _unusable(original, "empty body", ctx)
-        import json  # here, not at module level: keeps `import kuzzle_errors` light
-
-        try:
-            data_json = json.loads(stripped)
-        except RecursionError:
-            return _unusable(original, "JSON nested too deeply", ctx)
-        except ValueError as exc:
-            return _unusable(original, _not_json_problem(stripped, exc), ctx)
-    return _from_json(data_json, ctx, strict, original)
-
-
-_UNDECIDED: Final = object()
-_scan_once: Any = None
-
-
-def _loads(text: str) -> Any:
-    """Decode JSON text that is one clean value; ``_UNDECIDED`` for anything else.
-
-    This calls the json module's C scanner directly, skipping ``json.loads``'s Python-level
-    whitespace handling: most of the cost of a small body. Anything unusual (surrounding
-    whitespace, a BOM, trailing data, errors) is left to ``json.loads``, whose error
-    messages explain what is wrong.
-    """
-    global _scan_once
-    if _scan_once is None:
-        import json  # here, not at module level: keeps `import kuzzle_errors` light
-
-        decoder: Any = json.JSONDecoder()  # typeshed omits the documented-by-code scan_once
-        _scan_once = decoder.scan_once
+    stripped = text.strip().lstrip("\ufeff")
+    if not stripped:
+        return _unusable(original, "empty body", ctx)
     try:
-        value, end = _scan_once(text, 0)
-    except (StopIteration, ValueError, RecursionError):
-        return _UNDECIDED
-    return value if end == len(text) else _UNDECIDED
+        data_json = json.loads(stripped)
+    except RecursionError:
+        return _unusable(original, "JSON nested too deeply", ctx)
+    except ValueError as exc:
+        return _unusable(original, _not_json_problem(stripped, exc), ctx)
+    return _from_json(data_json, ctx, strict, original)
 
 
 def _not_json_problem(text: str, exc: ValueError) -> str:
@@ -484,7 +448,7 @@ def _strict_partial(
         f"{len(errors)} of {total} {what} failed",
         errors=errors,
         count=len(errors),
-        status=status if status is not None else ctx.http_status,
+        status=next((s for s in (status, ctx.http_status) if s is not None), 206),
         raw=None,
         problem="strict: a success holding errors",
         **ctx.fields(envelope),
@@ -495,7 +459,7 @@ def _foreign(data: Mapping[str, Any], ctx: _Context) -> KuzzleError:
     cls: type[KuzzleError]
     raw_code = data.get("error_code")
     code = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else None
-    if code is None and isinstance(raw_code, str) and _is_ascii_number(raw_code.strip()):
+    if code is None and isinstance(raw_code, str) and is_ascii_number(raw_code.strip()):
         code = int(raw_code.strip())
     if code is not None and code in FOREIGN_CODES:
         cls, meaning = FOREIGN_CODES[code]
@@ -536,9 +500,6 @@ def _summary(raw: object) -> str:
         raw = raw[:4096].decode("utf-8", "replace")
     if not isinstance(raw, str):
         return ""
-    import html
-    import re
-
     head = raw[:4096]
     title = re.search(r"<title[^>]*>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
     text = title.group(1) if title else re.sub(r"<[^>]+>", " ", head)
@@ -577,14 +538,3 @@ def _internal_failure(
         raw=bounded,
         problem=f"parser failure: {type(exc).__name__}: {str(exc)[:200]}{note}",
     )
-
-
-# The layers below the parser never import it, nor each other upwards: it hands them the
-# functions they need (see ``exceptions.wire``), once, as the package loads.
-partial.wire(parse_error=parse_error)
-exceptions.wire(
-    hint_for=hints.hint_for,
-    retry_after=hints.retry_after_of,
-    items=partial.parse_items,
-    successes=partial.successes_of,
-)

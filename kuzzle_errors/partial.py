@@ -16,19 +16,13 @@ a bare id string                            ``document:mGet``/``mExists``
 
 from __future__ import annotations
 
-# collections.abc re-exports this; importing it would load the whole collections package.
-from _collections_abc import Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Final
 
-from kuzzle_errors._record import Record
 from kuzzle_errors._redact import bounded_int, redact, safe_repr
-from kuzzle_errors.exceptions import coerce_status
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any, Final
-
-    from kuzzle_errors.exceptions import KuzzleError
+from kuzzle_errors.exceptions import KuzzleError, coerce_status
+from kuzzle_errors.parser import parse_error
 
 __all__ = ["PartialItem", "parse_item", "parse_items", "successes_of"]
 
@@ -59,21 +53,8 @@ SUBJECT_FIRST: Final = frozenset(
 )
 
 
-class _Unsealed:
-    """A :class:`PartialItem`'s slots, still writable (see ``parse_items``)."""
-
-    __slots__ = ("id", "document", "status", "reason", "error", "action", "raw")
-
-    id: str | None
-    document: Mapping[str, Any] | None
-    status: int | None
-    reason: str | None
-    error: KuzzleError | None
-    action: str | None
-    raw: Any
-
-
-class PartialItem(_Unsealed, Record):
+@dataclass(frozen=True, slots=True)
+class PartialItem:
     """One failed item of a partial failure.
 
     Attributes:
@@ -87,55 +68,22 @@ class PartialItem(_Unsealed, Record):
         raw: the item exactly as received.
     """
 
-    __slots__ = ()
-    _fields = _Unsealed.__slots__
-    # The parsed error is derived from ``raw`` and compares by identity: leave it out.
-    _compared = ("id", "document", "status", "reason", "action", "raw")
-
-    def __init__(
-        self,
-        id: str | None = None,
-        document: Mapping[str, Any] | None = None,
-        status: int | None = None,
-        reason: str | None = None,
-        error: KuzzleError | None = None,
-        action: str | None = None,
-        raw: Any = None,
-    ) -> None:
-        _fill(self, id, document, status, reason, error, action, raw)
+    id: str | None = None
+    document: Mapping[str, Any] | None = None
+    status: int | None = None
+    reason: str | None = None
+    # Derived from ``raw``; an exception compares by identity: not part of equality.
+    error: KuzzleError | None = field(default=None, compare=False)
+    action: str | None = None
+    raw: Any = None
 
     def __repr__(self) -> str:
         # Shown like an error: secrets redacted, sizes bounded (``raw`` may be anything).
-        fields = ", ".join(
-            f"{name}={getattr(self, name) if name == 'error' else redact(getattr(self, name))!r}"
-            for name in self._fields
-        )
-        return f"{type(self).__name__}({fields})"
-
-
-# The slots' own setters: how an immutable item gets its values, in constructor order.
-_SETTERS: Final = tuple(_Unsealed.__dict__[name].__set__ for name in _Unsealed.__slots__)
-
-
-def _fill(
-    item: PartialItem,
-    id: str | None,
-    document: Mapping[str, Any] | None,
-    status: int | None,
-    reason: str | None,
-    error: KuzzleError | None,
-    action: str | None,
-    raw: Any,
-    setters: tuple[Callable[[PartialItem, Any], None], ...] = _SETTERS,
-) -> None:
-    set_id, set_document, set_status, set_reason, set_error, set_action, set_raw = setters
-    set_id(item, id)
-    set_document(item, document)
-    set_status(item, status)
-    set_reason(item, reason)
-    set_error(item, error)
-    set_action(item, action)
-    set_raw(item, raw)
+        shown = []
+        for name in (f.name for f in fields(self)):
+            value = getattr(self, name)
+            shown.append(f"{name}={value if name == 'error' else redact(value)!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
 
 def _as_text(value: object) -> str | None:
@@ -175,21 +123,6 @@ def _subject_id(item: Mapping[str, Any], error_id: str | None) -> str | None:
     return None
 
 
-def _parse_error_unset(item: object, *, transport: str | None = None) -> KuzzleError:
-    raise RuntimeError("kuzzle_errors.parser hands the error parser over when it loads")
-
-
-#: Parses an item that is an error object: ``kuzzle_errors.parser.parse_error``, handed over
-#: by the parser (which sits above this module) when the package loads.
-_parse_error: Callable[..., KuzzleError] = _parse_error_unset
-
-
-def wire(*, parse_error: Callable[..., KuzzleError]) -> None:
-    """Hand over the parser of nested error objects (called once, by ``kuzzle_errors.parser``)."""
-    global _parse_error
-    _parse_error = parse_error
-
-
 def parse_item(item: object, *, transport: str | None = None) -> PartialItem:
     """One failed item, whatever its shape; unknown shapes keep only ``raw``."""
     if isinstance(item, (str, int)) and not isinstance(item, bool):
@@ -217,7 +150,7 @@ def parse_item(item: object, *, transport: str | None = None) -> PartialItem:
                 raw=item,
             )
     if "message" in item and ("status" in item or "id" in item or "code" in item):
-        parsed = _parse_error(item, transport=transport)
+        parsed = parse_error(item, transport=transport)
         return PartialItem(
             id=_subject_id(item, parsed.id),
             status=parsed.status,
@@ -235,51 +168,10 @@ def parse_item(item: object, *, transport: str | None = None) -> PartialItem:
 
 
 def parse_items(errors: object, *, transport: str | None = None) -> list[PartialItem]:
-    """Every failed item of an ``errors`` array (anything else gives no items).
-
-    Gives what :func:`parse_item` gives for each item; the common shapes of plain JSON (a
-    ``document`` item of the v2 m* actions, an id string) take a fast path that sets the
-    slots directly, as a partial failure may hold 100,000 items.
-    """
+    """Every failed item of an ``errors`` array (anything else gives no items)."""
     if not isinstance(errors, list):
         return []
-    # The fast path fills an _Unsealed item with plain attribute stores, then seals it by
-    # making it a PartialItem: the same memory layout, so ``__class__`` may change, and
-    # several times cheaper than one setter call per slot.
-    items: list[PartialItem] = []
-    append = items.append
-    new = object.__new__
-    slow = parse_item
-    for raw in errors:
-        kind = type(raw)
-        if kind is dict:
-            document = raw.get("document")
-            if type(document) is not dict:
-                append(slow(raw, transport=transport))
-                continue
-            doc_id = document.get("_id")
-            reason = raw.get("reason")
-            item = new(_Unsealed)
-            item.id = doc_id if type(doc_id) is str else _as_id(doc_id)
-            item.document = document
-            status = raw.get("status")
-            item.status = (
-                status if type(status) is int and 100 <= status <= 999 else coerce_status(status)
-            )
-            item.reason = reason if type(reason) is str else _as_text(reason)
-            item.error = None
-            item.action = None
-            item.raw = raw
-        elif kind is str:
-            item = new(_Unsealed)
-            item.id = item.raw = raw
-            item.document = item.status = item.reason = item.error = item.action = None
-        else:
-            append(slow(raw, transport=transport))
-            continue
-        item.__class__ = PartialItem
-        append(item)  # type: ignore[arg-type]  # sealed: a PartialItem now
-    return items
+    return [parse_item(item, transport=transport) for item in errors]
 
 
 def successes_of(result: object) -> list[Any] | None:

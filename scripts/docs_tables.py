@@ -28,7 +28,7 @@ import retry_table  # noqa: E402
 from _markdown import marked, replace_blocks, table  # noqa: E402
 
 from kuzzle_errors import catalog, error_class  # noqa: E402
-from kuzzle_errors.hints import RULES, RetryHint  # noqa: E402
+from kuzzle_errors.hints import BY_ID, RetryHint  # noqa: E402
 from kuzzle_errors.parser import FOREIGN_CODES  # noqa: E402
 
 
@@ -50,7 +50,9 @@ def retry_summary() -> str:
     """The ids with their own rule, then the defaults by class."""
     columns = ("error id", "status", "retry", "replay-safe", "min. wait", "other node helps", "why")
     rows = []
-    for error_id in sorted(RULES, key=lambda i: (not RULES[i][0], not RULES[i][1], i)):
+    for error_id in sorted(
+        BY_ID, key=lambda i: (not BY_ID[i].retryable, not BY_ID[i].replay_safe, i)
+    ):
         spec = catalog.get(error_id)
         assert spec is not None
         hint = _hint(error_id)

@@ -128,30 +128,21 @@ def _docstring(text: str) -> str:
 
 
 def _stub_docstring(spec: Any) -> str:
-    """The docstring of one per-id class: what the error is, its status, the retry advice."""
-    from kuzzle_errors.cli.explain import retry_advice, spec_hint
-
+    """The docstring of one per-id class: its id, code, class, status and description."""
     paragraphs = [f"``{spec.id}`` ({spec.hex}): {spec.class_name}, status {spec.status}."]
     if spec.description:
         description = spec.description.rstrip()
         if description[-1] not in ".!?":
             description += "."
         paragraphs.append(description)
-    paragraphs.append(f"Retry: {retry_advice(spec_hint(spec))}.")
-    versions = " and ".join(str(v) for v in spec.versions)
-    tail = f"Kuzzle {versions}"
-    if spec.deprecated:
-        tail += f"; deprecated since {spec.deprecated}"
-    paragraphs.append(f"{tail}.")
     return "    " + _docstring("\n\n".join(paragraphs))
 
 
 def render_stub(v2: list[Any], v1: list[V1Row]) -> str:
     """``codes.pyi``: one documented class per id, and ``error_class`` overloads for literals.
 
-    The docstrings come from these rows, indexed as the package's catalogue indexes them, and
-    from its retry rules (imported), so an IDE hover says what the error is and whether to
-    retry it.
+    The docstrings come from these rows, indexed as the package's catalogue indexes them, so
+    an IDE hover says what the error is (the retry advice is ``kuzzle-errors explain``'s).
     """
     from kuzzle_errors import catalog
     from kuzzle_errors.exceptions import base_for_spec, class_name_for_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import json
@@ -39,16 +40,10 @@ _CLIENT_CLASSES: Final = (
     "RequestTimeoutError",
 )
 
-# The props through which Kuzzle 2.x misreports transient back-end failures as
-# core.fatal.unexpected_error (lib/service/storage/8/esWrapper.js reads `subcode` instead of
-# `subCode`; lib/service/cache/redis.js asks for "notconnected"). Their advice comes from
-# hints.rule_for; tests check that this list matches the hints' own.
-_MISREPORTED_PROPS: Final = ("services.storage.undefined", "services.cache.notconnected")
-
 
 def spec_hint(spec: ErrorSpec) -> RetryHint:
     """The retry advice for a catalogued error, as the parser would give it (no headers)."""
-    return hints.hint_of_rule(hints.rule_for(spec.id, spec.class_name, spec.status))
+    return hints.advice(spec.id, spec.class_name, spec.status)
 
 
 def retry_label(hint: RetryHint) -> str:
@@ -88,7 +83,7 @@ _HEAD_FIELDS: Final = ("id", "code", "hex", "domain", "subdomain", "name")
 #: id after it) and then what the CLI derives: the Python class and the retry advice.
 RECORD_FIELDS: Final = (
     *_HEAD_FIELDS,
-    *(name for name in ErrorSpec._fields if name not in _HEAD_FIELDS),
+    *(f.name for f in dataclasses.fields(ErrorSpec) if f.name not in _HEAD_FIELDS),
     "python_class",
     "retryable",
     "replay_safe",
@@ -277,11 +272,11 @@ def _write_spec(out: TextIO, style: Style, spec: ErrorSpec, title: str = "") -> 
 def _misreport_notes(spec: ErrorSpec) -> Iterable[tuple[str, RetryHint]]:
     # Kuzzle hides some transient failures behind core.fatal.unexpected_error; the hint
     # then depends on props, which explain should mention.
-    plain = hints.rule_for(spec.id, spec.class_name, spec.status)
-    for prop in _MISREPORTED_PROPS:
-        rule = hints.rule_for(spec.id, spec.class_name, spec.status, [prop])
-        if rule != plain:
-            yield prop, hints.hint_of_rule(rule)
+    plain = spec_hint(spec)
+    for prop in hints.MISREPORTS:
+        advice = hints.advice(spec.id, spec.class_name, spec.status, [prop])
+        if advice != plain:
+            yield prop, advice
 
 
 def _write_class(out: TextIO, style: Style, name: str, version: int | None) -> None:
@@ -297,9 +292,7 @@ def _write_class(out: TextIO, style: Style, name: str, version: int | None) -> N
     status = catalog.CLASS_STATUS[name]
     _field(out, style, "status", style.status(str(status), status))
     _field(out, style, "about", summary)
-    _field(
-        out, style, "retry", retry_advice(hints.hint_of_rule(hints.rule_for(None, name, status)))
-    )
+    _field(out, style, "retry", retry_advice(hints.advice(None, name, status)))
     if name == "KuzzleError":
         _field(out, style, "ids", "every Kuzzle error: all the classes derive from it")
         return

@@ -15,7 +15,15 @@ from kuzzle_errors import (
     error_class,
     parse_response,
 )
-from kuzzle_errors.hints import MAX_RETRY_AFTER, RULES, hint_of_rule, parse_retry_after, rule_for
+from kuzzle_errors.hints import (
+    BY_CLASS,
+    BY_ID,
+    BY_STATUS,
+    MAX_RETRY_AFTER,
+    MISREPORTS,
+    advice,
+    parse_retry_after,
+)
 
 NOW = 1_700_000_000.0
 
@@ -24,13 +32,14 @@ def build(error_id: str, **fields: object) -> KuzzleError:
     return error_class(error_id)("m", **fields)  # type: ignore[arg-type]
 
 
-def test_hint_of_rule_is_the_hint_an_error_without_retry_after_carries() -> None:
+def test_the_tables_advice_is_the_hint_an_error_without_retry_after_carries() -> None:
     spec = catalog.get("api.process.overloaded")
     assert spec is not None
-    rule = rule_for(spec.id, spec.class_name, spec.status)
-    assert hint_of_rule(rule) is build(spec.id).retry_hint
-    # Never replay-safe when not retryable, whatever the rule says.
-    assert hint_of_rule((False, True, 0.0, False, "r")) == RetryHint(False, False, 0.0, "r", False)
+    assert advice(spec.id, spec.class_name, spec.status) is build(spec.id).retry_hint
+    # Never replay-safe when not retryable, anywhere in the table.
+    for table in (BY_ID, BY_CLASS, BY_STATUS, MISREPORTS):
+        for hint in table.values():
+            assert hint.retryable or not hint.replay_safe, hint
 
 
 def test_retry_after_sent_in_two_spellings_last_wins_on_every_path() -> None:
@@ -152,7 +161,7 @@ def test_every_catalogued_id_is_classified_with_a_reason() -> None:
         assert hint.reason, spec.id
         if not hint.retryable:
             assert not hint.replay_safe
-    assert set(RULES) <= {spec.id for spec in catalog.all_specs()}
+    assert set(BY_ID) <= {spec.id for spec in catalog.all_specs()}
 
 
 def test_hint_is_frozen() -> None:
