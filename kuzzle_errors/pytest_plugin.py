@@ -1,26 +1,6 @@
 """pytest plugin: the ``kuzzle_stub`` fixture (registered through the ``pytest11`` entry point).
 
-::
-
-    def test_overload_is_retried(kuzzle_stub):
-        kuzzle_stub.overload(times=1)
-        ...  # talk to kuzzle_stub.url / kuzzle_stub.ws_url
-
-    @pytest.mark.kuzzle_stub(version=1, rate_limit=5)
-    def test_with_options(kuzzle_stub): ...
-
-The marker's keyword arguments are passed to :class:`~kuzzle_errors.testing.StubKuzzle`.
-
-The fixture serves async tests as well (anyio's plugin, which the test extra installs, or
-pytest-asyncio): the stub runs its own event loop in a thread, and the fixture starts and
-stops it outside the test's loop::
-
-    @pytest.mark.anyio
-    async def test_async_client(kuzzle_stub):
-        async with AsyncKuzzleWebSocket(kuzzle_stub.ws_url) as kuzzle:
-            ...
-
-Outside pytest, ``async with StubKuzzle() as stub:`` starts it without blocking the loop.
+Its use, the ``kuzzle_stub`` marker's options and async tests: docs/guides/testing.md.
 """
 
 from __future__ import annotations

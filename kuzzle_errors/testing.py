@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
-from kuzzle_errors._record import Sentinel
+from kuzzle_errors._stub.builtins import Answer
 from kuzzle_errors._stub.payloads import (
     STUB_NODE,
     make_error,
@@ -39,8 +39,14 @@ from kuzzle_errors._stub.payloads import (
     make_response,
     proxy_html,
 )
-from kuzzle_errors._stub.state import ProxyError, RecordedRequest, StubOptions, StubState
-from kuzzle_errors._transport import new_request_id
+from kuzzle_errors._stub.state import (
+    ProxyError,
+    RecordedRequest,
+    StubLimits,
+    StubOptions,
+    StubState,
+    check_options,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
@@ -51,6 +57,7 @@ __all__ = [
     "STUB_NODE",
     "RecordedRequest",
     "StubKuzzle",
+    "StubLimits",
     "StubOptions",
     "add_error",
     "add_proxy_error",
@@ -62,35 +69,31 @@ __all__ = [
 ]
 
 _GARBAGE: Final = "}{ this is not JSON"
-_UNSET: Any = Sentinel("<unchanged>")
 
 
 # -- ``responses`` helpers ---------------------------------------------------------------------
 
 
-def _kuzzle_headers(request_id: str | None, node: str) -> dict[str, str]:
-    headers = {"X-Kuzzle-Node": node}
-    if request_id is not None:
-        headers["X-Kuzzle-Request-Id"] = request_id
-    return headers
-
-
-def _register(
+def _add_json(
     rsps: Any,
     method: str,
     url: str,
     body: dict[str, Any],
-    status: int,
-    kuzzle_headers: dict[str, str],
-    extra_headers: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+    *,
+    enveloped: bool = True,
 ) -> dict[str, Any]:
-    """Add one JSON answer to a ``responses`` mock; returns the body registered."""
+    """Add one JSON answer to a ``responses`` mock, with Kuzzle's headers when ``enveloped``;
+    returns the body registered."""
+    kuzzle: dict[str, str] = {}
+    if enveloped:
+        kuzzle = {"X-Kuzzle-Node": body["node"], "X-Kuzzle-Request-Id": body["requestId"]}
     rsps.add(
         method,
         url,
         body=json.dumps(body),
-        status=status,
-        headers={**kuzzle_headers, **(extra_headers or {})},
+        status=body["status"],
+        headers={**kuzzle, **(headers or {})},
         content_type="application/json",
     )
     return body
@@ -120,20 +123,16 @@ def add_error(
     """
     error = make_error(error_id, *args, **fields)
     if bare:
-        body: dict[str, Any] = error
-        all_headers: dict[str, str] = {}
-    else:
-        request_id = request_id if request_id is not None else new_request_id()
-        body = make_response(
-            error=error,
-            result=result,
-            request_id=request_id,
-            controller=controller,
-            action=action,
-            node=node,
-        )
-        all_headers = _kuzzle_headers(request_id, node)
-    return _register(rsps, method, url, body, body["status"], all_headers, headers)
+        return _add_json(rsps, method, url, error, headers, enveloped=False)
+    body = make_response(
+        error=error,
+        result=result,
+        request_id=request_id,
+        controller=controller,
+        action=action,
+        node=node,
+    )
+    return _add_json(rsps, method, url, body, headers)
 
 
 def add_response(
@@ -150,7 +149,6 @@ def add_response(
     node: str = STUB_NODE,
 ) -> dict[str, Any]:
     """Register a successful Kuzzle answer (``result`` in an envelope) on a ``responses`` mock."""
-    request_id = request_id if request_id is not None else new_request_id()
     body = make_response(
         result=result,
         status=status,
@@ -159,7 +157,7 @@ def add_response(
         action=action,
         node=node,
     )
-    return _register(rsps, method, url, body, status, _kuzzle_headers(request_id, node), headers)
+    return _add_json(rsps, method, url, body, headers)
 
 
 def add_proxy_error(
@@ -297,7 +295,7 @@ class StubKuzzle:
         self, controller: str, action: str, result: Any, *, times: int | None = None
     ) -> None:
         """Answer ``controller:action`` with ``result`` (``times`` times, or until replaced)."""
-        self._state.add_respond(controller, action, result, times)
+        self._state.add_script("respond", controller, action, Answer(result=result), times)
 
     def fail(
         self,
@@ -316,8 +314,8 @@ class StubKuzzle:
         ``result`` goes beside the error (as Kuzzle's 206 answers carry one). Failures
         scripted first are used first.
         """
-        error = make_error(error_id, *args, **fields)
-        self._state.add_fail(controller, action, error, result, times)
+        answer = Answer(make_error(error_id, *args, **fields), result)
+        self._state.add_script("fail", controller, action, answer, times)
 
     def slow(
         self,
@@ -332,7 +330,7 @@ class StubKuzzle:
         A slow request holds its concurrency slot, so it fills the buffer of a stub started
         with ``concurrent_requests``.
         """
-        self._state.add_rule("slow", controller, action, seconds, times)
+        self._state.add_script("slow", controller, action, seconds, times)
 
     def overload(self, times: int | None = None) -> None:
         """Refuse the next ``times`` API requests with 503 ``api.process.overloaded``.
@@ -354,31 +352,15 @@ class StubKuzzle:
             self._state.shutting_down = False
             self._state.overload_left = 0
 
-    def configure(
-        self,
-        *,
-        concurrent_requests: int | None = _UNSET,
-        requests_buffer_size: int = _UNSET,
-        rate_limit: int | None = _UNSET,
-        ws_rate_limit: int | None = _UNSET,
-        logins_per_second: int | None = _UNSET,
-        max_request_size: int = _UNSET,
-        version: int = _UNSET,
-    ) -> None:
-        """Change limits while running (same meaning as the constructor's arguments)."""
-        values = {
-            "concurrent_requests": concurrent_requests,
-            "requests_buffer_size": requests_buffer_size,
-            "rate_limit": rate_limit,
-            "ws_rate_limit": ws_rate_limit,
-            "logins_per_second": logins_per_second,
-            "max_request_size": max_request_size,
-            "version": version,
-        }
+    def configure(self, **limits: Unpack[StubLimits]) -> None:
+        """Change limits while running: ``version``, ``max_request_size``,
+        ``concurrent_requests``, ``requests_buffer_size``, ``rate_limit``, ``ws_rate_limit``,
+        ``logins_per_second`` (same meaning as the constructor's arguments; None turns a limit
+        off). A misspelt name raises TypeError."""
+        check_options(limits, StubLimits, "StubKuzzle.configure")
         with self._state.lock:
-            for name, value in values.items():
-                if value is not _UNSET:
-                    setattr(self._state, name, value)
+            for name, value in limits.items():
+                setattr(self._state, name, value)
 
     def reset(self) -> None:
         """Forget every script, limit toggle and stored document (the request log stays)."""
@@ -407,7 +389,7 @@ class StubKuzzle:
         value = ProxyError(
             status, str(retry_after) if retry_after is not None else None, body or ""
         )
-        self._state.add_rule("proxy", None, None, value, times)
+        self._state.add_script("proxy", None, None, value, times)
 
     def drop(
         self,
@@ -424,7 +406,7 @@ class StubKuzzle:
         the request's own connection is. ``code=None`` aborts the TCP connection without a
         close frame; ``code=1011`` closes like Kuzzle's forced termination.
         """
-        self._state.add_rule("drop", controller, action, (code, reason), times)
+        self._state.add_script("drop", controller, action, (code, reason), times)
 
     def drop_connections(self, code: int | None = None, reason: str = "") -> int:
         """Drop every open WebSocket connection now; returns how many were open."""
@@ -440,7 +422,7 @@ class StubKuzzle:
         times: int | None = 1,
     ) -> None:
         """Send a non-JSON frame (text, or binary for bytes) before a matching WebSocket answer."""
-        self._state.add_rule("garbage", controller, action, data, times)
+        self._state.add_script("garbage", controller, action, data, times)
 
     def send(self, message: Mapping[str, Any] | str | bytes) -> int:
         """Send a frame to every open WebSocket (a mapping is sent as JSON); returns the count."""
@@ -505,14 +487,11 @@ class StubKuzzle:
         transport: str | None = None,
     ) -> int:
         """How many requests matched (None matches anything)."""
-        return len(
-            [
-                r
-                for r in self.requests
-                if (controller is None or r.controller == controller)
-                and (action is None or r.action == action)
-                and (transport is None or r.transport == transport)
-            ]
+        return sum(
+            controller in (None, r.controller)
+            and action in (None, r.action)
+            and transport in (None, r.transport)
+            for r in self.requests
         )
 
     def clear_requests(self) -> None:

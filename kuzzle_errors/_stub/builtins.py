@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kuzzle_errors._stub.payloads import make_error
-from kuzzle_errors._transport import opt_str
+from kuzzle_errors._stub.payloads import make_error, str_or_none
 
 #: Controllers Kuzzle 2 exposes: an unscripted action of one of these answers
 #: ``api.process.action_not_found``, any other controller ``api.process.controller_not_found``.
@@ -39,8 +38,8 @@ KNOWN_CONTROLLERS = frozenset(
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What an action decided: a result, or an error (with a partial result, maybe).
+class Answer:
+    """What an action answers: a result, or an error (with a partial result, maybe).
 
     :class:`~kuzzle_errors._stub.state.StubState` wraps it in the request's envelope.
     """
@@ -49,12 +48,12 @@ class Outcome:
     result: Any = None
 
 
-def _ok(result: Any) -> Outcome:
-    return Outcome(result=result)
+def _ok(result: Any) -> Answer:
+    return Answer(result=result)
 
 
-def _fail(error_id: str, *args: object) -> Outcome:
-    return Outcome(error=make_error(error_id, *args))
+def _fail(error_id: str, *args: object) -> Answer:
+    return Answer(error=make_error(error_id, *args))
 
 
 def _flag(value: object) -> bool:
@@ -82,15 +81,15 @@ class Builtins:
         action: str | None,
         *,
         version: int,
-    ) -> Outcome:
+    ) -> Answer:
         """What ``controller:action`` answers to ``request`` (``*_not_found`` if it lacks it).
 
         ``version`` is the Kuzzle major version answered as (``StubKuzzle.configure`` may
         change it while running): 1 makes ``document:mCreate``'s partial failure a 206.
         """
-        index = opt_str(request.get("index")) or ""
-        collection = opt_str(request.get("collection")) or ""
-        doc_id = opt_str(request.get("_id"))
+        index = str_or_none(request.get("index")) or ""
+        collection = str_or_none(request.get("collection")) or ""
+        doc_id = str_or_none(request.get("_id"))
         body = request.get("body")
         store = self.documents.setdefault((index, collection), {})
         match (controller, action):
@@ -99,7 +98,7 @@ class Builtins:
             case ("server", "info"):
                 return _ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": self.node}}})
             case ("server", "publicApi"):
-                from kuzzle_errors._stub.router import public_api
+                from kuzzle_errors._stub.routes import public_api
 
                 return _ok(public_api())
             case ("server", "healthCheck"):
@@ -109,7 +108,7 @@ class Builtins:
                 user = body.get("username") if isinstance(body, Mapping) else None
                 return _ok(
                     {
-                        "_id": opt_str(user) or "stub-user",
+                        "_id": str_or_none(user) or "stub-user",
                         "jwt": f"stub-jwt-{self._jwt_counter}",
                         "expiresAt": int(time.time() * 1000) + 3_600_000,
                         "ttl": 3_600_000,
@@ -149,7 +148,7 @@ class Builtins:
         return _fail("api.process.action_not_found", controller, action)
 
 
-def _m_create(request: Mapping[str, Any], store: dict[str, Any], version: int) -> Outcome:
+def _m_create(request: Mapping[str, Any], store: dict[str, Any], version: int) -> Answer:
     """``document:mCreate``: v2 ``{successes, errors}``, ``strict``, or v1's 206."""
     body = request.get("body")
     raw_docs = body.get("documents") if isinstance(body, Mapping) else None
@@ -187,9 +186,9 @@ def _m_create(request: Mapping[str, Any], store: dict[str, Any], version: int) -
         if not errors:
             return _ok(result)
         error = make_error("services.storage.incomplete_create", version=1, errors=errors)
-        return Outcome(error=error, result=result)
+        return Answer(error=error, result=result)
     if errors and _flag(request.get("strict", False)):
         # The successful writes above are kept: Kuzzle checks strict after writing.
         error = make_error("api.process.incomplete_multiple_request", "mCreate", errors=errors)
-        return Outcome(error=error)
+        return Answer(error=error)
     return _ok({"successes": successes, "errors": errors})

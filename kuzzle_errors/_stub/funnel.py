@@ -1,4 +1,5 @@
-"""Kuzzle's funnel, shared by both transports: throttle, concurrency slots, rate limit, action.
+"""Kuzzle's funnel, shared by both transports: request checks, throttle, concurrency slots,
+rate limit, action.
 
 Runs on the stub's event loop; the answers themselves come from :mod:`kuzzle_errors._stub.state`.
 """
@@ -11,11 +12,28 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from kuzzle_errors._stub.payloads import make_error
+from kuzzle_errors._stub.payloads import make_error, str_or_none
 from kuzzle_errors._stub.state import Effects, StubState
-from kuzzle_errors._transport import opt_str
 
 BeforeAnswer = Callable[[Effects], Awaitable[None]]
+
+
+def invalid_request(parsed: object) -> dict[str, Any] | None:
+    """The error for a payload Kuzzle's ``Request`` constructor refuses, else None.
+
+    The error has no id, as Kuzzle sends it.
+    """
+    if not isinstance(parsed, dict):
+        return {"message": "Request payload must be an object", "status": 400}
+    for key in ("controller", "action", "index", "collection", "_id", "jwt", "requestId"):
+        value = parsed.get(key)
+        if value is not None and not isinstance(value, str):
+            return {"message": f'Attribute {key} must be of type "string"', "status": 400}
+    for key in ("volatile", "body"):
+        value = parsed.get(key)
+        if value is not None and not isinstance(value, dict):
+            return {"message": f'Attribute {key} must be of type "object"', "status": 400}
+    return None
 
 
 class Funnel:
@@ -36,20 +54,18 @@ class Funnel:
     ) -> tuple[dict[str, Any] | None, Effects]:
         """The envelope for ``payload``, or None when a scripted drop means no answer."""
         state = self.state
-        no_effects = Effects()
         error = state.throttle_error(transport)
-        if error is not None:
-            return state.envelope(payload, request_id, error=error), no_effects
-        if not await self._acquire():
+        if error is None and not await self._acquire():
             error = make_error("api.process.overloaded")
-            return state.envelope(payload, request_id, error=error), no_effects
+        if error is not None:
+            return state.envelope(payload, request_id, error=error), Effects()
         try:
-            controller = opt_str(payload.get("controller"))
-            action = opt_str(payload.get("action"))
-            jwt = opt_str(payload.get("jwt"))
+            controller = str_or_none(payload.get("controller"))
+            action = str_or_none(payload.get("action"))
+            jwt = str_or_none(payload.get("jwt"))
             error = state.rate_error(controller, action, jwt, conn)
             if error is not None:
-                return state.envelope(payload, request_id, error=error), no_effects
+                return state.envelope(payload, request_id, error=error), Effects()
             effects = state.effects(controller, action)
             if effects.delay > 0:
                 await asyncio.sleep(effects.delay)

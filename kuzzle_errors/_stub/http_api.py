@@ -10,14 +10,21 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Final
 
-from kuzzle_errors._stub.funnel import Funnel
-from kuzzle_errors._stub.http_wire import BodyTooLarge, FramingError, HttpHead, HttpWire
-from kuzzle_errors._stub.jsonio import dumps, loads, loads_or_none
-from kuzzle_errors._stub.payloads import make_error, make_response, proxy_html, reason_phrase
-from kuzzle_errors._stub.request_checks import invalid_request
-from kuzzle_errors._stub.router import route
-from kuzzle_errors._stub.state import RecordedRequest, StubState
-from kuzzle_errors._transport import new_request_id, opt_str
+from kuzzle_errors._stub.funnel import Funnel, invalid_request
+from kuzzle_errors._stub.http_wire import FramingError, HttpHead, HttpWire, RequestTooLarge
+from kuzzle_errors._stub.payloads import (
+    dumps,
+    loads,
+    loads_or_none,
+    make_error,
+    make_response,
+    new_request_id,
+    proxy_html,
+    reason_phrase,
+    str_or_none,
+)
+from kuzzle_errors._stub.routes import VERBS, route
+from kuzzle_errors._stub.state import ProxyError, RecordedRequest, StubState
 
 _ALLOWED_TYPES: Final = (
     "application/json",
@@ -30,7 +37,6 @@ _ALLOW_HEADERS: Final = (
 )
 _ALLOW_METHODS: Final = "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
 _BAD_VOLATILE: Final = object()  # marks an X-Kuzzle-Volatile header that is not a JSON object
-_VERBS: Final = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
 class _BareReply(Exception):
@@ -67,8 +73,9 @@ class HttpApi:
                 connection=conn,
             )
         )
-        proxy = self.state.take_proxy_error()
-        if proxy is not None:
+        script = self.state.take("proxy", None, None)
+        if script is not None:
+            proxy: ProxyError = script.value
             await wire.drain()
             extra = [("Retry-After", proxy.retry_after)] if proxy.retry_after is not None else []
             headers = [("Server", "nginx"), ("Content-Type", "text/html"), *extra]
@@ -118,7 +125,7 @@ class HttpApi:
                 # The body must be read for the connection to carry another request.
                 raise _BareReply(early, keep_alive=await wire.drain())
             body = await wire.read_body(limit)
-        except BodyTooLarge as exc:
+        except RequestTooLarge as exc:
             raise _BareReply(make_error("network.http.request_too_large"), exc.drained) from None
         except FramingError as exc:
             # Broken chunked framing: Kuzzle's HTTP parser gives up on the request with a 400.
@@ -143,7 +150,7 @@ class HttpApi:
             return make_response(request_id=request_id, status=200 if ready else 503, node=node)
         if head.method == "OPTIONS" or (head.method == "HEAD" and head.path == "/"):
             return make_response(result={}, request_id=request_id, node=node)
-        if head.method not in _VERBS:
+        if head.method not in VERBS:
             error = make_error("network.http.unsupported_verb", head.method)
             return make_response(error=error, request_id=request_id, node=node)
         payload = _payload(head, content, jwt)
@@ -151,9 +158,9 @@ class HttpApi:
             error = make_error("network.http.url_not_found", head.path)
             return make_response(error=error, request_id=request_id, node=node)
         record.payload = payload
-        record.controller = opt_str(payload.get("controller"))
-        record.action = opt_str(payload.get("action"))
-        record.jwt = opt_str(payload.get("jwt"))
+        record.controller = str_or_none(payload.get("controller"))
+        record.action = str_or_none(payload.get("action"))
+        record.jwt = str_or_none(payload.get("jwt"))
         if payload.get("volatile") is _BAD_VOLATILE:
             raw = head.header("x-kuzzle-volatile")
             error = make_error("network.http.volatile_parse_failed", raw)

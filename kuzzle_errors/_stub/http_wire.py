@@ -58,8 +58,9 @@ class FramingError(Exception):
         self.in_request = in_request
 
 
-class BodyTooLarge(Exception):
-    """The body outgrew the limit; ``drained`` tells whether it was still read to its end."""
+class RequestTooLarge(Exception):
+    """The request's body outgrew the limit; ``drained`` tells whether it was still read to
+    its end (so the connection can carry another request)."""
 
     def __init__(self, drained: bool) -> None:
         super().__init__("request body too large")
@@ -86,6 +87,7 @@ class HttpWire:
         self.writer = writer
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
         self._request: h11.Request | None = None
+        self._head: HttpHead | None = None
 
     async def _next_event(self, timeout: float | None) -> object:
         while True:
@@ -103,29 +105,19 @@ class HttpWire:
     async def next_request(self) -> HttpHead | None:
         """The next request's head; None once the client has closed the connection."""
         if self._request is not None:
-            if not self.reusable:
-                return None
+            if self._h11.our_state is not h11.DONE or self._h11.their_state is not h11.DONE:
+                return None  # either side left its message unfinished
             self._h11.start_next_cycle()
-            self._request = None
+            self._request = self._head = None
         event = await self._next_event(None)  # an idle keep-alive connection may wait forever
         if not isinstance(event, h11.Request):
             return None
-        self._request = event
-        return _head(event)
-
-    @property
-    def reusable(self) -> bool:
-        """True when both sides finished their message and may start another."""
-        return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
-
-    @property
-    def expects_continue(self) -> bool:
-        """True when the client waits for ``100 Continue`` before sending its body."""
-        return self._h11.they_are_waiting_for_100_continue
+        self._request, self._head = event, _head(event)
+        return self._head
 
     async def read_body(self, limit: int) -> bytes:
-        """The whole body (chunked or not); :class:`BodyTooLarge` past ``limit`` bytes."""
-        if self.expects_continue:  # curl waits for it before a body
+        """The whole body (chunked or not); :class:`RequestTooLarge` past ``limit`` bytes."""
+        if self._h11.they_are_waiting_for_100_continue:  # curl, for one, waits before a body
             self.writer.write(
                 self._h11.send(h11.InformationalResponse(status_code=100, headers=[]))
             )
@@ -135,7 +127,7 @@ class HttpWire:
             if isinstance(event, h11.Data):
                 if len(body) + len(event.data) > limit:
                     # Kuzzle enforces the limit while streaming too: the rest is not kept.
-                    raise BodyTooLarge(await self.drain(len(body) + len(event.data)))
+                    raise RequestTooLarge(await self.drain(len(body) + len(event.data)))
                 body += event.data
             elif isinstance(event, h11.EndOfMessage):
                 return bytes(body)
@@ -149,7 +141,8 @@ class HttpWire:
         """
         if self._h11.their_state is not h11.SEND_BODY:
             return self._h11.their_state is h11.DONE
-        if self.expects_continue or self._request_length() > _DRAIN_LIMIT:
+        length = self._head.content_length() if self._head is not None else 0
+        if self._h11.they_are_waiting_for_100_continue or length > _DRAIN_LIMIT:
             return False  # the client did not send it yet, or it is too big to swallow
         while True:
             try:
@@ -162,12 +155,6 @@ class HttpWire:
                     return False
             else:
                 return isinstance(event, h11.EndOfMessage)
-
-    def _request_length(self) -> int:
-        if self._request is None:
-            return 0
-        raw = dict(self._request.headers).get(b"content-length", b"0")
-        return int(raw) if raw.isdigit() else 0
 
     def respond(
         self,

@@ -1,17 +1,19 @@
-"""Kuzzle payloads built the way Kuzzle 2.x serializes them (errors, envelopes, notifications).
+"""Kuzzle payloads as Kuzzle 2.x serializes them (errors, envelopes, notifications) and the
+JSON they travel as.
 
 Key order follows Kuzzle's ``toJSON`` so that byte-level comparisons with real captures hold.
 """
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
 from kuzzle_errors import catalog
-from kuzzle_errors._transport import new_request_id
 
 #: The node id the stub reports (Kuzzle node ids look like ``knode-<words>-<n>``).
 STUB_NODE: Final = "knode-stub-1"
@@ -21,6 +23,43 @@ _PLUGIN_SUFFIX: Final = (
     "\nThis is probably not a Kuzzle error, but a problem with a plugin implementation."
 )
 _JSON_SCALARS: Final = (str, int, float, bool, type(None), list, dict)
+
+
+def new_request_id() -> str:
+    """A fresh request id: a uuid4, as Kuzzle and its SDKs generate."""
+    return str(uuid.uuid4())
+
+
+def str_or_none(value: object) -> str | None:
+    """``value`` if it is a string, else None: a request's fields may hold anything."""
+    return value if isinstance(value, str) else None
+
+
+def dumps(data: object, pretty: bool = False) -> bytes:
+    """JSON as Kuzzle's ``JSON.stringify`` writes it (compact, UTF-8)."""
+    if pretty:
+        return json.dumps(data, ensure_ascii=False, indent=2).encode()
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def loads(data: bytes) -> object:
+    """Decode JSON bytes; raises ValueError for anything :func:`json.loads` cannot take.
+
+    Nesting deeper than the interpreter's recursion limit is a ValueError too (Python's
+    decoder raises RecursionError), so one handler covers every undecodable body.
+    """
+    try:
+        return json.loads(data.decode("utf-8", "replace"))
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def loads_or_none(data: bytes) -> object:
+    """Decode JSON bytes; None when they are not JSON."""
+    try:
+        return loads(data)
+    except ValueError:
+        return None
 
 
 def _prop(value: object) -> object:
@@ -74,17 +113,13 @@ def make_error(
     count = len(items) if count is None else count
 
     if version == 1:
-        out: dict[str, Any] = {"message": message, "status": status}
-        if stack is not None:
-            out["stack"] = stack
-        out["id"] = error_id
-        out["code"] = code
+        out: dict[str, Any] = {"message": message, "status": status, "stack": stack}
+        out |= {"id": error_id, "code": code}
     else:
         out = {"code": code, "id": error_id, "message": message}
-        out["props"] = [_prop(arg) for arg in args]
-        if stack is not None:
-            out["stack"] = stack
-        out["status"] = status
+        out |= {"props": [_prop(arg) for arg in args], "stack": stack, "status": status}
+    if stack is None:
+        del out["stack"]
     if partial:
         # PartialError serializes errors then count; MultipleErrorsError count then errors.
         if class_name == "MultipleErrorsError":

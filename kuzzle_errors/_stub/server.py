@@ -91,10 +91,6 @@ class StubServer:
         funnel = Funnel(state)
         self.http: HttpApi = HttpApi(state, funnel)
         self.websocket: WebSocketApi = WebSocketApi(state, funnel, self._spawn)
-        #: TCP connections accepted so far (keep-alive: an HTTP client reuses one).
-        self.connections: int = 0
-
-    # -- lifecycle (any thread) -----------------------------------------------------------
 
     def start(self, timeout: float = 5.0) -> None:
         self._ready.clear()
@@ -212,20 +208,16 @@ class StubServer:
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._tasks.spawn(coro, "request handler")
 
-    # -- connections (loop thread) ------------------------------------------------------------
-
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         task = asyncio.current_task()
         if task is not None:  # cancelled when the stub stops
             self._tasks.track(task, "connection handler")
-        self.connections += 1
-        conn_id = next(self._ids)
         try:
-            await self._serve(HttpWire(reader, writer), conn_id)
+            await self._serve(HttpWire(reader, writer), next(self._ids))
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError):
-            pass
+            pass  # the client went away
         except asyncio.CancelledError:
             pass  # the stub is stopping
         finally:

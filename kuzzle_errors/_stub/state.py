@@ -1,7 +1,7 @@
 """The scripted state of :class:`kuzzle_errors.testing.StubKuzzle`: limits, scripts, the log.
 
 Tests mutate this state from their own thread while the server's event loop reads it, so
-every access goes through one lock. Nothing here does I/O: the server (``stub.server``)
+every access goes through one lock. Nothing here does I/O: the server (``_stub.server``)
 asks this module what to answer and then does the waiting, writing and dropping. What is
 not scripted is answered by :mod:`kuzzle_errors._stub.builtins`.
 """
@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from kuzzle_errors._stub.builtins import Builtins, Outcome
-from kuzzle_errors._stub.payloads import STUB_NODE, make_error, make_response
-from kuzzle_errors._transport import request_fields
+from kuzzle_errors._stub.builtins import Answer, Builtins
+from kuzzle_errors._stub.payloads import STUB_NODE, make_error, make_response, str_or_none
 
 ANONYMOUS = "-1"  # Kuzzle's anonymous user id: all anonymous requests share one counter
+SCRIPT_KINDS = ("fail", "respond", "slow", "drop", "garbage", "proxy")
 
 
 @dataclass
@@ -48,33 +48,13 @@ class RecordedRequest:
 
 
 @dataclass
-class _Rule:
-    controller: str | None
+class _Script:
+    """A scripted behaviour: which requests it applies to, how often, and its value."""
+
+    controller: str | None  # None: any
     action: str | None
     times: int | None  # None: forever
     value: Any
-
-    def matches(self, controller: str | None, action: str | None) -> bool:
-        return (self.controller is None or self.controller == controller) and (
-            self.action is None or self.action == action
-        )
-
-    def use(self) -> bool:
-        """Consume one use; True once the rule is spent (its owner then removes it)."""
-        if self.times is None:
-            return False
-        self.times -= 1
-        return self.times <= 0
-
-
-def _take(rules: list[_Rule], controller: str | None, action: str | None) -> _Rule | None:
-    """The first rule matching, with one use consumed (spent rules are removed)."""
-    for index, rule in enumerate(rules):
-        if rule.matches(controller, action):
-            if rule.use():
-                del rules[index]
-            return rule
-    return None
 
 
 @dataclass(frozen=True)
@@ -113,13 +93,12 @@ class _Window:
         return count
 
 
-class StubOptions(TypedDict, total=False):
-    """The keyword options of :class:`~kuzzle_errors.testing.StubKuzzle`, all optional.
+class StubLimits(TypedDict, total=False):
+    """The limits :meth:`~kuzzle_errors.testing.StubKuzzle.configure` may change, all optional.
 
-    :class:`StubState` reads them (with their defaults); StubKuzzle documents them.
+    Their meaning and defaults are :class:`~kuzzle_errors.testing.StubKuzzle`'s.
     """
 
-    node: str
     version: int
     max_request_size: int
     concurrent_requests: int | None
@@ -127,16 +106,30 @@ class StubOptions(TypedDict, total=False):
     rate_limit: int | None
     ws_rate_limit: int | None
     logins_per_second: int | None
+
+
+class StubOptions(StubLimits, total=False):
+    """The keyword options of :class:`~kuzzle_errors.testing.StubKuzzle`, all optional.
+
+    The limits, the node id and the rate limiter's clock; StubKuzzle documents them.
+    """
+
+    node: str
     clock: Callable[[], float]
+
+
+def check_options(options: Mapping[str, object], known: type, what: str) -> None:
+    """TypeError for a misspelt option, as a signature would raise: it must not pass silently."""
+    unknown = options.keys() - known.__annotations__.keys()
+    if unknown:
+        raise TypeError(f"unexpected {what} option(s): {', '.join(sorted(unknown))}")
 
 
 class StubState:
     """Scripts, limits, documents and the request log of one stub."""
 
     def __init__(self, options: StubOptions) -> None:
-        unknown = options.keys() - StubOptions.__annotations__.keys()
-        if unknown:  # as a signature would: a misspelt option must not pass silently
-            raise TypeError(f"unexpected StubKuzzle option(s): {', '.join(sorted(unknown))}")
+        check_options(options, StubOptions, "StubKuzzle")
         self.lock: threading.RLock = threading.RLock()
         self.node: str = options.get("node", STUB_NODE)
         self.version: int = options.get("version", 2)
@@ -151,20 +144,13 @@ class StubState:
         self.overload_left: int | None = 0  # None: refuse until told otherwise
         self.buffered = 0  # requests waiting for a concurrency slot (set by the server)
         self.interleave_room: str | None = None
-        self.fails: list[_Rule] = []
-        self.responds: dict[tuple[str, str], _Rule] = {}
-        self.slows: list[_Rule] = []
-        self.drops: list[_Rule] = []
-        self.garbages: list[_Rule] = []
-        self.proxies: list[_Rule] = []
+        self.scripts: dict[str, list[_Script]] = {kind: [] for kind in SCRIPT_KINDS}
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[RecordedRequest] = []
-        self._user_window = _Window(self.clock)
-        self._socket_window = _Window(self.clock)
-        self._login_window = _Window(self.clock)
+        self._window = _Window(self.clock)  # keys: ("user", id), ("socket", n), ("login", n)
         self.builtins: Builtins = Builtins(self.documents, node=self.node)
 
-    # -- scripting (called from the test's thread) ---------------------------------------
+    # Scripting, called from the test's thread.
 
     def reset(self) -> None:
         """Forget every script, limit toggle and document (the request log is kept)."""
@@ -172,62 +158,55 @@ class StubState:
             self.shutting_down = False
             self.overload_left = 0
             self.interleave_room = None
-            for rules in (self.fails, self.slows, self.drops, self.garbages, self.proxies):
-                rules.clear()
-            self.responds.clear()
+            for scripts in self.scripts.values():
+                scripts.clear()
             self.documents.clear()
 
-    def add_fail(
-        self,
-        controller: str | None,
-        action: str | None,
-        error: dict[str, Any],
-        result: Any,
-        times: int | None,
+    def add_script(
+        self, kind: str, controller: str | None, action: str | None, value: Any, times: int | None
     ) -> None:
-        with self.lock:
-            self.fails.append(_Rule(controller, action, times, Outcome(error, result)))
+        """Script ``kind`` (one of :data:`SCRIPT_KINDS`) for the requests matching; scripts of
+        one kind apply in the order added, except that a ``respond`` replaces the one before.
 
-    def add_respond(self, controller: str, action: str, result: Any, times: int | None) -> None:
+        ``fail`` and ``respond`` scripts hold an :class:`Answer`, ``slow`` seconds (or a range),
+        ``drop`` a ``(close code, reason)``, ``garbage`` a frame, ``proxy`` a :class:`ProxyError`.
+        """
         with self.lock:
-            self.responds[(controller, action)] = _Rule(controller, action, times, result)
+            scripts = self.scripts[kind]
+            if kind == "respond":
+                scripts[:] = [
+                    s for s in scripts if (s.controller, s.action) != (controller, action)
+                ]
+            scripts.append(_Script(controller, action, times, value))
 
-    def add_rule(
-        self,
-        kind: str,
-        controller: str | None,
-        action: str | None,
-        value: Any,
-        times: int | None,
-    ) -> None:
-        rules = {
-            "slow": self.slows,
-            "drop": self.drops,
-            "garbage": self.garbages,
-            "proxy": self.proxies,
-        }[kind]
+    def take(self, kind: str, controller: str | None, action: str | None) -> _Script | None:
+        """The first script of ``kind`` matching, with one use consumed (a spent one goes)."""
         with self.lock:
-            rules.append(_Rule(controller, action, times, value))
+            scripts = self.scripts[kind]
+            for index, script in enumerate(scripts):
+                if script.controller not in (None, controller):
+                    continue
+                if script.action not in (None, action):
+                    continue
+                if script.times is not None:
+                    script.times -= 1
+                    if script.times <= 0:
+                        del scripts[index]
+                return script
+        return None
 
     def record(self, entry: RecordedRequest) -> RecordedRequest:
         with self.lock:
             self.requests.append(entry)
         return entry
 
-    # -- checks, in Kuzzle's order (called from the event loop) --------------------------
-
-    def take_proxy_error(self) -> ProxyError | None:
-        with self.lock:
-            rule = _take(self.proxies, None, None)
-        return rule.value if rule is not None else None
+    # Checks, in Kuzzle's order, called from the event loop.
 
     def socket_allowed(self, socket_key: int) -> bool:
         """The per-socket WebSocket rate limit (counted before parsing, pings included)."""
         with self.lock:
             limit = self.ws_rate_limit
-            if not limit:
-                return True
-            return self._socket_window.hit(socket_key) <= limit
+            return not limit or self._window.hit(("socket", socket_key)) <= limit
 
     def is_ready(self) -> bool:
         """What ``GET /_ready`` reports: not while shutting down or overloaded."""
@@ -257,36 +236,28 @@ class StubState:
         with self.lock:
             if controller == "auth" and action == "login":
                 limit = self.logins_per_second
-                if limit and self._login_window.hit(("login", connection)) > limit:
+                if limit and self._window.hit(("login", connection)) > limit:
                     return make_error("api.process.too_many_logins_requests")
                 return None
             user = jwt or ANONYMOUS
             if user != ANONYMOUS and controller == "auth" and action == "logout":
                 return None
             limit = self.rate_limit
-            if limit and self._user_window.hit(user) > limit:
+            if limit and self._window.hit(("user", user)) > limit:
                 return make_error("api.process.too_many_requests")
         return None
 
     def effects(self, controller: str | None, action: str | None) -> Effects:
-        with self.lock:
-            drop = _take(self.drops, controller, action)
-            garbage = _take(self.garbages, controller, action)
-            slow = _take(self.slows, controller, action)
-        delay = 0.0
-        if slow is not None:
-            value = slow.value
-            if isinstance(value, tuple):
-                delay = random.uniform(float(value[0]), float(value[1]))
-            else:
-                delay = float(value)
+        """What the scripts do around this request's answer."""
+        drop = self.take("drop", controller, action)
+        garbage = self.take("garbage", controller, action)
+        slow = self.take("slow", controller, action)
+        seconds = slow.value if slow is not None else 0.0
         return Effects(
             drop=drop.value if drop is not None else None,
             garbage=garbage.value if garbage is not None else None,
-            delay=delay,
+            delay=random.uniform(*seconds) if isinstance(seconds, tuple) else float(seconds),
         )
-
-    # -- answers -------------------------------------------------------------------------
 
     def answer(
         self,
@@ -295,26 +266,17 @@ class StubState:
         controller: str | None,
         action: str | None,
     ) -> dict[str, Any]:
-        """The response envelope for an accepted API request (scripts, then built-ins)."""
+        """The response envelope for an accepted API request: a scripted failure, else a
+        scripted result, else the built-in action."""
         with self.lock:
-            outcome = self._decide(request, controller, action)
-            return self.envelope(request, request_id, error=outcome.error, result=outcome.result)
-
-    def _decide(
-        self, request: Mapping[str, Any], controller: str | None, action: str | None
-    ) -> Outcome:
-        """A scripted failure, else a scripted result, else the built-in action."""
-        rule = _take(self.fails, controller, action)
-        if rule is not None:
-            scripted: Outcome = rule.value
-            return scripted
-        key = (controller or "", action or "")
-        respond = self.responds.get(key)
-        if respond is not None:
-            if respond.use():
-                del self.responds[key]
-            return Outcome(result=respond.value)
-        return self.builtins.answer(request, controller, action, version=self.version)
+            script = self.take("fail", controller, action) or self.take(
+                "respond", controller, action
+            )
+            if script is not None:
+                answer: Answer = script.value
+            else:
+                answer = self.builtins.answer(request, controller, action, version=self.version)
+            return self.envelope(request, request_id, error=answer.error, result=answer.result)
 
     def envelope(
         self,
@@ -323,16 +285,17 @@ class StubState:
         *,
         error: Mapping[str, Any] | None = None,
         result: Any = None,
-        status: int | None = None,
     ) -> dict[str, Any]:
         """An envelope echoing the request's context, as Kuzzle's ``RequestResponse`` does."""
         volatile = request.get("volatile")
         envelope = make_response(
             error=error,
             result=result,
-            status=status,
             request_id=request_id,
-            **request_fields(request),
+            controller=str_or_none(request.get("controller")),
+            action=str_or_none(request.get("action")),
+            index=str_or_none(request.get("index")),
+            collection=str_or_none(request.get("collection")),
             volatile=volatile if isinstance(volatile, Mapping) else None,
             node=self.node,
         )

@@ -11,12 +11,18 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
-from kuzzle_errors._stub.funnel import Funnel
-from kuzzle_errors._stub.jsonio import dumps, loads, loads_or_none
-from kuzzle_errors._stub.payloads import make_error, make_notification, make_response
-from kuzzle_errors._stub.request_checks import invalid_request
+from kuzzle_errors._stub.funnel import Funnel, invalid_request
+from kuzzle_errors._stub.payloads import (
+    dumps,
+    loads,
+    loads_or_none,
+    make_error,
+    make_notification,
+    make_response,
+    new_request_id,
+    str_or_none,
+)
 from kuzzle_errors._stub.state import Effects, RecordedRequest, StubState
-from kuzzle_errors._transport import new_request_id, opt_str
 
 if TYPE_CHECKING:
     from websockets.server import ServerProtocol
@@ -156,37 +162,24 @@ class WebSocketApi:
             # Refused before parsing: a random request id and no room, as Kuzzle does.
             parsed = loads_or_none(data)
             payload = parsed if isinstance(parsed, dict) else None
-            record = state.record(_record(ws.id, payload))
-            error = make_error("network.websocket.ratelimit_exceeded")
-            record.status = 429
-            ws.send_json(make_response(error=error, node=state.node))
+            self._refuse(ws, payload, make_error("network.websocket.ratelimit_exceeded"))
             return
         try:
             parsed = loads(data)
         except ValueError as exc:
-            record = state.record(_record(ws.id, None))
-            record.status = 400
-            error = make_error("network.websocket.unexpected_error", str(exc))
-            ws.send_json(make_response(error=error, node=state.node))
+            self._refuse(ws, None, make_error("network.websocket.unexpected_error", str(exc)))
             return
-        if (
-            isinstance(parsed, dict)
-            and list(parsed) == ["p"]
-            and type(parsed["p"]) is int
-            and parsed["p"] == 1
-        ):
+        if isinstance(parsed, dict) and parsed == {"p": 1} and type(parsed["p"]) is int:
             ws.send('{"p":2}')
             return
         payload = parsed if isinstance(parsed, dict) else {}
-        record = state.record(_record(ws.id, payload))
         raw_id = payload.get("requestId")
         invalid = invalid_request(parsed)
         if invalid is not None:
             # The client's requestId is echoed (Kuzzle >= 2.17.1) but there is still no room.
-            request_id = raw_id if isinstance(raw_id, str) else None
-            record.status = 400
-            ws.send_json(make_response(error=invalid, request_id=request_id, node=state.node))
+            self._refuse(ws, payload, invalid, str_or_none(raw_id))
             return
+        record = state.record(_recorded(ws.id, payload))
         request_id = raw_id if isinstance(raw_id, str) and raw_id else new_request_id()
         record.request_id = request_id
 
@@ -197,8 +190,8 @@ class WebSocketApi:
                     make_notification(
                         room,
                         request_id=request_id,
-                        index=opt_str(payload.get("index")) or "index",
-                        collection=opt_str(payload.get("collection")) or "collection",
+                        index=str_or_none(payload.get("index")) or "index",
+                        collection=str_or_none(payload.get("collection")) or "collection",
                         node=state.node,
                     )
                 )
@@ -216,15 +209,27 @@ class WebSocketApi:
         record.status = envelope["status"]
         ws.send_json(envelope)
 
+    def _refuse(
+        self,
+        ws: WsConn,
+        payload: dict[str, Any] | None,
+        error: dict[str, Any],
+        request_id: str | None = None,
+    ) -> None:
+        """Record and answer a message refused before the funnel: no room, no context."""
+        record = self.state.record(_recorded(ws.id, payload))
+        record.status = error["status"]
+        ws.send_json(make_response(error=error, request_id=request_id, node=self.state.node))
 
-def _record(conn: int, payload: dict[str, Any] | None) -> RecordedRequest:
+
+def _recorded(conn: int, payload: dict[str, Any] | None) -> RecordedRequest:
     fields: Mapping[str, Any] = payload or {}
     return RecordedRequest(
         "websocket",
-        opt_str(fields.get("controller")),
-        opt_str(fields.get("action")),
-        opt_str(fields.get("requestId")),
+        str_or_none(fields.get("controller")),
+        str_or_none(fields.get("action")),
+        str_or_none(fields.get("requestId")),
         payload,
-        jwt=opt_str(fields.get("jwt")),
+        jwt=str_or_none(fields.get("jwt")),
         connection=conn,
     )

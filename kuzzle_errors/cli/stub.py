@@ -20,21 +20,21 @@ __all__ = ["add_arguments", "setup", "stub_options"]
 _ANY = "*"
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a whole number expected, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a number >= 0 expected, got {text!r}")
-    return value
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``low`` (and at most ``high``)."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"a whole number expected, got {text!r}") from None
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"between {low} and {high} expected, got {text!r}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"a number >= {low} expected, got {text!r}")
+        return value
 
-def _positive(text: str) -> int:
-    value = _count(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("a number >= 1 expected, got 0")
-    return value
+    return parse
 
 
 def _rule(text: str) -> tuple[str | None, str | None, str]:
@@ -68,10 +68,29 @@ def _fail_rule(text: str) -> tuple[str | None, str | None, str]:
     return controller, action, error_id
 
 
+# StubKuzzle's limits: (its argument, its least value, what it plays). The help shows the text
+# with the metavar, the banner with the value given.
+_LIMITS = (
+    ("rate_limit", 0, "{} request(s)/s per user, then 429 api.process.too_many_requests"),
+    (
+        "ws_rate_limit",
+        0,
+        "{} message(s)/s per WebSocket, then 429 network.websocket.ratelimit_exceeded",
+    ),
+    ("logins_per_second", 0, "{} login(s)/s per connection, then 429 too_many_logins_requests"),
+    ("concurrent_requests", 1, "{} requests at once, the next ones wait for a slot"),
+    ("requests_buffer_size", 0, "{} requests may wait, then 503 api.process.overloaded"),
+    ("max_request_size", 1, "requests over {} bytes get 413 network.http.request_too_large"),
+)
+_OFF_AT_ZERO = frozenset({"rate_limit", "ws_rate_limit", "logins_per_second"})
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``stub`` command's options."""
     parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
-    parser.add_argument("--port", type=_port, default=7512, help="default: 7512, Kuzzle's port")
+    parser.add_argument(
+        "--port", type=_whole(0, 65535), default=7512, help="default: 7512, Kuzzle's port"
+    )
     kuzzle = parser.add_argument_group("the Kuzzle node served")
     kuzzle.add_argument(
         "--version",
@@ -82,51 +101,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="answer as Kuzzle 2.x (default) or 1.x (partial mCreate failures are a 206)",
     )
     kuzzle.add_argument("--node", help="the node id sent in answers and X-Kuzzle-Node")
-    limits = parser.add_argument_group("limits (Kuzzle's configuration; a rate limit of 0 is off)")
-    limits.add_argument(
-        "--rate-limit",
-        type=_count,
-        metavar="N",
-        help="requests per second per user, then 429 api.process.too_many_requests",
+    limits = parser.add_argument_group(
+        "limits (Kuzzle's configuration; a rate limit of 0 is off)",
+        "By default: no rate or concurrency limit, 50000 requests may wait for a slot "
+        "(limits.requestsBufferSize), requests up to 1048576 bytes (server.maxRequestSize).",
     )
-    limits.add_argument(
-        "--ws-rate-limit",
-        type=_count,
-        metavar="N",
-        help="messages per second per WebSocket, then 429 network.websocket.ratelimit_exceeded",
-    )
-    limits.add_argument(
-        "--logins-per-second",
-        type=_count,
-        metavar="N",
-        help="auth:login per second per connection, then 429 too_many_logins_requests",
-    )
-    limits.add_argument(
-        "--concurrent-requests",
-        type=_positive,
-        metavar="N",
-        help="requests run at once (limits.concurrentRequests); the others wait in the buffer",
-    )
-    limits.add_argument(
-        "--requests-buffer-size",
-        type=_count,
-        metavar="N",
-        help="requests that may wait for a slot (limits.requestsBufferSize, default 50000), "
-        "then 503 api.process.overloaded",
-    )
-    limits.add_argument(
-        "--max-request-size",
-        type=_positive,
-        metavar="BYTES",
-        help="larger requests get 413 network.http.request_too_large (default 1048576)",
-    )
+    for name, low, text in _LIMITS:
+        metavar = "BYTES" if name == "max_request_size" else "N"
+        option = "--" + name.replace("_", "-")
+        limits.add_argument(option, type=_whole(low), metavar=metavar, help=text.format(metavar))
     scripts = parser.add_argument_group(
         "scripted failures (CONTROLLER and ACTION may be '*' for any)"
     )
     scripts.add_argument(
         "--overload",
         nargs="?",
-        type=_positive,
+        type=_whole(1),
         const=0,  # no N: every request (an N given is >= 1)
         metavar="N",
         help="refuse the first N API requests (all, without N) with 503 api.process.overloaded;"
@@ -155,33 +145,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _port(text: str) -> int:
-    value = _count(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"a port between 0 and 65535 expected, got {text!r}")
-    return value
-
-
-_LIMITS = (
-    ("rate_limit", "{} request(s)/s per user, then 429 api.process.too_many_requests"),
-    (
-        "ws_rate_limit",
-        "{} message(s)/s per WebSocket, then 429 network.websocket.ratelimit_exceeded",
-    ),
-    ("logins_per_second", "{} login(s)/s per connection, then 429 too_many_logins_requests"),
-    ("concurrent_requests", "{} requests at once, the next ones wait for a slot"),
-    ("requests_buffer_size", "{} requests may wait, then 503 api.process.overloaded"),
-    ("max_request_size", "requests over {} bytes get 413 network.http.request_too_large"),
-)
-_OFF_AT_ZERO = frozenset({"rate_limit", "ws_rate_limit", "logins_per_second"})
-
-
 def stub_options(args: argparse.Namespace) -> dict[str, Any]:
     """:class:`StubKuzzle`'s keyword arguments the command line set."""
     options: dict[str, Any] = {"version": args.version}
     if args.node:
         options["node"] = args.node
-    for name, _text in _LIMITS:
+    for name, _low, _text in _LIMITS:
         value = getattr(args, name)
         if value is not None:
             options[name] = value
@@ -197,7 +166,7 @@ def setup(args: argparse.Namespace) -> Callable[[StubKuzzle], list[str]]:
 
     def script(stub: StubKuzzle) -> list[str]:
         notes = [f"answers as Kuzzle {args.version}.x"] if args.version != 2 else []
-        for name, text in _LIMITS:
+        for name, _low, text in _LIMITS:
             value = getattr(args, name)
             if value or (value == 0 and name not in _OFF_AT_ZERO):
                 notes.append(text.format(value))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kuzzle_errors._stub.router import route
-from kuzzle_errors._stub.routes import DEPRECATED, ROUTES, parse_routes
+from kuzzle_errors._stub.routes import DEPRECATED, ROUTES, parse_routes, route
 
 
 def test_the_table_holds_kuzzle_2_56_routes_in_order() -> None:
