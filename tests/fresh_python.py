@@ -5,9 +5,14 @@ in, and what a repository script says
 from __future__ import annotations
 
 import ast
+import importlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,3 +42,33 @@ def check_script(name: str) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def import_script(name: str) -> ModuleType:
+    """``scripts/<name>.py`` imported in this process, the repository root kept off sys.path.
+
+    A script puts the root first on sys.path so that it runs from a checkout; left there, it
+    would let this process import the source tree instead of the package under test (nox runs
+    the suite against the installed wheel).
+    """
+    before = list(sys.path)
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path[:] = [str(ROOT / "scripts"), *before]
+
+
+def console_script() -> str:
+    """The installed ``kuzzle-errors`` script: beside this Python first, then on PATH.
+
+    It is what a user runs, and unlike ``python -m`` it never imports from the working directory.
+    """
+    for name in ("kuzzle-errors", "kuzzle-errors.exe"):
+        beside = Path(sys.executable).with_name(name)
+        if beside.exists():
+            return str(beside)
+    found = shutil.which("kuzzle-errors")
+    if found is None:
+        pytest.fail("the kuzzle-errors console script is not installed (pip install -e .)")
+    return found

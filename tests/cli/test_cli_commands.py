@@ -13,7 +13,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fresh_python import console_script
 
 import kuzzle_errors
 from kuzzle_errors import catalog
@@ -78,23 +78,11 @@ def run_cli(
     )
 
 
-def _console_script() -> str:
-    """The installed ``kuzzle-errors`` script: beside this Python first, then on PATH."""
-    for name in ("kuzzle-errors", "kuzzle-errors.exe"):
-        beside = Path(sys.executable).with_name(name)
-        if beside.exists():
-            return str(beside)
-    found = shutil.which("kuzzle-errors")
-    if found is None:
-        pytest.fail("the kuzzle-errors console script is not installed (pip install -e .)")
-    return found
-
-
 # -- global options ----------------------------------------------------------------------------
 
 
 def test_console_script_runs_the_same_cli() -> None:
-    script = _console_script()
+    script = console_script()
     result = subprocess.run(
         [script, "--version"], capture_output=True, text=True, timeout=60, check=False
     )
@@ -368,7 +356,7 @@ NOT_FOUND_BODY = (
 def test_parse_curl_output_after_an_interim_head(interim: str, eol: str) -> None:
     head = eol.join([interim, "", "HTTP/1.1 404", "Content-Type: application/json", "", ""])
     result = subprocess.run(
-        [_console_script(), "parse", "-"],
+        [console_script(), "parse", "-"],
         input=head.encode() + NOT_FOUND_BODY,
         capture_output=True,
         timeout=60,

@@ -6,10 +6,13 @@ import pydoc
 import re
 from pathlib import Path
 
+from fresh_python import run
+
 import kuzzle_errors
 import kuzzle_errors.testing
 
-ROOT = Path(__file__).resolve().parents[2]
+#: The package under test: the installed wheel under nox, the source tree otherwise.
+PACKAGE = Path(kuzzle_errors.__file__).resolve().parent
 
 
 def _help(module: object) -> str:
@@ -39,7 +42,7 @@ def test_module_getattr_is_documented() -> None:
 
 
 def test_error_class_has_one_overload_per_id_in_the_stub() -> None:
-    stub = (ROOT / "kuzzle_errors" / "codes.pyi").read_text(encoding="utf-8")
+    stub = (PACKAGE / "codes.pyi").read_text(encoding="utf-8")
     overloads = re.findall(r"def error_class\(key: Literal\['([^']+)'\]", stub)
     ids = {spec.id for spec in kuzzle_errors.catalog.all_specs()}
     assert ids <= set(overloads)
@@ -48,7 +51,7 @@ def test_error_class_has_one_overload_per_id_in_the_stub() -> None:
 
 
 def test_stub_docstrings_say_what_the_error_is() -> None:
-    stub = (ROOT / "kuzzle_errors" / "codes.pyi").read_text(encoding="utf-8")
+    stub = (PACKAGE / "codes.pyi").read_text(encoding="utf-8")
     start = stub.index("class ApiProcessOverloaded(")
     doc = stub[start : stub.index("class ", start + 10)]
     assert "ServiceUnavailableError, status 503" in doc
@@ -59,7 +62,7 @@ def test_stub_docstrings_say_what_the_error_is() -> None:
 def test_stub_docstrings_keep_their_paragraphs_on_one_line() -> None:
     import ast
 
-    source = (ROOT / "kuzzle_errors" / "codes.pyi").read_text(encoding="utf-8")
+    source = (PACKAGE / "codes.pyi").read_text(encoding="utf-8")
     classes = [node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)]
     assert len(classes) == len({spec.id for spec in kuzzle_errors.catalog.all_specs()})
     for node in classes:
@@ -67,3 +70,11 @@ def test_stub_docstrings_keep_their_paragraphs_on_one_line() -> None:
         head, description = doc.split("\n\n")  # id, code, class, status; what it is
         assert head.startswith("``") and description, node.name
         assert node.body[0].end_lineno == node.body[0].lineno, node.name  # one line a docstring
+
+
+def test_py_typed_marker_ships() -> None:
+    out = run(
+        "import importlib.resources as r; print(r.files('kuzzle_errors').joinpath('py.typed')"
+        ".is_file(), r.files('kuzzle_errors').joinpath('codes.pyi').is_file())"
+    )
+    assert out == "True True"

@@ -1,4 +1,4 @@
-"""The async modules are lazy, and ``kuzzle_errors.httpx``/``.websockets`` never shadow the libraries.
+"""``kuzzle_errors.httpx``/``.websockets`` never shadow the libraries of the same name.
 
 Inside the package, ``import httpx`` must give the real httpx and ``import websockets`` the
 real websockets (which the stub server also uses), never our modules of the same name.
@@ -9,17 +9,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from fresh_python import imported, run
+from fresh_python import run
 
 import kuzzle_errors
 
 PACKAGE = Path(kuzzle_errors.__file__).resolve().parent
-
-
-def test_import_kuzzle_errors_pulls_no_async_library() -> None:
-    async_modules = ("httpx", "httpcore", "anyio", "websockets", "asyncio")
-    ours = ("kuzzle_errors.httpx", "kuzzle_errors.websockets")
-    assert imported("import kuzzle_errors", async_modules + ours) == []
 
 
 def test_our_modules_import_the_real_libraries() -> None:
@@ -59,15 +53,3 @@ def test_no_relative_imports_in_the_package() -> None:
             if isinstance(node, ast.ImportFrom) and node.level > 0:
                 offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert offenders == []
-
-
-def test_the_async_modules_use_postponed_annotations() -> None:
-    for name in ("httpx.py", "websockets.py", "_aio.py", "_query.py"):
-        tree = ast.parse((PACKAGE / name).read_text(encoding="utf-8"))
-        futures = [
-            alias.name
-            for node in tree.body
-            if isinstance(node, ast.ImportFrom) and node.module == "__future__"
-            for alias in node.names
-        ]
-        assert "annotations" in futures, name

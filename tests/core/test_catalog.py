@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import filecmp
-import sys
 from pathlib import Path
 
 import pytest
-from fresh_python import check_script
+from fresh_python import check_script, import_script
 
 from kuzzle_errors import catalog
 
@@ -15,8 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 SHARED = ROOT.parent / "shared"  # the project's spec folder, beside the repo when present
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import generate_catalog  # noqa: E402
+generate_catalog = import_script("generate_catalog")
 
 
 def test_generated_files_are_up_to_date() -> None:

@@ -5,7 +5,7 @@ Conventions (docs/contributing.md):
 - ``python`` blocks run as written, in a fresh namespace each; a ``text`` block introduced by
   a "prints" line must equal their output;
 - ``sh``/``console``/``bash`` blocks: the lines starting with ``kuzzle-errors `` are run
-  (through ``python -m kuzzle_errors``; ``demo`` and ``stub`` excepted), and a one-line block
+  (through the installed console script; ``demo`` and ``stub`` excepted), and a one-line block
   followed by a ``text`` block must print exactly that;
 - the README's two Quick-start commands are exactly what CI (``.ci/run``) executes;
 - the generated tables are current, the README stays a landing page, and every page is in the
@@ -20,11 +20,10 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from fresh_python import check_script
+from fresh_python import check_script, console_script
 
 ROOT = Path(__file__).resolve().parents[2]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.M | re.S)
@@ -101,11 +100,11 @@ def test_python_block(code: str, expected: str | None) -> None:
 def test_shell_command(command: str, expected: str | None) -> None:
     args = shlex.split(command)[1:]
     result = subprocess.run(
-        [sys.executable, "-m", "kuzzle_errors", *args],
+        [console_script(), *args],
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=ROOT,
+        cwd=ROOT,  # the commands name repository files (examples/responses/...)
         env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100"},
     )
     assert result.returncode in (0, 3), result.stderr  # 3: `parse` found an error response

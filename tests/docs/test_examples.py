@@ -62,7 +62,9 @@ def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=EXAMPLES.parent,
+        # Not the repository root: ``python -m`` would import the source tree from there, not
+        # the package under test (nox runs the suite against the installed wheel).
+        cwd=EXAMPLES,
         check=False,
     )
 
