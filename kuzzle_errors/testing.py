@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
@@ -195,7 +193,7 @@ class StubKuzzle:
     fixed 1-second rate-limit windows (default :func:`time.monotonic`; tests may pass their
     own). A misspelt option raises TypeError.
 
-    Built-in actions: ``server:now/info/healthCheck``, ``auth:login/logout/checkToken``,
+    Built-in actions: ``server:now/info/publicApi/healthCheck``, ``auth:login/logout/checkToken``,
     ``document:create/createOrReplace/get/exists/delete/mCreate`` on an in-memory store,
     ``realtime:subscribe/unsubscribe``. Anything else answers 404 like Kuzzle for an unknown
     action, unless scripted with :meth:`respond` or :meth:`fail`.
@@ -532,18 +530,16 @@ def serve(
     stub = StubKuzzle(host, port, **options)
     notes = list(setup(stub)) if setup is not None else []
     stub.start()
-    if importlib.util.find_spec("websockets") is not None:
-        print(f"Kuzzle stub listening on {stub.url} (HTTP) and {stub.ws_url} (WebSocket)")
-    else:  # an upgrade would get a 501: do not advertise it
-        print(f"Kuzzle stub listening on {stub.url} (HTTP; WebSocket needs 'websockets')")
-    for note in notes:
-        print(f"  {note}")
-    print("Press Ctrl-C to stop.")
-    sys.stdout.flush()
-    stopped = threading.Event()
-    try:
-        while not stopped.wait(3600):
-            pass
+    try:  # from here: a Ctrl-C as early as the banner stops the stub cleanly too
+        if importlib.util.find_spec("websockets") is not None:
+            print(f"Kuzzle stub listening on {stub.url} (HTTP) and {stub.ws_url} (WebSocket)")
+        else:  # an upgrade would get a 501: do not advertise it
+            print(f"Kuzzle stub listening on {stub.url} (HTTP; WebSocket needs 'websockets')")
+        for note in notes:
+            print(f"  {note}")
+        print("Press Ctrl-C to stop.", flush=True)
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:

@@ -47,15 +47,12 @@ class HttpHead:
 
 
 class FramingError(Exception):
-    """The client broke HTTP/1.1 framing; the connection cannot carry another request.
+    """The client broke HTTP/1.1 framing (``status``: h11's advice); the connection cannot
+    carry another request."""
 
-    ``in_request`` is False when not even a request head could be read.
-    """
-
-    def __init__(self, reason: str, status: int, in_request: bool) -> None:
+    def __init__(self, reason: str, status: int) -> None:
         super().__init__(reason)
         self.status = status
-        self.in_request = in_request
 
 
 class RequestTooLarge(Exception):
@@ -95,8 +92,7 @@ class HttpWire:
                 event = self._h11.next_event()
             except h11.RemoteProtocolError as exc:
                 # h11 keeps the offending bytes in its message: an error id's props stay short.
-                in_request = self._request is not None
-                raise FramingError(str(exc)[:100], exc.error_status_hint, in_request) from None
+                raise FramingError(str(exc)[:100], exc.error_status_hint) from None
             if event is not h11.NEED_DATA:
                 return event
             read = self.reader.read(_READ_SIZE)

@@ -123,11 +123,9 @@ def make_error(
     if partial:
         # PartialError serializes errors then count; MultipleErrorsError count then errors.
         if class_name == "MultipleErrorsError":
-            out["count"] = count
-            out["errors"] = items
-        else:
-            out["errors"] = items
-            out["count"] = count
+            out["count"] = count  # first: setting it again below keeps its place
+        out["errors"] = items
+        out["count"] = count
     out.update(fields)
     return out
 

@@ -15,8 +15,8 @@ import itertools
 import logging
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from kuzzle_errors._aio import TaskSet
 from kuzzle_errors._stub.funnel import Funnel
@@ -90,11 +90,9 @@ class StubServer:
         self._ids = itertools.count(1)
         funnel = Funnel(state)
         self.http: HttpApi = HttpApi(state, funnel)
-        self.websocket: WebSocketApi = WebSocketApi(state, funnel, self._spawn)
+        self.websocket: WebSocketApi = WebSocketApi(state, funnel, self._tasks)
 
     def start(self, timeout: float = 5.0) -> None:
-        self._ready.clear()
-        self._start_error = None
         self._thread = threading.Thread(target=self._run, name="kuzzle-stub", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -205,9 +203,6 @@ class StubServer:
                     transport.close()
             await asyncio.sleep(0 if late else 0.001)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        self._tasks.spawn(coro, "request handler")
-
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
@@ -219,7 +214,7 @@ class StubServer:
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError):
             pass  # the client went away
         except asyncio.CancelledError:
-            pass  # the stub is stopping
+            pass  # the stub is stopping: this task ends here, as the others
         finally:
             with contextlib.suppress(Exception):
                 writer.close()

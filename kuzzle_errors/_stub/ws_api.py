@@ -8,7 +8,7 @@ limit, invalid requests), through the same funnel as HTTP.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kuzzle_errors._stub.funnel import Funnel, invalid_request
@@ -27,7 +27,7 @@ from kuzzle_errors._stub.state import Effects, RecordedRequest, StubState
 if TYPE_CHECKING:
     from websockets.server import ServerProtocol
 
-Spawn = Callable[[Coroutine[Any, Any, None]], None]
+    from kuzzle_errors._aio import TaskSet
 
 
 class WsConn:
@@ -60,7 +60,7 @@ class WsConn:
         self.flush()
 
     def send_json(self, data: object) -> None:
-        self.send(dumps(data).decode())
+        self.send(dumps(data).decode())  # a text frame, as Kuzzle's answers are
 
     def drop(self, code: int | None, reason: str) -> None:
         """Abort the TCP connection, or send a close frame with ``code`` and hang up."""
@@ -80,10 +80,10 @@ class WsConn:
 class WebSocketApi:
     """Every open WebSocket of one stub, and the answers to their messages."""
 
-    def __init__(self, state: StubState, funnel: Funnel, spawn: Spawn) -> None:
+    def __init__(self, state: StubState, funnel: Funnel, tasks: TaskSet) -> None:
         self.state = state
         self.funnel = funnel
-        self._spawn = spawn
+        self._tasks = tasks  # the message handlers, cancelled when the stub stops
         self.sockets: set[WsConn] = set()
 
     def drop_all(self, code: int | None, reason: str) -> int:
@@ -140,7 +140,7 @@ class WebSocketApi:
                     if event.fin:
                         message = b"".join(fragments)
                         fragments = []
-                        self._spawn(self._on_message(ws, message))
+                        self._tasks.spawn(self._on_message(ws, message), "request handler")
                 if (
                     protocol.parser_exc is not None
                     and "PayloadTooBig" in type(protocol.parser_exc).__name__
