@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from kuzzle_errors._stub.payloads import make_error, str_or_none
 
@@ -35,6 +35,9 @@ KNOWN_CONTROLLERS = frozenset(
         "server",
     }
 )
+
+
+_CREATED: Final = {"created": True, "result": "created", "status": 201}  # an mCreate success's end
 
 
 @dataclass(frozen=True)
@@ -167,16 +170,7 @@ def _m_create(request: Mapping[str, Any], store: dict[str, Any], version: int) -
         else:
             new_id = raw_id or uuid.uuid4().hex[:20]
             store[new_id] = content
-            successes.append(
-                {
-                    "_id": new_id,
-                    "_source": content,
-                    "_version": 1,
-                    "created": True,
-                    "result": "created",
-                    "status": 201,
-                }
-            )
+            successes.append({"_id": new_id, "_source": content, "_version": 1, **_CREATED})
             continue
         errors.append(
             {"document": {"_id": raw_id, "body": content}, "reason": reason, "status": 400}
