@@ -1,108 +1,11 @@
-"""What the asyncio code shares: retry wiring through ``RetryPolicy.acall``, background tasks.
-
-Imports neither asyncio libraries nor transports: both async client modules and the stub use it.
-"""
+"""asyncio helpers: the background tasks of the async WebSocket client and of the stub."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
-from typing import Any, Protocol, TypeVar
-
-from kuzzle_errors._transport import jwt_from_login, login_request, scope_retry
-
-__all__ = [
-    "AsyncClientBase",
-    "AsyncRetryCaller",
-    "TaskSet",
-    "acall_with_retry",
-]
-
-_T = TypeVar("_T")
-_Client = TypeVar("_Client", bound="AsyncClientBase")
-
-
-class AsyncRetryCaller(Protocol):
-    """What the async clients need from :class:`kuzzle_errors.retry.RetryPolicy`."""
-
-    async def acall(
-        self, fn: Callable[..., Awaitable[_T]], /, *args: Any, idempotent: bool = ..., **kwargs: Any
-    ) -> _T: ...
-
-
-async def acall_with_retry(
-    policy: AsyncRetryCaller | None,
-    fn: Callable[..., Awaitable[_T]],
-    request: dict[str, Any],
-    *,
-    idempotent: bool,
-    **kwargs: Any,
-) -> _T:
-    """``await fn(request, **kwargs)``, through ``policy.acall`` when a policy is set."""
-    if policy is None:
-        return await fn(request, **kwargs)
-    return await policy.acall(fn, request, idempotent=idempotent, **kwargs)
-
-
-class AsyncClientBase:
-    """What both async clients have alike: the scoped retry policy, the token, login.
-
-    And ``async with``: :meth:`_aenter` on entry (a client may connect there), :meth:`aclose`
-    on exit.
-    """
-
-    _retry: AsyncRetryCaller | None
-    jwt: str | None
-
-    def _retry_scope(self) -> str:
-        """The URL whose host keys the retry budget."""
-        raise NotImplementedError
-
-    @property
-    def retry(self) -> AsyncRetryCaller | None:
-        """The retry policy of the queries, scoped to this client's host (None: no retry)."""
-        return self._retry
-
-    @retry.setter
-    def retry(self, policy: AsyncRetryCaller | None) -> None:
-        self._retry = scope_retry(policy, self._retry_scope())
-
-    async def query(self, request: Mapping[str, Any]) -> Any:
-        """Send one Kuzzle API request and return its ``result`` (see the clients)."""
-        raise NotImplementedError
-
-    async def login(
-        self,
-        credentials: Mapping[str, Any],
-        strategy: str = "local",
-        *,
-        expires_in: str | None = None,
-    ) -> str:
-        """Log in with ``auth:login``, keep the token for the next queries and return it."""
-        result = await self.query(login_request(credentials, strategy, expires_in))
-        self.jwt = jwt_from_login(result)
-        return self.jwt
-
-    async def aclose(self) -> None:
-        """Release what the client holds (see the clients)."""
-        raise NotImplementedError
-
-    async def _aenter(self) -> None:
-        """What entering ``async with`` does before the client is returned: nothing here."""
-
-    async def __aenter__(self: _Client) -> _Client:
-        await self._aenter()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 
 class TaskSet:

@@ -21,7 +21,7 @@ import requests
 import urllib3
 import urllib3.connection
 
-from kuzzle_errors._transport import BoundedBody
+from kuzzle_errors._protocol.http import BoundedBody
 
 __all__ = ["Call", "DeadlineAdapter", "read_body"]
 

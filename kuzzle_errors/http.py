@@ -20,27 +20,21 @@ from typing import TYPE_CHECKING, Any, Final
 import requests
 import urllib3.exceptions
 
-from kuzzle_errors._query import (
+from kuzzle_errors._protocol.clients import call_with_retry, scope_retry
+from kuzzle_errors._protocol.failures import exception_chain, safe_cause, shown_url
+from kuzzle_errors._protocol.http import (
     MAX_ERROR_BYTES,
+    BodyTooLarge,
     HTTPAttempt,
     hook_parses,
     parse_http,
-    safe_cause,
 )
+from kuzzle_errors._protocol.queries import jwt_from_login, login_request
 from kuzzle_errors._requests_io import Call, DeadlineAdapter, read_body
-from kuzzle_errors._transport import (
-    BodyTooLarge,
-    call_with_retry,
-    exception_chain,
-    jwt_from_login,
-    login_request,
-    scope_retry,
-    shown_url,
-)
 
 if TYPE_CHECKING:
-    from kuzzle_errors._query import Failure
-    from kuzzle_errors._transport import RetryCaller
+    from kuzzle_errors._protocol.clients import RetryCaller
+    from kuzzle_errors._protocol.http import Failure
     from kuzzle_errors.exceptions import KuzzleError
 
 __all__ = [

@@ -21,20 +21,21 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from kuzzle_errors._aio import AsyncClientBase, acall_with_retry
-from kuzzle_errors._query import (
+from kuzzle_errors._protocol.clients import AsyncClientBase, acall_with_retry
+from kuzzle_errors._protocol.failures import safe_cause
+from kuzzle_errors._protocol.http import (
     MAX_ERROR_BYTES,
+    BodyTooLarge,
+    BoundedBody,
     HTTPAttempt,
     cut_note,
     hook_parses,
     parse_http,
-    safe_cause,
 )
-from kuzzle_errors._transport import BodyTooLarge, BoundedBody
 
 if TYPE_CHECKING:
-    from kuzzle_errors._aio import AsyncRetryCaller
-    from kuzzle_errors._query import Failure
+    from kuzzle_errors._protocol.clients import AsyncRetryCaller
+    from kuzzle_errors._protocol.http import Failure
     from kuzzle_errors.exceptions import KuzzleError
 
 __all__ = [

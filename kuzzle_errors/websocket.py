@@ -24,23 +24,21 @@ from typing import TYPE_CHECKING, Any
 
 import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old releases: untyped
 
-from kuzzle_errors import _query, _ws_router
-from kuzzle_errors._query import error_from_message
-from kuzzle_errors._transport import (
+from kuzzle_errors._protocol import failures, queries
+from kuzzle_errors._protocol import websocket as protocol
+from kuzzle_errors._protocol.clients import call_with_retry, scope_retry
+from kuzzle_errors._protocol.failures import (
     CONNECT_FAILED,
     CONNECTION_LOST,
     NOT_RETRYABLE,
-    call_with_retry,
-    handshake_refusal,
-    jwt_from_login,
-    login_request,
-    scope_retry,
     shown_url,
 )
+from kuzzle_errors._protocol.queries import jwt_from_login, login_request
+from kuzzle_errors._protocol.websocket import error_from_message, handshake_refusal
 from kuzzle_errors.exceptions import KuzzleError
 
 if TYPE_CHECKING:
-    from kuzzle_errors._transport import RetryCaller
+    from kuzzle_errors._protocol.clients import RetryCaller
 
 __all__ = ["KuzzleWebSocket", "error_from_message"]
 
@@ -59,10 +57,10 @@ class _Pending:
         self.request_id = request_id
         self.request = request
         self.cond = threading.Condition(lock)
-        self.outcome: _ws_router.Outcome | None = None
+        self.outcome: protocol.Outcome | None = None
 
 
-def _settle(entry: _Pending, outcome: _ws_router.Outcome) -> None:
+def _settle(entry: _Pending, outcome: protocol.Outcome) -> None:
     entry.outcome = outcome  # the router is called under the lock of entry.cond
     entry.cond.notify()
 
@@ -152,7 +150,7 @@ class _Attempt:
             return self.conn
         if self.error is not None:
             raise copy.copy(self.error)
-        raise _query.ws_connect_error(
+        raise failures.ws_connect_error(
             url, "another thread's attempt did not succeed", CONNECT_FAILED
         )
 
@@ -186,7 +184,7 @@ def _open(client: KuzzleWebSocket, attempt: _Attempt) -> Any:
         # websocket-client's text of a refused handshake holds the response headers
         # (Set-Cookie...): it is not chained; what matters is parsed into the error.
         raise error
-    raise error from _query.safe_cause(failure)
+    raise error from failures.safe_cause(failure)
 
 
 def _connect_error(
@@ -196,14 +194,14 @@ def _connect_error(
     if stopped is not None:
         closed = client.closed
         hint = NOT_RETRYABLE if closed else CONNECT_FAILED
-        return _query.ws_connect_error(url, "the client was closed" if closed else stopped, hint)
+        return failures.ws_connect_error(url, "the client was closed" if closed else stopped, hint)
     if isinstance(exc, _wsc.WebSocketBadStatusException):
         return handshake_refusal(
             url, exc.status_code, exc.resp_headers or {}, exc.resp_body, "websocket"
         )
     assert exc is not None
     hint = NOT_RETRYABLE if isinstance(exc, (ValueError, TypeError)) else CONNECT_FAILED
-    return _query.ws_connect_error(url, exc, hint)
+    return failures.ws_connect_error(url, exc, hint)
 
 
 class _Connection:
@@ -213,7 +211,7 @@ class _Connection:
         self._client = client
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # taken before _lock, never the other way
-        self._router = _ws_router.FrameRouter(_settle, time.monotonic())
+        self._router = protocol.FrameRouter(_settle, time.monotonic())
         self.dead = False
         self._closing = False
         poll = client.timeout
@@ -232,15 +230,15 @@ class _Connection:
     def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send ``payload`` (which has a fresh ``requestId``) and wait for its answer."""
         entry = _Pending(payload["requestId"], payload, self._lock)
-        text = _query.ws_text(payload)
+        text = queries.ws_text(payload)
         try:
             with self._send_lock:  # the router needs frames in the order they hit the wire
                 with self._lock:
                     if self.dead:
-                        raise _ws_router.Stale
+                        raise protocol.Stale
                     self._router.sending(entry)
                 self._ws.send(text)
-        except _ws_router.Stale:
+        except protocol.Stale:
             raise
         except Exception as exc:
             with self._lock:
@@ -249,7 +247,7 @@ class _Connection:
             # A failed send may have left half a frame on the wire: the socket is unusable.
             self.abort()
             hint = CONNECT_FAILED if never_sent else CONNECTION_LOST
-            raise _query.ws_lost_error(
+            raise failures.ws_lost_error(
                 self._client.url, payload, f"send failed: {exc}", hint
             ) from exc
         return self._wait(entry, time.monotonic() + timeout, timeout)
@@ -296,7 +294,7 @@ class _Connection:
             why = f"the connection was dropped: {exc}"
         except Exception as exc:  # the socket failed or was aborted: report, never raise
             if not self._closing:
-                why = _ws_router.dropped_by(exc)
+                why = protocol.dropped_by(exc)
         finally:
             self._drop(why if not self._closing else "the client was closed")
 
@@ -309,7 +307,7 @@ class _Connection:
         with self._lock:
             due = self._router.ping_due(now, interval)
         if due.send:
-            self._send_control(_ws_router.PING, lambda: self._router.ping_sent(now))
+            self._send_control(protocol.PING, lambda: self._router.ping_sent(now))
         return not due.dead
 
     def _send_control(self, frame: str, record: Callable[[], None]) -> None:
@@ -320,12 +318,12 @@ class _Connection:
             self._ws.send(frame)
 
     def _dispatch(self, data: str | bytes) -> None:
-        routed = _ws_router.decode_frame(data)  # outside the lock: a large answer takes a while
+        routed = protocol.decode_frame(data)  # outside the lock: a large answer takes a while
         if isinstance(routed, dict):
             with self._lock:
                 routed = self._router.route(routed)
         if routed.pong:
-            self._send_control(_ws_router.PONG, self._router.pong_sent)
+            self._send_control(protocol.PONG, self._router.pong_sent)
         elif routed.notification is not None:
             self._notify(routed.notification)
         elif routed.unmatched is not None:
@@ -342,7 +340,7 @@ class _Connection:
             log.exception("on_notification callback failed")
 
     def _unmatched(self, error: KuzzleError, what: str) -> None:
-        _ws_router.log_unmatched(log, error, what)
+        protocol.log_unmatched(log, error, what)
         callback = self._client.on_unmatched_error
         if callback is not None:
             try:
@@ -438,7 +436,7 @@ class KuzzleWebSocket:
         on_unmatched_error: UnmatchedError | None = None,
         rate_limit_grace: float = 0.5,
         ping_interval: float | None = 20.0,
-        max_frame_bytes: int = _ws_router.DEFAULT_MAX_FRAME_BYTES,
+        max_frame_bytes: int = protocol.DEFAULT_MAX_FRAME_BYTES,
         frame_timeout: float | None = None,
         connect: bool = True,
     ) -> None:
@@ -497,7 +495,7 @@ class KuzzleWebSocket:
     def _connection(self) -> _Connection:
         with self._connect_lock:  # held briefly: close() never waits on a connect
             if self._closed:
-                raise _query.ws_closed_error()
+                raise failures.ws_closed_error()
             conn = self._conn
             if conn is not None and not conn.dead:
                 return conn
@@ -521,7 +519,7 @@ class KuzzleWebSocket:
                 self._conn = conn
         if closed:  # closed while connecting: this socket is nobody's
             conn.close(0.0)
-            error = _query.ws_closed_error()
+            error = failures.ws_closed_error()
             attempt.finish(None, error)
             raise error
         attempt.finish(conn, None)
@@ -557,16 +555,16 @@ class KuzzleWebSocket:
     def _query_once(
         self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
     ) -> Any:
-        payload = _query.ws_payload(request, self.jwt)  # a fresh requestId on every attempt
+        payload = queries.ws_payload(request, self.jwt)  # a fresh requestId on every attempt
         wait = self.timeout if timeout is None else timeout
         try:
             answer = self._connection().request(payload, wait)
-        except _ws_router.Stale:  # it dropped before our send: nothing was sent, reconnect once
+        except protocol.Stale:  # it dropped before our send: nothing was sent, reconnect once
             try:
                 answer = self._connection().request(payload, wait)
-            except _ws_router.Stale as exc:
-                raise _ws_router.stale_error(self.url, payload) from exc
-        return _query.ws_result(answer, strict)
+            except protocol.Stale as exc:
+                raise failures.stale_error(self.url, payload) from exc
+        return protocol.ws_result(answer, strict)
 
     def login(
         self,

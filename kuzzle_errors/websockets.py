@@ -25,26 +25,28 @@ import websockets.asyncio.client
 import websockets.exceptions
 from websockets.protocol import State
 
-from kuzzle_errors import _query, _ws_router
-from kuzzle_errors._aio import AsyncClientBase, TaskSet, acall_with_retry
-from kuzzle_errors._transport import (
+from kuzzle_errors._aio import TaskSet
+from kuzzle_errors._protocol import failures, queries
+from kuzzle_errors._protocol import websocket as protocol
+from kuzzle_errors._protocol.clients import AsyncClientBase, acall_with_retry
+from kuzzle_errors._protocol.failures import (
     CONNECT_FAILED,
     CONNECTION_LOST,
     NOT_RETRYABLE,
-    handshake_refusal,
     shown_url,
 )
+from kuzzle_errors._protocol.websocket import handshake_refusal
 from kuzzle_errors.exceptions import KuzzleError
 
 if TYPE_CHECKING:
-    from kuzzle_errors._aio import AsyncRetryCaller
+    from kuzzle_errors._protocol.clients import AsyncRetryCaller
 
 __all__ = ["DEFAULT_MAX_FRAME_BYTES", "AsyncKuzzleWebSocket", "NotificationStream"]
 
 log = logging.getLogger(__name__)
 
 #: Largest frame accepted, in bytes; a larger one drops the connection (code 1009).
-DEFAULT_MAX_FRAME_BYTES: Final = _ws_router.DEFAULT_MAX_FRAME_BYTES
+DEFAULT_MAX_FRAME_BYTES: Final = protocol.DEFAULT_MAX_FRAME_BYTES
 
 Notification = Callable[[dict[str, Any]], "Awaitable[None] | None"]
 UnmatchedError = Callable[[KuzzleError], "Awaitable[None] | None"]
@@ -60,7 +62,7 @@ class _Pending:
         self.timer: asyncio.TimerHandle | None = None
 
 
-def _settle(entry: _Pending, outcome: _ws_router.Outcome) -> None:
+def _settle(entry: _Pending, outcome: protocol.Outcome) -> None:
     if entry.future.done():  # cancelled meanwhile
         return
     if isinstance(outcome, KuzzleError):
@@ -123,7 +125,7 @@ class _Connection:
     def __init__(self, client: AsyncKuzzleWebSocket, ws: Any) -> None:
         self._client = client
         self.ws = ws
-        self.router = _ws_router.FrameRouter(_settle, time.monotonic())
+        self.router = protocol.FrameRouter(_settle, time.monotonic())
         self.dead = False
         self._closing = False
         self._sends = TaskSet(_log_failed)  # pongs: a failure means the reader reports a drop
@@ -137,8 +139,8 @@ class _Connection:
     async def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send ``payload`` (which has a fresh ``requestId``) and wait for its answer."""
         if self.dead or self.ws.state is not State.OPEN:
-            raise _ws_router.Stale
-        text = _query.ws_text(payload)  # may raise on an unserialisable request: nothing sent
+            raise protocol.Stale
+        text = queries.ws_text(payload)  # may raise on an unserialisable request: nothing sent
         loop = asyncio.get_running_loop()
         entry = _Pending(payload["requestId"], payload, loop.create_future())
         self.router.sending(entry)
@@ -147,9 +149,9 @@ class _Connection:
             try:
                 await self.ws.send(text)
             except websockets.exceptions.ConnectionClosed as exc:
-                raise _query.ws_lost_error(
+                raise failures.ws_lost_error(
                     self._client.url, payload, f"send failed: {exc}", CONNECTION_LOST
-                ) from _query.safe_cause(exc)
+                ) from failures.safe_cause(exc)
             return await entry.future  # type: ignore[no-any-return]
         finally:
             # Whatever ended the wait (answer, error, timeout, cancellation), nothing stays
@@ -176,7 +178,7 @@ class _Connection:
         except websockets.exceptions.ConnectionClosed:
             pass
         except Exception as exc:  # never let the reader die silently
-            why = _ws_router.dropped_by(exc)
+            why = protocol.dropped_by(exc)
             log.exception("the WebSocket reader failed")
         if not self._closing:
             why = _describe_close(self.ws, why)
@@ -194,22 +196,22 @@ class _Connection:
             if due.send:
                 self.router.ping_sent(now)
                 try:
-                    await self.ws.send(_ws_router.PING)
+                    await self.ws.send(protocol.PING)
                 except websockets.exceptions.ConnectionClosed:
                     return  # the reader reports the drop
             await asyncio.sleep(max(due.wake - time.monotonic(), 0.001))
 
     def _dispatch(self, data: str | bytes) -> None:
-        routed = _ws_router.decode_frame(data)
+        routed = protocol.decode_frame(data)
         if isinstance(routed, dict):
             routed = self.router.route(routed)
         if routed.pong:
             self.router.pong_sent()
-            self._sends.spawn(self.ws.send(_ws_router.PONG), "sending a pong")
+            self._sends.spawn(self.ws.send(protocol.PONG), "sending a pong")
         elif routed.notification is not None:
             self._client._notify(routed.notification)
         elif routed.unmatched is not None:
-            _ws_router.log_unmatched(log, routed.unmatched, routed.what)
+            protocol.log_unmatched(log, routed.unmatched, routed.what)
             callback = self._client.on_unmatched_error
             if callback is not None:
                 self._client._run_callback(callback, routed.unmatched, "on_unmatched_error")
@@ -357,13 +359,13 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
             self._connect_lock = asyncio.Lock()
         async with self._connect_lock:
             if self._closed:
-                raise _query.ws_closed_error()
+                raise failures.ws_closed_error()
             conn = self._conn
             if conn is None or conn.dead:
                 ws = await self._open()
                 if self._closed:  # closed while we connected
                     await ws.close()
-                    raise _query.ws_closed_error()
+                    raise failures.ws_closed_error()
                 conn = self._conn = _Connection(self, ws)
             return conn
 
@@ -382,11 +384,11 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
                 self.timeout,
             )
         except websockets.exceptions.InvalidStatus as exc:
-            raise self._refused_handshake(exc) from _query.safe_cause(exc)
+            raise self._refused_handshake(exc) from failures.safe_cause(exc)
         except Exception as exc:  # refused, DNS, timeout, bad URL: nothing was sent
             bad_url = isinstance(exc, (ValueError, TypeError, websockets.exceptions.InvalidURI))
             hint = NOT_RETRYABLE if bad_url else CONNECT_FAILED
-            raise _query.ws_connect_error(self.url, exc, hint) from _query.safe_cause(exc)
+            raise failures.ws_connect_error(self.url, exc, hint) from failures.safe_cause(exc)
 
     def _refused_handshake(self, exc: websockets.exceptions.InvalidStatus) -> KuzzleError:
         """A handshake answered with an HTTP status: parsed like any HTTP answer (shared)."""
@@ -426,16 +428,16 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
     async def _query_once(
         self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
     ) -> Any:
-        payload = _query.ws_payload(request, self.jwt)
+        payload = queries.ws_payload(request, self.jwt)
         wait = self.timeout if timeout is None else timeout
         try:
             answer = await (await self._connection()).request(payload, wait)
-        except _ws_router.Stale:  # it dropped before our send: nothing was sent, reconnect once
+        except protocol.Stale:  # it dropped before our send: nothing was sent, reconnect once
             try:
                 answer = await (await self._connection()).request(payload, wait)
-            except _ws_router.Stale as exc:
-                raise _ws_router.stale_error(self.url, payload) from exc
-        return _query.ws_result(answer, strict)
+            except protocol.Stale as exc:
+                raise failures.stale_error(self.url, payload) from exc
+        return protocol.ws_result(answer, strict)
 
     def notifications(self, *, max_queued: int = 1000) -> NotificationStream:
         """An async iterator of the realtime notifications received from now on.
@@ -469,7 +471,7 @@ class AsyncKuzzleWebSocket(AsyncClientBase):
         if conn is not self._conn or self._closed:
             return  # closing: close() ends the streams, once
         for stream in list(self._streams):
-            stream._put(_query.ws_lost_error(self.url, {}, why, CONNECTION_LOST))
+            stream._put(failures.ws_lost_error(self.url, {}, why, CONNECTION_LOST))
 
     async def close(self) -> None:
         """Close the socket; pending queries fail with ConnectionLostError. Idempotent."""

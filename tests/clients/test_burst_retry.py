@@ -17,7 +17,7 @@ from common import NOW
 from retry_helpers import run_threads
 
 from kuzzle_errors import KuzzleError
-from kuzzle_errors._transport import host_key
+from kuzzle_errors._protocol.clients import host_key
 from kuzzle_errors.http import KuzzleHTTP
 from kuzzle_errors.retry import RetryBudget, RetryPolicy
 from kuzzle_errors.testing import StubKuzzle

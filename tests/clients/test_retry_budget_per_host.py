@@ -11,7 +11,7 @@ import responses
 
 import kuzzle_errors
 from kuzzle_errors import catalog
-from kuzzle_errors._transport import RetryCaller, host_key, scope_retry
+from kuzzle_errors._protocol.clients import RetryCaller, host_key, scope_retry
 from kuzzle_errors.http import KuzzleHTTP
 from kuzzle_errors.retry import RetryBudget, RetryPolicy
 from kuzzle_errors.websocket import KuzzleWebSocket

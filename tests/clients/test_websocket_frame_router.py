@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kuzzle_errors import ConnectionLostError, RequestTimeoutError, TooManyRequestsError
-from kuzzle_errors._ws_router import FrameRouter, Outcome, Routed, decode_frame
+from kuzzle_errors._protocol.websocket import FrameRouter, Outcome, Routed, decode_frame
 
 REFUSAL = {
     "status": 429,

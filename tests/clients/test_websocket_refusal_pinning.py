@@ -14,7 +14,7 @@ import pytest
 from common import NOW
 
 import kuzzle_errors
-from kuzzle_errors._transport import RefusalLedger
+from kuzzle_errors._protocol.websocket import RefusalLedger
 from kuzzle_errors.retry import RetryPolicy
 from kuzzle_errors.testing import StubKuzzle
 from kuzzle_errors.websocket import KuzzleWebSocket

@@ -326,7 +326,7 @@ def test_the_jwt_scanner_agrees_with_the_regex_it_replaces(pieces: list[str]) ->
 
 
 def test_a_cause_is_replaced_when_a_secret_hides_anywhere_in_its_chain() -> None:
-    from kuzzle_errors._query import RedactedCause, safe_cause
+    from kuzzle_errors._protocol.failures import RedactedCause, safe_cause
 
     secret = OSError(f"Authorization: Bearer {JWT}")
     by_reason = ConnectionError("connection failed")  # urllib3 keeps the wrapped one here

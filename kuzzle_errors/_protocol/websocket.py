@@ -5,10 +5,9 @@ reader task) differ in how frames move and how a waiting caller wakes up. Which 
 which query is decided here, once: answers matched by ``room`` (or by ``requestId`` for the
 invalid requests Kuzzle answers without a room), late or repeated answers dropped, stray
 errors told from notifications, per-socket rate-limit refusals pinned through
-:class:`~kuzzle_errors._transport.RefusalLedger`, pings and pongs counted, and the errors of
-the queries that time out or lose their connection.
-
-A :class:`FrameRouter` does no I/O and takes no lock: the sync client calls it under its own.
+:class:`RefusalLedger`, pings and pongs counted, and the errors of the queries that time out
+or lose their connection. A :class:`FrameRouter` does no I/O and takes no lock: the sync client
+calls it under its own.
 """
 
 from __future__ import annotations
@@ -19,45 +18,37 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
-from kuzzle_errors._query import (
-    SOCKET_RATE_LIMIT_ID,
-    error_from_message,
-    is_ping_frame,
-    ws_context,
-    ws_lost_error,
-)
-from kuzzle_errors._transport import (
-    CONNECT_FAILED,
+from kuzzle_errors._protocol.failures import (
     CONNECTION_LOST,
     NO_ANSWER,
-    RefusalLedger,
-    opt_str,
+    NOT_RETRYABLE,
     shown_url,
+    ws_lost_error,
 )
-from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError, RequestTimeoutError
+from kuzzle_errors._protocol.queries import ENVELOPE_KEYS, opt_str, ws_context
+from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, RequestTimeoutError, replace
+from kuzzle_errors.hints import RetryHint
+from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response, parse_response_and_body
 
-__all__ = [
-    "DEFAULT_MAX_FRAME_BYTES",
-    "PING",
-    "PONG",
-    "FrameRouter",
-    "Outcome",
-    "Routed",
-    "Stale",
-    "decode_frame",
-    "dropped_by",
-    "log_unmatched",
-    "stale_error",
-]
+#: The error Kuzzle's per-socket rate limit answers, with a random request id and no room.
+SOCKET_RATE_LIMIT_ID: Final = "network.websocket.ratelimit_exceeded"
+
 
 #: Kuzzle's application ping and pong frames.
 PING: Final = '{"p":1}'
+
+
 PONG: Final = '{"p":2}'
+
+
 #: Largest frame both clients accept by default, in bytes; a larger one drops the connection.
 DEFAULT_MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
+
+
 #: How many finished request ids a router remembers, so that a late or repeated answer to
 #: one is dropped rather than taken for a notification.
 FINISHED_MEMORY: Final = 1024
+
 
 #: What a waiting query ends with: its answer frame, or the error it raises.
 Outcome = dict[str, Any] | KuzzleError
@@ -67,19 +58,89 @@ class Stale(Exception):
     """The connection died before the query was sent: take a new one."""
 
 
-def stale_error(url: str, payload: Mapping[str, Any]) -> KuzzleError:
-    """The error of a query whose connection died twice before it could be sent."""
-    return ConnectionLostError(
-        f"connection to {shown_url(url)} lost before the request was sent",
-        problem=CONNECT_FAILED.reason,
-        retry_hint=CONNECT_FAILED,
-        **ws_context(payload),
-    )
-
-
 def dropped_by(exc: BaseException) -> str:
     """Why a connection dropped, when its reader failed with ``exc``."""
     return f"the connection dropped ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+def ws_result(answer: dict[str, Any], strict: bool) -> Any:
+    """``result`` of the answer to our query, or raise the error it carries."""
+    error = parse_response(answer, transport="websocket", strict=strict)
+    if error is not None:
+        raise error
+    if not any(key in answer for key in ENVELOPE_KEYS):
+        # No envelope, but our room: a plugin's result in Kuzzle's raw format, which Kuzzle
+        # sends as is with only ``room`` added (httpwsProtocol.js): give it back without it.
+        return {key: value for key, value in answer.items() if key != "room"}
+    return answer.get("result")
+
+
+def error_from_message(
+    msg: str | bytes | Mapping[str, Any], *, strict: bool = False
+) -> KuzzleError | None:
+    """The Kuzzle error one WebSocket frame carries, or None (success, notification, ping).
+
+    ``msg`` is the frame as received (text or bytes) or already decoded. A frame that is not
+    JSON, or not a Kuzzle message, gives an :class:`~kuzzle_errors.InvalidResponseError`.
+    """
+    decoded: object = msg
+    if not isinstance(msg, Mapping):
+        try:
+            decoded = json.loads(msg)
+        except (ValueError, TypeError, RecursionError):
+            decoded = None
+    if isinstance(decoded, Mapping) and (is_ping_frame(decoded) or is_notification(decoded)):
+        return None
+    return parse_response(msg, transport="websocket", strict=strict)
+
+
+def is_ping_frame(msg: Mapping[str, Any]) -> bool:
+    """``{"p":1}`` (Kuzzle's application ping) or ``{"p":2}`` (its pong)."""
+    return len(msg) == 1 and msg.get("p") in (1, 2)
+
+
+def is_notification(msg: Mapping[str, Any]) -> bool:
+    """A realtime notification (document, user, server, TokenExpired): a type and no error."""
+    # The server one has a top-level message and status that would read as a bare error.
+    return "type" in msg and msg.get("error") in (None, False)
+
+
+#: A refused handshake sent nothing but the handshake: a retry cannot run anything twice.
+HANDSHAKE_REFUSED: Final = "the WebSocket handshake was refused: no request was sent"
+
+
+def handshake_refusal(
+    url: str, status: int, headers: Mapping[str, Any], body: object, transport: str
+) -> KuzzleError:
+    """The error of a WebSocket handshake answered with an HTTP status instead of 101.
+
+    Parsed like any HTTP answer: Kuzzle's envelope (a 401 ``security.token.invalid``, a 404
+    ``network.http.url_not_found``...) gives the class of its id, anything else the class of
+    its status, so a permanent refusal is not retryable.
+    """
+    url = shown_url(url)
+    content = body if isinstance(body, (bytes, str)) else b""
+    error, _, _ = parse_response_and_body(
+        content, http_status=status, headers=headers, transport=transport
+    )
+    refused = f"the WebSocket handshake to {url} was refused with HTTP {status}"
+    if error is None:  # a success status instead of 101: not a WebSocket endpoint
+        raw = content.encode("utf-8", "replace") if isinstance(content, str) else content
+        return InvalidResponseError(
+            f"HTTP {status} from {url} instead of a WebSocket handshake",
+            http_status=status,
+            headers=headers,
+            raw=raw[:RAW_COPY_LIMIT],
+            transport=transport,
+            problem=f"{refused}: not a WebSocket endpoint",
+            retry_hint=NOT_RETRYABLE,
+        )
+    problem = f"{refused}: {error.problem}" if error.problem else refused
+    hint = error.retry_hint
+    if hint.retryable and not hint.replay_safe:  # a 502/504 of a proxy: nothing ran
+        hint = RetryHint(True, True, hint.delay, HANDSHAKE_REFUSED, hint.other_node)
+        return replace(error, problem=problem, retry_hint=hint)
+    return replace(error, problem=problem)
 
 
 class Waiter(Protocol):
@@ -133,6 +194,122 @@ class PingDue(NamedTuple):
     send: bool
     dead: bool
     wake: float
+
+
+class RefusalLedger:
+    """Which frames of one socket a per-socket rate-limit refusal may belong to.
+
+    Kuzzle's per-socket refusal (429 ``network.websocket.ratelimit_exceeded``) has a random
+    request id and no room: it names no frame. What Kuzzle does is known, though: it counts
+    every message (pings included) on arrival, before parsing, and writes the refusal at once,
+    in the handler that received the frame; an accepted request is answered later. Frames
+    come back in order on one socket, so:
+
+    * a refusal belongs to a frame sent before it arrived and not answered;
+    * once the answer to a frame arrives, the refusals of every frame sent before that one
+      have arrived too (the ``horizon``): later refusals are not theirs.
+
+    Refusals are attributed by elimination and only when certain: when the frames that may
+    be theirs and are still unanswered are exactly as many as the refusals, every one of them
+    was refused. A frame leaves the candidates only by being answered; a query that timed out
+    stays one (its refusal may be the one that came), so a refusal is never pinned on another
+    frame because the refused one stopped waiting. Giving up on attributing is always safe
+    (the queries then get their answer or time out, never replay-safe); pinning a refusal on
+    the wrong frame is not, since a refused write is replayed.
+
+    Keys are any hashable naming a frame (request ids, ``("ping", n)``...). :meth:`sent` must
+    be called in the order the frames reach the socket (under the lock that serializes the
+    sends): the horizon relies on it. Not thread-safe: callers hold their own lock. Meant for
+    every WebSocket client of the package.
+    """
+
+    __slots__ = (
+        "_blind_until",
+        "_episode",
+        "_horizon",
+        "_refusals",
+        "_seq",
+        "_tainted",
+        "_unresolved",
+    )
+
+    #: Unanswered frames remembered at most; past it the oldest is forgotten.
+    LIMIT: Final = 4096
+
+    def __init__(self) -> None:
+        self._seq = 0
+        self._unresolved: dict[Hashable, int] = {}  # frame -> send order (ascending)
+        self._horizon = 0  # every refusal of a frame sent up to here has arrived
+        self._blind_until = 0  # a forgotten frame: refusals before the horizon passes it are
+        self._episode: set[Hashable] = set()  # frames the counted refusals may belong to
+        self._refusals = 0
+        self._tainted = False  # a refusal of the episode may belong to a forgotten frame
+
+    def sent(self, key: Hashable) -> None:
+        """A frame that will get an answer or a refusal was (or is about to be) sent."""
+        self._seq += 1
+        self._unresolved[key] = self._seq
+        if len(self._unresolved) > self.LIMIT:
+            self.forget(next(iter(self._unresolved)))
+
+    def answered(self, key: Hashable) -> list[Hashable]:
+        """``key`` got its answer (so it was not refused); returns the frames now known refused."""
+        seq = self._unresolved.pop(key, None)
+        if seq is None:
+            return []
+        self._horizon = max(self._horizon, seq)
+        refused = self._settle()
+        # Frames behind the horizon are the subject of no later refusal: out of the current
+        # episode, forgetting them loses nothing (their callers track them).
+        # Send order is insertion order: stop at the first frame past the horizon, without
+        # copying every tracked frame (a burst of answers would be quadratic).
+        behind = []
+        for old, old_seq in self._unresolved.items():
+            if old_seq > self._horizon:
+                break
+            if old not in self._episode:
+                behind.append(old)
+        for old in behind:
+            del self._unresolved[old]
+        return refused
+
+    def refused(self) -> list[Hashable]:
+        """A refusal arrived; returns the frames known refused (empty while uncertain)."""
+        if not self._episode & self._unresolved.keys():  # the earlier episode is over
+            self._episode, self._refusals, self._tainted = set(), 0, False
+        self._episode.update(key for key, seq in self._unresolved.items() if seq > self._horizon)
+        self._refusals += 1
+        if self._horizon < self._blind_until:
+            self._tainted = True  # it may be the refusal of a frame no longer tracked
+        return self._settle()
+
+    def forget(self, key: Hashable) -> None:
+        """Stop tracking ``key`` unanswered: refusals that may be its are attributed to no one."""
+        seq = self._unresolved.pop(key, None)
+        if seq is not None:
+            self._blind_until = max(self._blind_until, seq)
+            if key in self._episode:
+                self._tainted = True
+
+    def suspected(self, key: Hashable) -> bool:
+        """True if a refusal that came may be the answer to ``key``."""
+        return key in self._episode and key in self._unresolved
+
+    def _settle(self) -> list[Hashable]:
+        if not self._refusals or self._tainted:
+            return []
+        live = [key for key in self._episode if key in self._unresolved]
+        if len(live) > self._refusals:
+            return []  # some of them are only slow: wait for more answers
+        refusals = self._refusals
+        self._episode, self._refusals = set(), 0
+        if len(live) < refusals:
+            # More refusals than frames they can belong to: one was for a frame not tracked
+            # here (or not ours); nothing can be attributed with certainty.
+            return []
+        for key in live:
+            del self._unresolved[key]
+        return live
 
 
 class FrameRouter(Generic[W]):

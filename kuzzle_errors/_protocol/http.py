@@ -1,31 +1,28 @@
-"""Building Kuzzle queries and reading their answers: shared by the sync and async clients.
-
-The HTTP clients (``requests``, ``httpx``) and the WebSocket clients (``websocket-client``,
-``websockets``) differ only in how bytes move; what they send and how an answer becomes a
-result or an exception lives here. No optional dependency: every transport module imports it.
+"""One query over HTTP, whichever library moves the bytes: what is sent, how the body is read
+(bounded, decompressed), how the answer or the failure becomes a result or an error.
 """
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal
 
-from kuzzle_errors._redact import redact_text
-from kuzzle_errors._transport import (
+from kuzzle_errors._protocol.failures import (
     CONNECT_FAILED,
     CONNECTION_LOST,
-    ENVELOPE_KEYS,
     NO_ANSWER,
     NOT_RETRYABLE,
-    BodyTooLarge,
-    exception_chain,
-    new_request_id,
-    opt_str,
-    request_fields,
     shown_url,
 )
+from kuzzle_errors._protocol.queries import (
+    ENVELOPE_KEYS,
+    REQUEST_ID_HEADER,
+    http_query,
+    request_context,
+    request_fields,
+)
+from kuzzle_errors._redact import redact_text
 from kuzzle_errors.exceptions import (
     ConnectionLostError,
     InvalidResponseError,
@@ -33,85 +30,90 @@ from kuzzle_errors.exceptions import (
     RequestTimeoutError,
 )
 from kuzzle_errors.hints import RetryHint
-from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response, parse_response_and_body
-
-__all__ = [
-    "SOCKET_RATE_LIMIT_ID",
-    "MAX_ERROR_BYTES",
-    "Failure",
-    "HTTPAttempt",
-    "error_from_message",
-    "hook_parses",
-    "cut_note",
-    "parse_http",
-    "is_notification",
-    "is_ping_frame",
-    "safe_cause",
-    "ws_closed_error",
-    "ws_connect_error",
-    "ws_context",
-    "ws_lost_error",
-    "ws_payload",
-    "ws_result",
-    "ws_text",
-]
-
-#: The header carrying the request id over HTTP (Kuzzle echoes it on routed answers).
-_REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
-#: The error Kuzzle's per-socket rate limit answers, with a random request id and no room.
-SOCKET_RATE_LIMIT_ID: Final = "network.websocket.ratelimit_exceeded"
+from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response_and_body
 
 
-def _dumps(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+class BodyTooLarge(Exception):
+    """A body passed its cap; ``data`` holds what was kept (the first ``limit`` bytes)."""
+
+    def __init__(self, data: bytes, limit: int) -> None:
+        super().__init__(f"the body is larger than {limit} bytes")
+        self.data = data
+        self.limit = limit
 
 
-def _request_context(
-    request: Mapping[str, Any], request_id: str | None, transport: str
-) -> dict[str, Any]:
-    """The context fields of an error about ``request`` sent as ``request_id`` on ``transport``."""
-    return {
-        "request_id": request_id,
-        **request_fields(request),
-        "volatile": request.get("volatile"),
-        "transport": transport,
-    }
+class BoundedBody:
+    """Collects a body chunk by chunk, decompressing gzip/deflate, never past ``limit`` bytes.
+
+    What is decompressed is capped too: a gzip bomb (1 GB from 1 MB) stops at the cap after
+    inflating at most ``limit`` bytes. ``feed`` raises :class:`BodyTooLarge` (keeping what was
+    read) or ``zlib.error`` for a body that is not what its ``Content-Encoding`` says. Only
+    gzip and deflate are decoded here (what Kuzzle sends); ``decodes(encoding)`` says whether
+    an encoding is, so a transport can let its library decode others.
+    """
+
+    def __init__(self, encoding: str | None, limit: int | None) -> None:
+        self.limit = limit
+        self._out = bytearray()
+        enc = (encoding or "").strip().lower()
+        # 32 + MAX_WBITS: a gzip or a zlib header, detected; raw deflate is tried on failure.
+        self._inflate = zlib.decompressobj(32 + zlib.MAX_WBITS) if enc in _INFLATED else None
+        self._raw_deflate = enc == "deflate"
+        self._started = False
+
+    @staticmethod
+    def decodes(encoding: str | None) -> bool:
+        """True for encodings :class:`BoundedBody` decodes itself (and identity)."""
+        return (encoding or "").strip().lower() in ("", "identity", *_INFLATED)
+
+    def feed(self, chunk: bytes) -> None:
+        """Add the next chunk as received."""
+        if not chunk:
+            return
+        if self._inflate is None:
+            self._keep(chunk)
+            return
+        try:
+            self._decompress(chunk)
+        except zlib.error:
+            if self._started or not self._raw_deflate:
+                raise
+            # Some servers send "deflate" without the zlib header: raw deflate.
+            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._decompress(chunk)
+        self._started = True
+
+    def finish(self) -> bytes:
+        """The whole body, decoded."""
+        if self._inflate is not None:
+            self._keep(self._inflate.flush())
+        return bytes(self._out)
+
+    def _decompress(self, data: bytes) -> None:
+        assert self._inflate is not None
+        while data:
+            room = 0 if self.limit is None else self.limit + 1 - len(self._out)
+            self._keep(self._inflate.decompress(data, room))  # room >= 1 here, or 0: no cap
+            data = self._inflate.unconsumed_tail
+
+    def _keep(self, data: bytes) -> None:
+        self._out += data
+        if self.limit is not None and len(self._out) > self.limit:
+            raise BodyTooLarge(bytes(self._out[: self.limit]), self.limit)
 
 
-# -- HTTP --------------------------------------------------------------------------------------
-
-
-class _HTTPQuery(NamedTuple):
-    """One attempt of a query over HTTP: what goes to ``POST /_query``."""
-
-    payload: dict[str, Any]  # the request without requestId/jwt (they travel as headers)
-    request_id: str
-    headers: dict[str, str]
-    data: bytes
-
-
-def _http_query(request: Mapping[str, Any], jwt: str | None) -> _HTTPQuery:
-    """The body and headers of ``POST /_query`` for ``request`` (a fresh request id if none)."""
-    payload = dict(request)
-    request_id = str(payload.pop("requestId", None) or new_request_id())
-    token = payload.pop("jwt", None) or jwt
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-        _REQUEST_ID_HEADER: request_id,
-    }
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    return _HTTPQuery(payload, request_id, headers, _dumps(payload).encode("utf-8"))
+_INFLATED: Final = ("gzip", "x-gzip", "deflate")
 
 
 def _from_kuzzle(headers: Mapping[str, str], request_id: str) -> bool:
     """True if Kuzzle itself wrote the answer: it sets these headers on every routed answer."""
-    return "X-Kuzzle-Node" in headers or headers.get(_REQUEST_ID_HEADER) == request_id
+    return "X-Kuzzle-Node" in headers or headers.get(REQUEST_ID_HEADER) == request_id
 
 
 #: The most of an error body (non-2xx) the HTTP clients read, after decompression.
 MAX_ERROR_BYTES: Final = 16 * 1024 * 1024
+
+
 #: An answer that ran but cannot be returned: the same answer would come again.
 _TOO_LARGE: Final = RetryHint(
     False, False, 0.0, "the request ran, but its answer is larger than the client accepts"
@@ -135,7 +137,7 @@ def _invalid_answer(
         http_status=status,
         headers=headers,
         raw=None if raw is None else raw[:RAW_COPY_LIMIT],
-        **_request_context(request, request_id, "http"),
+        **request_context(request, request_id, "http"),
         problem=problem,
         retry_hint=hint,
     )
@@ -227,7 +229,7 @@ def parse_http(
         headers=headers,
         transport="http",
         strict=strict,
-        request_id=None if sent is None else sent.get(_REQUEST_ID_HEADER),
+        request_id=None if sent is None else sent.get(REQUEST_ID_HEADER),
     )
 
 
@@ -244,6 +246,7 @@ def hook_parses(status: int, headers: Mapping[str, str], strict: bool) -> bool:
 
 #: How an HTTP attempt failed before a whole answer came, as the client's library tells it.
 Failure = Literal["unsendable", "connect", "timeout", "deadline", "lost"]
+
 
 #: Each failure's exception class, retry hint and words (``{url}``, ``{waited}`` seconds).
 _FAILURES: Final[dict[Failure, tuple[type[KuzzleError], RetryHint, str]]] = {
@@ -273,7 +276,7 @@ class HTTPAttempt:
     __slots__ = ("headers", "query", "response", "status", "strict")
 
     def __init__(self, request: Mapping[str, Any], jwt: str | None, *, strict: bool) -> None:
-        self.query = _http_query(request, jwt)
+        self.query = http_query(request, jwt)
         self.strict = strict
         self.response: Any = None
         self.status = 0
@@ -371,128 +374,7 @@ class HTTPAttempt:
         detail = redact_text(str(exc), 300) or "no detail"
         return cls(
             f"{what.format(url=shown_url(url), waited=waited)}: {type(exc).__name__}: {detail}",
-            **_request_context(self.query.payload, self.query.request_id, "http"),
+            **request_context(self.query.payload, self.query.request_id, "http"),
             problem=hint.reason,
             retry_hint=hint,
         )
-
-
-# -- WebSocket ---------------------------------------------------------------------------------
-
-
-def ws_payload(request: Mapping[str, Any], jwt: str | None) -> dict[str, Any]:
-    """The frame of one attempt: ``request`` with a fresh ``requestId`` (answers never mix)."""
-    payload = dict(request)
-    payload["requestId"] = new_request_id()
-    if jwt and "jwt" not in payload:
-        payload["jwt"] = jwt
-    return payload
-
-
-def ws_text(payload: Mapping[str, Any]) -> str:
-    """The JSON text frame of ``payload``."""
-    return _dumps(payload)
-
-
-def ws_result(answer: dict[str, Any], strict: bool) -> Any:
-    """``result`` of the answer to our query, or raise the error it carries."""
-    error = parse_response(answer, transport="websocket", strict=strict)
-    if error is not None:
-        raise error
-    if not any(key in answer for key in ENVELOPE_KEYS):
-        # No envelope, but our room: a plugin's result in Kuzzle's raw format, which Kuzzle
-        # sends as is with only ``room`` added (httpwsProtocol.js): give it back without it.
-        return {key: value for key, value in answer.items() if key != "room"}
-    return answer.get("result")
-
-
-def ws_context(request: Mapping[str, Any]) -> dict[str, Any]:
-    """The context fields of an error about ``request`` (a WebSocket frame we sent)."""
-    return _request_context(request, opt_str(request.get("requestId")), "websocket")
-
-
-def ws_lost_error(url: str, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
-    """The error of a query whose WebSocket connection to ``url`` was lost."""
-    return ConnectionLostError(
-        f"connection to {shown_url(url)} lost: {why}",
-        problem=hint.reason,
-        retry_hint=hint,
-        **ws_context(request),
-    )
-
-
-def ws_connect_error(url: str, why: str | BaseException, hint: RetryHint) -> KuzzleError:
-    """The error of a WebSocket connection to ``url`` that could not be made, ``why``.
-
-    An exception is shown as its class and its text, redacted (a library quotes the URL,
-    password included, or the headers of the answer) and bounded.
-    """
-    if isinstance(why, BaseException):
-        why = f"{type(why).__name__}: {redact_text(str(why), 300)}"
-    return ConnectionLostError(
-        f"could not connect to {shown_url(url)}: {why}",
-        transport="websocket",
-        problem=hint.reason,
-        retry_hint=hint,
-    )
-
-
-def ws_closed_error() -> KuzzleError:
-    """The error of a query made on a WebSocket client that was closed."""
-    return ConnectionLostError(
-        "the client is closed",
-        transport="websocket",
-        problem=NOT_RETRYABLE.reason,
-        retry_hint=NOT_RETRYABLE,
-    )
-
-
-def error_from_message(
-    msg: str | bytes | Mapping[str, Any], *, strict: bool = False
-) -> KuzzleError | None:
-    """The Kuzzle error one WebSocket frame carries, or None (success, notification, ping).
-
-    ``msg`` is the frame as received (text or bytes) or already decoded. A frame that is not
-    JSON, or not a Kuzzle message, gives an :class:`~kuzzle_errors.InvalidResponseError`.
-    """
-    decoded: object = msg
-    if not isinstance(msg, Mapping):
-        try:
-            decoded = json.loads(msg)
-        except (ValueError, TypeError, RecursionError):
-            decoded = None
-    if isinstance(decoded, Mapping) and (is_ping_frame(decoded) or is_notification(decoded)):
-        return None
-    return parse_response(msg, transport="websocket", strict=strict)
-
-
-def is_ping_frame(msg: Mapping[str, Any]) -> bool:
-    """``{"p":1}`` (Kuzzle's application ping) or ``{"p":2}`` (its pong)."""
-    return len(msg) == 1 and msg.get("p") in (1, 2)
-
-
-def is_notification(msg: Mapping[str, Any]) -> bool:
-    """A realtime notification (document, user, server, TokenExpired): a type and no error."""
-    # The server one has a top-level message and status that would read as a bare error.
-    return "type" in msg and msg.get("error") in (None, False)
-
-
-# -- causes ------------------------------------------------------------------------------------
-
-
-class RedactedCause(Exception):
-    """Chained in place of a library exception whose text (or chain) held a secret."""
-
-
-def safe_cause(exc: BaseException) -> BaseException:
-    """``exc``, or a :class:`RedactedCause` with its redacted text when its chain shows a secret.
-
-    A transport error is raised ``from`` the library's exception; tracebacks and
-    ``logging.exception`` print that chain, so it must not carry a token (an illegal
-    ``Authorization`` header value is quoted by httpx and h11).
-    """
-    for item in exception_chain(exc):
-        text = str(item)
-        if redact_text(text) != text:
-            return RedactedCause(f"{type(exc).__name__}: {redact_text(str(exc))}")
-    return exc

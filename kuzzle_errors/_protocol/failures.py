@@ -1,0 +1,124 @@
+"""Hints and errors of the failures a client meets on its own side: the connection could not be
+made, was lost, no answer came in time, the client was closed; how they show an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+from kuzzle_errors._protocol.queries import ws_context
+from kuzzle_errors._redact import redact_text
+from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError
+from kuzzle_errors.hints import RetryHint
+
+#: The request never left the client: replaying it cannot run it twice.
+CONNECT_FAILED: Final = RetryHint(
+    True, True, 0.0, "the connection could not be made: the request never reached the server"
+)
+
+
+#: The request was (perhaps) sent, then the connection failed: it may have run.
+CONNECTION_LOST: Final = RetryHint(
+    True, False, 0.0, "the connection failed after the request was sent: it may have been processed"
+)
+
+
+#: Sent, no answer in time: Kuzzle has no server-side timeout, so it may still run.
+NO_ANSWER: Final = RetryHint(
+    True, False, 0.0, "no answer in time: the request may have been (or still be) processed"
+)
+
+
+#: A client-side failure that will not go away by trying again (bad URL, TLS setup...).
+NOT_RETRYABLE: Final = RetryHint(
+    False, False, 0.0, "client-side configuration problem: retrying will not help"
+)
+
+
+def shown_url(url: str) -> str:
+    """``url`` as the transports write it in messages: a password in it is redacted."""
+    return redact_text(url, 300)
+
+
+def exception_chain(exc: BaseException, limit: int = 12) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it links to, each once and at most ``limit`` of them.
+
+    Links, depth first in this order: ``__cause__``, ``__context__`` (so the chain a traceback
+    prints comes first), then ``reason`` and ``args`` (where ``urllib3`` and ``requests`` nest
+    the exception they wrap). Bounded: chains can be cyclic, or very long.
+    """
+    seen: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo and len(seen) < limit:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        yield item
+        todo.extend(reversed(item.args))  # a stack: the last pushed is the next visited
+        todo.extend((getattr(item, "reason", None), item.__context__, item.__cause__))
+
+
+class RedactedCause(Exception):
+    """Chained in place of a library exception whose text (or chain) held a secret."""
+
+
+def safe_cause(exc: BaseException) -> BaseException:
+    """``exc``, or a :class:`RedactedCause` with its redacted text when its chain shows a secret.
+
+    A transport error is raised ``from`` the library's exception; tracebacks and
+    ``logging.exception`` print that chain, so it must not carry a token (an illegal
+    ``Authorization`` header value is quoted by httpx and h11).
+    """
+    for item in exception_chain(exc):
+        text = str(item)
+        if redact_text(text) != text:
+            return RedactedCause(f"{type(exc).__name__}: {redact_text(str(exc))}")
+    return exc
+
+
+def ws_lost_error(url: str, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
+    """The error of a query whose WebSocket connection to ``url`` was lost."""
+    return ConnectionLostError(
+        f"connection to {shown_url(url)} lost: {why}",
+        problem=hint.reason,
+        retry_hint=hint,
+        **ws_context(request),
+    )
+
+
+def ws_connect_error(url: str, why: str | BaseException, hint: RetryHint) -> KuzzleError:
+    """The error of a WebSocket connection to ``url`` that could not be made, ``why``.
+
+    An exception is shown as its class and its text, redacted (a library quotes the URL,
+    password included, or the headers of the answer) and bounded.
+    """
+    if isinstance(why, BaseException):
+        why = f"{type(why).__name__}: {redact_text(str(why), 300)}"
+    return ConnectionLostError(
+        f"could not connect to {shown_url(url)}: {why}",
+        transport="websocket",
+        problem=hint.reason,
+        retry_hint=hint,
+    )
+
+
+def ws_closed_error() -> KuzzleError:
+    """The error of a query made on a WebSocket client that was closed."""
+    return ConnectionLostError(
+        "the client is closed",
+        transport="websocket",
+        problem=NOT_RETRYABLE.reason,
+        retry_hint=NOT_RETRYABLE,
+    )
+
+
+def stale_error(url: str, payload: Mapping[str, Any]) -> KuzzleError:
+    """The error of a query whose connection died twice before it could be sent."""
+    return ConnectionLostError(
+        f"connection to {shown_url(url)} lost before the request was sent",
+        problem=CONNECT_FAILED.reason,
+        retry_hint=CONNECT_FAILED,
+        **ws_context(payload),
+    )
