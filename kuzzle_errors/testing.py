@@ -69,9 +69,6 @@ __all__ = [
 _GARBAGE: Final = "}{ this is not JSON"
 
 
-# -- ``responses`` helpers ---------------------------------------------------------------------
-
-
 def _add_json(
     rsps: Any,
     method: str,
@@ -174,9 +171,6 @@ def add_proxy_error(
     return text
 
 
-# -- the stub ----------------------------------------------------------------------------------
-
-
 class StubKuzzle:
     """A Kuzzle stand-in on loopback: Kuzzle's HTTP API and WebSocket protocol on one port.
 
@@ -206,8 +200,6 @@ class StubKuzzle:
         self._port = port
         self._state = StubState(options)
         self._server: StubServer | None = None
-
-    # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> StubKuzzle:
         """Start serving (in a background thread); returns self. Idempotent."""
@@ -286,8 +278,6 @@ class StubKuzzle:
         if self._server is None or not self._server.running:
             raise RuntimeError("the Kuzzle stub is not running: call start() first")
         return self._server
-
-    # -- scripted answers -------------------------------------------------------------------
 
     def respond(
         self, controller: str, action: str, result: Any, *, times: int | None = None
@@ -368,8 +358,6 @@ class StubKuzzle:
         """Store a document (``document:mCreate`` of the same id then fails as a duplicate)."""
         with self._state.lock:
             self._state.documents.setdefault((index, collection), {})[_id] = dict(body)
-
-    # -- connection-level faults ------------------------------------------------------------
 
     def proxy_error(
         self,
@@ -468,8 +456,6 @@ class StubKuzzle:
         request's own ``requestId`` (None turns it off): clients must route by ``room``."""
         with self._state.lock:
             self._state.interleave_room = room
-
-    # -- the request log --------------------------------------------------------------------
 
     @property
     def requests(self) -> list[RecordedRequest]:

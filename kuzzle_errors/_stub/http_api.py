@@ -114,8 +114,6 @@ class HttpApi:
         wire.respond(envelope["status"], headers, body, head_only=head.method == "HEAD")
         return True
 
-    # -- before routing -----------------------------------------------------------------------
-
     async def _content(self, wire: HttpWire, head: HttpHead) -> object:
         """The decoded body; :class:`_BareReply` for what Kuzzle refuses before routing."""
         limit = self.state.max_request_size
@@ -133,8 +131,6 @@ class HttpApi:
             raise _BareReply(error, keep_alive=False) from None
         return _decode_body(head, body)
 
-    # -- routing --------------------------------------------------------------------------------
-
     async def _routed(
         self,
         head: HttpHead,
@@ -144,30 +140,31 @@ class HttpApi:
         record: RecordedRequest,
     ) -> dict[str, Any] | None:
         """The envelope for a request past the pre-routing checks (None: drop, no answer)."""
-        node = self.state.node
+
+        # Refused before Kuzzle builds a request: the envelope has no request context.
+        def plain(**fields: Any) -> dict[str, Any]:
+            return make_response(request_id=request_id, node=self.state.node, **fields)
+
         if head.method == "GET" and head.path in ("/_ready", "/_healthcheck"):
             ready = head.path == "/_healthcheck" or self.state.is_ready()
-            return make_response(request_id=request_id, status=200 if ready else 503, node=node)
+            return plain(status=200 if ready else 503)
         if head.method == "OPTIONS" or (head.method == "HEAD" and head.path == "/"):
-            return make_response(result={}, request_id=request_id, node=node)
+            return plain(result={})
         if head.method not in VERBS:
-            error = make_error("network.http.unsupported_verb", head.method)
-            return make_response(error=error, request_id=request_id, node=node)
+            return plain(error=make_error("network.http.unsupported_verb", head.method))
         payload = _payload(head, content, jwt)
         if payload is None:
-            error = make_error("network.http.url_not_found", head.path)
-            return make_response(error=error, request_id=request_id, node=node)
+            return plain(error=make_error("network.http.url_not_found", head.path))
         record.payload = payload
         record.controller = str_or_none(payload.get("controller"))
         record.action = str_or_none(payload.get("action"))
         record.jwt = str_or_none(payload.get("jwt"))
         if payload.get("volatile") is _BAD_VOLATILE:
             raw = head.header("x-kuzzle-volatile")
-            error = make_error("network.http.volatile_parse_failed", raw)
-            return make_response(error=error, request_id=request_id, node=node)
+            return plain(error=make_error("network.http.volatile_parse_failed", raw))
         invalid = invalid_request(payload)
         if invalid is not None:
-            return make_response(error=invalid, request_id=request_id, node=node)
+            return plain(error=invalid)
         envelope, _effects = await self.funnel.execute(
             payload, "http", request_id, record.connection
         )
