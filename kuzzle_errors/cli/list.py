@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import textwrap
 from dataclasses import dataclass, fields
 from typing import Final, TextIO
@@ -18,7 +17,7 @@ from kuzzle_errors.cli.explain import (
     spec_hint,
     spec_record,
 )
-from kuzzle_errors.cli.style import WIDTH, Style, count, shorten
+from kuzzle_errors.cli.style import WIDTH, Style, count, shorten, write_json
 
 __all__ = ["Filters", "list_errors", "select"]
 
@@ -87,16 +86,15 @@ def write_table(out: TextIO, specs: list[ErrorSpec], style: Style) -> None:
     """Aligned columns fitting 100 characters; long ids and descriptions are cut with "…"."""
     id_width = min(max((len(spec.id) for spec in specs), default=2), MAX_ID_WIDTH)
     id_width = max(id_width, 2)
-    header = f"{'CODE':<10}  {'STATUS':<6}  {'ID':<{id_width}}  {'RETRY':<5}  DESCRIPTION"
-    out.write(style(header[:WIDTH], "bold") + "\n")
+    columns = f"{'CODE':<10}  {'STATUS':<6}  {'ID':<{id_width}}  {'RETRY':<5}  "
+    out.write(style(f"{columns}DESCRIPTION"[:WIDTH], "bold") + "\n")
     for spec in specs:
         label = retry_label(spec_hint(spec))
-        ident = shorten(spec.id, id_width)
-        cells = f"{spec.hex}  {spec.status:<6}  {ident:<{id_width}}  {label:<5}  "
-        desc = shorten(spec.description, WIDTH - len(cells))
         line = (
             f"{spec.hex}  {style.status(f'{spec.status:<6}', spec.status)}  "
-            f"{ident:<{id_width}}  {style(f'{label:<5}', _RETRY_COLOURS[label])}  {desc}"
+            f"{shorten(spec.id, id_width):<{id_width}}  "
+            f"{style(f'{label:<5}', _RETRY_COLOURS[label])}  "
+            f"{shorten(spec.description, WIDTH - len(columns))}"
         )
         out.write(line.rstrip() + "\n")
     for line in textwrap.wrap(f"{count(len(specs), 'error')}. {_LEGEND}", WIDTH):
@@ -112,18 +110,15 @@ def write_csv(out: TextIO, specs: list[ErrorSpec]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(_CSV_FIELDS)
     for spec in specs:
-        record = spec_record(spec)
-        row = []
-        for name in _CSV_FIELDS:
-            value = record[name]
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            elif isinstance(value, list):
-                value = " ".join(str(item) for item in value)
-            elif value is None:
-                value = ""
-            row.append(value)
-        writer.writerow(row)
+        writer.writerow(_cell(value) for value in spec_record(spec).values())
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return " ".join(str(item) for item in value)
+    return "" if value is None else value
 
 
 def list_errors(
@@ -136,8 +131,7 @@ def list_errors(
         err.write(f"kuzzle-errors list: {exc}\n")
         return 1
     if fmt == "json":
-        json.dump([spec_record(spec) for spec in specs], out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        write_json(out, [spec_record(spec) for spec in specs])
     elif fmt == "csv":
         write_csv(out, specs)
     elif specs:

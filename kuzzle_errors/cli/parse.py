@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final, TextIO
 
-from kuzzle_errors._redact import redact, redact_headers, redact_text, shown
-from kuzzle_errors.cli.explain import styled_advice
-from kuzzle_errors.cli.style import FIELD_ROOM, Style, count, write_field
+from kuzzle_errors._redact import redact, redact_text, shown
+from kuzzle_errors.cli.explain import advice_colour, retry_advice
+from kuzzle_errors.cli.style import Style, count, write_field, write_json
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
 from kuzzle_errors.parser import parse_response_and_body
 
@@ -137,19 +136,6 @@ def _compact(value: object, limit: int = _VALUE_LIMIT) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} chars)"
 
 
-class _Printer:
-    def __init__(self, out: TextIO, style: Style) -> None:
-        self.out = out
-        self.style = style
-
-    def field(self, name: str, value: str) -> None:
-        # Plain text is wrapped to the 100-column budget; styled text is left whole.
-        lines = [value]
-        if "\x1b" not in value:
-            lines = textwrap.wrap(value, FIELD_ROOM, break_on_hyphens=False) or [""]
-        write_field(self.out, self.style, name, lines)
-
-
 def _class_text(error: KuzzleError) -> str:
     cls = type(error)
     if cls.kuzzle_id is not None:
@@ -157,75 +143,62 @@ def _class_text(error: KuzzleError) -> str:
     return f"kuzzle_errors.{cls.__name__}"
 
 
-def _describe_error(error: KuzzleError, printer: _Printer) -> None:
-    style = printer.style
-    printer.out.write(
-        f"{style(type(error).__name__, 'bold')}: {style.status(str(error), error.status)}\n"
-    )
+#: The fields ``parse`` shows of an error, in order: the keys of ``to_dict()`` (plus
+#: ``result``), with spaces for underscores.
+_SHOWN: Final = (
+    *("id", "code", "status", "http status", "message", "props", "request id", "node"),
+    *("controller", "action", "index", "collection", "volatile", "result", "transport"),
+    *("headers", "problem", "stack"),
+)
+
+
+def _field_texts(error: KuzzleError) -> dict[str, str | None]:
+    """Each of :data:`_SHOWN` as text, None for what the server did not send."""
     data = error.to_dict()  # redacted, JSON-safe
-    printer.field("class", _class_text(error))
-    absent: list[str] = []
+    data["result"] = redact(error.result)
+    values = {name: data.get(name.replace(" ", "_")) for name in _SHOWN}
+    texts = {name: None if value is None else _compact(value) for name, value in values.items()}
+    if error.code is not None:
+        texts["code"] = f"{error.hex} ({error.code})"
+    texts["message"] = _compact(data["message"], 2000)
+    texts["headers"] = "; ".join(f"{k}: {v}" for k, v in data["headers"].items()) or None
+    stack = (data["stack"] or "").strip().splitlines()
+    more = f" (+{count(len(stack) - 1, 'line')})" if len(stack) > 1 else ""
+    texts["stack"] = _compact(stack[0], 200) + more if stack else None
+    return texts
 
-    def show(name: str, key: str, text: str | None = None) -> None:
-        value = data.get(key)
-        if value is None:
-            absent.append(name)
-        else:
-            printer.field(name, text if text is not None else _compact(value))
 
-    show("id", "id")
-    show("code", "code", f"{error.hex} ({error.code})")
-    show("status", "status")
-    show("http status", "http_status")
-    show("message", "message", _compact(data["message"], 2000))
-    show("props", "props")
-    show("request id", "request_id")
-    show("node", "node")
-    show("controller", "controller")
-    show("action", "action")
-    show("index", "index")
-    show("collection", "collection")
-    show("volatile", "volatile")
-    if error.result is None:
-        absent.append("result")
-    else:
-        printer.field("result", _compact(redact(error.result)))
-    show("transport", "transport")
-    headers = redact_headers(error.headers)
-    if headers:
-        printer.field("headers", "; ".join(f"{k}: {v}" for k, v in headers.items()))
-    else:
-        absent.append("headers")
-    show("problem", "problem")
-    stack = data.get("stack")
-    if isinstance(stack, str) and stack.strip():
-        lines = stack.strip().splitlines()
-        more = f" (+{count(len(lines) - 1, 'line')})" if len(lines) > 1 else ""
-        printer.field("stack", _compact(lines[0], 200) + more)
-    else:
-        absent.append("stack")
+def _describe_error(error: KuzzleError, out: TextIO, style: Style) -> None:
+    title = f"{style(type(error).__name__, 'bold')}: {style.status(str(error), error.status)}"
+    out.write(f"{title}\n")
+    write_field(out, style, "class", _class_text(error))
+    texts = _field_texts(error)
+    for name, text in texts.items():
+        if text is not None:
+            write_field(out, style, name, text)
     if error.spec is not None:
         spec = error.spec
-        printer.field("catalogue", f"{spec.class_name} {spec.status}: {spec.description}")
+        write_field(out, style, "catalogue", f"{spec.class_name} {spec.status}: {spec.description}")
     elif error.id:
-        printer.field("catalogue", "unknown id (a plugin's, an application's or a newer Kuzzle's)")
+        unknown = "unknown id (a plugin's, an application's or a newer Kuzzle's)"
+        write_field(out, style, "catalogue", unknown)
     if isinstance(error, PartialError):
-        _describe_partial(error, printer)
-    printer.field("retry", styled_advice(error.retry_hint, style))
+        _describe_partial(error, out, style)
+    hint = error.retry_hint
+    write_field(out, style, "retry", retry_advice(hint), advice_colour(hint))
     if error.retry_after is not None:
-        printer.field("retry after", f"{error.retry_after:g} s (Retry-After header)")
+        write_field(out, style, "retry after", f"{error.retry_after:g} s (Retry-After header)")
+    absent = [name for name, text in texts.items() if text is None]
     if absent:
-        printer.field("not sent", ", ".join(absent))
+        write_field(out, style, "not sent", ", ".join(absent))
 
 
-def _describe_partial(error: PartialError, printer: _Printer) -> None:
+def _describe_partial(error: PartialError, out: TextIO, style: Style) -> None:
     items = error.items
     sent = "not sent" if error.count is None else str(error.count)
-    printer.field("failed", f"{count(len(items), 'item')} (count {sent})")
+    write_field(out, style, "failed", f"{count(len(items), 'item')} (count {sent})")
     for number, item in enumerate(items, 1):
-        parts = []
-        if item.action:
-            parts.append(item.action)
+        parts = [item.action] if item.action else []
         parts.append(f"id={shown(item.id)}" if item.id is not None else "no id")
         if item.status is not None:
             parts.append(f"status {item.status}")
@@ -233,29 +206,29 @@ def _describe_partial(error: PartialError, printer: _Printer) -> None:
             parts.append(str(shown(item.error.id)))
         if item.reason:
             parts.append(_compact(redact_text(item.reason), 120))
-        printer.field(f"  #{number}", ", ".join(parts))
+        write_field(out, style, f"  #{number}", ", ".join(parts))
     successes = error.successes
     if successes:
-        printer.field(
-            "succeeded", f"{count(len(successes), 'item')}: {_compact(redact(successes), 200)}"
-        )
+        text = f"{count(len(successes), 'item')}: {_compact(redact(successes), 200)}"
+        write_field(out, style, "succeeded", text)
 
 
-def _describe_success(parsed: RawResponse, body: Any, printer: _Printer, strict: bool) -> None:
+def _describe_success(
+    parsed: RawResponse, body: Any, out: TextIO, style: Style, strict: bool
+) -> None:
     status = parsed.http_status
     if isinstance(body, Mapping) and body.get("status") is not None:
         status = body.get("status")
     said = shown(status) if status is not None else "not sent"
-    printer.out.write(printer.style(f"success (status {said})", "green") + "\n")
+    out.write(style(f"success (status {said})", "green") + "\n")
     if isinstance(body, Mapping):
         result = body.get("result")
-        printer.field("result", _compact(redact(result)))
+        write_field(out, style, "result", _compact(redact(result)))
         errors = result.get("errors") if isinstance(result, Mapping) else None
         if isinstance(errors, list) and errors and not strict:
-            printer.field(
-                "note",
-                f"the result holds {count(len(errors), 'item')} that failed: --strict reports them",
-            )
+            failed = count(len(errors), "item")
+            note = f"the result holds {failed} that failed: --strict reports them"
+            write_field(out, style, "note", note)
 
 
 def read_input(source: str | None, stdin: BinaryIO) -> bytes:
@@ -311,14 +284,12 @@ def parse_command(
             "response body, or curl -i output with its status line\n"
         )
         return EXIT_UNUSABLE
-    printer = _Printer(out, style)
     if fmt == "json":
-        json.dump(_json_report(error), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        write_json(out, _json_report(error))
     elif error is None:
-        _describe_success(parsed, body, printer, strict)
+        _describe_success(parsed, body, out, style, strict)
     else:
-        _describe_error(error, printer)
+        _describe_error(error, out, style)
     return EXIT_SUCCESS if error is None else EXIT_ERROR
 
 

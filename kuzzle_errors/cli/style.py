@@ -1,18 +1,18 @@
-"""Terminal styling for the command line: colour only when it helps, never in pipes."""
+"""The command line's output: 100 columns, labelled fields, JSON, colour only when it helps."""
 
 from __future__ import annotations
 
+import json
 import os
+import textwrap
 from typing import Final, TextIO
 
-__all__ = ["FIELD_ROOM", "LABEL", "WIDTH", "Style", "count", "shorten", "use_colour", "write_field"]
+__all__ = ["LABEL", "WIDTH", "Style", "count", "shorten", "use_colour", "write_field", "write_json"]
 
 #: Columns the command line's output fits in.
 WIDTH: Final = 100
 #: Width of the field names in the ``explain`` and ``parse`` outputs.
 LABEL: Final = 13
-#: Columns left for a field's value: ``WIDTH`` minus the indent and the label.
-FIELD_ROOM: Final = WIDTH - LABEL - 2
 
 _CODES: Final[dict[str, str]] = {
     "bold": "1",
@@ -35,13 +35,6 @@ def shorten(text: str, width: int) -> str:
     if width <= 0:
         return ""
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def write_field(out: TextIO, style: Style, name: str, lines: list[str]) -> None:
-    """One labelled field: ``name`` (dimmed) then the first line, the others indented below."""
-    out.write(f"  {style(name.ljust(LABEL), 'dim')}{lines[0]}\n")
-    for line in lines[1:]:
-        out.write(f"  {' ' * LABEL}{line}\n")
 
 
 def use_colour(stream: TextIO, choice: str = "auto") -> bool:
@@ -68,17 +61,37 @@ class Style:
         self.enabled = enabled
 
     def __call__(self, text: str, *styles: str) -> str:
-        if not self.enabled or not styles or not text:
+        """``text`` in ``styles`` (names of :data:`_CODES`; an empty name is no style)."""
+        codes = ";".join(_CODES[name] for name in styles if name)
+        if not self.enabled or not codes or not text:
             return text
-        codes = ";".join(_CODES[name] for name in styles)
         return f"\x1b[{codes}m{text}\x1b[0m"
 
-    def status(self, text: str, status: int | None) -> str:
-        """Colour a status-bearing text the way its status deserves."""
+    @staticmethod
+    def status_colour(status: int | None) -> str:
+        """The colour a status deserves: red for 5xx, yellow for 4xx, cyan otherwise."""
         if status is None:
-            return text
+            return ""
         if status >= 500:
-            return self(text, "red")
-        if status >= 400:
-            return self(text, "yellow")
-        return self(text, "cyan")
+            return "red"
+        return "yellow" if status >= 400 else "cyan"
+
+    def status(self, text: str, status: int | None) -> str:
+        """``text`` in the colour of ``status``."""
+        return self(text, self.status_colour(status))
+
+
+def write_field(out: TextIO, style: Style, name: str, value: str, colour: str = "") -> None:
+    """One labelled field: ``name`` (dimmed), then ``value`` wrapped to :data:`WIDTH`, each of
+    its lines in ``colour`` (wrapped before it is coloured, so colour moves no line break)."""
+    room = WIDTH - LABEL - 2
+    lines = textwrap.wrap(value, room, break_on_hyphens=False) or [""]
+    out.write(f"  {style(name.ljust(LABEL), 'dim')}{style(lines[0], colour)}\n")
+    for line in lines[1:]:
+        out.write(f"  {' ' * LABEL}{style(line, colour)}\n")
+
+
+def write_json(out: TextIO, value: object) -> None:
+    """``value`` as indented JSON, non-ASCII text kept as it is."""
+    json.dump(value, out, indent=2, ensure_ascii=False)
+    out.write("\n")
