@@ -1,15 +1,7 @@
-"""The ``kuzzle-errors`` command line: explain, list and parse Kuzzle errors.
+"""The ``kuzzle-errors`` command line: its arguments, and the dispatch to each command.
 
-::
-
-    kuzzle-errors explain 0x0101000b          # what is this code? should I retry?
-    kuzzle-errors list --status 503           # the catalogue, filtered
-    curl -si http://localhost:7512/... | kuzzle-errors parse
-    kuzzle-errors demo                        # the library against an embedded Kuzzle stub
-    kuzzle-errors stub --port 7512            # serve the stub until interrupted
-
-Only the standard library is used here; ``demo`` and ``stub`` load their modules (and
-their optional dependencies) on demand.
+Only the standard library is imported here; each command loads its module (and ``demo`` and
+``stub`` their optional dependencies) when it runs. The commands: docs/reference/cli.md.
 """
 
 from __future__ import annotations
@@ -20,7 +12,6 @@ import io
 import os
 import sys
 from collections.abc import Sequence
-from types import ModuleType
 from typing import Any, TextIO
 
 from kuzzle_errors.cli.stub import add_arguments as add_stub_arguments
@@ -52,13 +43,6 @@ exit status:
 """
 
 
-def _version_text() -> str:
-    from kuzzle_errors import __version__, catalog
-
-    ids = sum(1 for _ in catalog.all_specs())
-    return f"{_PROG} {__version__} (catalogue: Kuzzle 2.56 and 1.x, {ids} error ids)"
-
-
 class _VersionAction(argparse.Action):
     """``--version``, computed only when asked (counting ids builds the catalogue)."""
 
@@ -72,7 +56,12 @@ class _VersionAction(argparse.Action):
         values: object,
         option_string: str | None = None,
     ) -> None:
-        sys.stdout.write(_version_text() + "\n")
+        from kuzzle_errors import __version__, catalog
+
+        ids = sum(1 for _ in catalog.all_specs())
+        sys.stdout.write(
+            f"{_PROG} {__version__} (catalogue: Kuzzle 2.56 and 1.x, {ids} error ids)\n"
+        )
         parser.exit()
 
 
@@ -210,59 +199,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _optional_module(name: str, command: str, err: TextIO) -> ModuleType | None:
-    """Import a module an optional command needs, or explain why it cannot run."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            err.write(f"{_PROG} {command}: not available ({name} is not installed)\n")
-        else:
-            err.write(f"{_PROG} {command}: needs the {exc.name!r} package: {_EXTRAS_HINT}\n")
-        return None
+def _missing(command: str, module: str, exc: ModuleNotFoundError, err: TextIO) -> int:
+    """Say why an optional command cannot run: its module, or a package it needs, is missing."""
+    if exc.name == module:
+        err.write(f"{_PROG} {command}: not available ({module} is not installed)\n")
+    else:
+        err.write(f"{_PROG} {command}: needs the {exc.name!r} package: {_EXTRAS_HINT}\n")
+    return 1
 
 
 def _run_demo(argv: list[str], err: TextIO) -> int:
-    module = _optional_module("kuzzle_errors.cli.demo", "demo", err)
-    if module is None:
-        return 1
+    module = "kuzzle_errors.cli.demo"
     try:
-        return int(module.main(argv) or 0)
-    except KeyboardInterrupt:
-        return 130
+        return int(importlib.import_module(module).main(argv))
+    except ModuleNotFoundError as exc:
+        return _missing("demo", module, exc, err)
 
 
 def _run_stub(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kuzzle_errors.cli.stub import setup, stub_options
 
-    module = _optional_module("kuzzle_errors.testing", "stub", err)
-    if module is None:
-        return 1
-    host, port = args.host, args.port
+    module = "kuzzle_errors.testing"
     try:
-        module.serve(host, port, setup=setup(args), **stub_options(args))
+        serve = importlib.import_module(module).serve
+        serve(args.host, args.port, setup=setup(args), **stub_options(args))
+    except ModuleNotFoundError as exc:  # the stub, or the server's own dependency (h11)
+        return _missing("stub", module, exc, err)
     except KeyboardInterrupt:
         out.write("stub stopped\n")
-    except ModuleNotFoundError as exc:  # the server's own dependency (h11) is missing
-        err.write(f"{_PROG} stub: needs the {exc.name!r} package: {_EXTRAS_HINT}\n")
-        return 1
     except OSError as exc:  # port in use, address not available...
-        err.write(f"{_PROG} stub: cannot serve on {host}:{port}: {exc}\n")
+        err.write(f"{_PROG} stub: cannot serve on {args.host}:{args.port}: {exc}\n")
         return 1
     return 0
-
-
-def _tolerant(stream: TextIO) -> None:
-    # A description with non-ASCII text must not crash a non-UTF-8 console.
-    if isinstance(stream, io.TextIOWrapper):
-        stream.reconfigure(errors="backslashreplace")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (console script ``kuzzle-errors``)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     out, err = sys.stdout, sys.stderr
-    _tolerant(out)
+    if isinstance(out, io.TextIOWrapper):  # non-ASCII text must not crash a non-UTF-8 console
+        out.reconfigure(errors="backslashreplace")
     try:
         if args_list[:1] == ["demo"]:  # every later argument belongs to the demo
             return _run_demo(args_list[1:], err)

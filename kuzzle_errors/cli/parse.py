@@ -13,6 +13,7 @@ from kuzzle_errors.cli.explain import advice_colour, retry_advice
 from kuzzle_errors.cli.style import Style, count, write_field, write_json
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
 from kuzzle_errors.parser import parse_response_and_body
+from kuzzle_errors.partial import PartialItem
 
 __all__ = [
     "EXIT_ERROR",
@@ -198,14 +199,15 @@ def _describe_partial(error: PartialError, out: TextIO, style: Style) -> None:
     sent = "not sent" if error.count is None else str(error.count)
     write_field(out, style, "failed", f"{count(len(items), 'item')} (count {sent})")
     for number, item in enumerate(items, 1):
-        parts = [item.action] if item.action else []
-        parts.append(f"id={shown(item.id)}" if item.id is not None else "no id")
-        if item.status is not None:
-            parts.append(f"status {item.status}")
-        if item.error is not None and item.error.id:
-            parts.append(str(shown(item.error.id)))
-        if item.reason:
-            parts.append(_compact(redact_text(item.reason), 120))
+        record = _item_record(item)
+        parts = [record["action"]] if record["action"] else []
+        parts.append(f"id={record['id']}" if record["id"] is not None else "no id")
+        if record["status"] is not None:
+            parts.append(f"status {record['status']}")
+        if record["error_id"]:
+            parts.append(record["error_id"])
+        if record["reason"]:
+            parts.append(_compact(record["reason"], 120))
         write_field(out, style, f"  #{number}", ", ".join(parts))
     successes = error.successes
     if successes:
@@ -299,15 +301,17 @@ def _json_report(error: KuzzleError | None) -> dict[str, Any]:
     report: dict[str, Any] = {"ok": False, "python_class": _class_text(error).split(" ")[0]}
     report.update(error.to_dict())
     if isinstance(error, PartialError):
-        report["items"] = [
-            {
-                "id": shown(item.id),
-                "status": redact(item.status),
-                "reason": redact_text(item.reason) if item.reason else None,
-                "action": shown(item.action),
-                "error_id": shown(item.error.id) if item.error is not None else None,
-            }
-            for item in error.items
-        ]
+        report["items"] = [_item_record(item) for item in error.items]
         report["successes"] = redact(error.successes)
     return report
+
+
+def _item_record(item: PartialItem) -> dict[str, Any]:
+    """A failed item's fields, redacted: what ``parse`` shows of it."""
+    return {
+        "id": shown(item.id),
+        "status": redact(item.status),
+        "reason": redact_text(item.reason) if item.reason else None,
+        "action": shown(item.action),
+        "error_id": shown(item.error.id) if item.error is not None else None,
+    }
