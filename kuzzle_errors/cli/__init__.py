@@ -3,7 +3,7 @@
 ``main`` parses the arguments and dispatches; each command lives in its own module:
 ``explain``, ``list`` and ``parse`` (the catalogue and response readers), ``demo`` (the
 library against the embedded stub), ``stub`` (the served stub's limits and failure modes)
-and ``style`` (terminal widths and colour).
+and ``style`` (the output: 100 columns, labelled fields, JSON, colour).
 """
 
 from __future__ import annotations

@@ -227,12 +227,11 @@ def suggest(query: str, limit: int = 5) -> list[str]:
 # -- output --------------------------------------------------------------------------------
 
 
-def _versions_text(spec: ErrorSpec) -> str:
-    if spec.versions == (1, 2):
-        return "Kuzzle 1 and 2"
-    if spec.versions == (1,):
-        return "Kuzzle 1 only (removed in Kuzzle 2)"
-    return "Kuzzle 2 only"
+_VERSIONS: Final = {
+    (1, 2): "Kuzzle 1 and 2",
+    (1,): "Kuzzle 1 only (removed in Kuzzle 2)",
+    (2,): "Kuzzle 2 only",
+}
 
 
 def _write_spec(out: TextIO, style: Style, spec: ErrorSpec, title: str = "") -> None:
@@ -245,7 +244,7 @@ def _write_spec(out: TextIO, style: Style, spec: ErrorSpec, title: str = "") -> 
         ("python", f"{_python_class(spec)} (subclass of {spec.class_name})", ""),
         ("description", spec.description, ""),
         ("message", template, ""),
-        ("versions", _versions_text(spec), ""),
+        ("versions", _VERSIONS[spec.versions], ""),
         ("deprecated", f"since Kuzzle {spec.deprecated}" if spec.deprecated else "no", ""),
         ("retry", retry_advice(hint), advice_colour(hint)),
     ):
