@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import io
 import socket
 import threading
 import time
@@ -21,6 +22,7 @@ import requests
 import urllib3
 import urllib3.connection
 
+from kuzzle_errors._adapters import set_pool_classes
 from kuzzle_errors._protocol.http import BoundedBody
 
 __all__ = ["Call", "DeadlineAdapter", "read_body"]
@@ -176,12 +178,12 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
+        set_pool_classes(self.poolmanager, _POOLS)
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **kwargs)
         if type(manager) is urllib3.ProxyManager:  # SOCKS managers keep their own pools
-            manager.pool_classes_by_scheme = _POOLS
+            set_pool_classes(manager, _POOLS)
         return manager
 
 
@@ -207,15 +209,21 @@ def read_body(resp: requests.Response, limit: int | None, deadline: float) -> No
             body.feed(chunk)
         data = body.finish()
     except BaseException as exc:
-        kept = getattr(exc, "data", b"")
-        resp._content = kept  # what was read stays reachable from the response
-        resp._content_consumed = True  # type: ignore[attr-defined]
         # The rest was not read: the connection cannot be reused. Closed here, as
         # Response.close() skips it once the content is consumed (and an answer that ends at
         # close holds the only reference to its socket).
         resp.raw.close()
         resp.close()
+        _keep(resp, getattr(exc, "data", b""))  # what was read stays reachable
         raise
-    resp._content = data
-    resp._content_consumed = True  # type: ignore[attr-defined]
     resp.raw.release_conn()
+    _keep(resp, data)
+
+
+def _keep(resp: requests.Response, data: bytes) -> None:
+    """Make ``data`` the ``content`` of ``resp``, whose body was read from ``resp.raw``.
+
+    ``Response.content`` reads the body from ``raw`` on first use: a file holding what was read
+    (decoded, within the cap) takes the place of the spent urllib3 stream.
+    """
+    resp.raw = io.BytesIO(data)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
+from kuzzle_errors._adapters import keep_httpx_content
 from kuzzle_errors._protocol.clients import AsyncClientBase, acall_with_retry
 from kuzzle_errors._protocol.failures import safe_cause
 from kuzzle_errors._protocol.http import (
@@ -300,9 +301,9 @@ class AsyncKuzzleHTTP(AsyncClientBase):
                     body.feed(chunk)
                 content = body.finish()
             except BodyTooLarge as exc:
-                resp._content = exc.data  # what was read stays reachable from the response
+                keep_httpx_content(resp, exc.data)  # what was read stays reachable
                 raise
-            resp._content = content  # read through the raw stream: give .content a value
+            keep_httpx_content(resp, content)
             return resp, content
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old releases: untyped
 
+from kuzzle_errors._adapters import RecvHook
 from kuzzle_errors._protocol import failures, queries
 from kuzzle_errors._protocol import websocket as protocol
 from kuzzle_errors._protocol.clients import call_with_retry, scope_retry
@@ -65,46 +66,19 @@ def _settle(entry: _Pending, outcome: protocol.Outcome) -> None:
     entry.cond.notify()
 
 
-class _FrameLimit(Exception):
-    """A frame broke the size or time bound: the connection is dropped."""
+class _BoundedWebSocket(RecvHook, _wsc.WebSocket):  # type: ignore[misc, unused-ignore]
+    """websocket-client's socket, each message bounded in size and time by a FrameClock.
 
-
-class _BoundedWebSocket(_wsc.WebSocket):  # type: ignore[misc, unused-ignore]
-    """websocket-client's socket with a bound on each frame's size and on the time it takes.
-
-    Without them a server announcing a 1 GB frame, then dripping it a byte at a time, keeps
-    the reader reading that frame for ever: every query times out and nothing notices. UTF-8
-    is not validated (pure Python in websocket-client, seconds for a 10 MB answer): the reader
-    decodes with ``replace`` anyway.
+    UTF-8 is not validated (pure Python in websocket-client, seconds for a 10 MB answer): the
+    reader decodes with ``replace`` anyway.
     """
 
-    def __init__(self, max_frame_bytes: int, frame_timeout: float) -> None:
+    def __init__(self, clock: protocol.FrameClock) -> None:
         super().__init__(skip_utf8_validation=True)
-        self._max_frame_bytes = max_frame_bytes
-        self._frame_timeout = frame_timeout
-        self._frame_started: float | None = None  # when the current frame's first bytes came
+        self.clock = clock
 
-    def _recv(self, bufsize: int) -> bytes:
-        length = self.frame_buffer.length
-        if length is not None and length > self._max_frame_bytes:
-            raise _FrameLimit(
-                f"the server announced a frame of {length} bytes "
-                f"(max_frame_bytes is {self._max_frame_bytes})"
-            )
-        started = self._frame_started
-        if started is not None and time.monotonic() - started > self._frame_timeout:
-            raise _FrameLimit(
-                f"a frame took more than {self._frame_timeout:g} s to arrive (frame_timeout)"
-            )
-        data: bytes = super()._recv(bufsize)  # type: ignore[no-untyped-call, unused-ignore]
-        if started is None:
-            self._frame_started = time.monotonic()
-        return data
-
-    def recv_frame(self) -> Any:
-        frame = super().recv_frame()  # type: ignore[no-untyped-call, unused-ignore]
-        self._frame_started = None
-        return frame
+    def received(self, data: bytes) -> None:
+        self.clock.feed(data, time.monotonic())
 
 
 def _shutdown(ws: Any) -> None:
@@ -161,7 +135,8 @@ def _open(client: KuzzleWebSocket, attempt: _Attempt) -> Any:
     websocket-client bounds each read of the handshake, not the handshake: a server dripping
     its 101 answer a byte at a time would hold it for ever. A timer cuts it at the deadline.
     """
-    ws: Any = _BoundedWebSocket(client.max_frame_bytes, client.frame_timeout or client.timeout)
+    clock = protocol.FrameClock(client.max_frame_bytes, client.frame_timeout or client.timeout)
+    ws: Any = _BoundedWebSocket(clock)
     attempt.started(ws)
     watchdog = threading.Timer(
         client.timeout, attempt.stop, (f"no handshake within {client.timeout:g} s",)
@@ -275,6 +250,7 @@ class _Connection:
                 try:
                     opcode, data = self._ws.recv_data()
                 except _wsc.WebSocketTimeoutException:
+                    self._ws.clock.check(time.monotonic())  # gone quiet in the middle of a frame
                     if self._closing:
                         break  # the server did not answer our close frame: stop anyway
                     if not self._idle():
@@ -290,7 +266,7 @@ class _Connection:
                     self._dispatch(data.decode("utf-8", "replace"))  # validated by the library
                 elif opcode in (_wsc.ABNF.OPCODE_TEXT, _wsc.ABNF.OPCODE_BINARY):
                     self._dispatch(data)
-        except _FrameLimit as exc:  # a hostile or broken frame: the socket is unusable
+        except protocol.FrameLimit as exc:  # a hostile or broken frame: the socket is unusable
             why = f"the connection was dropped: {exc}"
         except Exception as exc:  # the socket failed or was aborted: report, never raise
             if not self._closing:

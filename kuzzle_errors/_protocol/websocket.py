@@ -484,3 +484,91 @@ def _refusal_error(message: Mapping[str, Any] | None, request: Mapping[str, Any]
         "by elimination, every other query that could be its subject was answered"
     )
     return error
+
+
+class FrameLimit(Exception):
+    """A message broke its size or time bound: the connection is dropped."""
+
+
+class FrameClock:
+    """Follows the frames in the bytes a server sends, to bound each message's size and time.
+
+    A server announcing a 1 GB frame, then dripping it a byte at a time, would keep a reader on
+    that frame for ever. Fed every byte as it arrives (:meth:`feed`), the clock reads the
+    frame headers itself (RFC 6455 section 5.2) and raises :class:`FrameLimit` as soon as a
+    message (all its fragments) announces more than ``max_bytes``, or has taken more than
+    ``timeout`` seconds since its first byte; :meth:`check` does the same for a connection gone
+    quiet in the middle of a message. ``http_head``: the bytes start with the handshake's answer.
+    """
+
+    def __init__(self, max_bytes: int | None, timeout: float, *, http_head: bool = False) -> None:
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+        self._http = bytearray() if http_head else None  # the handshake's answer, until read
+        self._head = bytearray()  # the header of the next frame, while incomplete
+        self._left = 0  # payload bytes of the current frame still to come
+        self._data = False  # the current frame is a data frame (not a control frame)
+        self._fin = True  # the current data frame ends its message
+        self._size = 0  # payload bytes announced by the current message's frames
+        self.started: float | None = None  # when the current message's first byte came
+
+    def feed(self, data: bytes, now: float) -> None:
+        """The next bytes as received; raises :class:`FrameLimit` past a bound."""
+        if self._http is not None:
+            data = self._skip_http(data)
+        at = 0
+        while at < len(data):
+            if self._left:
+                taken = min(self._left, len(data) - at)
+                self._left -= taken
+                at += taken
+            else:
+                if not self._head and self.started is None:
+                    self.started = now
+                self._head.append(data[at])
+                at += 1
+                if not self._header():
+                    continue
+            # A whole frame ends its message if it is its last fragment, or a control frame
+            # outside a fragmented message (``_fin`` is still the last data frame's).
+            if not self._left and not self._head and self._fin:
+                self.started, self._size = None, 0
+        self.check(now)
+
+    def check(self, now: float) -> None:
+        """Raise :class:`FrameLimit` if the message being received took over ``timeout``."""
+        if self.started is not None and now - self.started > self.timeout:
+            raise FrameLimit(f"a frame took more than {self.timeout:g} s to arrive (frame_timeout)")
+
+    def _skip_http(self, data: bytes) -> bytes:
+        assert self._http is not None
+        self._http += data
+        end = self._http.find(b"\r\n\r\n")
+        if end < 0:
+            return b""
+        rest = bytes(self._http[end + 4 :])
+        self._http = None
+        return rest
+
+    def _header(self) -> bool:
+        """Parse the frame header read so far; False while it is incomplete."""
+        head = self._head
+        if len(head) < 2:
+            return False
+        short = head[1] & 0x7F
+        extra = {126: 2, 127: 8}.get(short, 0)
+        if len(head) < 2 + extra + (4 if head[1] & 0x80 else 0):
+            return False
+        length = int.from_bytes(head[2 : 2 + extra], "big") if extra else short
+        self._data = not head[0] & 0x08
+        if self._data:
+            self._fin = bool(head[0] & 0x80)
+            self._size += length
+            if self.max_bytes is not None and self._size > self.max_bytes:
+                raise FrameLimit(
+                    f"the server announced a frame of {self._size} bytes "
+                    f"(max_frame_bytes is {self.max_bytes})"
+                )
+        self._left = length
+        head.clear()
+        return True
