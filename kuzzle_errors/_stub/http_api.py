@@ -7,18 +7,18 @@ One :meth:`HttpApi.answer` call per request; the framing (h11) is
 from __future__ import annotations
 
 import urllib.parse
+import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
 from kuzzle_errors._stub.funnel import Funnel, invalid_request
 from kuzzle_errors._stub.http_wire import FramingError, HttpHead, HttpWire, RequestTooLarge
 from kuzzle_errors._stub.payloads import (
-    dumps,
-    loads,
-    loads_or_none,
+    decode_json,
+    decode_json_or_none,
+    encode_json,
     make_error,
     make_response,
-    new_request_id,
     proxy_html,
     reason_phrase,
     str_or_none,
@@ -88,10 +88,10 @@ class HttpApi:
             content = await self._content(wire, head)
         except _BareReply as reply:
             record.status = reply.error["status"]
-            wire.respond(reply.error["status"], _bare_headers(head), dumps(reply.error))
+            wire.respond(reply.error["status"], _bare_headers(head), encode_json(reply.error))
             return reply.keep_alive
 
-        request_id = head.header("x-kuzzle-request-id") or new_request_id()
+        request_id = head.header("x-kuzzle-request-id") or str(uuid.uuid4())
         record.request_id = request_id
         envelope = await self._routed(head, content, jwt, request_id, record)
         if envelope is None:
@@ -110,7 +110,7 @@ class HttpApi:
             ("Content-Encoding", "identity"),
             *_origin_headers(head),
         ]
-        body = dumps(envelope, pretty="pretty" in head.query)
+        body = encode_json(envelope, pretty="pretty" in head.query)
         wire.respond(envelope["status"], headers, body, head_only=head.method == "HEAD")
         return True
 
@@ -199,7 +199,7 @@ def _decode_body(head: HttpHead, body: bytes) -> object:
     if "multipart/form-data" in content_type:
         return {}  # not decoded by the stub
     try:
-        return loads(body)
+        return decode_json(body)
     except ValueError:
         text = body[:200].decode("utf-8", "replace")
         raise _BareReply(make_error("network.http.body_parse_failed", text[:50])) from None
@@ -221,7 +221,7 @@ def _payload(head: HttpHead, content: object, jwt: str | None) -> dict[str, Any]
     volatile = head.header("x-kuzzle-volatile")
     if volatile and "volatile" not in payload:
         # Kuzzle reads volatile data from this header (the JS SDK sends it there).
-        decoded = loads_or_none(volatile.encode())
+        decoded = decode_json_or_none(volatile.encode())
         payload["volatile"] = decoded if isinstance(decoded, dict) else _BAD_VOLATILE
     if jwt is not None and "jwt" not in payload:
         payload["jwt"] = jwt

@@ -25,24 +25,19 @@ _PLUGIN_SUFFIX: Final = (
 _JSON_SCALARS: Final = (str, int, float, bool, type(None), list, dict)
 
 
-def new_request_id() -> str:
-    """A fresh request id: a uuid4, as Kuzzle and its SDKs generate."""
-    return str(uuid.uuid4())
-
-
 def str_or_none(value: object) -> str | None:
     """``value`` if it is a string, else None: a request's fields may hold anything."""
     return value if isinstance(value, str) else None
 
 
-def dumps(data: object, pretty: bool = False) -> bytes:
+def encode_json(data: object, pretty: bool = False) -> bytes:
     """JSON as Kuzzle's ``JSON.stringify`` writes it (compact, UTF-8)."""
     if pretty:
         return json.dumps(data, ensure_ascii=False, indent=2).encode()
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def loads(data: bytes) -> object:
+def decode_json(data: bytes) -> object:
     """Decode JSON bytes; raises ValueError for anything :func:`json.loads` cannot take.
 
     Nesting deeper than the interpreter's recursion limit is a ValueError too (Python's
@@ -54,10 +49,10 @@ def loads(data: bytes) -> object:
         raise ValueError("JSON nested too deeply") from None
 
 
-def loads_or_none(data: bytes) -> object:
+def decode_json_or_none(data: bytes) -> object:
     """Decode JSON bytes; None when they are not JSON."""
     try:
-        return loads(data)
+        return decode_json(data)
     except ValueError:
         return None
 
@@ -169,7 +164,7 @@ def make_response(
     if index is not None:
         out["index"] = index
     out["node"] = node
-    out["requestId"] = request_id if request_id is not None else new_request_id()
+    out["requestId"] = request_id if request_id is not None else str(uuid.uuid4())
     out["result"] = result
     out["status"] = status
     out["volatile"] = dict(volatile) if volatile is not None else None
@@ -206,7 +201,7 @@ def make_notification(
         "result": result if result is not None else {"_id": "stub-doc", "_source": {}},
         "node": node,
         "event": event,
-        "requestId": request_id if request_id is not None else new_request_id(),
+        "requestId": request_id if request_id is not None else str(uuid.uuid4()),
         "timestamp": int(time.time() * 1000),
         "volatile": dict(volatile) if volatile is not None else {},
     }

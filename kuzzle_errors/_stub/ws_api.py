@@ -8,18 +8,18 @@ limit, invalid requests), through the same funnel as HTTP.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kuzzle_errors._stub.funnel import Funnel, invalid_request
 from kuzzle_errors._stub.payloads import (
-    dumps,
-    loads,
-    loads_or_none,
+    decode_json,
+    decode_json_or_none,
+    encode_json,
     make_error,
     make_notification,
     make_response,
-    new_request_id,
     str_or_none,
 )
 from kuzzle_errors._stub.state import Effects, RecordedRequest, StubState
@@ -60,7 +60,7 @@ class WsConn:
         self.flush()
 
     def send_json(self, data: object) -> None:
-        self.send(dumps(data).decode())  # a text frame, as Kuzzle's answers are
+        self.send(encode_json(data).decode())  # a text frame, as Kuzzle's answers are
 
     def drop(self, code: int | None, reason: str) -> None:
         """Abort the TCP connection, or send a close frame with ``code`` and hang up."""
@@ -160,12 +160,12 @@ class WebSocketApi:
         state = self.state
         if not state.socket_allowed(ws.id):
             # Refused before parsing: a random request id and no room, as Kuzzle does.
-            parsed = loads_or_none(data)
+            parsed = decode_json_or_none(data)
             payload = parsed if isinstance(parsed, dict) else None
             self._refuse(ws, payload, make_error("network.websocket.ratelimit_exceeded"))
             return
         try:
-            parsed = loads(data)
+            parsed = decode_json(data)
         except ValueError as exc:
             self._refuse(ws, None, make_error("network.websocket.unexpected_error", str(exc)))
             return
@@ -180,7 +180,7 @@ class WebSocketApi:
             self._refuse(ws, payload, invalid, str_or_none(raw_id))
             return
         record = state.record(_recorded(ws.id, payload))
-        request_id = raw_id if isinstance(raw_id, str) and raw_id else new_request_id()
+        request_id = raw_id if isinstance(raw_id, str) and raw_id else str(uuid.uuid4())
         record.request_id = request_id
 
         async def before_answer(effects: Effects) -> None:
