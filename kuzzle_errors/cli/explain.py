@@ -124,7 +124,6 @@ def resolve_class(text: str) -> str | None:
 class Lookup:
     """What a query names: catalogued errors (two for an ambiguous code), a class, or a status."""
 
-    query: str
     #: The errors named; for a bare :attr:`status`, the errors that answer it.
     specs: list[ErrorSpec] = field(default_factory=list)
     class_name: str | None = None
@@ -156,7 +155,7 @@ def _specs_for_code(code: int, version: int | None) -> list[ErrorSpec]:
 def lookup(query: str, version: int | None = None) -> Lookup:
     """Resolve an id, a hex or decimal code, a Kuzzle class or a ``codes`` class name."""
     text = query.strip()
-    result = Lookup(query)
+    result = Lookup()
     if "." in text and not text.lower().startswith("0x"):
         spec = catalog.get(text, version=version)
         if spec is None and version is None:
