@@ -21,15 +21,17 @@ import requests
 import urllib3.exceptions
 
 from kuzzle_errors._protocol.clients import call_with_retry, scope_retry
-from kuzzle_errors._protocol.failures import exception_chain, safe_cause, shown_url
+from kuzzle_errors._protocol.failures import safe_cause, shown_url
 from kuzzle_errors._protocol.http import (
     MAX_ERROR_BYTES,
     BodyTooLarge,
     HTTPAttempt,
+    failure_of,
     hook_parses,
     parse_http,
+    total_seconds,
 )
-from kuzzle_errors._protocol.queries import jwt_from_login, login_request
+from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER, jwt_from_login, login_request
 from kuzzle_errors._requests_io import Call, DeadlineAdapter, read_body
 
 if TYPE_CHECKING:
@@ -70,8 +72,8 @@ def error_from_response(resp: requests.Response, *, strict: bool = False) -> Kuz
     ``errors`` list (v2 ``m*`` actions) is a :class:`~kuzzle_errors.PartialError`.
     """
     sent = getattr(resp, "request", None)
-    headers = None if sent is None else sent.headers
-    return parse_http(resp.content, resp.status_code, resp.headers, strict, headers)[0]
+    request_id = None if sent is None else sent.headers.get(REQUEST_ID_HEADER)
+    return parse_http(resp.content, resp.status_code, resp.headers, strict, request_id)[0]
 
 
 def raise_for_kuzzle(resp: requests.Response, *, strict: bool = False) -> None:
@@ -236,7 +238,7 @@ class KuzzleHTTP:
 
     def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
         attempt = HTTPAttempt(request, self.jwt, strict=strict)
-        seconds = _total(self.timeout)
+        seconds = total_seconds(self.timeout)
         call = Call(seconds)
         failure: BaseException | None = None
         try:
@@ -270,26 +272,13 @@ class KuzzleHTTP:
 
 def _failure(exc: BaseException) -> Failure:
     """How the call failed, from what ``requests`` or ``urllib3`` raised."""
-    if isinstance(exc, _PERMANENT):
-        return "unsendable"
-    if isinstance(exc, requests.exceptions.ConnectTimeout) or _connect_failed(exc):
-        return "connect"
-    if isinstance(
-        exc, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
-    ):
-        return "timeout"
-    return "lost"
-
-
-def _total(timeout: float | tuple[float, float]) -> float:
-    return sum(timeout) if isinstance(timeout, tuple) else timeout
-
-
-def _connect_failed(exc: BaseException) -> bool:
-    """True if the chain of ``exc`` shows the TCP connection was never made."""
     # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError in urllib3.
-    connect = urllib3.exceptions.ConnectTimeoutError
-    return any(isinstance(item, connect) for item in exception_chain(exc))
+    return failure_of(
+        exc,
+        unsendable=_PERMANENT,
+        connect=(requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError),
+        timeout=(requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError),
+    )
 
 
 def _read_timeout(timeout: float | tuple[float, float]) -> float:

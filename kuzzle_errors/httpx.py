@@ -30,9 +30,11 @@ from kuzzle_errors._protocol.http import (
     BoundedBody,
     HTTPAttempt,
     cut_note,
+    failure_of,
     hook_parses,
     parse_http,
 )
+from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER
 
 if TYPE_CHECKING:
     from kuzzle_errors._protocol.clients import AsyncRetryCaller
@@ -79,10 +81,10 @@ def raise_for_kuzzle(resp: httpx.Response, *, strict: bool = False) -> None:
 def _parse(
     content: bytes, resp: httpx.Response, strict: bool
 ) -> tuple[KuzzleError | None, Any, bool]:
-    sent = None
+    request_id = None
     with contextlib.suppress(RuntimeError):  # a Response built by hand has no request
-        sent = resp.request.headers
-    return parse_http(content, resp.status_code, resp.headers, strict, sent)
+        request_id = resp.request.headers.get(REQUEST_ID_HEADER)
+    return parse_http(content, resp.status_code, resp.headers, strict, request_id)
 
 
 class _KuzzleHook:
@@ -309,14 +311,12 @@ class AsyncKuzzleHTTP(AsyncClientBase):
 
 def _failure(exc: BaseException, progress: _Progress) -> Failure:
     """How the call failed, from what httpx or ``wait_for`` raised and how far it got."""
-    # Never sent: the exception says so, or the trace shows no request header left.
-    unsent = progress.traced and not progress.sent
-    if isinstance(exc, _PERMANENT):
-        return "unsendable"
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)) or (
-        unsent and isinstance(exc, (asyncio.TimeoutError, httpx.TransportError))
-    ):
-        return "connect"
-    if isinstance(exc, (asyncio.TimeoutError, httpx.TimeoutException)):
-        return "timeout"
-    return "lost"
+    transport = (asyncio.TimeoutError, httpx.TransportError)
+    if progress.traced and not progress.sent and isinstance(exc, transport):
+        return "connect"  # the trace shows no request header left
+    return failure_of(
+        exc,
+        unsendable=_PERMANENT,
+        connect=(httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout),
+        timeout=(asyncio.TimeoutError, httpx.TimeoutException),
+    )

@@ -13,6 +13,7 @@ from kuzzle_errors._protocol.failures import (
     CONNECTION_LOST,
     NO_ANSWER,
     NOT_RETRYABLE,
+    exception_chain,
     shown_url,
 )
 from kuzzle_errors._protocol.queries import (
@@ -20,7 +21,6 @@ from kuzzle_errors._protocol.queries import (
     REQUEST_ID_HEADER,
     http_query,
     request_context,
-    request_fields,
 )
 from kuzzle_errors._redact import redact_text
 from kuzzle_errors.exceptions import (
@@ -28,6 +28,7 @@ from kuzzle_errors.exceptions import (
     InvalidResponseError,
     KuzzleError,
     RequestTimeoutError,
+    replace,
 )
 from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response_and_body
@@ -105,110 +106,29 @@ class BoundedBody:
 _INFLATED: Final = ("gzip", "x-gzip", "deflate")
 
 
-def _from_kuzzle(headers: Mapping[str, str], request_id: str) -> bool:
-    """True if Kuzzle itself wrote the answer: it sets these headers on every routed answer."""
-    return "X-Kuzzle-Node" in headers or headers.get(REQUEST_ID_HEADER) == request_id
-
-
 #: The most of an error body (non-2xx) the HTTP clients read, after decompression.
 MAX_ERROR_BYTES: Final = 16 * 1024 * 1024
-
-
 #: An answer that ran but cannot be returned: the same answer would come again.
 _TOO_LARGE: Final = RetryHint(
-    False, False, 0.0, "the request ran, but its answer is larger than the client accepts"
+    retryable=False,
+    replay_safe=False,
+    reason="the request ran, but its answer is larger than the client accepts",
 )
 
-
-def _invalid_answer(
-    what: str,
-    status: int,
-    headers: Mapping[str, str],
-    raw: bytes | None,
-    request: Mapping[str, Any],
-    request_id: str,
-    *,
-    problem: str,
-    hint: RetryHint | None = None,
-) -> InvalidResponseError:
-    """An InvalidResponseError about an HTTP answer that is not usable (``what`` it is)."""
-    return InvalidResponseError(
-        f"HTTP {status}: {what}",
-        http_status=status,
-        headers=headers,
-        raw=None if raw is None else raw[:RAW_COPY_LIMIT],
-        **request_context(request, request_id, "http"),
-        problem=problem,
-        retry_hint=hint,
-    )
+#: Seconds a whole call may take, or a ``(connect, read)`` pair whose sum bounds the call.
+Timeout = float | tuple[float, float]
 
 
-def _with_request(error: KuzzleError, request: Mapping[str, Any]) -> KuzzleError:
-    """``error`` with the fields Kuzzle left empty taken from the request sent.
-
-    Errors raised before routing (413 ``network.http.request_too_large``, 400 body parse
-    errors) come as a bare error object: the client still knows what it asked.
-    """
-    for key, value in request_fields(request).items():
-        if getattr(error, key, None) is None and value is not None:
-            setattr(error, key, value)
-    return error
+def check_timeout(timeout: Timeout) -> Timeout:
+    """``timeout``, or a ValueError if it (or a part of it) is not a positive number."""
+    if not all(part > 0 for part in (timeout if isinstance(timeout, tuple) else (timeout,))):
+        raise ValueError(f"timeout must be positive, not {timeout!r}")
+    return timeout
 
 
-def cut_note(error: KuzzleError, note: str) -> KuzzleError:
-    """``error`` with ``note`` (how much of its body was read) added to its ``problem``."""
-    error.problem = f"{error.problem}; {note}" if error.problem else note
-    return error
-
-
-def _http_result(
-    status: int,
-    headers: Mapping[str, str],
-    content: bytes,
-    body: Any,
-    decoded: bool,
-    request: Mapping[str, Any],
-    request_id: str,
-    text: Callable[[], str] | None = None,
-) -> Any:
-    """``result`` of a successful ``/_query`` answer, or the raw result a plugin sent.
-
-    ``/_query`` answers an envelope, except for plugin actions answering in Kuzzle's ``raw``
-    format, whose result comes as is; Kuzzle still writes its headers on those
-    (``X-Kuzzle-Node``, and ``X-Kuzzle-Request-Id`` echoing ours). A 2xx that is neither (a
-    captive portal's HTML, a proxy's own JSON) raises InvalidResponseError. Only here: the core
-    parser keeps accepting raw results for arbitrary routes. ``text`` decodes a body that is
-    not JSON as the HTTP library does (UTF-8 when not given).
-    """
-    if isinstance(body, dict) and any(key in body for key in ENVELOPE_KEYS):
-        return body.get("result")
-    if _from_kuzzle(headers, request_id):  # a plugin's raw result
-        if not content:
-            return None
-        if decoded:
-            return body
-        return text() if text is not None else content.decode("utf-8", "replace")
-    if not content:
-        problem = "an empty body"
-    elif decoded:
-        problem = "JSON without a Kuzzle envelope (no status, result or requestId)"
-    else:
-        content_type = headers.get("Content-Type") or "no content type"
-        problem = f"a body that is not JSON ({content_type})"
-    if len(content) > RAW_COPY_LIMIT:
-        problem += f" (kept the first {RAW_COPY_LIMIT} of {len(content)} bytes)"
-    raise _invalid_answer(
-        "not Kuzzle's answer to POST /_query",
-        status,
-        headers,
-        content,
-        request,
-        request_id,
-        problem=(
-            f"a {status} answer with {problem} and no Kuzzle header "
-            "(X-Kuzzle-Node, X-Kuzzle-Request-Id): not Kuzzle's answer"
-        ),
-    )
+def total_seconds(timeout: Timeout) -> float:
+    """How long a whole call may take."""
+    return sum(timeout) if isinstance(timeout, tuple) else timeout
 
 
 def parse_http(
@@ -216,12 +136,13 @@ def parse_http(
     status: int,
     headers: Mapping[str, str],
     strict: bool,
-    sent: Mapping[str, str] | None,
+    request_id: str | None,
+    request: Mapping[str, Any] | None = None,
 ) -> tuple[KuzzleError | None, Any, bool]:
     """The error of an HTTP answer, its body decoded from JSON, and whether the body was JSON.
 
-    ``sent``: the headers of the request, if known. Errors raised before routing carry no
-    request id: the one sent still identifies the call.
+    ``request_id`` and ``request``: what was sent, if known; they fill what an error raised
+    before routing leaves out (its request id, controller, action, index, collection).
     """
     return parse_response_and_body(
         content,
@@ -229,7 +150,8 @@ def parse_http(
         headers=headers,
         transport="http",
         strict=strict,
-        request_id=None if sent is None else sent.get(REQUEST_ID_HEADER),
+        request_id=request_id,
+        request=request,
     )
 
 
@@ -244,9 +166,13 @@ def hook_parses(status: int, headers: Mapping[str, str], strict: bool) -> bool:
     return status >= 400 or (kuzzle_2xx and "json" in headers.get("Content-Type", "").lower())
 
 
+def cut_note(error: KuzzleError, note: str) -> KuzzleError:
+    """``error`` with ``note`` (how much of its body was read) added to its ``problem``."""
+    return replace(error, problem=f"{error.problem}; {note}" if error.problem else note)
+
+
 #: How an HTTP attempt failed before a whole answer came, as the client's library tells it.
 Failure = Literal["unsendable", "connect", "timeout", "deadline", "lost"]
-
 
 #: Each failure's exception class, retry hint and words (``{url}``, ``{waited}`` seconds).
 _FAILURES: Final[dict[Failure, tuple[type[KuzzleError], RetryHint, str]]] = {
@@ -262,6 +188,23 @@ _FAILURES: Final[dict[Failure, tuple[type[KuzzleError], RetryHint, str]]] = {
     ),
     "lost": (ConnectionLostError, CONNECTION_LOST, "the connection to {url} failed"),
 }
+
+_Classes = tuple[type[BaseException], ...]
+
+
+def failure_of(
+    exc: BaseException, *, unsendable: _Classes, connect: _Classes, timeout: _Classes
+) -> Failure:
+    """How an attempt failed, from the exception classes of the library that raised ``exc``.
+
+    ``connect`` classes are looked for along the chain of ``exc``: libraries wrap the error of
+    a connection never made (urllib3's ``NewConnectionError`` in requests' ``ConnectionError``).
+    """
+    if isinstance(exc, unsendable):
+        return "unsendable"
+    if any(isinstance(item, connect) for item in exception_chain(exc)):
+        return "connect"
+    return "timeout" if isinstance(exc, timeout) else "lost"
 
 
 class HTTPAttempt:
@@ -290,38 +233,46 @@ class HTTPAttempt:
 
     def cap(self, max_body_bytes: int | None, max_error_bytes: int | None) -> int | None:
         """The most of the body to read: ``max_body_bytes`` for a 2xx, else ``max_error_bytes``."""
-        return max_body_bytes if self._succeeded else max_error_bytes
-
-    @property
-    def _succeeded(self) -> bool:
-        return 200 <= self.status < 300
-
-    def _parse(self, content: bytes) -> tuple[KuzzleError | None, Any, bool]:
-        return parse_http(content, self.status, self.headers, self.strict, self.query.headers)
+        return max_body_bytes if 200 <= self.status < 300 else max_error_bytes
 
     def result(self, content: bytes, text: Callable[[], str] | None = None) -> Any:
         """``result`` of the answer whose whole body is ``content``, or raise its error.
 
-        ``text`` decodes a body that is not JSON as the library does (see :func:`_http_result`).
+        ``/_query`` answers an envelope, except for plugin actions answering in Kuzzle's
+        ``raw`` format, whose result comes as is; Kuzzle still writes its headers on those
+        (``X-Kuzzle-Node``, and ``X-Kuzzle-Request-Id`` echoing ours). A 2xx that is neither (a
+        captive portal's HTML, a proxy's own JSON) raises InvalidResponseError: only here, the
+        core parser accepts raw results for any route. ``text`` decodes a body that is not
+        JSON as the library does (UTF-8 when not given).
         """
-        query = self.query
-        error, body, is_json = self._parse(content)
-        try:
-            if error is not None:
-                raise _with_request(error, query.payload)
-            return _http_result(
-                self.status,
-                self.headers,
-                content,
-                body,
-                is_json,
-                query.payload,
-                query.request_id,
-                text=text,
+        error, body, decoded = self._parse(content)
+        if error is not None:
+            raise replace(error, http_response=self.response)
+        if isinstance(body, dict) and any(key in body for key in ENVELOPE_KEYS):
+            return body.get("result")
+        headers = self.headers
+        if "X-Kuzzle-Node" in headers or headers.get(REQUEST_ID_HEADER) == self.query.request_id:
+            if not content:  # Kuzzle wrote it: a plugin's raw result
+                return None
+            if decoded:
+                return body
+            return text() if text is not None else content.decode("utf-8", "replace")
+        if not content:
+            problem = "an empty body"
+        elif decoded:
+            problem = "JSON without a Kuzzle envelope (no status, result or requestId)"
+        else:
+            problem = (
+                f"a body that is not JSON ({headers.get('Content-Type') or 'no content type'})"
             )
-        except KuzzleError as exc:
-            exc.http_response = self.response
-            raise
+        if len(content) > RAW_COPY_LIMIT:
+            problem += f" (kept the first {RAW_COPY_LIMIT} of {len(content)} bytes)"
+        raise self._invalid(
+            "not Kuzzle's answer to POST /_query",
+            content,
+            f"a {self.status} answer with {problem} and no Kuzzle header "
+            "(X-Kuzzle-Node, X-Kuzzle-Request-Id): not Kuzzle's answer",
+        )
 
     def unreadable(self, exc: BodyTooLarge | zlib.error) -> KuzzleError:
         """The error of an answer whose body was cut at its cap, or does not decompress.
@@ -330,37 +281,18 @@ class HTTPAttempt:
         the same answer would come again); an error body over ``max_error_bytes`` is the error
         found in what was read (else one of its status), its ``problem`` saying it was cut.
         """
-        query, status, headers = self.query, self.status, self.headers
-        error: KuzzleError
         if not isinstance(exc, BodyTooLarge):
-            error = _invalid_answer(
-                f"a body that is not valid {headers.get('Content-Encoding')}",
-                status,
-                headers,
-                None,
-                query.payload,
-                query.request_id,
-                problem=f"decompressing the body failed: {exc}",
-            )
-        else:
-            cut = f"the body was cut at {exc.limit} bytes: the rest was not read"
-            if self._succeeded:
-                error = _invalid_answer(
-                    f"an answer larger than max_body_bytes ({exc.limit} bytes)",
-                    status,
-                    headers,
-                    exc.data,
-                    query.payload,
-                    query.request_id,
-                    problem=cut,
-                    hint=_TOO_LARGE,
-                )
-            else:  # the error the start of the body holds, if it shows
-                found = self._parse(exc.data)[0]
-                error = found if found is not None else InvalidResponseError(f"HTTP {status}")
-                error = _with_request(cut_note(error, cut), query.payload)
-        error.http_response = self.response
-        return error
+            encoding = self.headers.get("Content-Encoding")
+            problem = f"decompressing the body failed: {exc}"
+            return self._invalid(f"a body that is not valid {encoding}", None, problem)
+        cut = f"the body was cut at {exc.limit} bytes: the rest was not read"
+        if 200 <= self.status < 300:
+            what = f"an answer larger than max_body_bytes ({exc.limit} bytes)"
+            return self._invalid(what, exc.data, cut, _TOO_LARGE)
+        found = self._parse(exc.data)[0]  # the error the start of the body holds, if it shows
+        if found is None:
+            return self._invalid("an error body that was cut", exc.data, cut)
+        return replace(cut_note(found, cut), http_response=self.response)
 
     def failed(
         self, exc: BaseException, failure: Failure, url: str, waited: float = 0.0
@@ -377,4 +309,25 @@ class HTTPAttempt:
             **request_context(self.query.payload, self.query.request_id, "http"),
             problem=hint.reason,
             retry_hint=hint,
+        )
+
+    def _parse(self, content: bytes) -> tuple[KuzzleError | None, Any, bool]:
+        query = self.query
+        return parse_http(
+            content, self.status, self.headers, self.strict, query.request_id, query.payload
+        )
+
+    def _invalid(
+        self, what: str, raw: bytes | None, problem: str, hint: RetryHint | None = None
+    ) -> KuzzleError:
+        """An InvalidResponseError about this attempt's answer, not usable (``what`` it is)."""
+        return InvalidResponseError(
+            f"HTTP {self.status}: {what}",
+            http_status=self.status,
+            headers=self.headers,
+            raw=None if raw is None else raw[:RAW_COPY_LIMIT],
+            **request_context(self.query.payload, self.query.request_id, "http"),
+            problem=problem,
+            retry_hint=hint,
+            http_response=self.response,
         )

@@ -25,7 +25,7 @@ from kuzzle_errors._protocol.failures import (
     shown_url,
     ws_lost_error,
 )
-from kuzzle_errors._protocol.queries import ENVELOPE_KEYS, opt_str, ws_context
+from kuzzle_errors._protocol.queries import ENVELOPE_KEYS, ws_context
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, RequestTimeoutError, replace
 from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response, parse_response_and_body
@@ -183,7 +183,7 @@ def decode_frame(data: str | bytes) -> dict[str, Any] | Routed:
 
 def log_unmatched(log: logging.Logger, error: KuzzleError, what: str) -> None:
     """Log an error no query was waiting for: news, unless a refusal already handled."""
-    level = logging.INFO if error.id == SOCKET_RATE_LIMIT_ID else logging.WARNING
+    level = logging.INFO if error.matches(SOCKET_RATE_LIMIT_ID) else logging.WARNING
     log.log(level, "Kuzzle sent %s: %s", what, error)
 
 
@@ -398,7 +398,7 @@ class FrameRouter(Generic[W]):
         if not has_error and (room is not None or "type" in msg):
             return Routed(notification=msg)
         error = error_from_message(msg)
-        if error is not None and error.id == SOCKET_RATE_LIMIT_ID and room is None:
+        if error is not None and error.matches(SOCKET_RATE_LIMIT_ID) and room is None:
             self._refusal = msg
             self._fail_refused(self._ledger.refused())
         return Routed(unmatched=error, what="an error answer matching no pending query")
@@ -476,14 +476,12 @@ class FrameRouter(Generic[W]):
 def _refusal_error(message: Mapping[str, Any] | None, request: Mapping[str, Any]) -> KuzzleError:
     """The error of ``request``, known refused by a per-socket rate-limit refusal ``message``."""
     error = error_from_message(message or {"status": 429}) or KuzzleError("refused")
-    error.request_id = opt_str(request.get("requestId"))
-    error.controller = opt_str(request.get("controller"))
-    error.action = opt_str(request.get("action"))
-    error.problem = (
-        "refused by the per-socket rate limit: its answer names no request; matched "
-        "by elimination, every other query that could be its subject was answered"
+    return replace(
+        error,
+        **ws_context(request),
+        problem="refused by the per-socket rate limit: its answer names no request; matched "
+        "by elimination, every other query that could be its subject was answered",
     )
-    return error
 
 
 class FrameLimit(Exception):
