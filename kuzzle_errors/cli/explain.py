@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import difflib
 import inspect
@@ -18,11 +19,11 @@ __all__ = [
     "RECORD_FIELDS",
     "Lookup",
     "advice_colour",
-    "explain",
     "lookup",
     "resolve_class",
     "retry_advice",
     "retry_label",
+    "run",
     "spec_hint",
     "spec_record",
     "suggest",
@@ -350,20 +351,14 @@ def _write_found(out: TextIO, style: Style, found: Lookup, version: int | None) 
             _write_spec(out, style, spec)
 
 
-def explain(
-    queries: list[str],
-    *,
-    version: int | None,
-    out: TextIO,
-    err: TextIO,
-    style: Style,
-    fmt: str = "text",
-) -> int:
-    """Print every query's explanation (text, or one JSON array); 0 if all were found, else 1."""
+def run(args: argparse.Namespace, out: TextIO, err: TextIO, style: Style) -> int:
+    """``kuzzle-errors explain``: every query explained (as text, or one JSON array); 0 if all
+    were found, else 1."""
+    version, fmt = args.version, args.format
     status = 0
     records: list[dict[str, Any]] = []
     wrote = False
-    for query in queries:
+    for query in args.queries:
         found = lookup(query, version)
         if not found.found:
             _write_not_found(err, query, version)

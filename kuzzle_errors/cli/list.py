@@ -19,7 +19,7 @@ from kuzzle_errors.cli.explain import (
 )
 from kuzzle_errors.cli.style import WIDTH, Style, count, shorten, write_json
 
-__all__ = ["Filters", "list_errors", "select"]
+__all__ = ["FilterError", "Filters", "run", "select"]
 
 #: Ids longer than this are cut with "…" (like descriptions) so every column stays aligned.
 MAX_ID_WIDTH: Final = 44
@@ -47,11 +47,6 @@ class Filters:
     class_name: str | None = None
     retryable: bool = False
     version: int | None = None
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Filters:
-        """The filters given on the command line."""
-        return cls(**{option.name: getattr(args, option.name) for option in fields(cls)})
 
 
 def select(filters: Filters) -> list[ErrorSpec]:
@@ -121,18 +116,18 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
-def list_errors(
-    out: TextIO, err: TextIO, style: Style, filters: Filters, *, fmt: str = "table"
-) -> int:
-    """Print the selected errors; 0 if some matched, 1 if none (or a filter is unknown)."""
+def run(args: argparse.Namespace, out: TextIO, err: TextIO, style: Style) -> int:
+    """``kuzzle-errors list``: the errors its options select; 0 if some matched, 1 if none (or
+    a filter is unknown)."""
+    filters = Filters(**{option.name: getattr(args, option.name) for option in fields(Filters)})
     try:
         specs = select(filters)
     except FilterError as exc:
         err.write(f"kuzzle-errors list: {exc}\n")
         return 1
-    if fmt == "json":
+    if args.format == "json":
         write_json(out, [spec_record(spec) for spec in specs])
-    elif fmt == "csv":
+    elif args.format == "csv":
         write_csv(out, specs)
     elif specs:
         write_table(out, specs, style)

@@ -256,39 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "stub":
         return _run_stub(args, out, err)
-    style = Style(use_colour(out, args.color))
     if args.command == "explain":
-        from kuzzle_errors.cli.explain import explain
-
-        return explain(
-            args.queries, version=args.version, out=out, err=err, style=style, fmt=args.format
-        )
-    if args.command == "list":
-        from kuzzle_errors.cli.list import Filters, list_errors
-
-        return list_errors(out, err, style, Filters.from_args(args), fmt=args.format)
-    return _parse(args, out, err, style)
-
-
-def _parse(args: argparse.Namespace, out: TextIO, err: TextIO, style: Style) -> int:
-    from kuzzle_errors.cli.parse import EXIT_UNUSABLE, EXIT_USAGE, parse_command, read_input
-
-    if args.file is None and sys.stdin.isatty():
-        err.write(f"{_PROG} parse: give a FILE, or pipe a response in (FILE '-' reads stdin)\n")
-        return EXIT_USAGE
-    try:
-        data = read_input(args.file, sys.stdin.buffer)
-    except OSError as exc:
-        err.write(f"{_PROG} parse: cannot read {args.file!r}: {exc.strerror or exc}\n")
-        return EXIT_UNUSABLE
-    return parse_command(
-        data,
-        http_status=args.http_status,
-        headers=args.header,
-        strict=args.strict,
-        transport=args.transport,
-        fmt=args.format,
-        out=out,
-        err=err,
-        style=style,
-    )
+        from kuzzle_errors.cli.explain import run
+    elif args.command == "list":
+        from kuzzle_errors.cli.list import run
+    else:
+        from kuzzle_errors.cli.parse import run
+    return run(args, out, err, Style(use_colour(out, args.color)))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Final, TextIO
+from typing import Any, Final, TextIO
 
 from kuzzle_errors._redact import redact, redact_text, shown
 from kuzzle_errors.cli.explain import advice_colour, retry_advice
@@ -15,15 +17,7 @@ from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialE
 from kuzzle_errors.parser import parse_response_and_body
 from kuzzle_errors.partial import PartialItem
 
-__all__ = [
-    "EXIT_ERROR",
-    "EXIT_SUCCESS",
-    "EXIT_UNUSABLE",
-    "EXIT_USAGE",
-    "RawResponse",
-    "parse_command",
-    "split",
-]
+__all__ = ["RawResponse", "parse_command", "parse_header", "run", "split"]
 
 # The exit statuses of the whole command line are listed in cli/main.py's epilog.
 EXIT_SUCCESS: Final = 0
@@ -233,16 +227,35 @@ def _describe_success(
             write_field(out, style, "note", note)
 
 
-def read_input(source: str | None, stdin: BinaryIO) -> bytes:
-    """The bytes of FILE, or of stdin for ``-``; OSError for an unreadable or too large one."""
-    if source in (None, "-"):
-        data = stdin.read(MAX_INPUT_BYTES + 1)
-    else:
-        with open(source, "rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise OSError(f"larger than {MAX_INPUT_BYTES} bytes")
-    return data
+def run(args: argparse.Namespace, out: TextIO, err: TextIO, style: Style) -> int:
+    """``kuzzle-errors parse``: read FILE (or stdin), then :func:`parse_command`."""
+    if args.file is None and sys.stdin.isatty():
+        err.write(
+            "kuzzle-errors parse: give a FILE, or pipe a response in (FILE '-' reads stdin)\n"
+        )
+        return EXIT_USAGE
+    try:
+        if args.file in (None, "-"):
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with open(args.file, "rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise OSError(f"larger than {MAX_INPUT_BYTES} bytes")
+    except OSError as exc:
+        err.write(f"kuzzle-errors parse: cannot read {args.file!r}: {exc.strerror or exc}\n")
+        return EXIT_UNUSABLE
+    return parse_command(
+        data,
+        http_status=args.http_status,
+        headers=args.header,
+        strict=args.strict,
+        transport=args.transport,
+        fmt=args.format,
+        out=out,
+        err=err,
+        style=style,
+    )
 
 
 def parse_command(
