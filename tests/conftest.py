@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,13 @@ if INSTALLED:
     _refuse_the_source_tree()
 
 from kuzzle_errors.testing import StubKuzzle  # noqa: E402
+
+# Tests stop a child (`kuzzle-errors stub`, `serve()`) with Ctrl-C. Started in the background
+# by a non-interactive shell, this process ignores SIGINT, and an ignored signal stays ignored
+# in every child: those would never see the Ctrl-C. A handler (unlike SIG_IGN) is reset to the
+# default at exec, so the children get Python's usual KeyboardInterrupt.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # CI machines are small and busy: no per-example deadline, a bounded number of examples.
 settings.register_profile(
