@@ -9,7 +9,7 @@ so hostile input costs neither time nor memory when an error is printed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 REDACTED: Final = "[REDACTED]"
@@ -206,64 +206,52 @@ def _name(key: object) -> str:
     return str(key)
 
 
-class PreparedHeaders(dict[str, str]):
-    """Headers ``prepare_headers`` already redacted, with their lower-cased view.
-
-    The parser hands these to the exception, which then copies them instead of redacting
-    the same headers a second time.
-    """
-
-    __slots__ = ("lower",)
-    lower: dict[str, str]
+def _pairs(headers: object) -> Iterable[tuple[object, object]]:
+    if not headers:
+        return ()
+    return headers.items() if hasattr(headers, "items") else headers  # type: ignore[return-value]
 
 
-def prepare_headers(headers: object) -> tuple[dict[str, str], dict[str, str]]:
-    """Redacted plain copies of ``headers`` (a mapping or pairs): as sent, and lower-cased.
+def redact_headers(headers: object) -> dict[str, str]:
+    """A plain ``dict`` copy of ``headers`` (a mapping or pairs), secret-bearing values replaced.
 
     Names and values may be ``str`` or ``bytes``; secret headers are matched by name, in
     any case. Values are bounded (``HEADER_LIMIT``). Unusable headers give {}: they are
     context only, never a reason to fail.
     """
     plain: dict[str, str] = {}
-    lower: dict[str, str] = {}
-    _redact_into(headers, plain, lower)
-    return plain, lower
+    try:
+        for key, value in _pairs(headers):
+            name = _name(key)
+            secret = name.lower() in SECRET_KEYS
+            plain[name] = REDACTED if secret else redact_text(_name(value), HEADER_LIMIT)
+    except Exception:  # keep nothing rather than crash
+        return {}
+    return plain
 
 
-def prepared_headers(headers: object) -> PreparedHeaders:
-    """``prepare_headers`` as one :class:`PreparedHeaders` (its ``lower`` attribute set)."""
-    out = PreparedHeaders()
-    out.lower = {}
-    _redact_into(headers, out, out.lower)
-    return out
+def header(headers: object, name: str) -> str | None:
+    """The value of the header ``name`` in ``headers``, as sent (not redacted), or None.
 
-
-def _redact_into(headers: object, plain: dict[str, str], lower: dict[str, str]) -> None:
-    """Redact ``headers`` into ``plain`` and ``lower``; an unusable set leaves both empty.
-
-    One pass: every parsed HTTP response goes through here.
+    Names match in any case; of one name sent in several spellings the last wins, as in
+    requests' ``CaseInsensitiveDict``. Unusable headers give None.
     """
+    wanted = name.lower()
+    found: object = None
     try:
         if not headers:
-            return
-        pairs = headers.items() if hasattr(headers, "items") else headers
-        for key, value in pairs:  # type: ignore[union-attr]
-            name = key if type(key) is str else _name(key)
-            folded = name.lower()
-            if folded in SECRET_KEYS:
-                text = REDACTED
-            else:
-                text = redact_text(value if type(value) is str else _name(value), HEADER_LIMIT)
-            plain[name] = text
-            lower[folded] = text
-    except Exception:  # keep nothing rather than crash
-        plain.clear()
-        lower.clear()
-
-
-def redact_headers(headers: object) -> dict[str, str]:
-    """A plain ``dict`` copy of ``headers`` with secret-bearing values replaced."""
-    return prepare_headers(headers)[0]
+            return None
+        if hasattr(headers, "keys"):  # a mapping: compare the names, read only the match
+            for key in headers:  # type: ignore[attr-defined]
+                if (key if type(key) is str else _name(key)).lower() == wanted:
+                    found = headers[key]  # type: ignore[index]
+        else:
+            for key, value in headers:  # type: ignore[attr-defined]
+                if _name(key).lower() == wanted:
+                    found = value
+    except Exception:
+        return None
+    return None if found is None else _name(found)
 
 
 def redact(value: object, budget: int = REDACT_BUDGET) -> object:

@@ -41,14 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 from kuzzle_errors import catalog, hints
 from kuzzle_errors._record import Sentinel
-from kuzzle_errors._redact import (
-    PreparedHeaders,
-    prepare_headers,
-    redact,
-    redact_headers,
-    redact_text,
-    shown,
-)
+from kuzzle_errors._redact import header, redact, redact_headers, redact_text, shown
 from kuzzle_errors.catalog import ErrorSpec
 from kuzzle_errors.hints import RetryHint
 
@@ -154,6 +147,17 @@ class KuzzleError(Exception):
     #: which re-raises this very error).
     attempts: int | None = None
 
+    # Slots: an exception's attributes otherwise live in a dict that grows (and is copied)
+    # several times while the constructor fills it, the main cost of building one.
+    __slots__ = (
+        *(name for name in _FIELDS if name != "headers"),  # a cached property: see below
+        "message",
+        "http_response",
+        "_given_hint",
+        "_headers_given",
+        "__weakref__",
+    )
+
     message: str
     status: int | None
     id: str | None
@@ -171,7 +175,6 @@ class KuzzleError(Exception):
     result: Any
     transport: str | None
     http_status: int | None
-    headers: dict[str, str]
     raw: Any
     response: Any
     problem: str | None
@@ -231,12 +234,12 @@ class KuzzleError(Exception):
         self.status = status
         self.props = props
         self.stack = stack
-        if type(headers) is PreparedHeaders:  # redacted by the parser: a plain copy is enough
-            self.headers, by_name = dict(headers), headers.lower
-        else:
-            self.headers, by_name = prepare_headers(headers)
+        # Redacted when first read (most errors are caught and dropped unread).
+        self._headers_given = headers
         self.request_id = request_id
-        self.node = node_name(node if node is not None else by_name.get("x-kuzzle-node"))
+        if node is None and headers:
+            node = header(headers, "X-Kuzzle-Node")
+        self.node = None if node is None else node_name(node)
         self.controller = controller
         self.action = action
         self.index = index
@@ -270,12 +273,18 @@ class KuzzleError(Exception):
         return f"0x{self.code:08x}" if self.code is not None else None
 
     @cached_property
+    def headers(self) -> dict[str, str]:
+        """The response's headers as sent, secret-bearing values redacted (``Set-Cookie``...)."""
+        return redact_headers(self._headers_given)
+
+    @cached_property
     def retry_after(self) -> float | None:
         """Seconds the response's ``Retry-After`` header asked for (capped), or None.
 
         Kuzzle never sends one; proxies and gateways may.
         """
-        return hints.retry_after_of(self.headers)
+        value = header(self._headers_given, "Retry-After")
+        return None if value is None else hints.parse_retry_after(value)
 
     @cached_property
     def retry_hint(self) -> RetryHint:
@@ -389,7 +398,8 @@ class KuzzleError(Exception):
 
     def _fields(self) -> dict[str, Any]:
         """The constructor's arguments that would build this error again."""
-        fields = {name: self.__dict__.get(name) for name in _FIELDS}
+        fields = {name: getattr(self, name) for name in _FIELDS if name != "headers"}
+        fields["headers"] = self.__dict__.get("headers", self._headers_given)
         fields["message"] = self.message
         fields["retry_hint"] = self._given_hint
         return fields

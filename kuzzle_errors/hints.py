@@ -18,9 +18,7 @@ The advice is one table, in this module: :data:`BY_ID`, then :data:`BY_CLASS`, t
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
-import email.utils
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -366,6 +364,11 @@ def parse_retry_after(
 
 
 def _seconds_until_date(text: str, now: Callable[[], float]) -> float | None:
+    # Imported here: email.utils brings socket, calendar and more, a third of what importing
+    # the package costs, for a form of Retry-After that Kuzzle never sends.
+    import calendar
+    import email.utils
+
     try:
         parsed = email.utils.parsedate_tz(text)
     except (TypeError, ValueError, IndexError):
@@ -385,16 +388,3 @@ def _seconds_until_date(text: str, now: Callable[[], float]) -> float | None:
     except (OverflowError, ValueError):
         return None
     return max(0.0, moment - now())
-
-
-def retry_after_of(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds a ``Retry-After`` header in ``headers`` asks for (what ``error.retry_after`` is).
-
-    Of one name sent in several spellings the last wins, as in requests' ``CaseInsensitiveDict``,
-    so an error's ``retry_after`` is the same whichever path built it.
-    """
-    found = None
-    for key, value in (headers or {}).items():
-        if key.lower() == "retry-after":
-            found = value
-    return None if found is None else parse_retry_after(found)

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from kuzzle_errors import catalog
-from kuzzle_errors._redact import PreparedHeaders, bounded_int, prepared_headers, safe_repr
+from kuzzle_errors._redact import bounded_int, header, safe_repr
 from kuzzle_errors.exceptions import (
     AuthenticationRequiredError,
     BadRequestError,
@@ -111,9 +111,8 @@ class _Context:
     """What surrounds an error object: the transport facts and the envelope."""
 
     __slots__ = (
-        "_plain",
-        "_source",
         "decoded",
+        "headers",
         "http_status",
         "problem",
         "request",
@@ -133,39 +132,27 @@ class _Context:
         request: Mapping[str, Any] | None = None,
     ) -> None:
         self.http_status = http_status
-        #: The id the request was sent with, and the request: used where the answer is silent.
-        self.request_id = request_id
-        self.request = request
-        self._source = headers  # prepared on first use: most parses never need them
-        self._plain: PreparedHeaders | None = None
+        self.headers = headers  # as given: the error redacts them when they are first read
         self.transport = transport
         self.response = response
         self.problem = problem
+        #: The id the request was sent with, and the request: used where the answer is silent.
+        self.request_id = request_id
+        self.request = request
         #: Whether the body was JSON (``response`` then holds it decoded).
         self.decoded = False
 
-    @property
-    def headers(self) -> PreparedHeaders:
-        """The headers, redacted, as sent."""
-        if self._plain is None:
-            self._plain = prepared_headers(self._source)
-            self._source = None
-        return self._plain
-
-    @property
-    def lower(self) -> dict[str, str]:
-        """The headers, redacted, by lower-cased name."""
-        plain = self._plain
-        return (plain if plain is not None else self.headers).lower
-
     def fields(self, envelope: Mapping[str, Any] | None) -> dict[str, Any]:
         get = (envelope if envelope is not None else _NO_ENVELOPE).get
+        # Strings are what Kuzzle sends: checked inline, _opt_str only for anything else.
         request_id, node = get("requestId"), get("node")
+        if type(request_id) is not str:
+            request_id = _opt_str(request_id) or header(self.headers, "X-Kuzzle-Request-Id")
+        if type(node) is not str or node_name(node) is None:
+            node = node_name(_opt_str(node)) or header(self.headers, "X-Kuzzle-Node")
         fields = {
-            "request_id": _opt_str(request_id)
-            or self.lower.get("x-kuzzle-request-id")
-            or self.request_id,
-            "node": node_name(_opt_str(node)) or node_name(self.lower.get("x-kuzzle-node")),
+            "request_id": request_id or self.request_id,
+            "node": node,
             "volatile": get("volatile"),
             "result": get("result"),
             "transport": self.transport,
@@ -175,9 +162,11 @@ class _Context:
         }
         sent = self.request
         for key in _CONTEXT_KEYS:
-            value = _opt_str(get(key))
-            if value is None and sent is not None:  # the answer is silent: the request says
-                value = _request_str(sent.get(key))
+            value = get(key)
+            if type(value) is not str:
+                value = _opt_str(value)
+                if value is None and sent is not None:  # the answer is silent: the request says
+                    value = _request_str(sent.get(key))
             fields[key] = value
         return fields
 
@@ -229,7 +218,9 @@ def _from_error_object(
         problems.append("unusable id")
     spec = catalog.by_id(error_id) if error_id else None
     raw_status = get("status")
-    status = coerce_status(raw_status)
+    # Kuzzle sends plain ints: checked inline, the coercion only for anything else.
+    ok = type(raw_status) is int and 100 <= raw_status <= 999
+    status = raw_status if ok else coerce_status(raw_status)
     if raw_status is not None and status is None:
         problems.append(f"unusable status {_text(raw_status, 40)}")
     if status is None and envelope is not None:
@@ -508,7 +499,7 @@ def _summary(raw: object) -> str:
 
 def _unusable(raw: object, problem: str, ctx: _Context) -> KuzzleError | None:
     status = ctx.http_status
-    content_type = ctx.lower.get("content-type", "").lower()
+    content_type = (header(ctx.headers, "Content-Type") or "").lower()
     if status is not None and 200 <= status < 300 and status != 206:
         looks_json = not content_type or "json" in content_type
         if not looks_json or problem == "empty body":
