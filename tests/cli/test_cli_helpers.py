@@ -141,6 +141,26 @@ def test_coloured_table_still_fits_100_columns(capsys: pytest.CaptureFixture[str
     assert max(len(ANSI.sub("", line)) for line in out.splitlines()) <= 100
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["explain", "api.process.overloaded", "core.fatal.unexpected_error", "NotFoundError"],
+        [
+            "parse",
+            str(pathlib.Path(__file__).parents[2] / "examples/responses/overloaded-503.http"),
+        ],
+    ],
+    ids=["explain", "parse"],
+)
+def test_colour_moves_no_line_break(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    cli.main([*argv, "--color", "never"])
+    plain = capsys.readouterr().out
+    cli.main([*argv, "--color", "always"])
+    coloured = capsys.readouterr().out
+    assert ANSI.search(coloured)
+    assert ANSI.sub("", coloured) == plain  # wrapped first, then coloured line by line
+
+
 # -- colour ----------------------------------------------------------------------------------
 
 
