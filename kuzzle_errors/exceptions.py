@@ -40,7 +40,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 from kuzzle_errors import catalog, hints
-from kuzzle_errors._record import Sentinel
 from kuzzle_errors._redact import header, redact, redact_headers, redact_text, shown
 from kuzzle_errors.catalog import ErrorSpec
 from kuzzle_errors.hints import RetryHint
@@ -81,7 +80,15 @@ _E = TypeVar("_E", bound="KuzzleError")
 #: How much of a message ``str()`` shows; the full message stays in ``e.message``.
 STR_MESSAGE_LIMIT: Final = 500
 
-_FROM_SPEC: Any = Sentinel("<from the id or the class>")
+
+class _Default:
+    """The default of ``status``: its repr is what ``help()`` shows in the signature."""
+
+    def __repr__(self) -> str:
+        return "<from the id or the class>"
+
+
+_FROM_SPEC: Any = _Default()
 
 #: Node names that mean "no name": Kuzzle 2.56 sends ``X-Kuzzle-Node: undefined``.
 _NO_NODE_NAMES: Final = frozenset({"", "undefined", "null"})

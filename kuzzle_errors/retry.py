@@ -1,38 +1,12 @@
 """Retrying Kuzzle calls without making an overload worse.
 
-Retries are the usual way to ride out a busy Kuzzle node (503 ``api.process.overloaded``) or a
-rate limit (429 ``api.process.too_many_requests``). Naive retries turn a short overload into a
-long one, so this module is careful in four ways:
-
-* **Full jitter.** The wait before retry *n* is ``uniform(0, min(cap, base * 2**(n-1)))``. In
-  AWS's backoff simulation (100 contending clients), exponential backoff *without* jitter took
-  1,860 calls and 63.6 s to finish; full jitter took 797 calls and 4.9 s. Clients that back off
-  in lockstep come back in lockstep.
-* **Server hints first.** Kuzzle sends no ``Retry-After``, but the error id says what happened
-  (see :mod:`kuzzle_errors.hints`): a refused request (overload, rate limit) is safe to replay,
-  a 504 may have run and is replayed only for calls declared ``idempotent=True``, a 404 is never
-  retried. A wait the server asks for (a proxy's ``Retry-After``, Kuzzle's 1-second rate-limit
-  window) is a floor: the jittered backoff is added on top of it, never instead of it.
-* **Bounded.** Every policy stops after ``attempts`` (5) *and* ``timeout`` (30 s), whichever
-  comes first; a server wait longer than ``max_delay`` (60 s) ends the call at once instead of
-  parking it. No attempt starts at or after the deadline: when the wait before the next one
-  (the server's floor plus the jitter) would reach it, the call gives up at once with the
-  original error, rather than sleeping up to the deadline and starting an attempt there that
-  would end past it. (An attempt already running is not interrupted: a call may end past its
-  deadline by at most the duration of its last attempt, which started before it.)
-* **A retry budget.** One layer of 5 attempts multiplies load by up to 5 while the server is
-  already drowning (and three stacked layers of 4 attempts reach it 64 times, per Google's SRE
-  book). :class:`RetryBudget`, shared by every client of a host, lets a burst retry freely but
-  stops retries while more attempts fail than succeed (gRPC's retry throttling, with a retry
-  cost as in the AWS SDKs' retry quota); a call refused a retry waits for the budget within
-  its deadline, so it completes as soon as the server recovers.
-
-On giving up, the *original* exception propagates (``except ServiceUnavailableError`` keeps
-working), with ``attempts`` set on it and a note saying why retrying stopped.
-
-The retry loop is sans-IO: :class:`RetryRun` decides, :meth:`RetryPolicy.call` and
-:meth:`RetryPolicy.acall` only sleep and call. Simulations (``benchmarks/overload.py``) and
-other event loops drive :class:`RetryRun` directly, so they exercise the same decisions.
+:class:`RetryPolicy` retries what the error's ``retry_hint`` allows (a refused request always,
+one that may have run only for calls declared ``idempotent=True``), waits at least what the
+server asked plus full jitter, stops at ``attempts`` or ``timeout``, and spends a
+:class:`RetryBudget` shared by every client of a host. On giving up, the *original* exception
+propagates with ``attempts`` set and a note saying why. The loop is sans-IO: :class:`RetryRun`
+decides, :meth:`RetryPolicy.call` and :meth:`RetryPolicy.acall` only sleep and call. Why each
+choice, with the figures behind it: ``docs/guides/retrying.md``.
 """
 
 from __future__ import annotations
@@ -123,18 +97,14 @@ def _check_finite(name: str, value: object, *, minimum: float, strict: bool = Fa
 # -- testing switch ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Testing:
-    attempts: int
-
-
-_testing: _Testing | None = None
+# The attempts cap of test mode, None outside it.
+_testing: int | None = None
 
 
 class _RestoreTesting:
     """Returned by :func:`set_testing`; as a context manager, restores the previous mode."""
 
-    def __init__(self, previous: _Testing | None) -> None:
+    def __init__(self, previous: int | None) -> None:
         self._previous = previous
 
     def __enter__(self) -> None:
@@ -165,7 +135,7 @@ def set_testing(testing: bool, *, attempts: int = 1) -> _RestoreTesting:
     if testing:
         _check_attempts(attempts)
     previous = _testing
-    _testing = _Testing(attempts) if testing else None
+    _testing = attempts if testing else None
     return _RestoreTesting(previous)
 
 
@@ -180,40 +150,21 @@ def is_testing() -> bool:
 class RetryBudget:
     """The retries a whole client may make to one server: a thread-safe token bucket.
 
-    It answers "is this server refusing so much that retrying would only add load?" from what
-    the calls sharing it saw recently, the way gRPC's retry throttling does (failures drain a
-    bucket, successes refill it), with a retry cost as in the AWS SDKs' retry quota:
-
     * the bucket starts full, at ``capacity`` tokens (100), and never holds more;
     * every successful call adds ``ratio`` tokens (0.3), every attempt that failed with a
       retryable error (a 503, a 429, a lost connection) takes one away, down to
       ``-overdraft`` (-1), and the bucket also refills by ``min_per_second`` tokens a second (1);
-    * a retry costs ``retry_cost`` tokens (1) and is allowed while the bucket holds that much.
+    * a retry costs ``retry_cost`` tokens (1) and is allowed while the bucket holds that much;
+    * when the bucket refuses a retry, the call waits for it (polling every 50 to 150 ms,
+      within its deadline and at most ``max_wait`` seconds, 5); ``max_wait=0`` fails at once.
 
-    What that does (``benchmarks/overload.py`` measures it; ``docs/guides/retrying.md`` has the
-    table, including where this default loses):
-
-    * a quiet client has 100 tokens to spend (a failed attempt and its retry cost 2): of 32
-      calls arriving together at a node that holds 3 of them, 31 complete within 2 s, as many
-      as without a budget;
-    * while more than about a quarter of the attempts fail (0.3 token per success against 1
-      per failure: the break-even is 23 %) the bucket drains and stays empty: a sustained
-      overload gets almost no retries;
-    * the overdraft is shallow, so once the server recovers, 7 successes reopen the bucket,
-      and retries then resume at about one per 3 successes, a pace the recovering server
-      absorbs.
-
-    When the bucket refuses a retry, the call *waits* for it (polling every 50 to 150 ms,
-    within its deadline and at most ``max_wait`` seconds, 5) instead of failing at once: a call
-    refused near the end of an overload then completes as soon as the server recovers, without
-    adding load while it has none to spare. ``max_wait=0`` fails at once instead.
-
-    Share one budget between everything that talks to the same server: a bare
-    :class:`RetryPolicy` owns one, :meth:`RetryBudget.for_host` gives the process-wide budget
-    of a host, and ``policy.for_host(host)`` puts it in place of a policy's default one. The
-    transports (``KuzzleHTTP``, ``KuzzleWebSocket``) do that with the ``host:port`` of their
-    URL, so all the clients of one server share one budget by default; a budget passed
-    explicitly (or ``budget=None``) is kept as is.
+    A burst retries freely; a sustained overload (more than about a quarter of the attempts
+    failing) gets almost no retries; ``docs/guides/retrying.md`` says why these figures, with
+    the benchmark behind them. A bare :class:`RetryPolicy` owns a budget,
+    :meth:`RetryBudget.for_host` gives the process-wide budget of a host, and
+    ``policy.for_host(host)`` puts it in place of a policy's default one: the clients do that
+    with the ``host:port`` of their URL, so all the clients of one server share one budget (a
+    budget passed explicitly, or ``budget=None``, is kept as is).
     """
 
     _registry: Final[dict[str, RetryBudget]] = {}
@@ -529,9 +480,7 @@ class RetryRun:
         self.started: float = policy.clock()
         testing = _testing  # read once: a call keeps the mode it started in
         self._testing = testing is not None
-        self._max_attempts = (
-            policy.attempts if testing is None else min(policy.attempts, testing.attempts)
-        )
+        self._max_attempts = policy.attempts if testing is None else min(policy.attempts, testing)
         self._budget = None if testing is not None else policy.budget
         self._error: KuzzleError | None = None
         # Set while the next retry waits for the budget: when the wait began (elapsed s).

@@ -18,7 +18,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "kuzzle_errors"
 #: The core, bottom to top: a module may import only modules of a lower rank.
 CORE_LAYERS: tuple[tuple[str, ...], ...] = (
     (
-        "kuzzle_errors._record",
         "kuzzle_errors._redact",
         "kuzzle_errors._catalog_data",
     ),
