@@ -11,28 +11,37 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import heapq
+import io
+import socket
+import threading
+import time
 import zlib
 from collections.abc import Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 import requests
+import urllib3
+import urllib3.connection
 import urllib3.exceptions
 
-from kuzzle_errors._protocol.clients import call_with_retry, scope_retry
-from kuzzle_errors._protocol.failures import safe_cause, shown_url
+from kuzzle_errors._adapters import set_pool_classes
+from kuzzle_errors._protocol.clients import ClientBase
+from kuzzle_errors._protocol.failures import safe_cause
 from kuzzle_errors._protocol.http import (
     MAX_ERROR_BYTES,
     BodyTooLarge,
+    BoundedBody,
     HTTPAttempt,
+    KuzzleHook,
+    Timeout,
+    check_timeout,
     failure_of,
-    hook_parses,
     parse_http,
     total_seconds,
 )
-from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER, jwt_from_login, login_request
-from kuzzle_errors._requests_io import Call, DeadlineAdapter, read_body
+from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER
 
 if TYPE_CHECKING:
     from kuzzle_errors._protocol.clients import RetryCaller
@@ -47,18 +56,6 @@ __all__ = [
     "raise_for_kuzzle",
     "uninstall",
 ]
-
-log: logging.Logger = logging.getLogger(__name__)
-
-# Failures that happen before a byte of the request is sent, and will happen again.
-_PERMANENT: Final = (
-    requests.exceptions.SSLError,
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.InvalidHeader,
-    requests.exceptions.URLRequired,
-)
 
 
 def error_from_response(resp: requests.Response, *, strict: bool = False) -> KuzzleError | None:
@@ -83,15 +80,10 @@ def raise_for_kuzzle(resp: requests.Response, *, strict: bool = False) -> None:
         raise error
 
 
-class _KuzzleHook:
-    """The response hook :func:`install` adds (a class, so it can be found and replaced)."""
-
-    def __init__(self, strict: bool) -> None:
-        self.strict = strict
-
+class _KuzzleHook(KuzzleHook):
     def __call__(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
         # Redirects are followed before the hook sees them: 3xx pass.
-        if hook_parses(resp.status_code, resp.headers, self.strict):
+        if self.parses(resp):
             raise_for_kuzzle(resp, strict=self.strict)
 
 
@@ -109,11 +101,11 @@ def install(session: requests.Session, *, strict: bool = False) -> requests.Sess
 def uninstall(session: requests.Session) -> requests.Session:
     """Remove the hook :func:`install` added, if any; returns ``session``."""
     hooks = session.hooks.get("response", [])
-    hooks[:] = [hook for hook in hooks if not isinstance(hook, _KuzzleHook)]
+    hooks[:] = KuzzleHook.without(hooks)
     return session
 
 
-class KuzzleHTTP:
+class KuzzleHTTP(ClientBase):
     """A minimal Kuzzle HTTP client: ``query(request)`` returns ``result`` or raises.
 
     Requests go to ``POST {base_url}/_query`` with the Kuzzle request as JSON body (the
@@ -121,6 +113,7 @@ class KuzzleHTTP:
     fresh ``X-Kuzzle-Request-Id`` so the answer (and its error) can be matched in logs.
     Concurrent use from several threads is as safe as sharing the underlying
     :class:`requests.Session` (fine with its default adapter; one client per thread is safest).
+    :class:`kuzzle_errors.httpx.AsyncKuzzleHTTP` is its asyncio twin, with the same parameters.
 
     Args:
         base_url: ``http://host:7512`` (a path prefix is kept).
@@ -133,23 +126,23 @@ class KuzzleHTTP:
             The total bound needs the session's adapter: it holds for the session created
             here; a session passed in keeps ``requests``' per-read timeouts unless
             ``kuzzle_errors.http.DeadlineAdapter`` is mounted on it.
-        max_error_bytes: the most of an error body (non-2xx) read, after decompression; past
-            it reading stops and the error of the status is raised with what was read, its
-            ``problem`` saying the body was cut.
-        max_body_bytes: the same for a success's body (None: no cap, the default); past it
-            an :class:`~kuzzle_errors.InvalidResponseError` (not retryable) is raised.
         jwt: an authentication token; :meth:`login` sets one.
         retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
-            ``retry.call(...)`` with its ``idempotent`` flag. A policy with ``for_host`` (as
-            ``RetryPolicy`` has) is replaced by ``retry.for_host("host:port")`` of
-            ``base_url``, here and when ``retry`` is assigned later, so every client of one
-            server shares one retry budget (a budget set explicitly on the policy is kept).
+            ``retry.call(...)`` with its ``idempotent`` flag, the per-host budget shared with
+            every other client of the same server (see :attr:`retry`).
+        max_error_bytes: the most of an error body (non-2xx) read, after decompression (a
+            gzip bomb stops at it); past it reading stops and the error of the status is raised
+            with what was read, its ``problem`` saying the body was cut.
+        max_body_bytes: the same for a success's body (None: no cap, the default); past it
+            an :class:`~kuzzle_errors.InvalidResponseError` (not retryable) is raised.
 
     A 2xx answer of ``/_query`` that is not a JSON object holding a Kuzzle envelope (a
     captive portal's HTML page, a proxy's own JSON) raises
     :class:`~kuzzle_errors.InvalidResponseError` rather than being returned as the result,
     unless Kuzzle's own headers (``X-Kuzzle-Node``, or our ``X-Kuzzle-Request-Id`` echoed)
-    show it is a plugin's result in Kuzzle's ``raw`` format, which is returned as is.
+    show it is a plugin's result in Kuzzle's ``raw`` format, which is returned as is. An error
+    raised for an answer keeps the :class:`requests.Response` as ``http_response`` (its
+    ``content`` is what was read).
     """
 
     def __init__(
@@ -157,19 +150,18 @@ class KuzzleHTTP:
         base_url: str,
         *,
         session: requests.Session | None = None,
-        timeout: float | tuple[float, float] = 10.0,
+        timeout: Timeout = 10.0,
         jwt: str | None = None,
         retry: RetryCaller | None = None,
         max_error_bytes: int | None = MAX_ERROR_BYTES,
         max_body_bytes: int | None = None,
     ) -> None:
         self.base_url: str = base_url.rstrip("/")
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
+        self.jwt = jwt
+        self._set_retry(retry)
         self.max_error_bytes = max_error_bytes
         self.max_body_bytes = max_body_bytes
-        self.jwt = jwt
-        self._retry: RetryCaller | None = None
-        self.retry = retry
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
@@ -178,14 +170,8 @@ class KuzzleHTTP:
             session.mount("https://", adapter)
         self.session: requests.Session = session
 
-    @property
-    def retry(self) -> RetryCaller | None:
-        """The retry policy of the queries, scoped to this client's host (None: no retry)."""
-        return self._retry
-
-    @retry.setter
-    def retry(self, policy: RetryCaller | None) -> None:
-        self._retry = scope_retry(policy, self.base_url)
+    def _where(self) -> str:
+        return self.base_url
 
     def query(
         self, request: Mapping[str, Any], *, idempotent: bool = False, strict: bool = False
@@ -200,47 +186,16 @@ class KuzzleHTTP:
         tells the retry policy whether a request that may have run can be replayed;
         ``strict`` makes a result holding ``errors`` raise a PartialError (client side).
         """
-        return call_with_retry(
-            self.retry, self._query_once, dict(request), idempotent=idempotent, strict=strict
-        )
-
-    def login(
-        self,
-        credentials: Mapping[str, Any],
-        strategy: str = "local",
-        *,
-        expires_in: str | None = None,
-    ) -> str:
-        """Log in with ``auth:login``, keep the token for the next queries and return it."""
-        self.jwt = jwt_from_login(self.query(login_request(credentials, strategy, expires_in)))
-        return self.jwt
+        return self._call(self._query_once, request, idempotent, strict=strict)
 
     def close(self) -> None:
         """Close the session if this client created it. Idempotent."""
         if self._owns_session:
             self.session.close()
 
-    def __enter__(self) -> KuzzleHTTP:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"KuzzleHTTP({shown_url(self.base_url)!r})"
-
-    # -- one attempt -------------------------------------------------------------------------
-
     def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
         attempt = HTTPAttempt(request, self.jwt, strict=strict)
-        seconds = total_seconds(self.timeout)
-        call = Call(seconds)
-        failure: BaseException | None = None
+        call = Call(total_seconds(self.timeout))
         try:
             with call:
                 # Kuzzle never redirects /_query: a 3xx is an answer, and following it would
@@ -254,24 +209,31 @@ class KuzzleHTTP:
                     allow_redirects=False,
                 )
                 attempt.answered(resp)
-                cap = attempt.cap(self.max_body_bytes, self.max_error_bytes)
-                read_body(resp, cap, call.deadline)
+                read_body(resp, attempt.cap(self.max_body_bytes, self.max_error_bytes), call)
         except (BodyTooLarge, zlib.error) as exc:
             raise attempt.unreadable(exc) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            failure = exc
-        if failure is not None:
             if call.expired:  # the total deadline cut the call: the request was sent
-                lost = attempt.failed(failure, "deadline", self.base_url, seconds)
+                lost = attempt.failed(exc, "deadline", self.base_url, call.seconds)
             else:
-                waited = _read_timeout(self.timeout)
-                lost = attempt.failed(failure, _failure(failure), self.base_url, waited)
-            raise lost from safe_cause(failure)
+                read = self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
+                lost = attempt.failed(exc, _failure(exc), self.base_url, read)
+            raise lost from safe_cause(exc)
         return attempt.result(resp.content, text=lambda: resp.text)
 
 
+# Failures that happen before a byte of the request is sent, and will happen again.
+_PERMANENT: Final = (
+    requests.exceptions.SSLError,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.URLRequired,
+)
+
+
 def _failure(exc: BaseException) -> Failure:
-    """How the call failed, from what ``requests`` or ``urllib3`` raised."""
     # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError in urllib3.
     return failure_of(
         exc,
@@ -281,5 +243,207 @@ def _failure(exc: BaseException) -> Failure:
     )
 
 
-def _read_timeout(timeout: float | tuple[float, float]) -> float:
-    return timeout[1] if isinstance(timeout, tuple) else timeout
+# -- a total deadline per call ---------------------------------------------------------------
+# ``requests`` applies its read timeout to each read of the socket: a server dripping its head
+# or body a byte at a time is never timed out. Every connection made through DeadlineAdapter
+# registers with the call in progress on its thread, and one watchdog thread shuts its socket
+# down when the call's deadline passes, so the blocked read fails at once.
+
+_current = threading.local()
+
+
+class Call:
+    """One call's total deadline; use as a context manager around the whole call."""
+
+    __slots__ = ("_conn", "_lock", "_sock", "deadline", "done", "expired", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = 0.0
+        self.expired = False
+        self.done = False
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._sock: Any = None
+
+    def __enter__(self) -> Call:
+        _current.call = self
+        self.deadline = time.monotonic() + self.seconds
+        _WATCHDOG.watch(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _current.call = None
+        _WATCHDOG.release(self)
+
+    def attach(self, conn: Any) -> None:
+        """``conn`` now carries this call's request; called again once it is sent.
+
+        Its socket is kept from then: ``http.client`` lets go of ``conn.sock`` when the answer
+        ends at the connection's close (``Connection: close``, or no length), and the answer is
+        still read from that socket.
+        """
+        with self._lock:
+            self._conn = conn
+            self._sock = sock = getattr(conn, "sock", None)
+            expired = self.expired
+        if expired:
+            _cut(conn, sock)
+
+    def expire(self) -> None:
+        """The deadline passed: cut the connection (from the watchdog thread)."""
+        with self._lock:
+            if self.done:  # ended meanwhile: its connection may serve another call now
+                return
+            self.expired = True
+            conn, sock = self._conn, self._sock
+        if conn is not None:
+            _cut(conn, sock)
+
+
+class _Watchdog:
+    """One thread expiring every call's deadline (a thread per call would cost more)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, Call]] = []
+        self._count = 0
+        self._active = 0
+        self._thread: threading.Thread | None = None
+
+    def release(self, call: Call) -> None:
+        """The call ended: its entry is dropped lazily, or now when finished ones pile up."""
+        with call._lock:
+            call.done = True
+        with self._cond:
+            self._active -= 1
+            if len(self._heap) > 2 * self._active + 256:
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+
+    def watch(self, call: Call) -> None:
+        with self._cond:
+            self._count += 1
+            self._active += 1
+            heapq.heappush(self._heap, (call.deadline, self._count, call))
+            if self._thread is None or not self._thread.is_alive():  # first use, or forked
+                self._thread = threading.Thread(
+                    target=self._run, name="kuzzle-http-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][2] is call:
+                self._cond.notify()  # the earliest deadline changed
+
+    def _run(self) -> None:
+        while True:
+            due: list[Call] = []
+            with self._cond:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                now = time.monotonic()
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+                if not due:
+                    self._cond.wait(self._heap[0][0] - now)
+                    continue
+            for call in due:
+                call.expire()  # a call that ended meanwhile is left alone
+
+
+_WATCHDOG: Final = _Watchdog()
+
+
+def _cut(conn: Any, sent_on: Any) -> None:
+    """Shut down the socket of ``conn``, and ``sent_on``, the one its request went out on."""
+    for sock in (getattr(conn, "sock", None), sent_on):
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # already closed: the call is failing anyway
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Attaching:
+    """Mixed into a urllib3 connection: sending a request attaches it to the thread's call."""
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        call = getattr(_current, "call", None)
+        if call is not None:
+            call.attach(self)
+        super().request(*args, **kwargs)  # type: ignore[misc]
+        if call is not None:
+            call.attach(self)  # sent: keep the socket the answer comes on
+
+
+class _HTTPConnection(_Attaching, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Attaching, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOLS: Final = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """An ``HTTPAdapter`` whose connections :class:`KuzzleHTTP` can cut at a call's deadline.
+
+    Mount it on a session passed to :class:`KuzzleHTTP` for its ``timeout`` to bound the
+    whole call (the session it creates has it already).
+    """
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        set_pool_classes(self.poolmanager, _POOLS)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if type(manager) is urllib3.ProxyManager:  # SOCKS managers keep their own pools
+            set_pool_classes(manager, _POOLS)
+        return manager
+
+
+def read_body(resp: requests.Response, limit: int | None, call: Call) -> None:
+    """Read the body of a streamed ``resp``, decoded and capped at ``limit`` bytes, before
+    ``call``'s deadline; it becomes ``resp.content``.
+
+    Raises :class:`BodyTooLarge` past the cap (``resp.content`` then holds what was kept),
+    ``zlib.error`` for a broken compressed body, ``urllib3``/``OSError`` failures as they come.
+    """
+    encoding = resp.headers.get("Content-Encoding")
+    body = BoundedBody(encoding, limit)
+    data = b""
+    try:
+        while True:
+            chunk = resp.raw.read(65536, decode_content=not BoundedBody.decodes(encoding))
+            # Checked after an end of file too: past the deadline it may be the watchdog's
+            # cut, not the end of a body that ends when the connection closes.
+            if time.monotonic() > call.deadline:
+                raise TimeoutError("the call's deadline passed while reading the body")
+            if not chunk:
+                break
+            body.feed(chunk)
+        data = body.finish()
+        resp.raw.release_conn()
+    except BaseException as exc:
+        # The rest was not read: the connection cannot be reused. Closed here, as
+        # Response.close() skips it once the content is consumed (and an answer that ends at
+        # close holds the only reference to its socket).
+        resp.raw.close()
+        resp.close()
+        data = exc.data if isinstance(exc, BodyTooLarge) else b""
+        raise
+    finally:
+        # Response.content reads ``raw`` on first use: a file holding what was read (decoded,
+        # within the cap) takes the place of the spent urllib3 stream.
+        resp.raw = io.BytesIO(data)

@@ -5,7 +5,8 @@
 * :func:`install`: a response event hook so that every response of a client raises on a Kuzzle
   error;
 * :class:`AsyncKuzzleHTTP`: the asyncio twin of :class:`kuzzle_errors.http.KuzzleHTTP`, with
-  the same requests, errors, retry hints and retry policy (through ``RetryPolicy.acall``).
+  the same parameters, requests, errors, retry hints and retry policy (through
+  ``RetryPolicy.acall``).
 
 This module is ``kuzzle_errors.httpx``; ``import httpx`` below is the absolute import of the
 real library (Python 3 has no implicit relative imports).
@@ -16,23 +17,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
 from kuzzle_errors._adapters import keep_httpx_content
-from kuzzle_errors._protocol.clients import AsyncClientBase, acall_with_retry
+from kuzzle_errors._protocol.clients import AsyncClientBase
 from kuzzle_errors._protocol.failures import safe_cause
 from kuzzle_errors._protocol.http import (
     MAX_ERROR_BYTES,
     BodyTooLarge,
     BoundedBody,
     HTTPAttempt,
+    KuzzleHook,
+    Timeout,
+    check_timeout,
     cut_note,
     failure_of,
-    hook_parses,
     parse_http,
+    total_seconds,
 )
 from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER
 
@@ -52,14 +56,6 @@ __all__ = [
 #: Largest error body the :func:`install` hook reads: the status already gives the class.
 _HOOK_ERROR_BODY: Final = 1024 * 1024
 
-# Failures that happen before a byte of the request is sent, and will happen again.
-_PERMANENT: Final = (
-    httpx.UnsupportedProtocol,
-    httpx.LocalProtocolError,
-    httpx.InvalidURL,
-    httpx.TooManyRedirects,  # a redirect loop stays a loop
-)
-
 
 def error_from_response(resp: httpx.Response, *, strict: bool = False) -> KuzzleError | None:
     """The Kuzzle error ``resp`` carries, or None for a success.
@@ -68,7 +64,7 @@ def error_from_response(resp: httpx.Response, *, strict: bool = False) -> Kuzzle
     The body must have been read, as it is unless the response was streamed (then call
     ``resp.read()`` or ``await resp.aread()`` first; httpx raises ``ResponseNotRead``).
     """
-    return _parse(resp.content, resp, strict)[0]
+    return _parse(resp.content, resp, strict)
 
 
 def raise_for_kuzzle(resp: httpx.Response, *, strict: bool = False) -> None:
@@ -78,50 +74,36 @@ def raise_for_kuzzle(resp: httpx.Response, *, strict: bool = False) -> None:
         raise error
 
 
-def _parse(
-    content: bytes, resp: httpx.Response, strict: bool
-) -> tuple[KuzzleError | None, Any, bool]:
+def _parse(content: bytes, resp: httpx.Response, strict: bool) -> KuzzleError | None:
     request_id = None
     with contextlib.suppress(RuntimeError):  # a Response built by hand has no request
         request_id = resp.request.headers.get(REQUEST_ID_HEADER)
-    return parse_http(content, resp.status_code, resp.headers, strict, request_id)
+    return parse_http(content, resp.status_code, resp.headers, strict, request_id)[0]
 
 
-class _KuzzleHook:
-    """The sync response hook :func:`install` adds: reads the body it needs, then parses."""
-
-    def __init__(self, strict: bool) -> None:
-        self.strict = strict
+class _KuzzleHook(KuzzleHook):
+    """The sync response hook: reads the body it needs (the start of a long one), then parses."""
 
     def __call__(self, resp: httpx.Response) -> None:
-        if not hook_parses(resp.status_code, resp.headers, self.strict):
-            return
-        if _too_long(resp):
-            content = b""
-            for chunk in resp.iter_bytes():
-                content += chunk
-                if len(content) >= _HOOK_ERROR_BODY:
-                    break
-            raise self._error_of_long_body(content, resp)
-        # Read it all, as httpx does for a response that is not streamed: the caller still
-        # gets the body if it holds no error.
-        resp.read()
-        raise_for_kuzzle(resp, strict=self.strict)
+        if self.parses(resp):
+            self._check(resp, _start(resp.iter_bytes()) if _too_long(resp) else resp.read())
 
-    def _error_of_long_body(self, content: bytes, resp: httpx.Response) -> KuzzleError:
-        """The error of an error status whose body is over the hook's limit (never passes)."""
-        error = _parse(content[:_HOOK_ERROR_BODY], resp, self.strict)[0]
-        if error is None:  # the success envelope under an error status is cut: trust the status
-            error = _parse(b"", resp, self.strict)[0]
-        assert error is not None  # an empty body under a status >= 400 is an error
-        return cut_note(error, f"only the first {_HOOK_ERROR_BODY} bytes read")
+    def _check(self, resp: httpx.Response, content: bytes) -> None:
+        error = _parse(content, resp, self.strict)
+        if _too_long(resp):
+            if error is None:  # the success envelope under an error status is cut: trust the
+                error = _parse(b"", resp, self.strict)  # status (an empty body is its error)
+            assert error is not None
+            error = cut_note(error, f"only the first {_HOOK_ERROR_BODY} bytes read")
+        if error is not None:
+            raise error
 
 
 class _AsyncKuzzleHook(_KuzzleHook):
     """The async twin of :class:`_KuzzleHook` (AsyncClient awaits its hooks)."""
 
     async def __call__(self, resp: httpx.Response) -> None:  # type: ignore[override]
-        if not hook_parses(resp.status_code, resp.headers, self.strict):
+        if not self.parses(resp):
             return
         if _too_long(resp):
             content = b""
@@ -129,9 +111,20 @@ class _AsyncKuzzleHook(_KuzzleHook):
                 content += chunk
                 if len(content) >= _HOOK_ERROR_BODY:
                     break
-            raise self._error_of_long_body(content, resp)
-        await resp.aread()
-        raise_for_kuzzle(resp, strict=self.strict)
+            self._check(resp, content[:_HOOK_ERROR_BODY])
+        else:
+            # Read it all, as httpx does for a response that is not streamed: the caller still
+            # gets the body if it holds no error.
+            self._check(resp, await resp.aread())
+
+
+def _start(chunks: Iterable[bytes]) -> bytes:
+    content = b""
+    for chunk in chunks:
+        content += chunk
+        if len(content) >= _HOOK_ERROR_BODY:
+            break
+    return content[:_HOOK_ERROR_BODY]
 
 
 def _too_long(resp: httpx.Response) -> bool:
@@ -155,21 +148,17 @@ def install(
     Installing twice replaces the earlier hook.
     """
     uninstall(client)
-    hook = (
-        _AsyncKuzzleHook(strict) if isinstance(client, httpx.AsyncClient) else _KuzzleHook(strict)
-    )
+    hook = (_AsyncKuzzleHook if isinstance(client, httpx.AsyncClient) else _KuzzleHook)(strict)
     hooks = {key: list(value) for key, value in client.event_hooks.items()}
     hooks.setdefault("response", []).append(hook)
     client.event_hooks = hooks
     return client
 
 
-def uninstall(
-    client: httpx.Client | httpx.AsyncClient,
-) -> httpx.Client | httpx.AsyncClient:
+def uninstall(client: httpx.Client | httpx.AsyncClient) -> httpx.Client | httpx.AsyncClient:
     """Remove the hook :func:`install` added, if any; returns ``client``."""
     hooks = {key: list(value) for key, value in client.event_hooks.items()}
-    hooks["response"] = [h for h in hooks.get("response", []) if not isinstance(h, _KuzzleHook)]
+    hooks["response"] = KuzzleHook.without(hooks.get("response", []))
     client.event_hooks = hooks
     return client
 
@@ -192,29 +181,13 @@ class _Progress:
 class AsyncKuzzleHTTP(AsyncClientBase):
     """An asyncio Kuzzle HTTP client: ``await query(request)`` returns ``result`` or raises.
 
-    The requests, the answers, the errors and their retry hints are those of
-    :class:`kuzzle_errors.http.KuzzleHTTP` (``POST {base_url}/_query``, ``Authorization:
-    Bearer``, a fresh ``X-Kuzzle-Request-Id``). Safe to share between the tasks of one event
-    loop. Use it as ``async with AsyncKuzzleHTTP(url) as kuzzle: ...`` or call :meth:`aclose`.
-
-    Args:
-        base_url: ``http://host:7512`` (a path prefix is kept).
-        client: an :class:`httpx.AsyncClient` to use (closed by :meth:`aclose` only if created
-            here).
-        timeout: seconds one attempt may take in total, connecting and reading the whole body
-            included (a server dripping bytes cannot stretch it).
-        jwt: an authentication token; :meth:`login` sets one.
-        retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
-            ``await retry.acall(...)`` with its ``idempotent`` flag, with the per-host budget
-            shared with every other client of the same server.
-        max_error_bytes: the most of an error body (non-2xx) read, after decompression (a
-            gzip bomb stops at it); past it reading stops and the error of the status is raised
-            with what was read, its ``problem`` saying the body was cut.
-        max_body_bytes: the same for a success's body (None: no cap, the default); past it
-            an :class:`~kuzzle_errors.InvalidResponseError` (not retryable) is raised.
-
-    As with the sync client, an error raised for an answer keeps the :class:`httpx.Response`
-    as ``http_response`` (its ``content`` is what was read).
+    The twin of :class:`kuzzle_errors.http.KuzzleHTTP`: the same parameters (``client``, an
+    :class:`httpx.AsyncClient`, in place of ``session``), requests, answers, errors and retry
+    hints, the retry policy called through ``await retry.acall(...)``. Safe to share between
+    the tasks of one event loop. Use it as ``async with AsyncKuzzleHTTP(url) as kuzzle: ...`` or
+    call :meth:`close` (or :meth:`aclose`), which closes the httpx client if it was created here.
+    ``timeout`` bounds the whole attempt on any client, connect and body included; a
+    ``(connect, read)`` tuple sets httpx's connect timeout and its other ones.
     """
 
     def __init__(
@@ -222,25 +195,22 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         base_url: str,
         *,
         client: httpx.AsyncClient | None = None,
-        timeout: float = 10.0,
+        timeout: Timeout = 10.0,
         jwt: str | None = None,
         retry: AsyncRetryCaller | None = None,
         max_error_bytes: int | None = MAX_ERROR_BYTES,
         max_body_bytes: int | None = None,
     ) -> None:
-        if not timeout > 0:
-            raise ValueError(f"timeout must be positive, not {timeout!r}")
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self.jwt = jwt
+        self._set_retry(retry)
         self.max_error_bytes = max_error_bytes
         self.max_body_bytes = max_body_bytes
-        self._retry = None
-        self.retry = retry
         self._owns_client = client is None
         self.client = client if client is not None else httpx.AsyncClient()
 
-    def _retry_scope(self) -> str:
+    def _where(self) -> str:
         return self.base_url
 
     async def query(
@@ -254,30 +224,24 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         tells the retry policy whether a request that may have run can be replayed;
         ``strict`` makes a result holding ``errors`` raise a PartialError (client side).
         """
-        return await acall_with_retry(
-            self.retry, self._query_once, dict(request), idempotent=idempotent, strict=strict
-        )
+        return await self._call(self._query_once, request, idempotent, strict=strict)
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         """Close the httpx client if this object created it. Idempotent."""
         if self._owns_client:
             await self.client.aclose()
 
-    def __repr__(self) -> str:
-        return f"AsyncKuzzleHTTP({self.base_url!r})"
-
-    # -- one attempt -------------------------------------------------------------------------
-
     async def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
         attempt = HTTPAttempt(request, self.jwt, strict=strict)
         progress = _Progress()
+        seconds = total_seconds(self.timeout)
         try:
             # One deadline for the whole exchange: httpx's timeouts bound each read only.
-            resp, content = await asyncio.wait_for(self._exchange(attempt, progress), self.timeout)
+            resp, content = await asyncio.wait_for(self._exchange(attempt, progress), seconds)
         except (BodyTooLarge, zlib.error) as exc:
             raise attempt.unreadable(exc) from None
         except (asyncio.TimeoutError, httpx.HTTPError) as exc:
-            lost = attempt.failed(exc, _failure(exc, progress), self.base_url, self.timeout)
+            lost = attempt.failed(exc, _failure(exc, progress), self.base_url, seconds)
             raise lost from safe_cause(exc)
         return attempt.result(content, text=lambda: resp.text)
 
@@ -285,21 +249,23 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         self, attempt: HTTPAttempt, progress: _Progress
     ) -> tuple[httpx.Response, bytes]:
         """POST, then read the body, decompressed and capped (``max_*_bytes``)."""
+        timeout = self.timeout
         async with self.client.stream(
             "POST",
             f"{self.base_url}/_query",
             content=attempt.query.data,
             headers=attempt.query.headers,
-            timeout=self.timeout,
+            timeout=httpx.Timeout(timeout[1], connect=timeout[0])
+            if isinstance(timeout, tuple)
+            else timeout,
             extensions={"trace": progress},
         ) as resp:
             attempt.answered(resp)
             encoding = resp.headers.get("Content-Encoding")
             ours = BoundedBody.decodes(encoding)  # gzip/deflate: inflated under the cap
             body = BoundedBody(encoding, attempt.cap(self.max_body_bytes, self.max_error_bytes))
-            chunks = resp.aiter_raw() if ours else resp.aiter_bytes()
             try:
-                async for chunk in chunks:
+                async for chunk in resp.aiter_raw() if ours else resp.aiter_bytes():
                     body.feed(chunk)
                 content = body.finish()
             except BodyTooLarge as exc:
@@ -307,6 +273,15 @@ class AsyncKuzzleHTTP(AsyncClientBase):
                 raise
             keep_httpx_content(resp, content)
             return resp, content
+
+
+# Failures that happen before a byte of the request is sent, and will happen again.
+_PERMANENT: Final = (
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+    httpx.InvalidURL,
+    httpx.TooManyRedirects,  # a redirect loop stays a loop
+)
 
 
 def _failure(exc: BaseException, progress: _Progress) -> Failure:

@@ -4,9 +4,10 @@
 * :class:`KuzzleWebSocket`: a thread-safe client on one socket. A reader thread routes each
   answer to its caller by ``room`` (Kuzzle sets it to the request id of an answer; realtime
   notifications carry a channel id there, and may carry one of our request ids in
-  ``requestId``), hands notifications to a callback, fails every pending query at once when
-  the connection drops, and fails the queries refused by Kuzzle's per-socket rate limit
-  (whose answer names no request) when the refused one is known for certain.
+  ``requestId``), hands notifications to a callback and to :class:`NotificationStream`
+  iterators, fails every pending query at once when the connection drops, and fails the
+  queries refused by Kuzzle's per-socket rate limit (whose answer names no request) when the
+  refused one is known for certain.
 """
 
 from __future__ import annotations
@@ -18,30 +19,47 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Mapping
-from types import TracebackType
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old releases: untyped
 
 from kuzzle_errors._adapters import RecvHook
-from kuzzle_errors._protocol import failures, queries
-from kuzzle_errors._protocol import websocket as protocol
-from kuzzle_errors._protocol.clients import call_with_retry, scope_retry
+from kuzzle_errors._protocol.clients import ClientBase, WebSocketClient
 from kuzzle_errors._protocol.failures import (
     CONNECT_FAILED,
     CONNECTION_LOST,
     NOT_RETRYABLE,
+    closed_error,
+    connect_error,
+    lost_error,
+    safe_cause,
     shown_url,
 )
-from kuzzle_errors._protocol.queries import jwt_from_login, login_request
-from kuzzle_errors._protocol.websocket import error_from_message, handshake_refusal
+from kuzzle_errors._protocol.queries import ws_frame
+from kuzzle_errors._protocol.websocket import (
+    DEFAULT_MAX_FRAME_BYTES,
+    PING,
+    PONG,
+    FrameClock,
+    FrameLimit,
+    FrameRouter,
+    NotificationQueue,
+    Pending,
+    Stale,
+    close_reason,
+    decode_frame,
+    dropped_by,
+    error_from_message,
+    handshake_refusal,
+    log_unmatched,
+)
 from kuzzle_errors.exceptions import KuzzleError
 
 if TYPE_CHECKING:
     from kuzzle_errors._protocol.clients import RetryCaller
 
-__all__ = ["KuzzleWebSocket", "error_from_message"]
+__all__ = ["KuzzleWebSocket", "NotificationStream", "error_from_message"]
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -49,21 +67,36 @@ Notification = Callable[[dict[str, Any]], None]
 UnmatchedError = Callable[[KuzzleError], None]
 
 
-class _Pending:
-    """One query waiting for its answer; ``outcome`` is the answer dict or an exception."""
+class NotificationStream(NotificationQueue, Iterator[dict[str, Any]]):
+    """The realtime notifications, as a blocking iterator (see ``notifications()`` of the client).
 
-    __slots__ = ("cond", "outcome", "request", "request_id")
+    ``next()`` waits for the next notification. The iteration ends when the client closes (or
+    :meth:`close` is called, from any thread); it raises
+    :class:`~kuzzle_errors.ConnectionLostError` when the connection drops (Kuzzle forgets the
+    subscriptions of a dropped socket: subscribe again). At most ``max_queued`` notifications
+    wait; beyond, the oldest are dropped (and logged), counted in :attr:`dropped`.
+    """
 
-    def __init__(self, request_id: str, request: Mapping[str, Any], lock: threading.Lock) -> None:
-        self.request_id = request_id
-        self.request = request
-        self.cond = threading.Condition(lock)
-        self.outcome: protocol.Outcome | None = None
+    def __init__(self, streams: set[NotificationQueue], max_queued: int) -> None:
+        self._cond = threading.Condition()
+        super().__init__(streams, max_queued)
 
+    def put(self, item: dict[str, Any] | KuzzleError | None) -> None:
+        with self._cond:
+            super().put(item)
+            self._cond.notify_all()
 
-def _settle(entry: _Pending, outcome: protocol.Outcome) -> None:
-    entry.outcome = outcome  # the router is called under the lock of entry.cond
-    entry.cond.notify()
+    def __next__(self) -> dict[str, Any]:
+        with self._cond:
+            while (item := self._next(StopIteration)) is None:
+                self._cond.wait()
+            return item
+
+    def __enter__(self) -> NotificationStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 class _BoundedWebSocket(RecvHook, _wsc.WebSocket):  # type: ignore[misc, unused-ignore]
@@ -73,7 +106,7 @@ class _BoundedWebSocket(RecvHook, _wsc.WebSocket):  # type: ignore[misc, unused-
     reader decodes with ``replace`` anyway.
     """
 
-    def __init__(self, clock: protocol.FrameClock) -> None:
+    def __init__(self, clock: FrameClock) -> None:
         super().__init__(skip_utf8_validation=True)
         self.clock = clock
 
@@ -124,9 +157,7 @@ class _Attempt:
             return self.conn
         if self.error is not None:
             raise copy.copy(self.error)
-        raise failures.ws_connect_error(
-            url, "another thread's attempt did not succeed", CONNECT_FAILED
-        )
+        raise connect_error(url, "another thread's attempt did not succeed", CONNECT_FAILED)
 
 
 def _open(client: KuzzleWebSocket, attempt: _Attempt) -> Any:
@@ -135,7 +166,7 @@ def _open(client: KuzzleWebSocket, attempt: _Attempt) -> Any:
     websocket-client bounds each read of the handshake, not the handshake: a server dripping
     its 101 answer a byte at a time would hold it for ever. A timer cuts it at the deadline.
     """
-    clock = protocol.FrameClock(client.max_frame_bytes, client.frame_timeout or client.timeout)
+    clock = FrameClock(client.max_frame_bytes, client.frame_timeout or client.timeout)
     ws: Any = _BoundedWebSocket(clock)
     attempt.started(ws)
     watchdog = threading.Timer(
@@ -154,29 +185,18 @@ def _open(client: KuzzleWebSocket, attempt: _Attempt) -> Any:
         return ws
     with contextlib.suppress(Exception):  # a half-open socket: closing it may fail
         ws.shutdown()
-    error = _connect_error(client, failure, attempt.stopped)
-    if isinstance(failure, _wsc.WebSocketBadStatusException) or failure is None:
+    url = client.url
+    if attempt.stopped is not None:
+        why = "the client was closed" if client.closed else attempt.stopped
+        raise connect_error(url, why, NOT_RETRYABLE if client.closed else CONNECT_FAILED)
+    assert failure is not None
+    if isinstance(failure, _wsc.WebSocketBadStatusException):
         # websocket-client's text of a refused handshake holds the response headers
         # (Set-Cookie...): it is not chained; what matters is parsed into the error.
-        raise error
-    raise error from failures.safe_cause(failure)
-
-
-def _connect_error(
-    client: KuzzleWebSocket, exc: BaseException | None, stopped: str | None
-) -> KuzzleError:
-    url = client.url
-    if stopped is not None:
-        closed = client.closed
-        hint = NOT_RETRYABLE if closed else CONNECT_FAILED
-        return failures.ws_connect_error(url, "the client was closed" if closed else stopped, hint)
-    if isinstance(exc, _wsc.WebSocketBadStatusException):
-        return handshake_refusal(
-            url, exc.status_code, exc.resp_headers or {}, exc.resp_body, "websocket"
-        )
-    assert exc is not None
-    hint = NOT_RETRYABLE if isinstance(exc, (ValueError, TypeError)) else CONNECT_FAILED
-    return failures.ws_connect_error(url, exc, hint)
+        headers = failure.resp_headers or {}
+        raise handshake_refusal(url, failure.status_code, headers, failure.resp_body)
+    hint = NOT_RETRYABLE if isinstance(failure, (ValueError, TypeError)) else CONNECT_FAILED
+    raise connect_error(url, failure, hint) from safe_cause(failure)
 
 
 class _Connection:
@@ -186,15 +206,12 @@ class _Connection:
         self._client = client
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # taken before _lock, never the other way
-        self._router = protocol.FrameRouter(_settle, time.monotonic())
+        self.router = FrameRouter(time.monotonic())
         self.dead = False
         self._closing = False
-        poll = client.timeout
-        if client.ping_interval:
-            poll = min(poll, client.ping_interval)
         self._ws: Any = _open(client, attempt)
         # Reads wake up every `poll` seconds to ping an idle connection; sends share it.
-        self._ws.settimeout(poll)
+        self._ws.settimeout(min(client.timeout, client.ping_interval or client.timeout))
         self._reader = threading.Thread(
             target=self._read_loop, name=f"kuzzle-ws-reader {shown_url(client.url)}", daemon=True
         )
@@ -202,44 +219,36 @@ class _Connection:
 
     # -- the caller's side ---------------------------------------------------------------
 
-    def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send ``payload`` (which has a fresh ``requestId``) and wait for its answer."""
-        entry = _Pending(payload["requestId"], payload, self._lock)
-        text = queries.ws_text(payload)
+    def request(self, payload: Mapping[str, Any], text: str, timeout: float) -> Pending:
+        """Send ``payload`` (as ``text``) and wait for its answer, or ``timeout`` seconds."""
+        wake = threading.Condition(self._lock)
+        entry = Pending(payload, wake.notify)
         try:
             with self._send_lock:  # the router needs frames in the order they hit the wire
                 with self._lock:
                     if self.dead:
-                        raise protocol.Stale
-                    self._router.sending(entry)
+                        raise Stale
+                    self.router.sending(entry)
                 self._ws.send(text)
-        except protocol.Stale:
+        except Stale:
             raise
         except Exception as exc:
             with self._lock:
-                self._router.unsent(entry)
+                self.router.abandon(entry)
                 never_sent = self.dead or isinstance(exc, (TypeError, ValueError))
             # A failed send may have left half a frame on the wire: the socket is unusable.
             self.abort()
             hint = CONNECT_FAILED if never_sent else CONNECTION_LOST
-            raise failures.ws_lost_error(
-                self._client.url, payload, f"send failed: {exc}", hint
-            ) from exc
-        return self._wait(entry, time.monotonic() + timeout, timeout)
-
-    def _wait(self, entry: _Pending, deadline: float, timeout: float) -> dict[str, Any]:
+            raise lost_error(self._client.url, payload, f"send failed: {exc}", hint) from exc
+        deadline = time.monotonic() + timeout
         with self._lock:
             while entry.outcome is None:
-                now = time.monotonic()
-                if now >= deadline:
-                    entry.outcome = self._router.expire(entry, timeout)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.router.expire(entry, timeout)
                     break
-                entry.cond.wait(deadline - now)
-        outcome = entry.outcome
-        if isinstance(outcome, KuzzleError):
-            raise outcome
-        assert outcome is not None
-        return outcome
+                wake.wait(left)
+        return entry
 
     # -- the reader's side ---------------------------------------------------------------
 
@@ -258,19 +267,20 @@ class _Connection:
                         break
                     continue
                 with self._lock:
-                    self._router.last_received = time.monotonic()
+                    self.router.last_received = time.monotonic()
                 if opcode == _wsc.ABNF.OPCODE_CLOSE:
-                    why = _describe_close(data)
+                    code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
+                    why = close_reason("the server", code, data[2:].decode("utf-8", "replace"))
                     break
-                if opcode == _wsc.ABNF.OPCODE_TEXT and isinstance(data, bytes):
-                    self._dispatch(data.decode("utf-8", "replace"))  # validated by the library
-                elif opcode in (_wsc.ABNF.OPCODE_TEXT, _wsc.ABNF.OPCODE_BINARY):
+                if opcode in (_wsc.ABNF.OPCODE_TEXT, _wsc.ABNF.OPCODE_BINARY):
+                    if opcode == _wsc.ABNF.OPCODE_TEXT and isinstance(data, bytes):
+                        data = data.decode("utf-8", "replace")  # not validated: see above
                     self._dispatch(data)
-        except protocol.FrameLimit as exc:  # a hostile or broken frame: the socket is unusable
+        except FrameLimit as exc:  # a hostile or broken frame: the socket is unusable
             why = f"the connection was dropped: {exc}"
         except Exception as exc:  # the socket failed or was aborted: report, never raise
             if not self._closing:
-                why = protocol.dropped_by(exc)
+                why = dropped_by(exc)
         finally:
             self._drop(why if not self._closing else "the client was closed")
 
@@ -281,9 +291,9 @@ class _Connection:
             return True
         now = time.monotonic()
         with self._lock:
-            due = self._router.ping_due(now, interval)
+            due = self.router.ping_due(now, interval)
         if due.send:
-            self._send_control(protocol.PING, lambda: self._router.ping_sent(now))
+            self._send_control(PING, lambda: self.router.ping_sent(now))
         return not due.dead
 
     def _send_control(self, frame: str, record: Callable[[], None]) -> None:
@@ -294,45 +304,39 @@ class _Connection:
             self._ws.send(frame)
 
     def _dispatch(self, data: str | bytes) -> None:
-        routed = protocol.decode_frame(data)  # outside the lock: a large answer takes a while
+        routed = decode_frame(data)  # outside the lock: a large answer takes a while
         if isinstance(routed, dict):
             with self._lock:
-                routed = self._router.route(routed)
+                routed = self.router.route(routed)
+        client = self._client
+        callback: Callable[[Any], None] | None
+        arg: Any
         if routed.pong:
-            self._send_control(protocol.PONG, self._router.pong_sent)
-        elif routed.notification is not None:
-            self._notify(routed.notification)
-        elif routed.unmatched is not None:
-            self._unmatched(routed.unmatched, routed.what)
-
-    def _notify(self, msg: dict[str, Any]) -> None:
-        callback = self._client.on_notification
-        if callback is None:
-            log.debug("notification without a callback: room %s", msg.get("room"))
+            self._send_control(PONG, self.router.pong_sent)
             return
-        try:
-            callback(msg)
-        except Exception:  # a failing callback must not kill the reader
-            log.exception("on_notification callback failed")
-
-    def _unmatched(self, error: KuzzleError, what: str) -> None:
-        protocol.log_unmatched(log, error, what)
-        callback = self._client.on_unmatched_error
+        if routed.notification is not None:
+            callback, arg, name = client.on_notification, routed.notification, "on_notification"
+            if not client._publish(arg) and callback is None:
+                log.debug("notification without a callback nor a stream: %s", arg.get("room"))
+        elif routed.unmatched is not None:
+            callback, arg, name = client.on_unmatched_error, routed.unmatched, "on_unmatched_error"
+            log_unmatched(log, arg, routed.what)
+        else:
+            return
         if callback is not None:
             try:
-                callback(error)
+                callback(arg)
             except Exception:  # a failing callback must not kill the reader
-                log.exception("on_unmatched_error callback failed")
+                log.exception("%s callback failed", name)
 
     def _drop(self, why: str) -> None:
-        """Fail every pending query at once and mark the connection dead."""
+        """Fail every pending query at once, mark the connection dead, end the streams."""
         with self._lock:
             self.dead = True
-            self._router.drop(self._client.url, why)
-        try:
+            self.router.drop(self._client.url, why)
+        with contextlib.suppress(Exception):  # closing a broken socket may fail: ignore
             self._ws.shutdown()
-        except Exception:  # pragma: no cover - closing a broken socket may fail: ignore
-            log.debug("socket shutdown failed", exc_info=True)
+        self._client._end_streams(self, why)
 
     # -- closing -------------------------------------------------------------------------
 
@@ -356,20 +360,14 @@ class _Connection:
             self._reader.join(wait)
 
 
-def _describe_close(data: bytes) -> str:
-    if len(data) >= 2:
-        (code,) = struct.unpack("!H", data[:2])
-        reason = data[2:].decode("utf-8", "replace")
-        return f"closed by the server (code {code}{': ' + reason if reason else ''})"
-    return "closed by the server"
-
-
-class KuzzleWebSocket:
+class KuzzleWebSocket(WebSocketClient, ClientBase):
     """A thread-safe Kuzzle WebSocket client: ``query(request)`` returns ``result`` or raises.
 
     One socket serves every thread; each answer goes to its caller (matched by ``room``).
     When the connection drops, every pending query fails at once with
     :class:`~kuzzle_errors.ConnectionLostError`; the next query reconnects.
+    :class:`kuzzle_errors.websockets.AsyncKuzzleWebSocket` is its asyncio twin, with the same
+    parameters.
 
     Args:
         url: ``ws://host:7512``.
@@ -377,28 +375,26 @@ class KuzzleWebSocket:
             time a query waits for its answer.
         jwt: an authentication token added to every request; :meth:`login` sets one.
         retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
-            ``retry.call(...)`` with its ``idempotent`` flag. A policy with ``for_host`` (as
-            ``RetryPolicy`` has) is replaced by ``retry.for_host("host:port")`` of ``url``,
-            here and when ``retry`` is assigned later, so every client of one server (HTTP
-            ones included) shares one retry budget; a budget set explicitly is kept.
+            ``retry.call(...)`` with its ``idempotent`` flag, the per-host budget shared with
+            every other client of the same server, HTTP ones included (see :attr:`retry`).
         on_notification: called with each realtime notification (a dict), from the reader
-            thread: keep it quick.
+            thread: keep it quick. :meth:`notifications` gives them as an iterator too.
         on_unmatched_error: called, from the reader thread, with the error of an answer that
             matches no pending query (a rate-limit refusal, a garbage frame...). Such errors
             are logged at WARNING level either way.
-        rate_limit_grace: ignored, kept for compatibility. A per-socket rate-limit refusal
-            names no request: it fails a query (replay-safe) as soon as every other query it
-            could belong to has been answered, and never otherwise (a query it cannot be
-            pinned on waits for its answer or times out, not replay-safe).
         ping_interval: seconds of silence after which the client sends Kuzzle's ``{"p":1}``
             (Kuzzle closes idle sockets after 60 s by default); a ping unanswered for a whole
             interval drops the connection. None disables pings.
-        max_frame_bytes: the largest frame accepted (256 MiB by default); a larger one drops
-            the connection (pending queries fail with ConnectionLostError, the next query
-            reconnects), as Kuzzle does with an oversized message.
-        frame_timeout: seconds one frame may take to arrive once it has begun (default:
+        max_frame_bytes: the largest message accepted (256 MiB by default; None: no limit); a
+            larger one drops the connection (pending queries fail with ConnectionLostError,
+            the next query reconnects), as Kuzzle does with an oversized message.
+        frame_timeout: seconds one message may take to arrive once it has begun (default:
             ``timeout``); a slower one drops the connection likewise.
         connect: connect now (default) rather than at the first query.
+
+    A per-socket rate-limit refusal names no request: it fails a query (replay-safe) as soon
+    as every other query it could belong to has been answered, and never otherwise (a query it
+    cannot be pinned on waits for its answer or times out, not replay-safe).
     """
 
     def __init__(
@@ -410,71 +406,38 @@ class KuzzleWebSocket:
         retry: RetryCaller | None = None,
         on_notification: Notification | None = None,
         on_unmatched_error: UnmatchedError | None = None,
-        rate_limit_grace: float = 0.5,
         ping_interval: float | None = 20.0,
-        max_frame_bytes: int = protocol.DEFAULT_MAX_FRAME_BYTES,
+        max_frame_bytes: int | None = DEFAULT_MAX_FRAME_BYTES,
         frame_timeout: float | None = None,
         connect: bool = True,
     ) -> None:
-        if not timeout > 0:
-            raise ValueError(f"timeout must be positive, not {timeout!r}")
-        if not rate_limit_grace >= 0:
-            raise ValueError(f"rate_limit_grace must be >= 0, not {rate_limit_grace!r}")
-        if ping_interval is not None and not ping_interval > 0:
-            raise ValueError(f"ping_interval must be positive or None, not {ping_interval!r}")
-        if not max_frame_bytes > 0:
-            raise ValueError(f"max_frame_bytes must be positive, not {max_frame_bytes!r}")
-        if frame_timeout is not None and not frame_timeout > 0:
-            raise ValueError(f"frame_timeout must be positive or None, not {frame_timeout!r}")
-        self.url = url
-        self.timeout = timeout
-        self.jwt = jwt
-        self._retry: RetryCaller | None = None
-        self.retry = retry
-        self.on_notification = on_notification
-        self.on_unmatched_error = on_unmatched_error
-        self.rate_limit_grace = rate_limit_grace
-        self.ping_interval = ping_interval
-        self.max_frame_bytes = max_frame_bytes
-        self.frame_timeout = frame_timeout
+        self._configure(
+            url,
+            timeout,
+            jwt,
+            on_notification,
+            on_unmatched_error,
+            ping_interval,
+            max_frame_bytes,
+            frame_timeout,
+        )
+        self._set_retry(retry)
         self._connect_lock = threading.Lock()
-        self._conn: _Connection | None = None
         self._attempt: _Attempt | None = None
-        self._closed = False
         if connect:
             self.connect()
-
-    @property
-    def retry(self) -> RetryCaller | None:
-        """The retry policy of the queries, scoped to this client's host (None: no retry)."""
-        return self._retry
-
-    @retry.setter
-    def retry(self, policy: RetryCaller | None) -> None:
-        self._retry = scope_retry(policy, self.url)
-
-    @property
-    def connected(self) -> bool:
-        """True while the socket is open."""
-        conn = self._conn
-        return conn is not None and not conn.dead
 
     def connect(self) -> None:
         """Open the socket if it is not open (queries do this on their own)."""
         self._connection()
 
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` was called."""
-        return self._closed
-
     def _connection(self) -> _Connection:
         with self._connect_lock:  # held briefly: close() never waits on a connect
             if self._closed:
-                raise failures.ws_closed_error()
+                raise closed_error()
             conn = self._conn
             if conn is not None and not conn.dead:
-                return conn
+                return conn  # type: ignore[no-any-return]
             attempt = self._attempt
             leader = attempt is None
             if attempt is None:
@@ -495,7 +458,7 @@ class KuzzleWebSocket:
                 self._conn = conn
         if closed:  # closed while connecting: this socket is nobody's
             conn.close(0.0)
-            error = failures.ws_closed_error()
+            error = closed_error()
             attempt.finish(None, error)
             raise error
         attempt.finish(conn, None)
@@ -519,44 +482,32 @@ class KuzzleWebSocket:
         that may have run can be replayed; ``strict`` makes a result holding ``errors``
         raise a PartialError (client side).
         """
-        return call_with_retry(
-            self.retry,
-            self._query_once,
-            dict(request),
-            idempotent=idempotent,
-            strict=strict,
-            timeout=timeout,
-        )
+        return self._call(self._query_once, request, idempotent, strict=strict, timeout=timeout)
 
     def _query_once(
         self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
     ) -> Any:
-        payload = queries.ws_payload(request, self.jwt)  # a fresh requestId on every attempt
+        payload, text = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
         wait = self.timeout if timeout is None else timeout
-        try:
-            answer = self._connection().request(payload, wait)
-        except protocol.Stale:  # it dropped before our send: nothing was sent, reconnect once
-            try:
-                answer = self._connection().request(payload, wait)
-            except protocol.Stale as exc:
-                raise failures.stale_error(self.url, payload) from exc
-        return protocol.ws_result(answer, strict)
+        for _ in range(2):  # a connection that dropped before our send: nothing was sent
+            with contextlib.suppress(Stale):
+                return self._connection().request(payload, text, wait).result(strict)
+        raise lost_error(self.url, payload, "before the request was sent", CONNECT_FAILED)
 
-    def login(
-        self,
-        credentials: Mapping[str, Any],
-        strategy: str = "local",
-        *,
-        expires_in: str | None = None,
-    ) -> str:
-        """Log in with ``auth:login``, keep the token for the next queries and return it."""
-        self.jwt = jwt_from_login(self.query(login_request(credentials, strategy, expires_in)))
-        return self.jwt
+    def notifications(self, *, max_queued: int = 1000) -> NotificationStream:
+        """An iterator of the realtime notifications received from now on, blocking.
+
+        ``for notification in kuzzle.notifications(): ...`` (in a thread of its own, as a
+        rule); see :class:`NotificationStream`. Independent of ``on_notification`` (both
+        get them).
+        """
+        return NotificationStream(self._streams, max_queued)
 
     def close(self) -> None:
-        """Close the socket; pending queries fail with ConnectionLostError. Idempotent.
+        """Close the socket; pending queries fail with ConnectionLostError, streams end.
 
-        Never waits on a connect in progress in another thread: that one is cut short.
+        Idempotent. Never waits on a connect in progress in another thread: that one is cut
+        short.
         """
         with self._connect_lock:
             self._closed = True
@@ -566,18 +517,4 @@ class KuzzleWebSocket:
             attempt.stop("the client was closed")
         if conn is not None:
             conn.close()
-
-    def __enter__(self) -> KuzzleWebSocket:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else ("connected" if self.connected else "idle")
-        return f"KuzzleWebSocket({shown_url(self.url)!r}, {state})"
+        self._end_streams(None, None)

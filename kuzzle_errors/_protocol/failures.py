@@ -14,31 +14,39 @@ from kuzzle_errors.hints import RetryHint
 
 #: The request never left the client: replaying it cannot run it twice.
 CONNECT_FAILED: Final = RetryHint(
-    True, True, 0.0, "the connection could not be made: the request never reached the server"
+    retryable=True,
+    replay_safe=True,
+    reason="the connection could not be made: the request never reached the server",
 )
-
-
 #: The request was (perhaps) sent, then the connection failed: it may have run.
 CONNECTION_LOST: Final = RetryHint(
-    True, False, 0.0, "the connection failed after the request was sent: it may have been processed"
+    retryable=True,
+    replay_safe=False,
+    reason="the connection failed after the request was sent: it may have been processed",
 )
-
-
 #: Sent, no answer in time: Kuzzle has no server-side timeout, so it may still run.
 NO_ANSWER: Final = RetryHint(
-    True, False, 0.0, "no answer in time: the request may have been (or still be) processed"
+    retryable=True,
+    replay_safe=False,
+    reason="no answer in time: the request may have been (or still be) processed",
 )
-
-
 #: A client-side failure that will not go away by trying again (bad URL, TLS setup...).
 NOT_RETRYABLE: Final = RetryHint(
-    False, False, 0.0, "client-side configuration problem: retrying will not help"
+    retryable=False,
+    replay_safe=False,
+    reason="client-side configuration problem: retrying will not help",
 )
 
 
 def shown_url(url: str) -> str:
     """``url`` as the transports write it in messages: a password in it is redacted."""
     return redact_text(url, 300)
+
+
+def shown_exception(exc: BaseException) -> str:
+    """``exc`` as messages show it: its class and its text, redacted (a library may quote the
+    URL, password included, or the headers of an answer) and bounded."""
+    return f"{type(exc).__name__}: {redact_text(str(exc), 300) or 'no detail'}"
 
 
 def exception_chain(exc: BaseException, limit: int = 12) -> Iterator[BaseException]:
@@ -78,47 +86,33 @@ def safe_cause(exc: BaseException) -> BaseException:
     return exc
 
 
-def ws_lost_error(url: str, request: Mapping[str, Any], why: str, hint: RetryHint) -> KuzzleError:
-    """The error of a query whose WebSocket connection to ``url`` was lost."""
-    return ConnectionLostError(
-        f"connection to {shown_url(url)} lost: {why}",
-        problem=hint.reason,
-        retry_hint=hint,
-        **ws_context(request),
-    )
+def client_error(
+    message: str,
+    hint: RetryHint,
+    context: Mapping[str, Any],
+    *,
+    cls: type[KuzzleError] = ConnectionLostError,
+    problem: str | None = None,
+) -> KuzzleError:
+    """The error of a failure on the client's side; ``context``: the request's fields."""
+    return cls(message, problem=problem or hint.reason, retry_hint=hint, **context)
 
 
-def ws_connect_error(url: str, why: str | BaseException, hint: RetryHint) -> KuzzleError:
-    """The error of a WebSocket connection to ``url`` that could not be made, ``why``.
+def lost_error(
+    url: str, request: Mapping[str, Any], why: str, hint: RetryHint = CONNECTION_LOST
+) -> KuzzleError:
+    """The error of a query whose WebSocket connection to ``url`` was lost, ``why``."""
+    return client_error(f"connection to {shown_url(url)} lost: {why}", hint, ws_context(request))
 
-    An exception is shown as its class and its text, redacted (a library quotes the URL,
-    password included, or the headers of the answer) and bounded.
-    """
+
+def connect_error(url: str, why: str | BaseException, hint: RetryHint) -> KuzzleError:
+    """The error of a WebSocket connection to ``url`` that could not be made, ``why``."""
     if isinstance(why, BaseException):
-        why = f"{type(why).__name__}: {redact_text(str(why), 300)}"
-    return ConnectionLostError(
-        f"could not connect to {shown_url(url)}: {why}",
-        transport="websocket",
-        problem=hint.reason,
-        retry_hint=hint,
-    )
+        why = shown_exception(why)
+    message = f"could not connect to {shown_url(url)}: {why}"
+    return client_error(message, hint, {"transport": "websocket"})
 
 
-def ws_closed_error() -> KuzzleError:
+def closed_error() -> KuzzleError:
     """The error of a query made on a WebSocket client that was closed."""
-    return ConnectionLostError(
-        "the client is closed",
-        transport="websocket",
-        problem=NOT_RETRYABLE.reason,
-        retry_hint=NOT_RETRYABLE,
-    )
-
-
-def stale_error(url: str, payload: Mapping[str, Any]) -> KuzzleError:
-    """The error of a query whose connection died twice before it could be sent."""
-    return ConnectionLostError(
-        f"connection to {shown_url(url)} lost before the request was sent",
-        problem=CONNECT_FAILED.reason,
-        retry_hint=CONNECT_FAILED,
-        **ws_context(payload),
-    )
+    return client_error("the client is closed", NOT_RETRYABLE, {"transport": "websocket"})

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
 
 from kuzzle_errors._protocol.failures import (
@@ -155,15 +155,28 @@ def parse_http(
     )
 
 
-def hook_parses(status: int, headers: Mapping[str, str], strict: bool) -> bool:
-    """Whether an ``install`` hook reads and parses an answer of ``status``.
+class KuzzleHook:
+    """The base of the response hooks ``install`` adds (a class: it can be found and replaced)."""
 
-    Kuzzle's HTTP status equals its error status except 206: other 2xx bodies are not read, so
-    streamed downloads stay streamed (with ``strict``, every JSON 2xx is read); 1xx/3xx pass.
-    A non-JSON 2xx (a 206 range download, a file) is not Kuzzle's: it passes too.
-    """
-    kuzzle_2xx = (status == 206 or strict) and 200 <= status < 300
-    return status >= 400 or (kuzzle_2xx and "json" in headers.get("Content-Type", "").lower())
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+
+    def parses(self, resp: Any) -> bool:
+        """Whether the hook reads and parses ``resp``, from its status and headers.
+
+        Kuzzle's HTTP status equals its error status except 206: other 2xx bodies are not read,
+        so streamed downloads stay streamed (with ``strict``, every JSON 2xx is read); 1xx/3xx
+        pass. A non-JSON 2xx (a 206 range download, a file) is not Kuzzle's: it passes too.
+        """
+        status = resp.status_code
+        kuzzle_2xx = (status == 206 or self.strict) and 200 <= status < 300
+        json = "json" in resp.headers.get("Content-Type", "").lower()
+        return status >= 400 or (kuzzle_2xx and json)
+
+    @staticmethod
+    def without(hooks: Iterable[Any]) -> list[Any]:
+        """``hooks`` without the ones ``install`` added."""
+        return [hook for hook in hooks if not isinstance(hook, KuzzleHook)]
 
 
 def cut_note(error: KuzzleError, note: str) -> KuzzleError:

@@ -13,8 +13,6 @@ from kuzzle_errors.exceptions import KuzzleError
 
 #: Every answer Kuzzle sends to a query is an envelope holding at least one of these.
 ENVELOPE_KEYS: Final = ("status", "result", "requestId")
-
-
 #: The header carrying the request id over HTTP (Kuzzle echoes it on routed answers).
 REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
 
@@ -24,35 +22,35 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
-def opt_str(value: object) -> str | None:
-    """``value`` if it is a string, else None: a request's fields may hold anything."""
-    return value if isinstance(value, str) else None
-
-
-def request_fields(request: Mapping[str, Any]) -> dict[str, Any]:
-    """``controller``, ``action``, ``index`` and ``collection``: the context of its errors."""
-    return {
-        key: opt_str(request.get(key)) for key in ("controller", "action", "index", "collection")
-    }
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None  # a request's fields may hold anything
 
 
 def request_context(
     request: Mapping[str, Any], request_id: str | None, transport: str
 ) -> dict[str, Any]:
     """The context fields of an error about ``request`` sent as ``request_id`` on ``transport``."""
+    context = {
+        key: _str(request.get(key)) for key in ("controller", "action", "index", "collection")
+    }
     return {
+        **context,
         "request_id": request_id,
-        **request_fields(request),
         "volatile": request.get("volatile"),
         "transport": transport,
     }
 
 
+def ws_context(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The context fields of an error about ``request`` (a WebSocket frame we sent)."""
+    return request_context(request, _str(request.get("requestId")), "websocket")
+
+
 def login_request(
     credentials: Mapping[str, Any], strategy: str, expires_in: str | None
 ) -> dict[str, Any]:
-    """The ``auth:login`` request both clients send."""
-    request: dict[str, Any] = {
+    """The ``auth:login`` request every client sends."""
+    request = {
         "controller": "auth",
         "action": "login",
         "strategy": strategy,
@@ -71,7 +69,7 @@ def jwt_from_login(result: object) -> str:
     return jwt
 
 
-def dumps(payload: Mapping[str, Any]) -> str:
+def _dumps(payload: Mapping[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
@@ -96,23 +94,16 @@ def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
     }
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return HTTPQuery(payload, request_id, headers, dumps(payload).encode("utf-8"))
+    return HTTPQuery(payload, request_id, headers, _dumps(payload).encode("utf-8"))
 
 
-def ws_payload(request: Mapping[str, Any], jwt: str | None) -> dict[str, Any]:
-    """The frame of one attempt: ``request`` with a fresh ``requestId`` (answers never mix)."""
+def ws_frame(request: Mapping[str, Any], jwt: str | None) -> tuple[dict[str, Any], str]:
+    """One attempt's frame: ``request`` with a fresh ``requestId`` (answers never mix), as text.
+
+    Raises ``TypeError``/``ValueError`` for a request JSON cannot carry: nothing is sent.
+    """
     payload = dict(request)
     payload["requestId"] = new_request_id()
     if jwt and "jwt" not in payload:
         payload["jwt"] = jwt
-    return payload
-
-
-def ws_text(payload: Mapping[str, Any]) -> str:
-    """The JSON text frame of ``payload``."""
-    return dumps(payload)
-
-
-def ws_context(request: Mapping[str, Any]) -> dict[str, Any]:
-    """The context fields of an error about ``request`` (a WebSocket frame we sent)."""
-    return request_context(request, opt_str(request.get("requestId")), "websocket")
+    return payload, _dumps(payload)

@@ -1,78 +1,66 @@
-"""Where each frame of one Kuzzle WebSocket goes: the sans-I/O half of both WebSocket clients.
+"""Where each frame of one Kuzzle WebSocket goes: the I/O-free half of both WebSocket clients.
 
 The sync client (``websocket-client``, a reader thread) and the async one (``websockets``, a
-reader task) differ in how frames move and how a waiting caller wakes up. Which frame answers
-which query is decided here, once: answers matched by ``room`` (or by ``requestId`` for the
-invalid requests Kuzzle answers without a room), late or repeated answers dropped, stray
-errors told from notifications, per-socket rate-limit refusals pinned through
-:class:`RefusalLedger`, pings and pongs counted, and the errors of the queries that time out
-or lose their connection. A :class:`FrameRouter` does no I/O and takes no lock: the sync client
-calls it under its own.
+reader task) differ in how frames move and how a waiting caller wakes up. Everything else is
+decided here, once: which frame answers which query (:class:`FrameRouter`, with refusals pinned
+by :class:`RefusalLedger`), how long and how large a message may be (:class:`FrameClock`), what
+a notification stream holds (:class:`NotificationQueue`), how an answer, a refused handshake or
+a close frame reads. Nothing here does I/O or takes a lock: the sync client calls it under its
+own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, Final, NamedTuple
 
 from kuzzle_errors._protocol.failures import (
-    CONNECTION_LOST,
     NO_ANSWER,
     NOT_RETRYABLE,
+    client_error,
+    lost_error,
     shown_url,
-    ws_lost_error,
 )
 from kuzzle_errors._protocol.queries import ENVELOPE_KEYS, ws_context
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, RequestTimeoutError, replace
-from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response, parse_response_and_body
+
+log = logging.getLogger("kuzzle_errors.websocket")
 
 #: The error Kuzzle's per-socket rate limit answers, with a random request id and no room.
 SOCKET_RATE_LIMIT_ID: Final = "network.websocket.ratelimit_exceeded"
-
-
 #: Kuzzle's application ping and pong frames.
 PING: Final = '{"p":1}'
-
-
 PONG: Final = '{"p":2}'
-
-
-#: Largest frame both clients accept by default, in bytes; a larger one drops the connection.
+#: Largest message both clients accept by default, in bytes; a larger one drops the connection.
 DEFAULT_MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
-
-
 #: How many finished request ids a router remembers, so that a late or repeated answer to
 #: one is dropped rather than taken for a notification.
 FINISHED_MEMORY: Final = 1024
 
 
-#: What a waiting query ends with: its answer frame, or the error it raises.
-Outcome = dict[str, Any] | KuzzleError
+def check_options(
+    timeout: float,
+    ping_interval: float | None,
+    max_frame_bytes: int | None,
+    frame_timeout: float | None,
+) -> None:
+    """Raise ValueError for a WebSocket client option that is not positive (None: no bound)."""
+    for name, value in (
+        ("timeout", timeout),
+        ("ping_interval", ping_interval),
+        ("max_frame_bytes", max_frame_bytes),
+        ("frame_timeout", frame_timeout),
+    ):
+        if (value is not None or name == "timeout") and not (value is not None and value > 0):
+            raise ValueError(f"{name} must be positive{'' if name == 'timeout' else ' or None'}")
 
 
-class Stale(Exception):
-    """The connection died before the query was sent: take a new one."""
-
-
-def dropped_by(exc: BaseException) -> str:
-    """Why a connection dropped, when its reader failed with ``exc``."""
-    return f"the connection dropped ({type(exc).__name__}: {str(exc)[:200]})"
-
-
-def ws_result(answer: dict[str, Any], strict: bool) -> Any:
-    """``result`` of the answer to our query, or raise the error it carries."""
-    error = parse_response(answer, transport="websocket", strict=strict)
-    if error is not None:
-        raise error
-    if not any(key in answer for key in ENVELOPE_KEYS):
-        # No envelope, but our room: a plugin's result in Kuzzle's raw format, which Kuzzle
-        # sends as is with only ``room`` added (httpwsProtocol.js): give it back without it.
-        return {key: value for key, value in answer.items() if key != "room"}
-    return answer.get("result")
+# -- frames ------------------------------------------------------------------------------------
 
 
 def error_from_message(
@@ -105,56 +93,6 @@ def is_notification(msg: Mapping[str, Any]) -> bool:
     return "type" in msg and msg.get("error") in (None, False)
 
 
-#: A refused handshake sent nothing but the handshake: a retry cannot run anything twice.
-HANDSHAKE_REFUSED: Final = "the WebSocket handshake was refused: no request was sent"
-
-
-def handshake_refusal(
-    url: str, status: int, headers: Mapping[str, Any], body: object, transport: str
-) -> KuzzleError:
-    """The error of a WebSocket handshake answered with an HTTP status instead of 101.
-
-    Parsed like any HTTP answer: Kuzzle's envelope (a 401 ``security.token.invalid``, a 404
-    ``network.http.url_not_found``...) gives the class of its id, anything else the class of
-    its status, so a permanent refusal is not retryable.
-    """
-    url = shown_url(url)
-    content = body if isinstance(body, (bytes, str)) else b""
-    error, _, _ = parse_response_and_body(
-        content, http_status=status, headers=headers, transport=transport
-    )
-    refused = f"the WebSocket handshake to {url} was refused with HTTP {status}"
-    if error is None:  # a success status instead of 101: not a WebSocket endpoint
-        raw = content.encode("utf-8", "replace") if isinstance(content, str) else content
-        return InvalidResponseError(
-            f"HTTP {status} from {url} instead of a WebSocket handshake",
-            http_status=status,
-            headers=headers,
-            raw=raw[:RAW_COPY_LIMIT],
-            transport=transport,
-            problem=f"{refused}: not a WebSocket endpoint",
-            retry_hint=NOT_RETRYABLE,
-        )
-    problem = f"{refused}: {error.problem}" if error.problem else refused
-    hint = error.retry_hint
-    if hint.retryable and not hint.replay_safe:  # a 502/504 of a proxy: nothing ran
-        hint = RetryHint(True, True, hint.delay, HANDSHAKE_REFUSED, hint.other_node)
-        return replace(error, problem=problem, retry_hint=hint)
-    return replace(error, problem=problem)
-
-
-class Waiter(Protocol):
-    """A query waiting for its answer, as each client keeps it."""
-
-    @property
-    def request_id(self) -> str: ...
-    @property
-    def request(self) -> Mapping[str, Any]: ...
-
-
-W = TypeVar("W", bound=Waiter)
-
-
 class Routed(NamedTuple):
     """What the client must still do with a frame; answers were already handed over."""
 
@@ -181,10 +119,101 @@ def decode_frame(data: str | bytes) -> dict[str, Any] | Routed:
     return msg
 
 
-def log_unmatched(log: logging.Logger, error: KuzzleError, what: str) -> None:
+def log_unmatched(logger: logging.Logger, error: KuzzleError, what: str) -> None:
     """Log an error no query was waiting for: news, unless a refusal already handled."""
     level = logging.INFO if error.matches(SOCKET_RATE_LIMIT_ID) else logging.WARNING
-    log.log(level, "Kuzzle sent %s: %s", what, error)
+    logger.log(level, "Kuzzle sent %s: %s", what, error)
+
+
+def dropped_by(exc: BaseException) -> str:
+    """Why a connection dropped, when its reader failed with ``exc``."""
+    return f"the connection dropped ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+def close_reason(by: str, code: int | None, reason: str = "") -> str:
+    """Why a connection closed: ``by`` whom (a close frame's ``code`` and ``reason``)."""
+    if code is None:
+        return f"closed by {by}"
+    return f"closed by {by} (code {code}{': ' + reason if reason else ''})"
+
+
+#: A refused handshake sent nothing but the handshake: a retry cannot run anything twice.
+HANDSHAKE_REFUSED: Final = "the WebSocket handshake was refused: no request was sent"
+
+
+def handshake_refusal(
+    url: str, status: int, headers: Mapping[str, Any], body: object
+) -> KuzzleError:
+    """The error of a WebSocket handshake answered with an HTTP status instead of 101.
+
+    Parsed like any HTTP answer: Kuzzle's envelope (a 401 ``security.token.invalid``, a 404
+    ``network.http.url_not_found``...) gives the class of its id, anything else the class of
+    its status, so a permanent refusal is not retryable.
+    """
+    url = shown_url(url)
+    content = body if isinstance(body, (bytes, str)) else b""
+    error, _, _ = parse_response_and_body(
+        content, http_status=status, headers=headers, transport="websocket"
+    )
+    refused = f"the WebSocket handshake to {url} was refused with HTTP {status}"
+    if error is None:  # a success status instead of 101: not a WebSocket endpoint
+        raw = content.encode("utf-8", "replace") if isinstance(content, str) else content
+        return InvalidResponseError(
+            f"HTTP {status} from {url} instead of a WebSocket handshake",
+            http_status=status,
+            headers=headers,
+            raw=raw[:RAW_COPY_LIMIT],
+            transport="websocket",
+            problem=f"{refused}: not a WebSocket endpoint",
+            retry_hint=NOT_RETRYABLE,
+        )
+    problem = f"{refused}: {error.problem}" if error.problem else refused
+    changes: dict[str, Any] = {"problem": problem}
+    hint = error.retry_hint
+    if hint.retryable and not hint.replay_safe:  # a 502/504 of a proxy: nothing ran
+        changes["retry_hint"] = dataclasses.replace(
+            hint, replay_safe=True, reason=HANDSHAKE_REFUSED
+        )
+    return replace(error, **changes)
+
+
+# -- routing -----------------------------------------------------------------------------------
+
+
+class Stale(Exception):
+    """The connection died before the query was sent: take a new one."""
+
+
+class Pending:
+    """A query waiting for its answer; settled once: ``outcome`` is then the answer frame or
+    the error to raise, and ``wake()`` is called (under the sync client's lock)."""
+
+    __slots__ = ("outcome", "request", "request_id", "wake")
+
+    def __init__(self, request: Mapping[str, Any], wake: Callable[[], None]) -> None:
+        self.request = request
+        self.request_id: str = request["requestId"]
+        self.outcome: dict[str, Any] | KuzzleError | None = None
+        self.wake = wake
+
+    def settle(self, outcome: dict[str, Any] | KuzzleError) -> None:
+        self.outcome = outcome
+        self.wake()
+
+    def result(self, strict: bool) -> Any:
+        """``result`` of the answer, or raise the error the query ended with."""
+        answer = self.outcome
+        if isinstance(answer, KuzzleError):
+            raise answer
+        assert answer is not None, "not settled"
+        error = parse_response(answer, transport="websocket", strict=strict)
+        if error is not None:
+            raise error
+        if not any(key in answer for key in ENVELOPE_KEYS):
+            # No envelope, but our room: a plugin's result in Kuzzle's raw format, which Kuzzle
+            # sends as is with only ``room`` added (httpwsProtocol.js): give it back without it.
+            return {key: value for key, value in answer.items() if key != "room"}
+        return answer.get("result")
 
 
 class PingDue(NamedTuple):
@@ -196,31 +225,189 @@ class PingDue(NamedTuple):
     wake: float
 
 
+class FrameRouter:
+    """The routing state of one socket: frames in, settled :class:`Pending` queries out.
+
+    Answers are matched by ``room`` (or by ``requestId`` for the invalid requests Kuzzle answers
+    without a room), late or repeated answers dropped, stray errors told from notifications,
+    per-socket refusals pinned once certain, pings and pongs counted. Each query this router
+    finishes is settled once, after it has left :attr:`pending`.
+    """
+
+    def __init__(self, now: float) -> None:
+        self.pending: dict[str, Pending] = {}
+        # Finished queries (answered, timed out, cancelled, refused): a late or repeated
+        # answer to one is dropped, never taken for a notification.
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        # Per-socket rate-limit refusals name no request: the ledger says when one can be
+        # pinned on a query for certain.
+        self._ledger = RefusalLedger()
+        self._refusal: dict[str, Any] | None = None  # the latest refusal frame
+        self._pings: deque[tuple[str, int]] = deque()  # our pings waiting for a pong
+        self._frames = 0  # numbers our pings and pongs
+        self._ping_sent_at: float | None = None
+        self.last_received = now  # a monotonic time: the client updates it on every frame
+
+    # -- what goes out -------------------------------------------------------------------
+
+    def sending(self, waiter: Pending) -> None:
+        """``waiter``'s frame goes on the wire now: call in the order frames are sent."""
+        self.pending[waiter.request_id] = waiter  # before sending: the answer may be quick
+        self._ledger.sent(waiter.request_id)
+
+    def ping_sent(self, now: float) -> None:
+        """Our :data:`PING` goes on the wire now (in wire order)."""
+        self._frames += 1
+        self._pings.append(("ping", self._frames))
+        self._ledger.sent(self._pings[-1])
+        self._ping_sent_at = now
+
+    def pong_sent(self) -> None:
+        """Our :data:`PONG` goes on the wire now: a message too, Kuzzle may refuse it."""
+        self._frames += 1
+        self._ledger.sent(("pong", self._frames))
+
+    def ping_due(self, now: float, interval: float) -> PingDue:
+        """Whether an idle connection needs a ping, or is dead: a ping stayed unanswered for
+        a whole ``interval`` (a dead network, or a frame dripping in)."""
+        sent_at = self._ping_sent_at
+        if sent_at is not None and self.last_received < sent_at:
+            dead = now - sent_at >= interval
+            return PingDue(False, dead, sent_at + interval)
+        if now - self.last_received >= interval:
+            return PingDue(True, False, now + interval)
+        return PingDue(False, False, self.last_received + interval)
+
+    # -- what comes in -------------------------------------------------------------------
+
+    def route(self, msg: dict[str, Any]) -> Routed:
+        """Route one decoded frame (see :func:`decode_frame`)."""
+        if is_ping_frame(msg):
+            if msg["p"] == 1:
+                return Routed(pong=True)
+            self._fail_refused(self._pong_received())
+            return NOTHING
+        has_error = msg.get("error") not in (None, False)
+        room = msg.get("room")
+        request_id = msg.get("requestId")
+        # Anything may come in these fields: only strings are request ids.
+        key = room if isinstance(room, str) else request_id if isinstance(request_id, str) else None
+        waiter = self.pending.pop(room, None) if isinstance(room, str) else None
+        if waiter is None and has_error and room is None and isinstance(request_id, str):
+            # Invalid requests are answered without a room, with our request id.
+            waiter = self.pending.pop(request_id, None)
+        if waiter is not None:
+            self._finish(waiter.request_id)
+            waiter.settle(msg)
+            self._fail_refused(self._ledger.answered(waiter.request_id))
+            return NOTHING
+        if key is not None and key in self._finished:
+            self._fail_refused(self._ledger.answered(key))
+            return NOTHING  # a late or repeated answer
+        if not has_error and (room is not None or "type" in msg):
+            return Routed(notification=msg)
+        error = error_from_message(msg)
+        if error is not None and error.matches(SOCKET_RATE_LIMIT_ID) and room is None:
+            self._refusal = msg
+            self._fail_refused(self._ledger.refused())
+        return Routed(unmatched=error, what="an error answer matching no pending query")
+
+    # -- how queries end otherwise ---------------------------------------------------------
+
+    def expire(self, waiter: Pending, timeout: float) -> KuzzleError | None:
+        """``waiter`` waited ``timeout`` seconds: settle it with (and return) its timeout
+        error; None if it has ended already."""
+        if not self.abandon(waiter):
+            return None
+        problem = NO_ANSWER.reason
+        if self._ledger.suspected(waiter.request_id):
+            problem += (
+                "; a per-socket rate-limit refusal (which names no request) came meanwhile "
+                "and may be its answer, or another query's"
+            )
+        error = client_error(
+            f"no answer within {timeout:g} s",
+            NO_ANSWER,
+            ws_context(waiter.request),
+            cls=RequestTimeoutError,
+            problem=problem,
+        )
+        waiter.settle(error)
+        return error
+
+    def abandon(self, waiter: Pending) -> bool:
+        """``waiter`` stops waiting (timed out, cancelled, unsent); False if it had ended.
+
+        It stays remembered: its late answer is dropped quietly.
+        """
+        if self.pending.get(waiter.request_id) is not waiter:
+            return False
+        del self.pending[waiter.request_id]
+        self._finish(waiter.request_id)
+        return True
+
+    def drop(self, url: str, why: str) -> None:
+        """The connection to ``url`` is lost: every pending query fails at once."""
+        pending = list(self.pending.values())
+        self.pending.clear()
+        for waiter in pending:
+            waiter.settle(lost_error(url, waiter.request, why))
+
+    # -- inside ------------------------------------------------------------------------------
+
+    def _finish(self, request_id: str) -> None:
+        """Remember ``request_id`` as finished, forgetting the oldest past FINISHED_MEMORY.
+
+        The ledger keeps it unresolved until then: a refusal that came may still be its answer.
+        """
+        self._finished[request_id] = None
+        while len(self._finished) > FINISHED_MEMORY:
+            self._ledger.forget(self._finished.popitem(last=False)[0])
+
+    def _pong_received(self) -> list[Hashable]:
+        """Kuzzle answered a ping: the oldest one, unless an older one was refused."""
+        if not self._pings:
+            return []
+        oldest = self._pings.popleft()
+        if self._pings:  # which ping this answers is unsure: count none of them as answered
+            self._ledger.forget(oldest)
+            return []
+        return self._ledger.answered(oldest)
+
+    def _fail_refused(self, keys: list[Hashable]) -> None:
+        """Fail the pending queries among ``keys`` (known refused) with the refusal."""
+        for key in keys:
+            if key in self._pings:
+                self._pings.remove(key)  # type: ignore[arg-type]
+            waiter = self.pending.pop(key, None) if isinstance(key, str) else None
+            if waiter is None:
+                continue  # a ping, a pong, or a query that timed out: nobody waits for it
+            self._finish(waiter.request_id)
+            refusal = error_from_message(self._refusal or {"status": 429}) or KuzzleError("refused")
+            waiter.settle(
+                replace(
+                    refusal,
+                    **ws_context(waiter.request),
+                    problem="refused by the per-socket rate limit: its answer names no request; "
+                    "matched by elimination, every other query that could be its subject was "
+                    "answered",
+                )
+            )
+
+
 class RefusalLedger:
     """Which frames of one socket a per-socket rate-limit refusal may belong to.
 
-    Kuzzle's per-socket refusal (429 ``network.websocket.ratelimit_exceeded``) has a random
-    request id and no room: it names no frame. What Kuzzle does is known, though: it counts
-    every message (pings included) on arrival, before parsing, and writes the refusal at once,
-    in the handler that received the frame; an accepted request is answered later. Frames
-    come back in order on one socket, so:
+    Kuzzle's refusal (429 ``network.websocket.ratelimit_exceeded``) names no frame; it is
+    written at once for the frame it refuses, while an accepted request is answered later, and
+    frames come back in order: a refusal belongs to a frame sent before it and not answered,
+    and once a frame is answered, the refusals of every frame sent before it have come (the
+    ``horizon``). Refusals are attributed by elimination and only when certain (see
+    ``docs/explanation/websocket-refusals.md``): a refused write is replayed, so pinning a
+    refusal on the wrong frame could run a write twice.
 
-    * a refusal belongs to a frame sent before it arrived and not answered;
-    * once the answer to a frame arrives, the refusals of every frame sent before that one
-      have arrived too (the ``horizon``): later refusals are not theirs.
-
-    Refusals are attributed by elimination and only when certain: when the frames that may
-    be theirs and are still unanswered are exactly as many as the refusals, every one of them
-    was refused. A frame leaves the candidates only by being answered; a query that timed out
-    stays one (its refusal may be the one that came), so a refusal is never pinned on another
-    frame because the refused one stopped waiting. Giving up on attributing is always safe
-    (the queries then get their answer or time out, never replay-safe); pinning a refusal on
-    the wrong frame is not, since a refused write is replayed.
-
-    Keys are any hashable naming a frame (request ids, ``("ping", n)``...). :meth:`sent` must
-    be called in the order the frames reach the socket (under the lock that serializes the
-    sends): the horizon relies on it. Not thread-safe: callers hold their own lock. Meant for
-    every WebSocket client of the package.
+    Keys name frames (request ids, ``("ping", n)``...). :meth:`sent` must be called in the
+    order the frames reach the socket. Not thread-safe: callers hold their own lock.
     """
 
     __slots__ = (
@@ -312,176 +499,7 @@ class RefusalLedger:
         return live
 
 
-class FrameRouter(Generic[W]):
-    """The routing state of one socket; ``settle(waiter, outcome)`` wakes a waiting query.
-
-    ``settle`` is called with the answer frame or the error of each query this router
-    finishes, once, after the query has left :attr:`pending`.
-    """
-
-    def __init__(self, settle: Callable[[W, Outcome], None], now: float) -> None:
-        self.pending: dict[str, W] = {}
-        self._settle = settle
-        # Finished queries (answered, timed out, cancelled, refused): a late or repeated
-        # answer to one is dropped, never taken for a notification.
-        self._finished: OrderedDict[str, None] = OrderedDict()
-        # Per-socket rate-limit refusals name no request: the ledger says when one can be
-        # pinned on a query for certain.
-        self._ledger = RefusalLedger()
-        self._refusal: dict[str, Any] | None = None  # the latest refusal frame
-        self._pings: deque[tuple[str, int]] = deque()  # our pings waiting for a pong
-        self._frames = 0  # numbers our pings and pongs
-        self._ping_sent_at: float | None = None
-        self.last_received = now  # a monotonic time: the client updates it on every frame
-
-    # -- what goes out -------------------------------------------------------------------
-
-    def sending(self, waiter: W) -> None:
-        """``waiter``'s frame goes on the wire now: call in the order frames are sent."""
-        self.pending[waiter.request_id] = waiter  # before sending: the answer may be quick
-        self._ledger.sent(waiter.request_id)
-
-    def unsent(self, waiter: W) -> None:
-        """Sending ``waiter``'s frame failed: nothing will answer it on this socket."""
-        if self.pending.get(waiter.request_id) is waiter:
-            del self.pending[waiter.request_id]
-
-    def ping_sent(self, now: float) -> None:
-        """Our :data:`PING` goes on the wire now (in wire order)."""
-        self._frames += 1
-        self._pings.append(("ping", self._frames))
-        self._ledger.sent(self._pings[-1])
-        self._ping_sent_at = now
-
-    def pong_sent(self) -> None:
-        """Our :data:`PONG` goes on the wire now: a message too, Kuzzle may refuse it."""
-        self._frames += 1
-        self._ledger.sent(("pong", self._frames))
-
-    def ping_due(self, now: float, interval: float) -> PingDue:
-        """Whether an idle connection needs a ping, or is dead: a ping stayed unanswered for
-        a whole ``interval`` (a dead network, or a frame dripping in)."""
-        sent_at = self._ping_sent_at
-        if sent_at is not None and self.last_received < sent_at:
-            dead = now - sent_at >= interval
-            return PingDue(False, dead, sent_at + interval)
-        if now - self.last_received >= interval:
-            return PingDue(True, False, now + interval)
-        return PingDue(False, False, self.last_received + interval)
-
-    # -- what comes in -------------------------------------------------------------------
-
-    def route(self, msg: dict[str, Any]) -> Routed:
-        """Route one decoded frame (see :func:`decode_frame`)."""
-        if is_ping_frame(msg):
-            if msg["p"] == 1:
-                return Routed(pong=True)
-            self._fail_refused(self._pong_received())
-            return NOTHING
-        has_error = msg.get("error") not in (None, False)
-        room = msg.get("room")
-        request_id = msg.get("requestId")
-        # Anything may come in these fields: only strings are request ids.
-        key = room if isinstance(room, str) else request_id if isinstance(request_id, str) else None
-        waiter = self.pending.pop(room, None) if isinstance(room, str) else None
-        if waiter is None and has_error and room is None and isinstance(request_id, str):
-            # Invalid requests are answered without a room, with our request id.
-            waiter = self.pending.pop(request_id, None)
-        if waiter is not None:
-            self._finish(waiter.request_id)
-            self._settle(waiter, msg)
-            self._fail_refused(self._ledger.answered(waiter.request_id))
-            return NOTHING
-        if key is not None and key in self._finished:
-            self._fail_refused(self._ledger.answered(key))
-            return NOTHING  # a late or repeated answer
-        if not has_error and (room is not None or "type" in msg):
-            return Routed(notification=msg)
-        error = error_from_message(msg)
-        if error is not None and error.matches(SOCKET_RATE_LIMIT_ID) and room is None:
-            self._refusal = msg
-            self._fail_refused(self._ledger.refused())
-        return Routed(unmatched=error, what="an error answer matching no pending query")
-
-    # -- how queries end otherwise ---------------------------------------------------------
-
-    def expire(self, waiter: W, timeout: float) -> KuzzleError | None:
-        """``waiter`` waited ``timeout`` seconds: its timeout error, None if it has ended."""
-        if not self.abandon(waiter):
-            return None
-        problem = NO_ANSWER.reason
-        if self._ledger.suspected(waiter.request_id):
-            problem += (
-                "; a per-socket rate-limit refusal (which names no request) came meanwhile "
-                "and may be its answer, or another query's"
-            )
-        return RequestTimeoutError(
-            f"no answer within {timeout:g} s",
-            problem=problem,
-            retry_hint=NO_ANSWER,
-            **ws_context(waiter.request),
-        )
-
-    def abandon(self, waiter: W) -> bool:
-        """``waiter`` stops waiting (timed out, cancelled); False if it had ended already.
-
-        It stays remembered: its late answer is dropped quietly.
-        """
-        if self.pending.get(waiter.request_id) is not waiter:
-            return False
-        del self.pending[waiter.request_id]
-        self._finish(waiter.request_id)
-        return True
-
-    def drop(self, url: str, why: str) -> None:
-        """The connection to ``url`` is lost: every pending query fails at once."""
-        pending = list(self.pending.values())
-        self.pending.clear()
-        for waiter in pending:
-            self._settle(waiter, ws_lost_error(url, waiter.request, why, CONNECTION_LOST))
-
-    # -- inside ------------------------------------------------------------------------------
-
-    def _finish(self, request_id: str) -> None:
-        """Remember ``request_id`` as finished, forgetting the oldest past FINISHED_MEMORY.
-
-        The ledger keeps it unresolved until then: a refusal that came may still be its answer.
-        """
-        self._finished[request_id] = None
-        while len(self._finished) > FINISHED_MEMORY:
-            self._ledger.forget(self._finished.popitem(last=False)[0])
-
-    def _pong_received(self) -> list[Hashable]:
-        """Kuzzle answered a ping: the oldest one, unless an older one was refused."""
-        if not self._pings:
-            return []
-        oldest = self._pings.popleft()
-        if self._pings:  # which ping this answers is unsure: count none of them as answered
-            self._ledger.forget(oldest)
-            return []
-        return self._ledger.answered(oldest)
-
-    def _fail_refused(self, keys: list[Hashable]) -> None:
-        """Fail the pending queries among ``keys`` (known refused) with the refusal."""
-        for key in keys:
-            if key in self._pings:
-                self._pings.remove(key)  # type: ignore[arg-type]
-            waiter = self.pending.pop(key, None) if isinstance(key, str) else None
-            if waiter is None:
-                continue  # a ping, a pong, or a query that timed out: nobody waits for it
-            self._finish(waiter.request_id)
-            self._settle(waiter, _refusal_error(self._refusal, waiter.request))
-
-
-def _refusal_error(message: Mapping[str, Any] | None, request: Mapping[str, Any]) -> KuzzleError:
-    """The error of ``request``, known refused by a per-socket rate-limit refusal ``message``."""
-    error = error_from_message(message or {"status": 429}) or KuzzleError("refused")
-    return replace(
-        error,
-        **ws_context(request),
-        problem="refused by the per-socket rate limit: its answer names no request; matched "
-        "by elimination, every other query that could be its subject was answered",
-    )
+# -- bounds and streams -------------------------------------------------------------------------
 
 
 class FrameLimit(Exception):
@@ -570,3 +588,55 @@ class FrameClock:
         self._left = length
         head.clear()
         return True
+
+
+class NotificationQueue:
+    """What one notification stream holds, until its reader takes it; the base of both
+    clients' ``NotificationStream`` (they add the waiting, with a thread's lock or asyncio).
+
+    At most ``max_queued`` notifications wait; beyond, the oldest are dropped (and logged).
+    The stream ends once: when the client closes (``put(None)``: the queued notifications are
+    still read first), or with the error of a dropped connection (Kuzzle forgets the
+    subscriptions of a dropped socket: subscribe again).
+    """
+
+    def __init__(self, streams: set[NotificationQueue], max_queued: int) -> None:
+        if not max_queued > 0:
+            raise ValueError(f"max_queued must be positive, not {max_queued!r}")
+        self._streams = streams  # the client's: a stream that ends leaves it
+        self._items: deque[dict[str, Any]] = deque()
+        self._max = max_queued
+        self._end: KuzzleError | None = None
+        self.ended = False
+        #: How many notifications were dropped because the stream was full.
+        self.dropped = 0
+        streams.add(self)
+
+    def put(self, item: dict[str, Any] | KuzzleError | None) -> None:
+        """A notification, or the end: None (the client closed) or the error of a drop."""
+        if self.ended:
+            return
+        if isinstance(item, dict):
+            if len(self._items) >= self._max:
+                self._items.popleft()
+                self.dropped += 1
+                log.warning("notification stream full: dropped the oldest notification")
+            self._items.append(item)
+        else:
+            self._end, self.ended = item, True
+            self._streams.discard(self)
+
+    def close(self) -> None:
+        """Stop receiving notifications; what was queued is dropped."""
+        self._items.clear()
+        self.put(None)
+
+    def _next(self, stop: type[Exception]) -> dict[str, Any] | None:
+        """The next notification, None while there is none; at the end, raises the error that
+        ended the stream (once), then ``stop``."""
+        if self._items:
+            return self._items.popleft()
+        if not self.ended:
+            return None
+        error, self._end = self._end, None
+        raise error if error is not None else stop()

@@ -399,9 +399,7 @@ def test_an_unanswered_ping_drops_the_connection(server: Scripted) -> None:
 
 def test_a_rate_limit_refusal_fails_the_refused_query_at_once(server: Scripted) -> None:
     unmatched: list[kuzzle_errors.KuzzleError] = []
-    with KuzzleWebSocket(
-        server.url, timeout=WAIT, rate_limit_grace=0.05, on_unmatched_error=unmatched.append
-    ) as kuzzle:
+    with KuzzleWebSocket(server.url, timeout=WAIT, on_unmatched_error=unmatched.append) as kuzzle:
         started = time.monotonic()
         with pytest.raises(kuzzle_errors.TooManyRequestsError) as info:
             kuzzle.query(q("refuse"))
@@ -418,7 +416,7 @@ def test_a_rate_limit_refusal_fails_the_refused_query_at_once(server: Scripted) 
 
 def test_a_refusal_never_fails_a_query_that_is_only_slow(server: Scripted) -> None:
     with (
-        KuzzleWebSocket(server.url, timeout=WAIT, rate_limit_grace=0.05) as kuzzle,
+        KuzzleWebSocket(server.url, timeout=WAIT) as kuzzle,
         ThreadPoolExecutor(max_workers=2) as pool,
     ):
         slow = pool.submit(kuzzle.query, q("sleep", delay=0.3, n="slow"))
@@ -432,9 +430,7 @@ def test_a_refusal_never_fails_a_query_that_is_only_slow(server: Scripted) -> No
 
 def test_a_refusal_with_nothing_in_flight_fails_no_later_query(server: Scripted) -> None:
     unmatched: list[kuzzle_errors.KuzzleError] = []
-    with KuzzleWebSocket(
-        server.url, rate_limit_grace=0.01, on_unmatched_error=unmatched.append
-    ) as kuzzle:
+    with KuzzleWebSocket(server.url, on_unmatched_error=unmatched.append) as kuzzle:
         assert kuzzle.query(q("refuse_later")) == "answered"
         assert server.late_sent.wait(WAIT)
         wait_until(lambda: len(unmatched) == 1)
@@ -569,9 +565,7 @@ def test_error_from_message_shapes() -> None:
     assert isinstance(error_from_message(v1), kuzzle_errors.BadRequestError)
 
 
-@pytest.mark.parametrize(
-    "options", [{"timeout": 0}, {"rate_limit_grace": -1}, {"ping_interval": 0}]
-)
+@pytest.mark.parametrize("options", [{"timeout": 0}, {"ping_interval": 0}])
 def test_bad_options_are_refused(options: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(options))):
         KuzzleWebSocket("ws://127.0.0.1:1", connect=False, **options)  # type: ignore[arg-type]

@@ -100,7 +100,6 @@ def test_the_per_socket_rate_limit_refusal_fails_the_refused_queries() -> None:
             KuzzleWebSocket(
                 stub.ws_url,
                 timeout=WAIT,
-                rate_limit_grace=0.1,
                 on_unmatched_error=unmatched.append,
             ) as kuzzle,
             ThreadPoolExecutor(8) as pool,
@@ -132,9 +131,7 @@ def test_the_refused_queries_are_retried() -> None:
 
     with StubKuzzle(ws_rate_limit=2, clock=lambda: now[0]) as stub:
         policy = RetryPolicy(attempts=3, budget=None, sleep=sleep)
-        with KuzzleWebSocket(
-            stub.ws_url, timeout=WAIT, rate_limit_grace=0.05, retry=policy
-        ) as kuzzle:
+        with KuzzleWebSocket(stub.ws_url, timeout=WAIT, retry=policy) as kuzzle:
             for _ in range(3):
                 kuzzle.query({"controller": "server", "action": "now"})
         assert stub.count("server", "now") == 4

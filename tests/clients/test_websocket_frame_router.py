@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kuzzle_errors import ConnectionLostError, RequestTimeoutError, TooManyRequestsError
-from kuzzle_errors._protocol.websocket import FrameRouter, Outcome, Routed, decode_frame
+from kuzzle_errors._protocol.websocket import FrameRouter, Pending, Routed, decode_frame
+from kuzzle_errors.exceptions import KuzzleError
 
 REFUSAL = {
     "status": 429,
@@ -17,25 +18,20 @@ REFUSAL = {
 
 
 @dataclass
-class Query:
-    request_id: str
-    request: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class Harness:
-    settled: dict[str, Outcome] = field(default_factory=dict)
-    router: FrameRouter[Query] = field(init=False)
+    settled: dict[str, dict[str, Any] | KuzzleError] = field(default_factory=dict)
+    router: FrameRouter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.router = FrameRouter(self._settle, now=0.0)
+        self.router = FrameRouter(now=0.0)
 
-    def _settle(self, query: Query, outcome: Outcome) -> None:
-        assert query.request_id not in self.settled, "settled twice"
-        self.settled[query.request_id] = outcome
+    def send(self, request_id: str) -> Pending:
+        def wake() -> None:
+            assert request_id not in self.settled, "settled twice"
+            assert query.outcome is not None
+            self.settled[request_id] = query.outcome
 
-    def send(self, request_id: str) -> Query:
-        query = Query(request_id, {"requestId": request_id, "controller": "document"})
+        query = Pending({"requestId": request_id, "controller": "document"}, wake)
         self.router.sending(query)
         return query
 

@@ -1,0 +1,258 @@
+"""The sync and async twins side by side: same parameters, same behaviour.
+
+Each test runs on both clients of a pair: ``KuzzleWebSocket``/``AsyncKuzzleWebSocket`` (the
+sync one driven from a worker thread) and ``KuzzleHTTP``/``AsyncKuzzleHTTP``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import struct
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from common import NOW
+from raw_server import echo_kuzzle, handshake_answer, raw_server, read_frame, read_head
+
+import kuzzle_errors
+from kuzzle_errors.http import KuzzleHTTP
+from kuzzle_errors.httpx import AsyncKuzzleHTTP
+from kuzzle_errors.testing import StubKuzzle
+from kuzzle_errors.websocket import KuzzleWebSocket
+from kuzzle_errors.websockets import AsyncKuzzleWebSocket
+
+pytestmark = pytest.mark.anyio
+
+WAIT = 5.0
+END = object()
+
+
+class Twin:
+    """One WebSocket client kind, driven the same way from async code."""
+
+    def __init__(self, cls: type[Any]) -> None:
+        self.cls = cls
+        self.sync = cls is KuzzleWebSocket
+
+    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.sync:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        return await fn(*args, **kwargs)
+
+    async def open(self, url: str, **options: Any) -> Any:
+        """A client as ``with``/``async with`` gives it (entered)."""
+        if self.sync:
+            return await asyncio.to_thread(self.cls, url, **options)
+        client = self.cls(url, **options)
+        return await client.__aenter__()
+
+    async def next(self, stream: Any) -> Any:
+        """The next notification, or END once the stream ended (within WAIT seconds)."""
+        if not self.sync:
+            return await asyncio.wait_for(anext(stream, END), WAIT)
+        # A daemon thread, not to_thread: a stream that never ends must fail the test, not
+        # hang the executor's shutdown.
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+
+        def settle(outcome: Any, error: BaseException | None) -> None:
+            if not done.done():
+                done.set_result(outcome) if error is None else done.set_exception(error)
+
+        def work() -> None:
+            try:
+                loop.call_soon_threadsafe(settle, next(stream, END), None)
+            except Exception as exc:
+                loop.call_soon_threadsafe(settle, None, exc)
+
+        threading.Thread(target=work, daemon=True).start()
+        return await asyncio.wait_for(done, WAIT)
+
+
+@pytest.fixture(params=[KuzzleWebSocket, AsyncKuzzleWebSocket], ids=["sync", "async"])
+def twin(request: pytest.FixtureRequest) -> Twin:
+    return Twin(request.param)
+
+
+@pytest.fixture
+async def kuzzle(twin: Twin, stub: StubKuzzle) -> AsyncIterator[Any]:
+    client = await twin.open(stub.ws_url, timeout=WAIT)
+    yield client
+    await twin.run(client.close)
+
+
+def test_the_websocket_twins_take_the_same_parameters() -> None:
+    sync = inspect.signature(KuzzleWebSocket).parameters
+    aio = inspect.signature(AsyncKuzzleWebSocket).parameters
+    assert list(sync) == list(aio)
+    assert [p.default for p in sync.values()] == [p.default for p in aio.values()]
+    assert "rate_limit_grace" not in sync
+
+
+def test_the_http_twins_take_the_same_parameters_but_their_library_s_object() -> None:
+    sync = dict(inspect.signature(KuzzleHTTP).parameters)
+    aio = dict(inspect.signature(AsyncKuzzleHTTP).parameters)
+    assert (sync.pop("session").default, aio.pop("client").default) == (None, None)
+    assert list(sync) == list(aio)
+    assert [p.default for p in sync.values()] == [p.default for p in aio.values()]
+
+
+async def test_notifications_stream_then_a_drop_ends_the_stream_with_the_error(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle
+) -> None:
+    stream = kuzzle.notifications()
+    await asyncio.to_thread(stub.notify, "room-1", result={"_id": "n1"})
+    first = await twin.next(stream)
+    assert first["room"] == "room-1"
+    await asyncio.to_thread(stub.drop_connections, 1011)
+    with pytest.raises(kuzzle_errors.ConnectionLostError):
+        await twin.next(stream)
+    assert await twin.next(stream) is END  # ended once: subscribe again on a new stream
+
+
+async def test_closing_the_client_ends_a_stream_after_what_was_queued(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle
+) -> None:
+    stream = kuzzle.notifications(max_queued=2)
+    for n in range(3):
+        await asyncio.to_thread(stub.notify, "room-1", result={"_id": f"n{n}"})
+    deadline = time.monotonic() + WAIT
+    while stream.dropped == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    await twin.run(kuzzle.close)
+    assert stream.dropped == 1  # the oldest went
+    got = [await twin.next(stream), await twin.next(stream), await twin.next(stream)]
+    assert [n["result"]["_id"] for n in got[:2]] == ["n1", "n2"]
+    assert got[2] is END
+
+
+async def test_pending_counts_the_queries_waiting_for_their_answer(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle
+) -> None:
+    stub.slow("server", "now", 0.5)
+    assert kuzzle.pending == 0
+    query = asyncio.ensure_future(twin.run(kuzzle.query, NOW))
+    await stub.await_requests(1, WAIT)
+    assert kuzzle.pending == 1
+    await query
+    assert kuzzle.pending == 0
+
+
+@pytest.mark.parametrize("connect", [True, False])
+async def test_connect_false_waits_for_the_first_query(
+    twin: Twin, stub: StubKuzzle, connect: bool
+) -> None:
+    client = await twin.open(stub.ws_url, timeout=WAIT, connect=connect)
+    try:
+        assert client.connected is connect
+        await twin.run(client.query, NOW)
+        assert client.connected
+    finally:
+        await twin.run(client.close)
+
+
+def _dripped_frame(conn: socket.socket, n: int) -> None:
+    conn.sendall(handshake_answer(read_head(conn)))
+    if n:
+        echo_kuzzle(conn)
+        return
+    read_frame(conn)  # once queried, the head of a 1 MiB text frame, then a byte every 0.2 s
+    conn.sendall(struct.pack("!BBQ", 0x81, 127, 1 << 20))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        conn.sendall(b"x")
+        time.sleep(0.2)
+
+
+def _fragmented_message(conn: socket.socket, n: int) -> None:
+    conn.sendall(handshake_answer(read_head(conn)))
+    if n:
+        echo_kuzzle(conn)
+        return
+    read_frame(conn)  # once queried, a text message in 100-byte fragments, never ending
+    conn.sendall(struct.pack("!BB", 0x01, 100) + b"x" * 100)
+    for _ in range(50):
+        conn.sendall(struct.pack("!BB", 0x00, 100) + b"x" * 100)
+    read_frame(conn)
+
+
+@pytest.mark.parametrize(
+    ("script", "options", "said"),
+    [
+        (_dripped_frame, {"frame_timeout": 1.0}, "frame_timeout"),
+        (_fragmented_message, {"max_frame_bytes": 1000}, "max_frame_bytes"),
+    ],
+    ids=["frame_timeout", "max_frame_bytes"],
+)
+async def test_a_message_over_its_bounds_drops_the_connection_and_the_next_query_reconnects(
+    twin: Twin, script: Any, options: dict[str, Any], said: str
+) -> None:
+    with raw_server(script) as server:
+        client = await twin.open(f"ws://127.0.0.1:{server.port}", timeout=WAIT, **options)
+        try:
+            started = time.monotonic()
+            with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
+                await twin.run(client.query, NOW)
+            assert time.monotonic() - started < 4.0  # not the 5 s query timeout
+            assert said in info.value.message
+            assert not info.value.retry_hint.replay_safe
+            body = {"controller": "x", "action": "y", "body": {"a": 1}}
+            assert await twin.run(client.query, body) == {"a": 1}
+        finally:
+            await twin.run(client.close)
+
+
+@pytest.mark.parametrize("cls", [KuzzleWebSocket, AsyncKuzzleWebSocket])
+@pytest.mark.parametrize("options", [{"timeout": 0}, {"max_frame_bytes": 0}, {"frame_timeout": -1}])
+def test_bad_websocket_options_are_refused_by_both(cls: type[Any], options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=next(iter(options))):
+        cls("ws://127.0.0.1:1", connect=False, **options)
+
+
+@pytest.mark.parametrize("cls", [KuzzleHTTP, AsyncKuzzleHTTP])
+@pytest.mark.parametrize("timeout", [0, -1.0, (0, 5.0), (5.0, -1)])
+def test_bad_http_timeouts_are_refused_by_both(cls: type[Any], timeout: Any) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        cls("http://127.0.0.1:1", timeout=timeout)
+
+
+async def test_both_http_clients_take_a_connect_read_timeout(stub: StubKuzzle) -> None:
+    with KuzzleHTTP(stub.url, timeout=(2.0, 0.3)) as sync:
+        stub.slow("server", "now", 1.0)
+        with pytest.raises(kuzzle_errors.RequestTimeoutError):
+            await asyncio.to_thread(sync.query, NOW)
+    async with AsyncKuzzleHTTP(stub.url, timeout=(2.0, 0.3)) as aio:
+        with pytest.raises(kuzzle_errors.RequestTimeoutError):
+            await aio.query(NOW)
+        stub.reset()
+        assert (await aio.query(NOW))["now"] > 0
+
+
+@pytest.mark.parametrize(
+    "cls", [KuzzleHTTP, AsyncKuzzleHTTP, KuzzleWebSocket, AsyncKuzzleWebSocket]
+)
+async def test_every_client_closes_with_close_and_the_async_ones_with_aclose_too(
+    cls: type[Any], stub: StubKuzzle
+) -> None:
+    http = cls in (KuzzleHTTP, AsyncKuzzleHTTP)
+    url = stub.url if http else stub.ws_url
+    options = {} if http else {"connect": False}
+    client = cls(url, timeout=WAIT, **options)
+    sync = cls in (KuzzleHTTP, KuzzleWebSocket)
+    if sync:
+        await asyncio.to_thread(client.query, NOW)
+        client.close()
+        client.close()  # idempotent
+    else:
+        await client.query(NOW)
+        await client.close()
+        await client.aclose()  # idempotent, and the name contextlib.aclosing uses
+    if not http:
+        assert client.closed and not client.connected
+        with pytest.raises(kuzzle_errors.ConnectionLostError):
+            await (asyncio.to_thread(client.query, NOW) if sync else client.query(NOW))
