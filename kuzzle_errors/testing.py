@@ -372,9 +372,8 @@ class StubKuzzle:
         The answer is an HTML page (``Content-Type: text/html``) with a reason phrase and
         ``Retry-After`` when given; WebSocket upgrades are not affected.
         """
-        value = ProxyError(
-            status, str(retry_after) if retry_after is not None else None, body or ""
-        )
+        retry = str(retry_after) if retry_after is not None else None
+        value = ProxyError(status, retry, body or proxy_html(status))
         self._state.add_script("proxy", None, None, value, times)
 
     def drop(

@@ -12,30 +12,12 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from kuzzle_errors._stub.payloads import make_error, str_or_none
 
-#: Controllers Kuzzle 2 exposes: an unscripted action of one of these answers
-#: ``api.process.action_not_found``, any other controller ``api.process.controller_not_found``.
-KNOWN_CONTROLLERS = frozenset(
-    {
-        "admin",
-        "auth",
-        "bulk",
-        "cluster",
-        "collection",
-        "debug",
-        "document",
-        "index",
-        "memoryStorage",
-        "ms",
-        "realtime",
-        "security",
-        "server",
-    }
-)
-
+if TYPE_CHECKING:
+    from kuzzle_errors._stub.state import StubState
 
 _CREATED: Final = {"created": True, "result": "created", "status": 201}  # an mCreate success's end
 
@@ -66,89 +48,70 @@ def _flag(value: object) -> bool:
     return bool(value)
 
 
-class Builtins:
-    """Kuzzle's own actions over an in-memory document store ``{(index, collection): docs}``.
+def builtin_answer(
+    state: StubState, request: Mapping[str, Any], controller: str | None, action: str | None
+) -> Answer:
+    """What ``controller:action`` answers to ``request`` (``*_not_found`` if it lacks it);
+    the documents, the node id and the version answered as are the ``state``'s."""
+    # Imported here: testing imports this module, and routes.txt is read with the server.
+    from kuzzle_errors._stub import routes
 
-    ``node`` is the node id ``server:info`` reports (fixed for the stub's life).
-    """
-
-    def __init__(self, documents: dict[tuple[str, str], dict[str, Any]], *, node: str) -> None:
-        self.documents = documents
-        self.node = node
-        self._jwt_counter = 0
-
-    def answer(
-        self,
-        request: Mapping[str, Any],
-        controller: str | None,
-        action: str | None,
-        *,
-        version: int,
-    ) -> Answer:
-        """What ``controller:action`` answers to ``request`` (``*_not_found`` if it lacks it).
-
-        ``version`` is the Kuzzle major version answered as (``StubKuzzle.configure`` may
-        change it while running): 1 makes ``document:mCreate``'s partial failure a 206.
-        """
-        index = str_or_none(request.get("index")) or ""
-        collection = str_or_none(request.get("collection")) or ""
-        doc_id = str_or_none(request.get("_id"))
-        body = request.get("body")
-        store = self.documents.setdefault((index, collection), {})
-        match (controller, action):
-            case ("server", "now"):
-                return _ok({"now": int(time.time() * 1000)})
-            case ("server", "info"):
-                return _ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": self.node}}})
-            case ("server", "publicApi"):
-                from kuzzle_errors._stub.routes import public_api
-
-                return _ok(public_api())
-            case ("server", "healthCheck"):
-                return _ok({"status": "green", "services": {}})
-            case ("auth", "login"):
-                self._jwt_counter += 1
-                user = body.get("username") if isinstance(body, Mapping) else None
-                return _ok(
-                    {
-                        "_id": str_or_none(user) or "stub-user",
-                        "jwt": f"stub-jwt-{self._jwt_counter}",
-                        "expiresAt": int(time.time() * 1000) + 3_600_000,
-                        "ttl": 3_600_000,
-                    }
-                )
-            case ("auth", "logout"):
-                return _ok({"acknowledged": True})
-            case ("auth", "checkToken"):
-                return _ok({"valid": True, "expiresAt": int(time.time() * 1000) + 3_600_000})
-            case ("document", "create" | "createOrReplace"):
-                new_id = doc_id or uuid.uuid4().hex[:20]
-                if action == "create" and new_id in store:
-                    return _fail("services.storage.document_already_exists")
-                store[new_id] = body if isinstance(body, Mapping) else {}
-                return _ok({"_id": new_id, "_source": store[new_id], "_version": 1})
-            case ("document", "get"):
-                if doc_id is None or doc_id not in store:
-                    return _fail("services.storage.not_found", doc_id, index, collection)
-                return _ok({"_id": doc_id, "_source": store[doc_id], "_version": 1})
-            case ("document", "exists"):
-                return _ok(doc_id is not None and doc_id in store)
-            case ("document", "delete"):
-                if doc_id is None or doc_id not in store:
-                    return _fail("services.storage.not_found", doc_id, index, collection)
-                del store[doc_id]
-                return _ok({"_id": doc_id})
-            case ("document", "mCreate"):
-                return _m_create(request, store, version)
-            case ("realtime", "subscribe"):
-                channel = f"stub-channel-{uuid.uuid4().hex[:12]}"
-                return _ok({"roomId": channel, "channel": channel})
-            case ("realtime", "unsubscribe"):
-                room = body.get("roomId") if isinstance(body, Mapping) else None
-                return _ok({"roomId": room})
-        if controller not in KNOWN_CONTROLLERS:
-            return _fail("api.process.controller_not_found", controller)
-        return _fail("api.process.action_not_found", controller, action)
+    index = str_or_none(request.get("index")) or ""
+    collection = str_or_none(request.get("collection")) or ""
+    doc_id = str_or_none(request.get("_id"))
+    body = request.get("body")
+    store = state.documents.setdefault((index, collection), {})
+    match (controller, action):
+        case ("server", "now"):
+            return _ok({"now": int(time.time() * 1000)})
+        case ("server", "info"):
+            return _ok({"serverInfo": {"kuzzle": {"version": "2.56.0", "nodeId": state.node}}})
+        case ("server", "publicApi"):
+            return _ok(routes.public_api())
+        case ("server", "healthCheck"):
+            return _ok({"status": "green", "services": {}})
+        case ("auth", "login"):
+            user = body.get("username") if isinstance(body, Mapping) else None
+            return _ok(
+                {
+                    "_id": str_or_none(user) or "stub-user",
+                    "jwt": f"stub-jwt-{next(state.logins)}",
+                    "expiresAt": int(time.time() * 1000) + 3_600_000,
+                    "ttl": 3_600_000,
+                }
+            )
+        case ("auth", "logout"):
+            return _ok({"acknowledged": True})
+        case ("auth", "checkToken"):
+            return _ok({"valid": True, "expiresAt": int(time.time() * 1000) + 3_600_000})
+        case ("document", "create" | "createOrReplace"):
+            new_id = doc_id or uuid.uuid4().hex[:20]
+            if action == "create" and new_id in store:
+                return _fail("services.storage.document_already_exists")
+            store[new_id] = body if isinstance(body, Mapping) else {}
+            return _ok({"_id": new_id, "_source": store[new_id], "_version": 1})
+        case ("document", "get"):
+            if doc_id is None or doc_id not in store:
+                return _fail("services.storage.not_found", doc_id, index, collection)
+            return _ok({"_id": doc_id, "_source": store[doc_id], "_version": 1})
+        case ("document", "exists"):
+            return _ok(doc_id is not None and doc_id in store)
+        case ("document", "delete"):
+            if doc_id is None or doc_id not in store:
+                return _fail("services.storage.not_found", doc_id, index, collection)
+            del store[doc_id]
+            return _ok({"_id": doc_id})
+        case ("document", "mCreate"):
+            return _m_create(request, store, state.version)
+        case ("realtime", "subscribe"):
+            channel = f"stub-channel-{uuid.uuid4().hex[:12]}"
+            return _ok({"roomId": channel, "channel": channel})
+        case ("realtime", "unsubscribe"):
+            room = body.get("roomId") if isinstance(body, Mapping) else None
+            return _ok({"roomId": room})
+    if controller not in routes.CONTROLLERS:
+        return _fail("api.process.controller_not_found", controller)
+    return _fail("api.process.action_not_found", controller, action)
 
 
 def _m_create(request: Mapping[str, Any], store: dict[str, Any], version: int) -> Answer:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from kuzzle_errors._stub.payloads import make_error, str_or_none
 from kuzzle_errors._stub.state import Effects, StubState
-
-BeforeAnswer = Callable[[Effects], Awaitable[None]]
 
 
 def invalid_request(parsed: object) -> dict[str, Any] | None:
@@ -42,17 +39,14 @@ class Funnel:
     def __init__(self, state: StubState) -> None:
         self.state = state
         self._running = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        # Requests waiting for a concurrency slot: while there are some, /_ready says 503.
+        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
 
     async def execute(
-        self,
-        payload: Mapping[str, Any],
-        transport: str,
-        request_id: str,
-        conn: int,
-        before_answer: BeforeAnswer | None = None,
+        self, payload: Mapping[str, Any], transport: str, request_id: str, conn: int
     ) -> tuple[dict[str, Any] | None, Effects]:
-        """The envelope for ``payload``, or None when a scripted drop means no answer."""
+        """The envelope for ``payload`` (None when a scripted drop means no answer) and the
+        scripted effects around it (none for a refused request)."""
         state = self.state
         error = state.throttle_error(transport)
         if error is None and not await self._acquire():
@@ -62,8 +56,7 @@ class Funnel:
         try:
             controller = str_or_none(payload.get("controller"))
             action = str_or_none(payload.get("action"))
-            jwt = str_or_none(payload.get("jwt"))
-            error = state.rate_error(controller, action, jwt, conn)
+            error = state.rate_error(controller, action, str_or_none(payload.get("jwt")), conn)
             if error is not None:
                 return state.envelope(payload, request_id, error=error), Effects()
             effects = state.effects(controller, action)
@@ -71,8 +64,6 @@ class Funnel:
                 await asyncio.sleep(effects.delay)
             if effects.drop is not None:
                 return None, effects
-            if before_answer is not None:
-                await before_answer(effects)
             return state.answer(payload, request_id, controller, action), effects
         finally:
             self._release()
@@ -83,29 +74,19 @@ class Funnel:
         if limit is None or self._running < limit:
             self._running += 1
             return True
-        if len(self._waiters) >= self.state.requests_buffer_size:
+        if len(self.waiting) >= self.state.requests_buffer_size:
             return False
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        self.state.buffered = len(self._waiters)
-        try:
-            await waiter  # the releasing request hands its slot over
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._release()
-            else:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
-            raise
-        finally:
-            self.state.buffered = len(self._waiters)
+        self.waiting.append(waiter)
+        # The releasing request hands its slot over. Only the stub's stop cancels a waiter,
+        # and the funnel ends with its server: a slot lost then is never missed.
+        await waiter
         return True
 
     def _release(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():  # a cancelled one (the stub is stopping) gets nothing
                 waiter.set_result(None)
-                self.state.buffered = len(self._waiters)
                 return
         self._running -= 1

@@ -19,7 +19,6 @@ from kuzzle_errors._stub.payloads import (
     encode_json,
     make_error,
     make_response,
-    proxy_html,
     reason_phrase,
     str_or_none,
 )
@@ -31,11 +30,15 @@ _ALLOWED_TYPES: Final = (
     "application/x-www-form-urlencoded",
     "multipart/form-data",
 )
-_ALLOW_HEADERS: Final = (
-    "Content-Type, Access-Control-Allow-Headers, Authorization, X-Requested-With, "
-    "Content-Encoding, Content-Length, X-Kuzzle-Volatile"
+_JSON_HEADERS: Final = (  # on every JSON answer, with an envelope or bare
+    (
+        "Access-Control-Allow-Headers",
+        "Content-Type, Access-Control-Allow-Headers, Authorization, X-Requested-With, "
+        "Content-Encoding, Content-Length, X-Kuzzle-Volatile",
+    ),
+    ("Access-Control-Allow-Methods", "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"),
+    ("Content-Type", "application/json"),
 )
-_ALLOW_METHODS: Final = "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
 _BAD_VOLATILE: Final = object()  # marks an X-Kuzzle-Volatile header that is not a JSON object
 
 
@@ -80,15 +83,15 @@ class HttpApi:
             extra = [("Retry-After", proxy.retry_after)] if proxy.retry_after is not None else []
             headers = [("Server", "nginx"), ("Content-Type", "text/html"), *extra]
             headers.append(("Connection", "close"))
-            body = (proxy.body or proxy_html(proxy.status)).encode()
             record.status = proxy.status  # before the answer: the client may look at once
-            wire.respond(proxy.status, headers, body, reason_phrase(proxy.status))
+            wire.respond(proxy.status, headers, proxy.body.encode(), reason_phrase(proxy.status))
             return False
         try:
-            content = await self._content(wire, head)
+            content = await self._read_body(wire, head)
         except _BareReply as reply:
             record.status = reply.error["status"]
-            wire.respond(reply.error["status"], _bare_headers(head), encode_json(reply.error))
+            headers = [*_JSON_HEADERS, *_origin_headers(head)]  # no request id, no node
+            wire.respond(reply.error["status"], headers, encode_json(reply.error))
             return reply.keep_alive
 
         request_id = head.header("x-kuzzle-request-id") or str(uuid.uuid4())
@@ -97,15 +100,12 @@ class HttpApi:
         if envelope is None:
             wire.writer.transport.abort()  # a scripted drop: no answer at all
             return False
-        envelope["requestId"] = request_id
         record.status = envelope["status"]
         headers = [
             ("X-Kuzzle-Request-Id", request_id),
             ("X-Kuzzle-Node", self.state.node),
             ("Accept-Encoding", "identity"),
-            ("Access-Control-Allow-Headers", _ALLOW_HEADERS),
-            ("Access-Control-Allow-Methods", _ALLOW_METHODS),
-            ("Content-Type", "application/json"),
+            *_JSON_HEADERS,
             ("Access-Control-Allow-Credentials", "true"),
             ("Content-Encoding", "identity"),
             *_origin_headers(head),
@@ -114,7 +114,7 @@ class HttpApi:
         wire.respond(envelope["status"], headers, body, head_only=head.method == "HEAD")
         return True
 
-    async def _content(self, wire: HttpWire, head: HttpHead) -> object:
+    async def _read_body(self, wire: HttpWire, head: HttpHead) -> object:
         """The decoded body; :class:`_BareReply` for what Kuzzle refuses before routing."""
         limit = self.state.max_request_size
         try:
@@ -146,7 +146,9 @@ class HttpApi:
             return make_response(request_id=request_id, node=self.state.node, **fields)
 
         if head.method == "GET" and head.path in ("/_ready", "/_healthcheck"):
-            ready = head.path == "/_healthcheck" or self.state.is_ready()
+            ready = head.path == "/_healthcheck" or (
+                self.state.is_ready() and not self.funnel.waiting
+            )
             return plain(status=200 if ready else 503)
         if head.method == "OPTIONS" or (head.method == "HEAD" and head.path == "/"):
             return plain(result={})
@@ -226,16 +228,6 @@ def _payload(head: HttpHead, content: object, jwt: str | None) -> dict[str, Any]
     if jwt is not None and "jwt" not in payload:
         payload["jwt"] = jwt
     return payload
-
-
-def _bare_headers(head: HttpHead) -> list[tuple[str, str]]:
-    """Kuzzle's pre-routing answer headers: no request id, no node."""
-    return [
-        ("Access-Control-Allow-Headers", _ALLOW_HEADERS),
-        ("Access-Control-Allow-Methods", _ALLOW_METHODS),
-        ("Content-Type", "application/json"),
-        *_origin_headers(head),
-    ]
 
 
 def _origin_headers(head: HttpHead) -> list[tuple[str, str]]:

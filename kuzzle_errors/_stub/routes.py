@@ -71,6 +71,10 @@ def _tree(routes: tuple[Route, ...]) -> dict[str, _Node]:
 
 _TREES: Final = _tree(ROUTES)
 
+#: Kuzzle 2's controllers: an unscripted action of one answers ``api.process.action_not_found``,
+#: any other controller ``api.process.controller_not_found``. memoryStorage is ms's long name.
+CONTROLLERS: Final = frozenset({route[2] for route in ROUTES} | {"memoryStorage"})
+
 
 def route(verb: str, path: str) -> tuple[str, str, dict[str, str]] | None:
     """``(controller, action, url arguments)`` for a request, or None for an unknown URL.

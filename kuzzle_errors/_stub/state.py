@@ -8,6 +8,7 @@ not scripted is answered by :mod:`kuzzle_errors._stub.builtins`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import threading
@@ -16,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from kuzzle_errors._stub.builtins import Answer, Builtins
+from kuzzle_errors._stub.builtins import Answer, builtin_answer
 from kuzzle_errors._stub.payloads import STUB_NODE, make_error, make_response, str_or_none
 
 ANONYMOUS = "-1"  # Kuzzle's anonymous user id: all anonymous requests share one counter
@@ -59,7 +60,7 @@ class _Script:
 
 @dataclass(frozen=True)
 class ProxyError:
-    """A scripted proxy answer (HTML, not Kuzzle's JSON)."""
+    """A scripted proxy answer: an HTML page, not Kuzzle's JSON."""
 
     status: int
     retry_after: str | None
@@ -73,6 +74,7 @@ class Effects:
     drop: tuple[int | None, str] | None = None  # (close code or None for an abort, reason)
     garbage: str | bytes | None = None
     delay: float = 0.0
+    interleave_room: str | None = None  # a notification on this room goes first
 
 
 class _Window:
@@ -142,13 +144,12 @@ class StubState:
         self.clock: Callable[[], float] = options.get("clock", time.monotonic)
         self.shutting_down: bool = False
         self.overload_left: int | None = 0  # None: refuse until told otherwise
-        self.buffered = 0  # requests waiting for a concurrency slot (set by the server)
         self.interleave_room: str | None = None
         self.scripts: dict[str, list[_Script]] = {kind: [] for kind in SCRIPT_KINDS}
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[RecordedRequest] = []
         self._window = _Window(self.clock)  # keys: ("user", id), ("socket", n), ("login", n)
-        self.builtins: Builtins = Builtins(self.documents, node=self.node)
+        self.logins = itertools.count(1)  # numbers the JWTs auth:login hands out
 
     # Scripting, called from the test's thread.
 
@@ -209,10 +210,10 @@ class StubState:
             return not limit or self._window.hit(("socket", socket_key)) <= limit
 
     def is_ready(self) -> bool:
-        """What ``GET /_ready`` reports: not while shutting down or overloaded."""
+        """Not while shutting down or overloaded (nor, the funnel knows, with requests waiting)."""
         with self.lock:
             overloaded = self.overload_left is None or self.overload_left > 0
-            return not (self.shutting_down or overloaded or self.buffered > 0)
+            return not (self.shutting_down or overloaded)
 
     def throttle_error(self, transport: str) -> dict[str, Any] | None:
         """Refusals that happen before the request runs: shutdown, scripted overload."""
@@ -257,6 +258,7 @@ class StubState:
             drop=drop.value if drop is not None else None,
             garbage=garbage.value if garbage is not None else None,
             delay=random.uniform(*seconds) if isinstance(seconds, tuple) else float(seconds),
+            interleave_room=self.interleave_room,
         )
 
     def answer(
@@ -275,7 +277,7 @@ class StubState:
             if script is not None:
                 answer: Answer = script.value
             else:
-                answer = self.builtins.answer(request, controller, action, version=self.version)
+                answer = builtin_answer(self, request, controller, action)
             return self.envelope(request, request_id, error=answer.error, result=answer.result)
 
     def envelope(

@@ -22,7 +22,7 @@ from kuzzle_errors._stub.payloads import (
     make_response,
     str_or_none,
 )
-from kuzzle_errors._stub.state import Effects, RecordedRequest, StubState
+from kuzzle_errors._stub.state import RecordedRequest, StubState
 
 if TYPE_CHECKING:
     from websockets.server import ServerProtocol
@@ -48,10 +48,13 @@ class WsConn:
                 return False
         return True
 
-    def send(self, data: str | bytes) -> None:
-        from websockets.protocol import State
+    @property
+    def open(self) -> bool:
+        # By name: websockets is imported on the first upgrade, not with this module.
+        return not self.closed and self.protocol.state.name == "OPEN"
 
-        if self.closed or self.protocol.state is not State.OPEN:
+    def send(self, data: str | bytes) -> None:
+        if not self.open:
             return
         if isinstance(data, str):
             self.protocol.send_text(data.encode())
@@ -66,15 +69,13 @@ class WsConn:
         """Abort the TCP connection, or send a close frame with ``code`` and hang up."""
         if self.closed:
             return
-        self.closed = True
-        from websockets.protocol import State
-
-        if code is None or self.protocol.state is not State.OPEN:
+        if code is None or not self.open:
             self.writer.transport.abort()
-            return
-        self.protocol.send_close(code, reason)
-        self.flush()
-        self.writer.close()
+        else:
+            self.protocol.send_close(code, reason)
+            self.flush()
+            self.writer.close()
+        self.closed = True
 
 
 class WebSocketApi:
@@ -117,7 +118,7 @@ class WebSocketApi:
             return
         protocol.send_response(protocol.accept(events[0]))
         ws = WsConn(conn, protocol, writer)
-        if not ws.flush() or protocol.state.name != "OPEN":
+        if not ws.flush() or not ws.open:
             return
         self.sockets.add(ws)
         fragments: list[bytes] = []  # the frames of a fragmented message
@@ -183,28 +184,22 @@ class WebSocketApi:
         request_id = raw_id if isinstance(raw_id, str) and raw_id else str(uuid.uuid4())
         record.request_id = request_id
 
-        async def before_answer(effects: Effects) -> None:
-            room = state.interleave_room
-            if room is not None:
-                ws.send_json(
-                    make_notification(
-                        room,
-                        request_id=request_id,
-                        index=str_or_none(payload.get("index")) or "index",
-                        collection=str_or_none(payload.get("collection")) or "collection",
-                        node=state.node,
-                    )
-                )
-            if effects.garbage is not None:
-                ws.send(effects.garbage)
-
-        envelope, effects = await self.funnel.execute(
-            payload, "websocket", request_id, ws.id, before_answer
-        )
+        envelope, effects = await self.funnel.execute(payload, "websocket", request_id, ws.id)
         if envelope is None:
-            code, reason = effects.drop or (None, "")
-            self.drop_all(code, reason)
+            self.drop_all(*(effects.drop or (None, "")))
             return
+        if effects.interleave_room is not None:
+            ws.send_json(
+                make_notification(
+                    effects.interleave_room,
+                    request_id=request_id,
+                    index=str_or_none(payload.get("index")) or "index",
+                    collection=str_or_none(payload.get("collection")) or "collection",
+                    node=state.node,
+                )
+            )
+        if effects.garbage is not None:
+            ws.send(effects.garbage)
         envelope["room"] = request_id
         record.status = envelope["status"]
         ws.send_json(envelope)
