@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from kuzzle_errors._stub.builtins import Answer
 from kuzzle_errors._stub.payloads import (
@@ -37,14 +37,7 @@ from kuzzle_errors._stub.payloads import (
     make_response,
     proxy_html,
 )
-from kuzzle_errors._stub.state import (
-    ProxyError,
-    RecordedRequest,
-    StubLimits,
-    StubOptions,
-    StubState,
-    check_options,
-)
+from kuzzle_errors._stub.state import ProxyError, RecordedRequest, StubState
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
@@ -67,6 +60,47 @@ __all__ = [
 ]
 
 _GARBAGE: Final = "}{ this is not JSON"
+
+
+class StubLimits(TypedDict, total=False):
+    """The limits of a :class:`StubKuzzle`, all optional; :meth:`StubKuzzle.configure` changes
+    them while it runs.
+
+    ``version=2`` (default) answers as Kuzzle 2.x; ``version=1`` makes ``document:mCreate``
+    partial failures a 206 PartialError as Kuzzle 1.x did. ``max_request_size`` is Kuzzle's
+    ``server.maxRequestSize`` (bytes, default 1 MiB); ``concurrent_requests`` and
+    ``requests_buffer_size`` are ``limits.concurrentRequests`` (default None: no limit) and
+    ``limits.requestsBufferSize`` (default 50 000); ``rate_limit`` is the per-user
+    requests-per-second limit (profiles' ``rateLimit``), ``ws_rate_limit`` the per-socket
+    WebSocket limit (``server.protocols.websocket.rateLimit``), ``logins_per_second`` Kuzzle's
+    ``limits.loginsPerSecond``; None (the default) or 0 turns these three off.
+    """
+
+    version: int
+    max_request_size: int
+    concurrent_requests: int | None
+    requests_buffer_size: int
+    rate_limit: int | None
+    ws_rate_limit: int | None
+    logins_per_second: int | None
+
+
+class StubOptions(StubLimits, total=False):
+    """The keyword options of :class:`StubKuzzle`, all optional: the :class:`StubLimits`,
+    ``node``, the node id in answers (default :data:`STUB_NODE`), and ``clock``, which drives
+    the fixed 1-second rate-limit windows (default :func:`time.monotonic`; tests may pass
+    their own).
+    """
+
+    node: str
+    clock: Callable[[], float]
+
+
+def _check(options: Mapping[str, object], known: type, what: str) -> None:
+    # A misspelt option must not pass silently: a TypeError, as a signature would raise.
+    unknown = options.keys() - known.__annotations__.keys()
+    if unknown:
+        raise TypeError(f"unexpected {what} option(s): {', '.join(sorted(unknown))}")
 
 
 def _add_json(
@@ -174,18 +208,8 @@ def add_proxy_error(
 class StubKuzzle:
     """A Kuzzle stand-in on loopback: Kuzzle's HTTP API and WebSocket protocol on one port.
 
-    ``port=0`` picks a free port. The keyword options (:class:`StubOptions`) are all optional:
-    ``node`` is the node id in answers (default :data:`STUB_NODE`). ``version=2`` (default)
-    answers as Kuzzle 2.x; ``version=1`` makes ``document:mCreate`` partial failures a 206
-    PartialError as Kuzzle 1.x did. ``max_request_size`` is Kuzzle's ``server.maxRequestSize``
-    (bytes, default 1 MiB); ``concurrent_requests``/``requests_buffer_size`` are
-    ``limits.concurrentRequests`` (default None: no limit) and ``limits.requestsBufferSize``
-    (default 50 000); ``rate_limit`` is the per-user requests-per-second limit (profiles'
-    ``rateLimit``), ``ws_rate_limit`` the per-socket WebSocket limit
-    (``server.protocols.websocket.rateLimit``), ``logins_per_second`` Kuzzle's
-    ``limits.loginsPerSecond``; None (the default) or 0 disables a limit. ``clock`` drives the
-    fixed 1-second rate-limit windows (default :func:`time.monotonic`; tests may pass their
-    own). A misspelt option raises TypeError.
+    ``port=0`` picks a free port; the keyword options are :class:`StubOptions` (a misspelt
+    one raises TypeError).
 
     Built-in actions: ``server:now/info/publicApi/healthCheck``, ``auth:login/logout/checkToken``,
     ``document:create/createOrReplace/get/exists/delete/mCreate`` on an in-memory store,
@@ -198,6 +222,7 @@ class StubKuzzle:
     ) -> None:
         self.host = host
         self._port = port
+        _check(options, StubOptions, "StubKuzzle")
         self._state = StubState(options)
         self._server: StubServer | None = None
 
@@ -222,12 +247,7 @@ class StubKuzzle:
     def __enter__(self) -> StubKuzzle:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # Async code: start and stop in a worker thread, so the event loop never blocks on them.
@@ -326,7 +346,7 @@ class StubKuzzle:
         ``times=None`` refuses until :meth:`recover`; ``GET /_ready`` answers 503 meanwhile.
         """
         with self._state.lock:
-            self._state.overload_left = times
+            self._state.overload_left = math.inf if times is None else times
 
     def shutdown(self) -> None:
         """Act as a node shutting down: HTTP requests get 503 ``api.process.shutting_down``,
@@ -341,11 +361,9 @@ class StubKuzzle:
             self._state.overload_left = 0
 
     def configure(self, **limits: Unpack[StubLimits]) -> None:
-        """Change limits while running: ``version``, ``max_request_size``,
-        ``concurrent_requests``, ``requests_buffer_size``, ``rate_limit``, ``ws_rate_limit``,
-        ``logins_per_second`` (same meaning as the constructor's arguments; None turns a limit
-        off). A misspelt name raises TypeError."""
-        check_options(limits, StubLimits, "StubKuzzle.configure")
+        """Change :class:`StubLimits` while running (None turns a limit off); a misspelt name
+        raises TypeError."""
+        _check(limits, StubLimits, "StubKuzzle.configure")
         with self._state.lock:
             for name, value in limits.items():
                 setattr(self._state, name, value)

@@ -13,15 +13,18 @@ import math
 import random
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from kuzzle_errors._stub.builtins import Answer, builtin_answer
 from kuzzle_errors._stub.payloads import STUB_NODE, make_error, make_response, str_or_none
 
+if TYPE_CHECKING:
+    from kuzzle_errors.testing import StubOptions
+
 ANONYMOUS = "-1"  # Kuzzle's anonymous user id: all anonymous requests share one counter
-SCRIPT_KINDS = ("fail", "respond", "slow", "drop", "garbage", "proxy")
 
 
 @dataclass
@@ -77,61 +80,10 @@ class Effects:
     interleave_room: str | None = None  # a notification on this room goes first
 
 
-class _Window:
-    """Fixed 1-second windows (Kuzzle resets its counters with a 1 s ``setInterval``)."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._frame = -1
-        self._counts: dict[object, int] = {}
-
-    def hit(self, key: object) -> int:
-        frame = math.floor(self._clock())
-        if frame != self._frame:
-            self._frame = frame
-            self._counts = {}
-        count = self._counts.get(key, 0) + 1
-        self._counts[key] = count
-        return count
-
-
-class StubLimits(TypedDict, total=False):
-    """The limits :meth:`~kuzzle_errors.testing.StubKuzzle.configure` may change, all optional.
-
-    Their meaning and defaults are :class:`~kuzzle_errors.testing.StubKuzzle`'s.
-    """
-
-    version: int
-    max_request_size: int
-    concurrent_requests: int | None
-    requests_buffer_size: int
-    rate_limit: int | None
-    ws_rate_limit: int | None
-    logins_per_second: int | None
-
-
-class StubOptions(StubLimits, total=False):
-    """The keyword options of :class:`~kuzzle_errors.testing.StubKuzzle`, all optional.
-
-    The limits, the node id and the rate limiter's clock; StubKuzzle documents them.
-    """
-
-    node: str
-    clock: Callable[[], float]
-
-
-def check_options(options: Mapping[str, object], known: type, what: str) -> None:
-    """TypeError for a misspelt option, as a signature would raise: it must not pass silently."""
-    unknown = options.keys() - known.__annotations__.keys()
-    if unknown:
-        raise TypeError(f"unexpected {what} option(s): {', '.join(sorted(unknown))}")
-
-
 class StubState:
     """Scripts, limits, documents and the request log of one stub."""
 
     def __init__(self, options: StubOptions) -> None:
-        check_options(options, StubOptions, "StubKuzzle")
         self.lock: threading.RLock = threading.RLock()
         self.node: str = options.get("node", STUB_NODE)
         self.version: int = options.get("version", 2)
@@ -143,12 +95,13 @@ class StubState:
         self.logins_per_second: int | None = options.get("logins_per_second")
         self.clock: Callable[[], float] = options.get("clock", time.monotonic)
         self.shutting_down: bool = False
-        self.overload_left: int | None = 0  # None: refuse until told otherwise
+        self.overload_left: float = 0  # math.inf: refuse until told otherwise
         self.interleave_room: str | None = None
-        self.scripts: dict[str, list[_Script]] = {kind: [] for kind in SCRIPT_KINDS}
+        self.scripts: defaultdict[str, list[_Script]] = defaultdict(list)
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[RecordedRequest] = []
-        self._window = _Window(self.clock)  # keys: ("user", id), ("socket", n), ("login", n)
+        self._window = -1  # the rate limits' 1-second window, and its counts so far
+        self._counts: dict[object, int] = {}  # keys: ("user", id), ("socket", n), ("login", n)
         self.logins = itertools.count(1)  # numbers the JWTs auth:login hands out
 
     # Scripting, called from the test's thread.
@@ -159,15 +112,14 @@ class StubState:
             self.shutting_down = False
             self.overload_left = 0
             self.interleave_room = None
-            for scripts in self.scripts.values():
-                scripts.clear()
+            self.scripts.clear()
             self.documents.clear()
 
     def add_script(
         self, kind: str, controller: str | None, action: str | None, value: Any, times: int | None
     ) -> None:
-        """Script ``kind`` (one of :data:`SCRIPT_KINDS`) for the requests matching; scripts of
-        one kind apply in the order added, except that a ``respond`` replaces the one before.
+        """Script ``kind`` for the requests matching; scripts of one kind apply in the order
+        added, except that a ``respond`` replaces the one before.
 
         ``fail`` and ``respond`` scripts hold an :class:`Answer`, ``slow`` seconds (or a range),
         ``drop`` a ``(close code, reason)``, ``garbage`` a frame, ``proxy`` a :class:`ProxyError`.
@@ -185,15 +137,12 @@ class StubState:
         with self.lock:
             scripts = self.scripts[kind]
             for index, script in enumerate(scripts):
-                if script.controller not in (None, controller):
-                    continue
-                if script.action not in (None, action):
-                    continue
-                if script.times is not None:
-                    script.times -= 1
-                    if script.times <= 0:
-                        del scripts[index]
-                return script
+                if script.controller in (None, controller) and script.action in (None, action):
+                    if script.times is not None:
+                        script.times -= 1
+                        if script.times <= 0:
+                            del scripts[index]
+                    return script
         return None
 
     def record(self, entry: RecordedRequest) -> RecordedRequest:
@@ -203,17 +152,26 @@ class StubState:
 
     # Checks, in Kuzzle's order, called from the event loop.
 
+    def _hit(self, key: object) -> int:
+        """Count a request in the current window; Kuzzle resets its rate counters with a
+        1-second ``setInterval``, so the windows are fixed."""
+        window = math.floor(self.clock())
+        if window != self._window:
+            self._window = window
+            self._counts = {}
+        self._counts[key] = self._counts.get(key, 0) + 1
+        return self._counts[key]
+
     def socket_allowed(self, socket_key: int) -> bool:
         """The per-socket WebSocket rate limit (counted before parsing, pings included)."""
         with self.lock:
             limit = self.ws_rate_limit
-            return not limit or self._window.hit(("socket", socket_key)) <= limit
+            return not limit or self._hit(("socket", socket_key)) <= limit
 
     def is_ready(self) -> bool:
         """Not while shutting down or overloaded (nor, the funnel knows, with requests waiting)."""
         with self.lock:
-            overloaded = self.overload_left is None or self.overload_left > 0
-            return not (self.shutting_down or overloaded)
+            return not (self.shutting_down or self.overload_left > 0)
 
     def throttle_error(self, transport: str) -> dict[str, Any] | None:
         """Refusals that happen before the request runs: shutdown, scripted overload."""
@@ -223,8 +181,6 @@ class StubState:
                 if transport == "http":
                     return make_error("api.process.shutting_down")
                 return make_error("network.entrypoint.shutting_down")
-            if self.overload_left is None:
-                return make_error("api.process.overloaded")
             if self.overload_left > 0:
                 self.overload_left -= 1
                 return make_error("api.process.overloaded")
@@ -237,14 +193,14 @@ class StubState:
         with self.lock:
             if controller == "auth" and action == "login":
                 limit = self.logins_per_second
-                if limit and self._window.hit(("login", connection)) > limit:
+                if limit and self._hit(("login", connection)) > limit:
                     return make_error("api.process.too_many_logins_requests")
                 return None
             user = jwt or ANONYMOUS
             if user != ANONYMOUS and controller == "auth" and action == "logout":
                 return None
             limit = self.rate_limit
-            if limit and self._window.hit(("user", user)) > limit:
+            if limit and self._hit(("user", user)) > limit:
                 return make_error("api.process.too_many_requests")
         return None
 
