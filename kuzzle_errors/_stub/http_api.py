@@ -39,7 +39,6 @@ _JSON_HEADERS: Final = (  # on every JSON answer, with an envelope or bare
     ("Access-Control-Allow-Methods", "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"),
     ("Content-Type", "application/json"),
 )
-_BAD_VOLATILE: Final = object()  # marks an X-Kuzzle-Volatile header that is not a JSON object
 
 
 class _BareReply(Exception):
@@ -60,14 +59,14 @@ class HttpApi:
 
     async def answer(self, wire: HttpWire, head: HttpHead, conn: int) -> bool:
         """Answer one request; True when the connection may carry another one."""
-        auth = head.header("authorization") or ""
+        auth = head.headers.get("authorization", "")
         jwt = auth[7:].strip() if auth.lower().startswith("bearer ") else None
         record = self.state.record(
             RecordedRequest(
                 "http",
                 None,
                 None,
-                head.header("x-kuzzle-request-id"),
+                head.headers.get("x-kuzzle-request-id"),
                 None,
                 jwt=jwt,
                 method=head.method,
@@ -94,7 +93,7 @@ class HttpApi:
             wire.respond(reply.error["status"], headers, encode_json(reply.error))
             return reply.keep_alive
 
-        request_id = head.header("x-kuzzle-request-id") or str(uuid.uuid4())
+        request_id = head.headers.get("x-kuzzle-request-id") or str(uuid.uuid4())
         record.request_id = request_id
         envelope = await self._routed(head, content, jwt, request_id, record)
         if envelope is None:
@@ -161,9 +160,13 @@ class HttpApi:
         record.controller = str_or_none(payload.get("controller"))
         record.action = str_or_none(payload.get("action"))
         record.jwt = str_or_none(payload.get("jwt"))
-        if payload.get("volatile") is _BAD_VOLATILE:
-            raw = head.header("x-kuzzle-volatile")
-            return plain(error=make_error("network.http.volatile_parse_failed", raw))
+        raw = head.headers.get("x-kuzzle-volatile")
+        if raw and "volatile" not in payload:
+            # Kuzzle reads volatile data from this header (the JS SDK sends it there).
+            volatile = decode_json_or_none(raw.encode())
+            if not isinstance(volatile, dict):
+                return plain(error=make_error("network.http.volatile_parse_failed", raw))
+            payload["volatile"] = volatile
         invalid = invalid_request(payload)
         if invalid is not None:
             return plain(error=invalid)
@@ -177,7 +180,7 @@ def _early_error(head: HttpHead, limit: int) -> dict[str, Any] | None:
     """What Kuzzle refuses from the head alone: size, content type, charset."""
     if head.content_length() > limit:
         return make_error("network.http.request_too_large")
-    content_type = head.header("content-type")
+    content_type = head.headers.get("content-type")
     if not content_type:
         return None
     base = content_type.split(";", 1)[0].strip()
@@ -194,7 +197,7 @@ def _early_error(head: HttpHead, limit: int) -> dict[str, Any] | None:
 def _decode_body(head: HttpHead, body: bytes) -> object:
     if not body:
         return None
-    content_type = head.header("content-type") or ""
+    content_type = head.headers.get("content-type", "")
     if "application/x-www-form-urlencoded" in content_type:
         text = body.decode("utf-8", "replace")
         return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
@@ -220,16 +223,11 @@ def _payload(head: HttpHead, content: object, jwt: str | None) -> dict[str, Any]
         payload.pop("pretty", None)
         if content is not None:
             payload["body"] = content
-    volatile = head.header("x-kuzzle-volatile")
-    if volatile and "volatile" not in payload:
-        # Kuzzle reads volatile data from this header (the JS SDK sends it there).
-        decoded = decode_json_or_none(volatile.encode())
-        payload["volatile"] = decoded if isinstance(decoded, dict) else _BAD_VOLATILE
-    if jwt is not None and "jwt" not in payload:
-        payload["jwt"] = jwt
+    if jwt is not None:
+        payload.setdefault("jwt", jwt)
     return payload
 
 
 def _origin_headers(head: HttpHead) -> list[tuple[str, str]]:
-    origin = head.header("origin")
+    origin = head.headers.get("origin")
     return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")] if origin else []

@@ -33,17 +33,8 @@ class HttpHead:
     query: dict[str, str]
     headers: dict[str, str]
 
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name)
-
     def content_length(self) -> int:
-        """``Content-Length`` as a count of bytes; 0 when absent."""
-        raw = self.headers.get("content-length") or ""
-        return int(raw) if raw.strip().isdigit() else 0
-
-    @property
-    def wants_websocket(self) -> bool:
-        return self.method == "GET" and "websocket" in (self.header("upgrade") or "").lower()
+        return int(self.headers.get("content-length", 0))  # h11 checked it is digits
 
 
 class FramingError(Exception):

@@ -81,9 +81,7 @@ class StubServer:
         self.port: int = port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._start_error: BaseException | None = None
-        self._stopping: asyncio.Event | None = None
+        self._stopping = asyncio.Event()
         self._tasks = TaskSet(_report_failure)
         self._connecting = TaskSet(_report_failure)
         self._open: set[asyncio.Transport] = set()
@@ -92,25 +90,23 @@ class StubServer:
         self.http: HttpApi = HttpApi(state, funnel)
         self.websocket: WebSocketApi = WebSocketApi(state, funnel, self._tasks)
 
-    def start(self, timeout: float = 5.0) -> None:
-        self._thread = threading.Thread(target=self._run, name="kuzzle-stub", daemon=True)
+    def start(self) -> None:
+        listener = _listen(self.host, self.port)  # a busy port fails here, in the caller
+        self.port = listener.getsockname()[1]
+        # A selector loop on every platform: the listener is watched with add_reader.
+        self._loop = loop = asyncio.SelectorEventLoop()
+        self._thread = threading.Thread(
+            target=self._run, args=(loop, listener), name="kuzzle-stub", daemon=True
+        )
         self._thread.start()
-        if not self._ready.wait(timeout):
-            raise RuntimeError("the Kuzzle stub did not start in time")
-        if self._start_error is not None:
-            self._thread.join(timeout)
-            self._thread = None
-            raise self._start_error
 
     def stop(self, timeout: float = 5.0) -> None:
-        loop, stopping, thread = self._loop, self._stopping, self._thread
-        if thread is None:
+        loop, thread, self._thread = self._loop, self._thread, None
+        if loop is None or thread is None:
             return
-        if loop is not None and stopping is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop already ended
-                loop.call_soon_threadsafe(stopping.set)
+        with contextlib.suppress(RuntimeError):  # the loop already ended
+            loop.call_soon_threadsafe(self._stopping.set)
         thread.join(timeout)
-        self._thread = None
 
     @property
     def running(self) -> bool:
@@ -118,37 +114,24 @@ class StubServer:
 
     def call(self, fn: Callable[[], T], timeout: float = 5.0) -> T:
         """Run ``fn`` on the loop thread and return its result (so its effects happened)."""
-        loop = self._loop
-        if loop is None or not self.running:
-            raise RuntimeError("the Kuzzle stub is not running")
+        assert self._loop is not None, "the stub was started"
 
         async def wrapper() -> T:
             return fn()
 
-        return asyncio.run_coroutine_threadsafe(wrapper(), loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(wrapper(), self._loop).result(timeout)
 
-    def _run(self) -> None:
-        # A selector loop on every platform: the listener is watched with add_reader.
-        loop = asyncio.SelectorEventLoop()
-        self._loop = loop
+    def _run(self, loop: asyncio.AbstractEventLoop, listener: socket.socket) -> None:
         try:
-            loop.run_until_complete(self._main())
-        except BaseException as exc:  # surfaced by start(); the thread must not die noisily
-            if not self._ready.is_set():
-                self._start_error = exc
-                self._ready.set()
+            loop.run_until_complete(self._main(listener))
         finally:
             with contextlib.suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
-    async def _main(self) -> None:
-        self._stopping = asyncio.Event()
+    async def _main(self, listener: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        listener = _listen(self.host, self.port)
-        self.port = listener.getsockname()[1]
         loop.add_reader(listener.fileno(), self._accept, listener)
-        self._ready.set()
         try:
             await self._stopping.wait()
         finally:
@@ -231,7 +214,7 @@ class StubServer:
                 return
             if head is None:
                 return
-            if head.wants_websocket:
+            if head.method == "GET" and "websocket" in head.headers.get("upgrade", "").lower():
                 await self._upgrade(wire, conn_id)
                 return
             if not await self.http.answer(wire, head, conn_id):
