@@ -215,18 +215,9 @@ class StubServer:
             if head is None:
                 return
             if head.method == "GET" and "websocket" in head.headers.get("upgrade", "").lower():
-                await self._upgrade(wire, conn_id)
+                await self.websocket.serve(wire, conn_id)
                 return
             if not await self.http.answer(wire, head, conn_id):
                 await wire.linger()
                 return
             await wire.writer.drain()
-
-    async def _upgrade(self, wire: HttpWire, conn_id: int) -> None:
-        try:
-            import websockets  # noqa: F401
-        except ImportError:  # pragma: no cover - the "stub" extra is missing
-            body = b"WebSocket needs the 'websockets' package (the 'stub' extra)\n"
-            wire.respond(501, [("Connection", "close")], body, "Not Implemented")
-            return
-        await self.websocket.serve(wire.reader, wire.writer, wire.upgrade_bytes(), conn_id)

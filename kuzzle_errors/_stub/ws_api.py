@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from websockets.server import ServerProtocol
 
     from kuzzle_errors._aio import TaskSet
+    from kuzzle_errors._stub.http_wire import HttpWire
 
 
 class WsConn:
@@ -99,32 +100,31 @@ class WebSocketApi:
             ws.send(data)
         return len(sockets)
 
-    async def serve(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        upgrade: bytes,
-        conn: int,
-    ) -> None:
-        """Complete the handshake of ``upgrade`` (the raw request) and serve the socket."""
-        from websockets.frames import Frame, Opcode
-        from websockets.http11 import Request
-        from websockets.server import ServerProtocol
-
+    async def serve(self, wire: HttpWire, conn: int) -> None:
+        """Complete the WebSocket handshake of the request ``wire`` just read, then serve it."""
+        try:
+            from websockets.exceptions import PayloadTooBig
+            from websockets.frames import Frame, Opcode
+            from websockets.http11 import Request
+            from websockets.server import ServerProtocol
+        except ImportError:  # pragma: no cover - the "stub" extra is missing
+            body = b"WebSocket needs the 'websockets' package (the 'stub' extra)\n"
+            wire.respond(501, [("Connection", "close")], body, "Not Implemented")
+            return
         protocol = ServerProtocol(max_size=self.state.max_request_size)
-        protocol.receive_data(upgrade)
+        protocol.receive_data(wire.upgrade_bytes())
         events = protocol.events_received()
         if not events or not isinstance(events[0], Request):
             return
         protocol.send_response(protocol.accept(events[0]))
-        ws = WsConn(conn, protocol, writer)
+        ws = WsConn(conn, protocol, wire.writer)
         if not ws.flush() or not ws.open:
             return
         self.sockets.add(ws)
         fragments: list[bytes] = []  # the frames of a fragmented message
         try:
             while not ws.closed:
-                data = await reader.read(65536)
+                data = await wire.reader.read(65536)
                 if data:
                     protocol.receive_data(data)
                 else:
@@ -142,10 +142,7 @@ class WebSocketApi:
                         message = b"".join(fragments)
                         fragments = []
                         self._tasks.spawn(self._on_message(ws, message), "request handler")
-                if (
-                    protocol.parser_exc is not None
-                    and "PayloadTooBig" in type(protocol.parser_exc).__name__
-                ):
+                if isinstance(protocol.parser_exc, PayloadTooBig):
                     # uWebSockets drops an oversized message's socket without a close frame.
                     ws.drop(None, "")
                     return
