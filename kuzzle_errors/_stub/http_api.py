@@ -75,9 +75,8 @@ class HttpApi:
                 connection=conn,
             )
         )
-        script = self.state.take("proxy", None, None)
-        if script is not None:
-            proxy: ProxyError = script.value
+        proxy: ProxyError | None = self.state.take("proxy", None, None)
+        if proxy is not None:
             await wire.drain()
             extra = [("Retry-After", proxy.retry_after)] if proxy.retry_after is not None else []
             headers = [("Server", "nginx"), ("Content-Type", "text/html"), *extra]

@@ -63,11 +63,7 @@ def _prop(value: object) -> object:
 
 
 def make_error(
-    error_id: str,
-    *args: object,
-    stack: str | None = None,
-    version: int = 2,
-    **fields: Any,
+    error_id: str, *args: object, stack: str | None = None, version: int = 2, **fields: Any
 ) -> dict[str, Any]:
     """A Kuzzle error object, as Kuzzle serializes it.
 

@@ -132,8 +132,9 @@ class StubState:
                 ]
             scripts.append(_Script(controller, action, times, value))
 
-    def take(self, kind: str, controller: str | None, action: str | None) -> _Script | None:
-        """The first script of ``kind`` matching, with one use consumed (a spent one goes)."""
+    def take(self, kind: str, controller: str | None, action: str | None) -> Any:
+        """The value of the first script of ``kind`` matching, with one use consumed (a spent
+        one goes); None when none matches."""
         with self.lock:
             scripts = self.scripts[kind]
             for index, script in enumerate(scripts):
@@ -142,7 +143,7 @@ class StubState:
                         script.times -= 1
                         if script.times <= 0:
                             del scripts[index]
-                    return script
+                    return script.value
         return None
 
     def record(self, entry: RecordedRequest) -> RecordedRequest:
@@ -206,13 +207,10 @@ class StubState:
 
     def effects(self, controller: str | None, action: str | None) -> Effects:
         """What the scripts do around this request's answer."""
-        drop = self.take("drop", controller, action)
-        garbage = self.take("garbage", controller, action)
-        slow = self.take("slow", controller, action)
-        seconds = slow.value if slow is not None else 0.0
+        seconds = self.take("slow", controller, action) or 0.0
         return Effects(
-            drop=drop.value if drop is not None else None,
-            garbage=garbage.value if garbage is not None else None,
+            drop=self.take("drop", controller, action),
+            garbage=self.take("garbage", controller, action),
             delay=random.uniform(*seconds) if isinstance(seconds, tuple) else float(seconds),
             interleave_room=self.interleave_room,
         )
@@ -227,12 +225,10 @@ class StubState:
         """The response envelope for an accepted API request: a scripted failure, else a
         scripted result, else the built-in action."""
         with self.lock:
-            script = self.take("fail", controller, action) or self.take(
-                "respond", controller, action
-            )
-            if script is not None:
-                answer: Answer = script.value
-            else:
+            answer: Answer | None = self.take("fail", controller, action)
+            if answer is None:
+                answer = self.take("respond", controller, action)
+            if answer is None:
                 answer = builtin_answer(self, request, controller, action)
             return self.envelope(request, request_id, error=answer.error, result=answer.result)
 
