@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from kuzzle_errors._stub.funnel import Funnel, invalid_request
-from kuzzle_errors._stub.http_wire import FramingError, HttpHead, HttpWire, RequestTooLarge
+from kuzzle_errors._stub.http_wire import FramingError, HttpHead, HttpWire
 from kuzzle_errors._stub.payloads import (
     decode_json,
     decode_json_or_none,
@@ -121,12 +121,12 @@ class HttpApi:
                 # The body must be read for the connection to carry another request.
                 raise _BareReply(early, keep_alive=await wire.drain())
             body = await wire.read_body(limit)
-        except RequestTooLarge as exc:
-            raise _BareReply(make_error("network.http.request_too_large"), exc.drained) from None
         except FramingError as exc:
             # Broken chunked framing: Kuzzle's HTTP parser gives up on the request with a 400.
             error = make_error("network.http.unexpected_error", str(exc))
             raise _BareReply(error, keep_alive=False) from None
+        if body is None:
+            raise _BareReply(make_error("network.http.request_too_large"), await wire.drain())
         return _decode_body(head, body)
 
     async def _routed(

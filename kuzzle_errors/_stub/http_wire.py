@@ -46,15 +46,6 @@ class FramingError(Exception):
         self.status = status
 
 
-class RequestTooLarge(Exception):
-    """The request's body outgrew the limit; ``drained`` tells whether it was still read to
-    its end (so the connection can carry another request)."""
-
-    def __init__(self, drained: bool) -> None:
-        super().__init__("request body too large")
-        self.drained = drained
-
-
 def _head(event: h11.Request) -> HttpHead:
     headers: dict[str, str] = {}
     for raw_name, raw_value in event.headers:
@@ -102,8 +93,9 @@ class HttpWire:
         self._request, self._head = event, _head(event)
         return self._head
 
-    async def read_body(self, limit: int) -> bytes:
-        """The whole body (chunked or not); :class:`RequestTooLarge` past ``limit`` bytes."""
+    async def read_body(self, limit: int) -> bytes | None:
+        """The whole body (chunked or not); None once it outgrows ``limit`` bytes (Kuzzle
+        enforces the limit while streaming too: the rest is not kept)."""
         if self._h11.they_are_waiting_for_100_continue:  # curl, for one, waits before a body
             self.writer.write(
                 self._h11.send(h11.InformationalResponse(status_code=100, headers=[]))
@@ -112,16 +104,15 @@ class HttpWire:
         while True:
             event = await self._next_event(_IO_TIMEOUT)
             if isinstance(event, h11.Data):
-                if len(body) + len(event.data) > limit:
-                    # Kuzzle enforces the limit while streaming too: the rest is not kept.
-                    raise RequestTooLarge(await self.drain(len(body) + len(event.data)))
                 body += event.data
+                if len(body) > limit:
+                    return None
             elif isinstance(event, h11.EndOfMessage):
                 return bytes(body)
             else:  # ConnectionClosed mid-body
                 raise ConnectionResetError("the client closed the connection mid-request")
 
-    async def drain(self, seen: int = 0) -> bool:
+    async def drain(self) -> bool:
         """Swallow the rest of an unread body so the answer is not lost to a TCP reset.
 
         False when it is too large to be worth reading (the connection must then close).
@@ -131,6 +122,7 @@ class HttpWire:
         length = self._head.content_length() if self._head is not None else 0
         if self._h11.they_are_waiting_for_100_continue or length > _DRAIN_LIMIT:
             return False  # the client did not send it yet, or it is too big to swallow
+        seen = 0
         while True:
             try:
                 event = await self._next_event(_IO_TIMEOUT)
