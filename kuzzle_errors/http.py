@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import contextlib
-import heapq
 import io
 import socket
 import threading
@@ -27,25 +26,13 @@ import urllib3.connection
 import urllib3.exceptions
 
 from kuzzle_errors._adapters import set_pool_classes
+from kuzzle_errors._protocol import http as protocol
 from kuzzle_errors._protocol.clients import ClientBase
 from kuzzle_errors._protocol.failures import safe_cause
-from kuzzle_errors._protocol.http import (
-    MAX_ERROR_BYTES,
-    BodyTooLarge,
-    BoundedBody,
-    HTTPAttempt,
-    KuzzleHook,
-    Timeout,
-    check_timeout,
-    failure_of,
-    parse_http,
-    total_seconds,
-)
 from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER
 
 if TYPE_CHECKING:
     from kuzzle_errors._protocol.clients import RetryCaller
-    from kuzzle_errors._protocol.http import Failure
     from kuzzle_errors.exceptions import KuzzleError
 
 __all__ = [
@@ -70,7 +57,7 @@ def error_from_response(resp: requests.Response, *, strict: bool = False) -> Kuz
     """
     sent = getattr(resp, "request", None)
     request_id = None if sent is None else sent.headers.get(REQUEST_ID_HEADER)
-    return parse_http(resp.content, resp.status_code, resp.headers, strict, request_id)[0]
+    return protocol.parse_http(resp.content, resp.status_code, resp.headers, strict, request_id)[0]
 
 
 def raise_for_kuzzle(resp: requests.Response, *, strict: bool = False) -> None:
@@ -80,7 +67,7 @@ def raise_for_kuzzle(resp: requests.Response, *, strict: bool = False) -> None:
         raise error
 
 
-class _KuzzleHook(KuzzleHook):
+class _KuzzleHook(protocol.KuzzleHook):
     def __call__(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
         # Redirects are followed before the hook sees them: 3xx pass.
         if self.parses(resp):
@@ -101,48 +88,38 @@ def install(session: requests.Session, *, strict: bool = False) -> requests.Sess
 def uninstall(session: requests.Session) -> requests.Session:
     """Remove the hook :func:`install` added, if any; returns ``session``."""
     hooks = session.hooks.get("response", [])
-    hooks[:] = KuzzleHook.without(hooks)
+    hooks[:] = protocol.KuzzleHook.without(hooks)
     return session
 
 
 class KuzzleHTTP(ClientBase):
     """A minimal Kuzzle HTTP client: ``query(request)`` returns ``result`` or raises.
 
-    Requests go to ``POST {base_url}/_query`` with the Kuzzle request as JSON body (the
-    generic route every Kuzzle 2 serves), ``Authorization: Bearer <jwt>`` when logged in and a
-    fresh ``X-Kuzzle-Request-Id`` so the answer (and its error) can be matched in logs.
-    Concurrent use from several threads is as safe as sharing the underlying
-    :class:`requests.Session` (fine with its default adapter; one client per thread is safest).
-    :class:`kuzzle_errors.httpx.AsyncKuzzleHTTP` is its asyncio twin, with the same parameters.
+    Requests go to ``POST {base_url}/_query`` (the generic route of Kuzzle 2) with
+    ``Authorization: Bearer <jwt>`` when logged in and a fresh ``X-Kuzzle-Request-Id``. Sharing
+    it between threads is as safe as sharing its :class:`requests.Session`. A 2xx that is not a
+    Kuzzle envelope raises :class:`~kuzzle_errors.InvalidResponseError`, unless Kuzzle's headers
+    show a plugin's raw result. :class:`kuzzle_errors.httpx.AsyncKuzzleHTTP` is its asyncio
+    twin, with the same parameters.
 
     Args:
         base_url: ``http://host:7512`` (a path prefix is kept).
-        session: a :class:`requests.Session` to use (closed by :meth:`close` only if created
-            here).
+        session: a :class:`requests.Session` (closed by :meth:`close` only if created here).
         timeout: seconds the whole call may take (connect, send, headers and body), or a
-            ``(connect, read)`` tuple as ``requests`` takes it, whose sum bounds the call. Past
-            it the call fails with :class:`~kuzzle_errors.RequestTimeoutError` (not
-            replay-safe: the request was sent), however slowly the server drips its answer.
-            The total bound needs the session's adapter: it holds for the session created
-            here; a session passed in keeps ``requests``' per-read timeouts unless
-            ``kuzzle_errors.http.DeadlineAdapter`` is mounted on it.
+            ``(connect, read)`` tuple whose sum bounds it; past it, a
+            :class:`~kuzzle_errors.RequestTimeoutError` (not replay-safe). The total bound needs
+            the session's adapter: a session passed in keeps ``requests``' per-read timeouts
+            unless :class:`DeadlineAdapter` is mounted on it.
         jwt: an authentication token; :meth:`login` sets one.
-        retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
-            ``retry.call(...)`` with its ``idempotent`` flag, the per-host budget shared with
-            every other client of the same server (see :attr:`retry`).
-        max_error_bytes: the most of an error body (non-2xx) read, after decompression (a
-            gzip bomb stops at it); past it reading stops and the error of the status is raised
-            with what was read, its ``problem`` saying the body was cut.
+        retry: a :class:`kuzzle_errors.retry.RetryPolicy` each query goes through, with its
+            ``idempotent`` flag (see :attr:`retry`).
+        max_error_bytes: the most of an error body (non-2xx) read, after decompression; past
+            it the error of the status is raised, its ``problem`` saying the body was cut.
         max_body_bytes: the same for a success's body (None: no cap, the default); past it
-            an :class:`~kuzzle_errors.InvalidResponseError` (not retryable) is raised.
+            an :class:`~kuzzle_errors.InvalidResponseError` (not retryable).
 
-    A 2xx answer of ``/_query`` that is not a JSON object holding a Kuzzle envelope (a
-    captive portal's HTML page, a proxy's own JSON) raises
-    :class:`~kuzzle_errors.InvalidResponseError` rather than being returned as the result,
-    unless Kuzzle's own headers (``X-Kuzzle-Node``, or our ``X-Kuzzle-Request-Id`` echoed)
-    show it is a plugin's result in Kuzzle's ``raw`` format, which is returned as is. An error
-    raised for an answer keeps the :class:`requests.Response` as ``http_response`` (its
-    ``content`` is what was read).
+    An error raised for an answer keeps the :class:`requests.Response` as ``http_response``
+    (its ``content`` is what was read).
     """
 
     def __init__(
@@ -150,14 +127,14 @@ class KuzzleHTTP(ClientBase):
         base_url: str,
         *,
         session: requests.Session | None = None,
-        timeout: Timeout = 10.0,
+        timeout: protocol.Timeout = 10.0,
         jwt: str | None = None,
         retry: RetryCaller | None = None,
-        max_error_bytes: int | None = MAX_ERROR_BYTES,
+        max_error_bytes: int | None = protocol.MAX_ERROR_BYTES,
         max_body_bytes: int | None = None,
     ) -> None:
         self.base_url: str = base_url.rstrip("/")
-        self.timeout = check_timeout(timeout)
+        self.timeout = protocol.check_timeout(timeout)
         self.jwt = jwt
         self._set_retry(retry)
         self.max_error_bytes = max_error_bytes
@@ -194,8 +171,8 @@ class KuzzleHTTP(ClientBase):
             self.session.close()
 
     def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
-        attempt = HTTPAttempt(request, self.jwt, strict=strict)
-        call = Call(total_seconds(self.timeout))
+        attempt = protocol.HTTPAttempt(request, self.jwt, strict=strict)
+        call = Call(protocol.total_seconds(self.timeout))
         try:
             with call:
                 # Kuzzle never redirects /_query: a 3xx is an answer, and following it would
@@ -209,8 +186,8 @@ class KuzzleHTTP(ClientBase):
                     allow_redirects=False,
                 )
                 attempt.answered(resp)
-                read_body(resp, attempt.cap(self.max_body_bytes, self.max_error_bytes), call)
-        except (BodyTooLarge, zlib.error) as exc:
+                read_body(resp, attempt.body(self.max_body_bytes, self.max_error_bytes), call)
+        except (protocol.BodyTooLarge, zlib.error) as exc:
             raise attempt.unreadable(exc) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             if call.expired:  # the total deadline cut the call: the request was sent
@@ -233,9 +210,9 @@ _PERMANENT: Final = (
 )
 
 
-def _failure(exc: BaseException) -> Failure:
+def _failure(exc: BaseException) -> protocol.Failure:
     # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError in urllib3.
-    return failure_of(
+    return protocol.failure_of(
         exc,
         unsendable=_PERMANENT,
         connect=(requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError),
@@ -305,50 +282,35 @@ class _Watchdog:
     """One thread expiring every call's deadline (a thread per call would cost more)."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._heap: list[tuple[float, int, Call]] = []
-        self._count = 0
-        self._active = 0
+        self._cond = threading.Condition()
+        self._calls: set[Call] = set()
         self._thread: threading.Thread | None = None
-
-    def release(self, call: Call) -> None:
-        """The call ended: its entry is dropped lazily, or now when finished ones pile up."""
-        with call._lock:
-            call.done = True
-        with self._cond:
-            self._active -= 1
-            if len(self._heap) > 2 * self._active + 256:
-                self._heap = [entry for entry in self._heap if not entry[2].done]
-                heapq.heapify(self._heap)
 
     def watch(self, call: Call) -> None:
         with self._cond:
-            self._count += 1
-            self._active += 1
-            heapq.heappush(self._heap, (call.deadline, self._count, call))
+            self._calls.add(call)
             if self._thread is None or not self._thread.is_alive():  # first use, or forked
-                self._thread = threading.Thread(
-                    target=self._run, name="kuzzle-http-deadlines", daemon=True
-                )
+                name = "kuzzle-http-deadlines"
+                self._thread = threading.Thread(target=self._run, name=name, daemon=True)
                 self._thread.start()
-            elif self._heap[0][2] is call:
-                self._cond.notify()  # the earliest deadline changed
+            self._cond.notify()  # the earliest deadline may have changed
+
+    def release(self, call: Call) -> None:
+        with call._lock:
+            call.done = True
+        with self._cond:
+            self._calls.discard(call)
 
     def _run(self) -> None:
         while True:
-            due: list[Call] = []
             with self._cond:
-                while self._heap and self._heap[0][2].done:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._cond.wait()
-                    continue
                 now = time.monotonic()
-                while self._heap and self._heap[0][0] <= now:
-                    due.append(heapq.heappop(self._heap)[2])
-                if not due:
-                    self._cond.wait(self._heap[0][0] - now)
+                due = [call for call in self._calls if call.deadline <= now]
+                if not due:  # the calls in progress are few: a scan is cheaper than a heap
+                    wake = min((call.deadline for call in self._calls), default=now + 3600)
+                    self._cond.wait(wake - now)
                     continue
+                self._calls.difference_update(due)
             for call in due:
                 call.expire()  # a call that ended meanwhile is left alone
 
@@ -413,19 +375,17 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-def read_body(resp: requests.Response, limit: int | None, call: Call) -> None:
-    """Read the body of a streamed ``resp``, decoded and capped at ``limit`` bytes, before
+def read_body(resp: requests.Response, body: protocol.BoundedBody, call: Call) -> None:
+    """Read the body of a streamed ``resp`` into ``body`` (decoded and capped) before
     ``call``'s deadline; it becomes ``resp.content``.
 
-    Raises :class:`BodyTooLarge` past the cap (``resp.content`` then holds what was kept),
+    Raises ``BodyTooLarge`` past the cap (``resp.content`` then holds what was kept),
     ``zlib.error`` for a broken compressed body, ``urllib3``/``OSError`` failures as they come.
     """
-    encoding = resp.headers.get("Content-Encoding")
-    body = BoundedBody(encoding, limit)
     data = b""
     try:
         while True:
-            chunk = resp.raw.read(65536, decode_content=not BoundedBody.decodes(encoding))
+            chunk = resp.raw.read(65536, decode_content=not body.raw)
             # Checked after an end of file too: past the deadline it may be the watchdog's
             # cut, not the end of a body that ends when the connection closes.
             if time.monotonic() > call.deadline:
@@ -441,7 +401,7 @@ def read_body(resp: requests.Response, limit: int | None, call: Call) -> None:
         # close holds the only reference to its socket).
         resp.raw.close()
         resp.close()
-        data = exc.data if isinstance(exc, BodyTooLarge) else b""
+        data = exc.data if isinstance(exc, protocol.BodyTooLarge) else b""
         raise
     finally:
         # Response.content reads ``raw`` on first use: a file holding what was read (decoded,

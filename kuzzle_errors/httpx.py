@@ -1,12 +1,8 @@
 """Kuzzle errors over HTTP with ``httpx``, sync and async (install the ``httpx`` extra).
 
-* :func:`error_from_response` / :func:`raise_for_kuzzle`: the :class:`~kuzzle_errors.KuzzleError`
-  an :class:`httpx.Response` carries (from :class:`httpx.Client` or :class:`httpx.AsyncClient`);
-* :func:`install`: a response event hook so that every response of a client raises on a Kuzzle
-  error;
-* :class:`AsyncKuzzleHTTP`: the asyncio twin of :class:`kuzzle_errors.http.KuzzleHTTP`, with
-  the same parameters, requests, errors, retry hints and retry policy (through
-  ``RetryPolicy.acall``).
+* :func:`error_from_response` / :func:`raise_for_kuzzle` / :func:`install`: as in
+  :mod:`kuzzle_errors.http`, for :class:`httpx.Client` and :class:`httpx.AsyncClient`;
+* :class:`AsyncKuzzleHTTP`: the asyncio twin of :class:`kuzzle_errors.http.KuzzleHTTP`.
 
 This module is ``kuzzle_errors.httpx``; ``import httpx`` below is the absolute import of the
 real library (Python 3 has no implicit relative imports).
@@ -23,26 +19,13 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 
 from kuzzle_errors._adapters import keep_httpx_content
+from kuzzle_errors._protocol import http as protocol
 from kuzzle_errors._protocol.clients import AsyncClientBase
 from kuzzle_errors._protocol.failures import safe_cause
-from kuzzle_errors._protocol.http import (
-    MAX_ERROR_BYTES,
-    BodyTooLarge,
-    BoundedBody,
-    HTTPAttempt,
-    KuzzleHook,
-    Timeout,
-    check_timeout,
-    cut_note,
-    failure_of,
-    parse_http,
-    total_seconds,
-)
 from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER
 
 if TYPE_CHECKING:
     from kuzzle_errors._protocol.clients import AsyncRetryCaller
-    from kuzzle_errors._protocol.http import Failure
     from kuzzle_errors.exceptions import KuzzleError
 
 __all__ = [
@@ -78,10 +61,10 @@ def _parse(content: bytes, resp: httpx.Response, strict: bool) -> KuzzleError | 
     request_id = None
     with contextlib.suppress(RuntimeError):  # a Response built by hand has no request
         request_id = resp.request.headers.get(REQUEST_ID_HEADER)
-    return parse_http(content, resp.status_code, resp.headers, strict, request_id)[0]
+    return protocol.parse_http(content, resp.status_code, resp.headers, strict, request_id)[0]
 
 
-class _KuzzleHook(KuzzleHook):
+class _KuzzleHook(protocol.KuzzleHook):
     """The sync response hook: reads the body it needs (the start of a long one), then parses."""
 
     def __call__(self, resp: httpx.Response) -> None:
@@ -94,7 +77,7 @@ class _KuzzleHook(KuzzleHook):
             if error is None:  # the success envelope under an error status is cut: trust the
                 error = _parse(b"", resp, self.strict)  # status (an empty body is its error)
             assert error is not None
-            error = cut_note(error, f"only the first {_HOOK_ERROR_BODY} bytes read")
+            error = protocol.cut_note(error, f"only the first {_HOOK_ERROR_BODY} bytes read")
         if error is not None:
             raise error
 
@@ -158,7 +141,7 @@ def install(
 def uninstall(client: httpx.Client | httpx.AsyncClient) -> httpx.Client | httpx.AsyncClient:
     """Remove the hook :func:`install` added, if any; returns ``client``."""
     hooks = {key: list(value) for key, value in client.event_hooks.items()}
-    hooks["response"] = KuzzleHook.without(hooks.get("response", []))
+    hooks["response"] = protocol.KuzzleHook.without(hooks.get("response", []))
     client.event_hooks = hooks
     return client
 
@@ -195,14 +178,14 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         base_url: str,
         *,
         client: httpx.AsyncClient | None = None,
-        timeout: Timeout = 10.0,
+        timeout: protocol.Timeout = 10.0,
         jwt: str | None = None,
         retry: AsyncRetryCaller | None = None,
-        max_error_bytes: int | None = MAX_ERROR_BYTES,
+        max_error_bytes: int | None = protocol.MAX_ERROR_BYTES,
         max_body_bytes: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.timeout = check_timeout(timeout)
+        self.timeout = protocol.check_timeout(timeout)
         self.jwt = jwt
         self._set_retry(retry)
         self.max_error_bytes = max_error_bytes
@@ -232,13 +215,13 @@ class AsyncKuzzleHTTP(AsyncClientBase):
             await self.client.aclose()
 
     async def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
-        attempt = HTTPAttempt(request, self.jwt, strict=strict)
+        attempt = protocol.HTTPAttempt(request, self.jwt, strict=strict)
         progress = _Progress()
-        seconds = total_seconds(self.timeout)
+        seconds = protocol.total_seconds(self.timeout)
         try:
             # One deadline for the whole exchange: httpx's timeouts bound each read only.
             resp, content = await asyncio.wait_for(self._exchange(attempt, progress), seconds)
-        except (BodyTooLarge, zlib.error) as exc:
+        except (protocol.BodyTooLarge, zlib.error) as exc:
             raise attempt.unreadable(exc) from None
         except (asyncio.TimeoutError, httpx.HTTPError) as exc:
             lost = attempt.failed(exc, _failure(exc, progress), self.base_url, seconds)
@@ -246,7 +229,7 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         return attempt.result(content, text=lambda: resp.text)
 
     async def _exchange(
-        self, attempt: HTTPAttempt, progress: _Progress
+        self, attempt: protocol.HTTPAttempt, progress: _Progress
     ) -> tuple[httpx.Response, bytes]:
         """POST, then read the body, decompressed and capped (``max_*_bytes``)."""
         timeout = self.timeout
@@ -261,14 +244,12 @@ class AsyncKuzzleHTTP(AsyncClientBase):
             extensions={"trace": progress},
         ) as resp:
             attempt.answered(resp)
-            encoding = resp.headers.get("Content-Encoding")
-            ours = BoundedBody.decodes(encoding)  # gzip/deflate: inflated under the cap
-            body = BoundedBody(encoding, attempt.cap(self.max_body_bytes, self.max_error_bytes))
+            body = attempt.body(self.max_body_bytes, self.max_error_bytes)
             try:
-                async for chunk in resp.aiter_raw() if ours else resp.aiter_bytes():
+                async for chunk in resp.aiter_raw() if body.raw else resp.aiter_bytes():
                     body.feed(chunk)
                 content = body.finish()
-            except BodyTooLarge as exc:
+            except protocol.BodyTooLarge as exc:
                 keep_httpx_content(resp, exc.data)  # what was read stays reachable
                 raise
             keep_httpx_content(resp, content)
@@ -284,12 +265,12 @@ _PERMANENT: Final = (
 )
 
 
-def _failure(exc: BaseException, progress: _Progress) -> Failure:
+def _failure(exc: BaseException, progress: _Progress) -> protocol.Failure:
     """How the call failed, from what httpx or ``wait_for`` raised and how far it got."""
     transport = (asyncio.TimeoutError, httpx.TransportError)
     if progress.traced and not progress.sent and isinstance(exc, transport):
         return "connect"  # the trace shows no request header left
-    return failure_of(
+    return protocol.failure_of(
         exc,
         unsendable=_PERMANENT,
         connect=(httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout),

@@ -1,13 +1,8 @@
 """Kuzzle errors over WebSocket with ``websocket-client`` (install the ``websocket`` extra).
 
 * :func:`error_from_message`: the :class:`~kuzzle_errors.KuzzleError` one frame carries;
-* :class:`KuzzleWebSocket`: a thread-safe client on one socket. A reader thread routes each
-  answer to its caller by ``room`` (Kuzzle sets it to the request id of an answer; realtime
-  notifications carry a channel id there, and may carry one of our request ids in
-  ``requestId``), hands notifications to a callback and to :class:`NotificationStream`
-  iterators, fails every pending query at once when the connection drops, and fails the
-  queries refused by Kuzzle's per-socket rate limit (whose answer names no request) when the
-  refused one is known for certain.
+* :class:`KuzzleWebSocket`: a thread-safe client on one socket, its answers routed by a reader
+  thread, its notifications given to a callback and to :class:`NotificationStream` iterators.
 """
 
 from __future__ import annotations
@@ -25,35 +20,11 @@ from typing import TYPE_CHECKING, Any
 import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old releases: untyped
 
 from kuzzle_errors._adapters import RecvHook
+from kuzzle_errors._protocol import failures
+from kuzzle_errors._protocol import websocket as protocol
 from kuzzle_errors._protocol.clients import ClientBase, WebSocketClient
-from kuzzle_errors._protocol.failures import (
-    CONNECT_FAILED,
-    CONNECTION_LOST,
-    NOT_RETRYABLE,
-    closed_error,
-    connect_error,
-    lost_error,
-    safe_cause,
-    shown_url,
-)
 from kuzzle_errors._protocol.queries import ws_frame
-from kuzzle_errors._protocol.websocket import (
-    DEFAULT_MAX_FRAME_BYTES,
-    PING,
-    PONG,
-    FrameClock,
-    FrameLimit,
-    FrameRouter,
-    NotificationQueue,
-    Pending,
-    Stale,
-    close_reason,
-    decode_frame,
-    dropped_by,
-    error_from_message,
-    handshake_refusal,
-    log_unmatched,
-)
+from kuzzle_errors._protocol.websocket import DEFAULT_MAX_FRAME_BYTES, error_from_message
 from kuzzle_errors.exceptions import KuzzleError
 
 if TYPE_CHECKING:
@@ -67,7 +38,7 @@ Notification = Callable[[dict[str, Any]], None]
 UnmatchedError = Callable[[KuzzleError], None]
 
 
-class NotificationStream(NotificationQueue, Iterator[dict[str, Any]]):
+class NotificationStream(protocol.NotificationQueue, Iterator[dict[str, Any]]):
     """The realtime notifications, as a blocking iterator (see ``notifications()`` of the client).
 
     ``next()`` waits for the next notification. The iteration ends when the client closes (or
@@ -77,7 +48,7 @@ class NotificationStream(NotificationQueue, Iterator[dict[str, Any]]):
     wait; beyond, the oldest are dropped (and logged), counted in :attr:`dropped`.
     """
 
-    def __init__(self, streams: set[NotificationQueue], max_queued: int) -> None:
+    def __init__(self, streams: set[protocol.NotificationQueue], max_queued: int) -> None:
         self._cond = threading.Condition()
         super().__init__(streams, max_queued)
 
@@ -92,12 +63,6 @@ class NotificationStream(NotificationQueue, Iterator[dict[str, Any]]):
                 self._cond.wait()
             return item
 
-    def __enter__(self) -> NotificationStream:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
 
 class _BoundedWebSocket(RecvHook, _wsc.WebSocket):  # type: ignore[misc, unused-ignore]
     """websocket-client's socket, each message bounded in size and time by a FrameClock.
@@ -106,97 +71,79 @@ class _BoundedWebSocket(RecvHook, _wsc.WebSocket):  # type: ignore[misc, unused-
     reader decodes with ``replace`` anyway.
     """
 
-    def __init__(self, clock: FrameClock) -> None:
+    def __init__(self, clock: protocol.FrameClock) -> None:
         super().__init__(skip_utf8_validation=True)
         self.clock = clock
 
     def received(self, data: bytes) -> None:
         self.clock.feed(data, time.monotonic())
 
-
-def _shutdown(ws: Any) -> None:
-    """Shut ``ws``'s socket down (from any thread, never blocks): its reads fail at once."""
-    sock = getattr(ws, "sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:  # not connected yet, or already closed: its reader notices anyway
-            log.debug("socket shutdown failed", exc_info=True)
+    def cut(self) -> None:
+        """Shut the socket down (from any thread, never blocks): its reads fail at once."""
+        sock = self.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # not connected yet, or closed already
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Attempt:
-    """One connect in progress: other threads wait for its outcome, ``close()`` cancels it."""
+    """One connect in progress: other threads wait for its outcome, ``close()`` cuts it short."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._ws: Any = None
+    def __init__(self, client: KuzzleWebSocket) -> None:
+        self.url = client.url
+        self.done = threading.Event()
         self.stopped: str | None = None  # why the attempt was cut short
         self.conn: _Connection | None = None
         self.error: KuzzleError | None = None
-
-    def started(self, ws: Any) -> None:
-        with self._lock:
-            self._ws = ws
+        clock = protocol.FrameClock(client.max_frame_bytes, client.frame_timeout or client.timeout)
+        self.ws: Any = _BoundedWebSocket(clock)
 
     def stop(self, why: str) -> None:
-        """Cut the handshake short: its reads fail at once (from any thread, never blocks)."""
-        with self._lock:
-            if self.stopped is None:
-                self.stopped = why
-            ws = self._ws
-        _shutdown(ws)
+        """Cut the handshake short (from any thread, never blocks)."""
+        self.stopped = self.stopped or why
+        self.ws.cut()
 
-    def finish(self, conn: _Connection | None, error: KuzzleError | None) -> None:
-        self.conn, self.error = conn, error
-        self._done.set()
+    def open(self, timeout: float, closed: Callable[[], bool]) -> Any:
+        """The connected socket. websocket-client bounds each read of the handshake, not the
+        handshake: a server dripping its 101 answer would hold it for ever; a timer cuts it."""
+        watchdog = threading.Timer(timeout, self.stop, (f"no handshake within {timeout:g} s",))
+        watchdog.daemon = True
+        watchdog.start()
+        failure: BaseException | None = None
+        try:
+            self.ws.connect(self.url, timeout=timeout)
+        except Exception as exc:  # refused, DNS, handshake: nothing was sent
+            failure = exc
+        finally:
+            watchdog.cancel()
+        if failure is None and self.stopped is None:
+            return self.ws
+        with contextlib.suppress(Exception):  # a half-open socket: closing it may fail
+            self.ws.shutdown()
+        if self.stopped is not None:
+            why = "the client was closed" if closed() else self.stopped
+            hint = failures.NOT_RETRYABLE if closed() else failures.CONNECT_FAILED
+            raise failures.connect_error(self.url, why, hint)
+        if isinstance(failure, _wsc.WebSocketBadStatusException):
+            # Its text holds the response headers (Set-Cookie...): it is not chained; what
+            # matters is parsed into the error.
+            headers = failure.resp_headers or {}
+            raise protocol.handshake_refusal(
+                self.url, failure.status_code, headers, failure.resp_body
+            )
+        bad = isinstance(failure, (ValueError, TypeError))
+        hint = failures.NOT_RETRYABLE if bad else failures.CONNECT_FAILED
+        assert failure is not None
+        raise failures.connect_error(self.url, failure, hint) from failures.safe_cause(failure)
 
-    def outcome(self, url: str, wait: float) -> _Connection:
-        """The connection another thread opened, or (a copy of) the error it met."""
-        if self._done.wait(wait) and self.conn is not None:
+    def outcome(self, wait: float) -> _Connection:
+        """The connection the attempt opened, or (a copy of) the error it met."""
+        if self.done.wait(wait) and self.conn is not None:
             return self.conn
         if self.error is not None:
             raise copy.copy(self.error)
-        raise connect_error(url, "another thread's attempt did not succeed", CONNECT_FAILED)
-
-
-def _open(client: KuzzleWebSocket, attempt: _Attempt) -> Any:
-    """A connected websocket-client socket; the whole connect is bounded by ``client.timeout``.
-
-    websocket-client bounds each read of the handshake, not the handshake: a server dripping
-    its 101 answer a byte at a time would hold it for ever. A timer cuts it at the deadline.
-    """
-    clock = FrameClock(client.max_frame_bytes, client.frame_timeout or client.timeout)
-    ws: Any = _BoundedWebSocket(clock)
-    attempt.started(ws)
-    watchdog = threading.Timer(
-        client.timeout, attempt.stop, (f"no handshake within {client.timeout:g} s",)
-    )
-    watchdog.daemon = True
-    watchdog.start()
-    failure: BaseException | None = None
-    try:
-        ws.connect(client.url, timeout=client.timeout)
-    except Exception as exc:  # refused, DNS, handshake: nothing was sent
-        failure = exc
-    finally:
-        watchdog.cancel()
-    if failure is None and attempt.stopped is None:
-        return ws
-    with contextlib.suppress(Exception):  # a half-open socket: closing it may fail
-        ws.shutdown()
-    url = client.url
-    if attempt.stopped is not None:
-        why = "the client was closed" if client.closed else attempt.stopped
-        raise connect_error(url, why, NOT_RETRYABLE if client.closed else CONNECT_FAILED)
-    assert failure is not None
-    if isinstance(failure, _wsc.WebSocketBadStatusException):
-        # websocket-client's text of a refused handshake holds the response headers
-        # (Set-Cookie...): it is not chained; what matters is parsed into the error.
-        headers = failure.resp_headers or {}
-        raise handshake_refusal(url, failure.status_code, headers, failure.resp_body)
-    hint = NOT_RETRYABLE if isinstance(failure, (ValueError, TypeError)) else CONNECT_FAILED
-    raise connect_error(url, failure, hint) from safe_cause(failure)
+        why = "another thread's attempt did not succeed"
+        raise failures.connect_error(self.url, why, failures.CONNECT_FAILED)
 
 
 class _Connection:
@@ -206,40 +153,37 @@ class _Connection:
         self._client = client
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # taken before _lock, never the other way
-        self.router = FrameRouter(time.monotonic())
+        self.router = protocol.FrameRouter(time.monotonic())
         self.dead = False
         self._closing = False
-        self._ws: Any = _open(client, attempt)
+        self._ws: Any = attempt.open(client.timeout, lambda: client.closed)
         # Reads wake up every `poll` seconds to ping an idle connection; sends share it.
         self._ws.settimeout(min(client.timeout, client.ping_interval or client.timeout))
-        self._reader = threading.Thread(
-            target=self._read_loop, name=f"kuzzle-ws-reader {shown_url(client.url)}", daemon=True
-        )
+        name = f"kuzzle-ws-reader {failures.shown_url(client.url)}"
+        self._reader = threading.Thread(target=self._read_loop, name=name, daemon=True)
         self._reader.start()
 
-    # -- the caller's side ---------------------------------------------------------------
-
-    def request(self, payload: Mapping[str, Any], text: str, timeout: float) -> Pending:
+    def request(self, payload: Mapping[str, Any], text: str, timeout: float) -> protocol.Pending:
         """Send ``payload`` (as ``text``) and wait for its answer, or ``timeout`` seconds."""
         wake = threading.Condition(self._lock)
-        entry = Pending(payload, wake.notify)
+        entry = protocol.Pending(payload, wake.notify)
         try:
             with self._send_lock:  # the router needs frames in the order they hit the wire
                 with self._lock:
                     if self.dead:
-                        raise Stale
+                        raise protocol.Stale
                     self.router.sending(entry)
                 self._ws.send(text)
-        except Stale:
+        except protocol.Stale:
             raise
         except Exception as exc:
             with self._lock:
                 self.router.abandon(entry)
-                never_sent = self.dead or isinstance(exc, (TypeError, ValueError))
-            # A failed send may have left half a frame on the wire: the socket is unusable.
-            self.abort()
-            hint = CONNECT_FAILED if never_sent else CONNECTION_LOST
-            raise lost_error(self._client.url, payload, f"send failed: {exc}", hint) from exc
+                unsent = self.dead or isinstance(exc, (TypeError, ValueError))
+            self._ws.cut()  # a failed send may have left half a frame: the socket is unusable
+            hint = failures.CONNECT_FAILED if unsent else failures.CONNECTION_LOST
+            why = f"send failed: {exc}"
+            raise failures.lost_error(self._client.url, payload, why, hint) from exc
         deadline = time.monotonic() + timeout
         with self._lock:
             while entry.outcome is None:
@@ -249,8 +193,6 @@ class _Connection:
                     break
                 wake.wait(left)
         return entry
-
-    # -- the reader's side ---------------------------------------------------------------
 
     def _read_loop(self) -> None:
         why = "the connection dropped"
@@ -270,19 +212,19 @@ class _Connection:
                     self.router.last_received = time.monotonic()
                 if opcode == _wsc.ABNF.OPCODE_CLOSE:
                     code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
-                    why = close_reason("the server", code, data[2:].decode("utf-8", "replace"))
+                    reason = data[2:].decode("utf-8", "replace")
+                    why = protocol.close_reason("the server", code, reason)
                     break
+                if opcode == _wsc.ABNF.OPCODE_TEXT and isinstance(data, bytes):
+                    data = data.decode("utf-8", "replace")  # not validated: see above
                 if opcode in (_wsc.ABNF.OPCODE_TEXT, _wsc.ABNF.OPCODE_BINARY):
-                    if opcode == _wsc.ABNF.OPCODE_TEXT and isinstance(data, bytes):
-                        data = data.decode("utf-8", "replace")  # not validated: see above
                     self._dispatch(data)
-        except FrameLimit as exc:  # a hostile or broken frame: the socket is unusable
+        except protocol.FrameLimit as exc:  # a hostile or broken frame: the socket is unusable
             why = f"the connection was dropped: {exc}"
         except Exception as exc:  # the socket failed or was aborted: report, never raise
-            if not self._closing:
-                why = dropped_by(exc)
+            why = protocol.dropped_by(exc)
         finally:
-            self._drop(why if not self._closing else "the client was closed")
+            self._drop("the client was closed" if self._closing else why)
 
     def _idle(self) -> bool:
         """Ping an idle connection; False once a ping stayed unanswered for a whole interval."""
@@ -293,7 +235,7 @@ class _Connection:
         with self._lock:
             due = self.router.ping_due(now, interval)
         if due.send:
-            self._send_control(PING, lambda: self.router.ping_sent(now))
+            self._send_control(protocol.PING, lambda: self.router.ping_sent(now))
         return not due.dead
 
     def _send_control(self, frame: str, record: Callable[[], None]) -> None:
@@ -304,30 +246,14 @@ class _Connection:
             self._ws.send(frame)
 
     def _dispatch(self, data: str | bytes) -> None:
-        routed = decode_frame(data)  # outside the lock: a large answer takes a while
+        routed = protocol.decode_frame(data)  # outside the lock: a large answer takes a while
         if isinstance(routed, dict):
             with self._lock:
                 routed = self.router.route(routed)
-        client = self._client
-        callback: Callable[[Any], None] | None
-        arg: Any
         if routed.pong:
-            self._send_control(PONG, self.router.pong_sent)
+            self._send_control(protocol.PONG, self.router.pong_sent)
             return
-        if routed.notification is not None:
-            callback, arg, name = client.on_notification, routed.notification, "on_notification"
-            if not client._publish(arg) and callback is None:
-                log.debug("notification without a callback nor a stream: %s", arg.get("room"))
-        elif routed.unmatched is not None:
-            callback, arg, name = client.on_unmatched_error, routed.unmatched, "on_unmatched_error"
-            log_unmatched(log, arg, routed.what)
-        else:
-            return
-        if callback is not None:
-            try:
-                callback(arg)
-            except Exception:  # a failing callback must not kill the reader
-                log.exception("%s callback failed", name)
+        self._client._deliver(routed, log)
 
     def _drop(self, why: str) -> None:
         """Fail every pending query at once, mark the connection dead, end the streams."""
@@ -338,25 +264,19 @@ class _Connection:
             self._ws.shutdown()
         self._client._end_streams(self, why)
 
-    # -- closing -------------------------------------------------------------------------
-
-    def abort(self) -> None:
-        """Drop the connection now: the reader wakes up and fails pending queries."""
-        _shutdown(self._ws)
-
     def close(self, wait: float = 1.0) -> None:
         """Close politely (close frame), then forcibly if the server does not answer."""
         self._closing = True
         if not self.dead:
             try:
                 self._ws.send_close()
-            except Exception:  # already broken: the abort below handles it
+            except Exception:  # already broken: the cut below handles it
                 log.debug("sending the close frame failed", exc_info=True)
         if threading.current_thread() is self._reader:
             return  # closed from a callback: the reader ends after this message
         self._reader.join(wait)
         if self._reader.is_alive():
-            self.abort()
+            self._ws.cut()
             self._reader.join(wait)
 
 
@@ -365,7 +285,8 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
 
     One socket serves every thread; each answer goes to its caller (matched by ``room``).
     When the connection drops, every pending query fails at once with
-    :class:`~kuzzle_errors.ConnectionLostError`; the next query reconnects.
+    :class:`~kuzzle_errors.ConnectionLostError`; the next query reconnects. A per-socket
+    rate-limit refusal fails the refused query (replay-safe) once it is known for certain.
     :class:`kuzzle_errors.websockets.AsyncKuzzleWebSocket` is its asyncio twin, with the same
     parameters.
 
@@ -374,27 +295,21 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         timeout: seconds the whole connect (TCP, TLS, handshake) may take, and the default
             time a query waits for its answer.
         jwt: an authentication token added to every request; :meth:`login` sets one.
-        retry: a :class:`kuzzle_errors.retry.RetryPolicy`; each query then goes through
-            ``retry.call(...)`` with its ``idempotent`` flag, the per-host budget shared with
-            every other client of the same server, HTTP ones included (see :attr:`retry`).
+        retry: a :class:`kuzzle_errors.retry.RetryPolicy` each query goes through, with its
+            ``idempotent`` flag (see :attr:`retry`).
         on_notification: called with each realtime notification (a dict), from the reader
             thread: keep it quick. :meth:`notifications` gives them as an iterator too.
         on_unmatched_error: called, from the reader thread, with the error of an answer that
-            matches no pending query (a rate-limit refusal, a garbage frame...). Such errors
+            matches no pending query (a rate-limit refusal, a garbage frame...); such errors
             are logged at WARNING level either way.
-        ping_interval: seconds of silence after which the client sends Kuzzle's ``{"p":1}``
-            (Kuzzle closes idle sockets after 60 s by default); a ping unanswered for a whole
-            interval drops the connection. None disables pings.
+        ping_interval: seconds of silence after which Kuzzle's ``{"p":1}`` is sent (Kuzzle
+            closes idle sockets after 60 s by default); a ping unanswered for a whole interval
+            drops the connection. None disables pings.
         max_frame_bytes: the largest message accepted (256 MiB by default; None: no limit); a
-            larger one drops the connection (pending queries fail with ConnectionLostError,
-            the next query reconnects), as Kuzzle does with an oversized message.
+            larger one drops the connection, as Kuzzle does with an oversized message.
         frame_timeout: seconds one message may take to arrive once it has begun (default:
             ``timeout``); a slower one drops the connection likewise.
         connect: connect now (default) rather than at the first query.
-
-    A per-socket rate-limit refusal names no request: it fails a query (replay-safe) as soon
-    as every other query it could belong to has been answered, and never otherwise (a query it
-    cannot be pinned on waits for its answer or times out, not replay-safe).
     """
 
     def __init__(
@@ -411,18 +326,10 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         frame_timeout: float | None = None,
         connect: bool = True,
     ) -> None:
-        self._configure(
-            url,
-            timeout,
-            jwt,
-            on_notification,
-            on_unmatched_error,
-            ping_interval,
-            max_frame_bytes,
-            frame_timeout,
-        )
+        options = (on_notification, on_unmatched_error, ping_interval, max_frame_bytes)
+        self._configure(url, timeout, jwt, *options, frame_timeout)
         self._set_retry(retry)
-        self._connect_lock = threading.Lock()
+        self._connect_lock = threading.Lock()  # held briefly: close() never waits on a connect
         self._attempt: _Attempt | None = None
         if connect:
             self.connect()
@@ -432,37 +339,34 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         self._connection()
 
     def _connection(self) -> _Connection:
-        with self._connect_lock:  # held briefly: close() never waits on a connect
+        with self._connect_lock:
             if self._closed:
-                raise closed_error()
-            conn = self._conn
-            if conn is not None and not conn.dead:
-                return conn  # type: ignore[no-any-return]
-            attempt = self._attempt
-            leader = attempt is None
+                raise failures.closed_error()
+            if self.connected:
+                return self._conn  # type: ignore[no-any-return]
+            attempt, leader = self._attempt, self._attempt is None
             if attempt is None:
-                attempt = self._attempt = _Attempt()
+                attempt = self._attempt = _Attempt(self)
         if not leader:  # another thread is connecting: share its outcome
-            return attempt.outcome(self.url, self.timeout + 1.0)
+            return attempt.outcome(self.timeout + 1.0)
         try:
             conn = _Connection(self, attempt)
-        except BaseException as exc:
+            with self._connect_lock:
+                closed = self._closed
+                if not closed:
+                    self._conn = conn
+            if closed:  # closed while connecting: this socket is nobody's
+                conn.close(0.0)
+                raise failures.closed_error()
+            attempt.conn = conn
+            return conn
+        except KuzzleError as exc:
+            attempt.error = exc
+            raise
+        finally:
             with self._connect_lock:
                 self._attempt = None
-            attempt.finish(None, exc if isinstance(exc, KuzzleError) else None)
-            raise
-        with self._connect_lock:
-            self._attempt = None
-            closed = self._closed
-            if not closed:
-                self._conn = conn
-        if closed:  # closed while connecting: this socket is nobody's
-            conn.close(0.0)
-            error = closed_error()
-            attempt.finish(None, error)
-            raise error
-        attempt.finish(conn, None)
-        return conn
+            attempt.done.set()
 
     def query(
         self,
@@ -490,9 +394,11 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         payload, text = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
         wait = self.timeout if timeout is None else timeout
         for _ in range(2):  # a connection that dropped before our send: nothing was sent
-            with contextlib.suppress(Stale):
+            with contextlib.suppress(protocol.Stale):
                 return self._connection().request(payload, text, wait).result(strict)
-        raise lost_error(self.url, payload, "before the request was sent", CONNECT_FAILED)
+        raise failures.lost_error(
+            self.url, payload, "before the request was sent", failures.CONNECT_FAILED
+        )
 
     def notifications(self, *, max_queued: int = 1000) -> NotificationStream:
         """An iterator of the realtime notifications received from now on, blocking.

@@ -1,13 +1,7 @@
 """Kuzzle errors over WebSocket with the asyncio ``websockets`` client (``websockets`` extra).
 
 :class:`AsyncKuzzleWebSocket` is the asyncio twin of
-:class:`kuzzle_errors.websocket.KuzzleWebSocket`, with the same parameters: one socket shared
-by every task, one reader task routing each answer to its awaiter by ``room`` (Kuzzle sets it
-to the request id), realtime notifications to a callback or an async iterator, per-socket
-rate-limit refusals (whose answer names no request) failing the refused query, a dropped
-connection failing every pending query at once, application pings, and cancellation-safe
-queries.
-
+:class:`kuzzle_errors.websocket.KuzzleWebSocket`, with the same parameters and behaviour.
 This module is ``kuzzle_errors.websockets``; ``import websockets`` below is the absolute
 import of the real library (Python 3 has no implicit relative imports).
 """
@@ -29,26 +23,10 @@ import websockets.exceptions
 from websockets.protocol import State
 
 from kuzzle_errors._aio import TaskSet
+from kuzzle_errors._protocol import failures
 from kuzzle_errors._protocol import websocket as protocol
 from kuzzle_errors._protocol.clients import AsyncClientBase, WebSocketClient
-from kuzzle_errors._protocol.failures import (
-    CONNECT_FAILED,
-    NOT_RETRYABLE,
-    closed_error,
-    connect_error,
-    lost_error,
-    safe_cause,
-)
 from kuzzle_errors._protocol.queries import ws_frame
-from kuzzle_errors._protocol.websocket import (
-    FrameClock,
-    FrameLimit,
-    FrameRouter,
-    NotificationQueue,
-    Pending,
-    Stale,
-    close_reason,
-)
 from kuzzle_errors.exceptions import KuzzleError
 
 if TYPE_CHECKING:
@@ -65,7 +43,7 @@ Notification = Callable[[dict[str, Any]], "Awaitable[None] | None"]
 UnmatchedError = Callable[[KuzzleError], "Awaitable[None] | None"]
 
 
-class NotificationStream(NotificationQueue):
+class NotificationStream(protocol.NotificationQueue):
     """The realtime notifications, as an async iterator (see ``notifications()`` of the client).
 
     Ends when the client closes (or :meth:`close` is called); raises
@@ -74,7 +52,7 @@ class NotificationStream(NotificationQueue):
     wait; beyond, the oldest are dropped (and logged), counted in :attr:`dropped`.
     """
 
-    def __init__(self, streams: set[NotificationQueue], max_queued: int) -> None:
+    def __init__(self, streams: set[protocol.NotificationQueue], max_queued: int) -> None:
         self._event = asyncio.Event()
         super().__init__(streams, max_queued)
 
@@ -108,13 +86,13 @@ class _ClockedConnection(websockets.asyncio.client.ClientConnection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # From the handshake's first byte, untimed until the client sets frame_timeout.
-        self.clock = FrameClock(None, math.inf, http_head=True)
+        self.clock = protocol.FrameClock(None, math.inf, http_head=True)
         self.limit: str | None = None  # why the clock dropped the connection
 
     def data_received(self, data: bytes) -> None:
         try:
             self.clock.feed(data, time.monotonic())
-        except FrameLimit as exc:
+        except protocol.FrameLimit as exc:
             self.limit = str(exc)
             self.transport.abort()
             return
@@ -127,19 +105,20 @@ class _Connection:
     def __init__(self, client: AsyncKuzzleWebSocket, ws: _ClockedConnection) -> None:
         self._client = client
         self.ws = ws
-        self.router = FrameRouter(time.monotonic())
+        self.router = protocol.FrameRouter(time.monotonic())
         self.dead = False
         self._closing = False
-        self._sends = TaskSet(_log_failed)  # pongs: a failure means the reader reports a drop
+        # Pongs: a failure to send one means the reader reports a drop.
+        self._sends = TaskSet(lambda what, exc: log.debug("%s failed", what, exc_info=exc))
         self._reader = asyncio.ensure_future(self._read_loop())
         self._watch = asyncio.ensure_future(self._watch_loop())
 
-    # -- the caller's side ---------------------------------------------------------------
-
-    async def request(self, payload: Mapping[str, Any], text: str, timeout: float) -> Pending:
+    async def request(
+        self, payload: Mapping[str, Any], text: str, timeout: float
+    ) -> protocol.Pending:
         """Send ``payload`` (as ``text``) and wait for its answer, or ``timeout`` seconds."""
         if self.dead or self.ws.state is not State.OPEN:
-            raise Stale
+            raise protocol.Stale
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
 
@@ -147,15 +126,15 @@ class _Connection:
             if not future.done():  # cancelled meanwhile
                 future.set_result(None)
 
-        entry = Pending(payload, wake)
+        entry = protocol.Pending(payload, wake)
         self.router.sending(entry)
         timer = loop.call_later(timeout, self.router.expire, entry, timeout)
         try:
             try:
                 await self.ws.send(text)
             except websockets.exceptions.ConnectionClosed as exc:
-                error = lost_error(self._client.url, payload, f"send failed: {exc}")
-                raise error from safe_cause(exc)
+                error = failures.lost_error(self._client.url, payload, f"send failed: {exc}")
+                raise error from failures.safe_cause(exc)
             await future
             return entry
         finally:
@@ -163,8 +142,6 @@ class _Connection:
             # pending; an abandoned query is remembered so its late answer is dropped quietly.
             timer.cancel()
             self.router.abandon(entry)
-
-    # -- the reader's side ---------------------------------------------------------------
 
     async def _read_loop(self) -> None:
         why = "the connection dropped"
@@ -193,7 +170,7 @@ class _Connection:
             now = time.monotonic()
             try:
                 clock.check(now)
-            except FrameLimit as exc:
+            except protocol.FrameLimit as exc:
                 self.abort(f"the connection was dropped: {exc}")
                 return
             wake = (now if clock.started is None else clock.started) + clock.timeout
@@ -215,16 +192,11 @@ class _Connection:
         routed = protocol.decode_frame(data)
         if isinstance(routed, dict):
             routed = self.router.route(routed)
-        client = self._client
         if routed.pong:
             self.router.pong_sent()
             self._sends.spawn(self.ws.send(protocol.PONG), "sending a pong")
-        elif routed.notification is not None:
-            streamed = client._publish(routed.notification)
-            client._run_callback(client.on_notification, routed.notification, streamed)
-        elif routed.unmatched is not None:
-            protocol.log_unmatched(log, routed.unmatched, routed.what)
-            client._run_callback(client.on_unmatched_error, routed.unmatched, True)
+        else:
+            self._client._deliver(routed, log)
 
     def _drop(self, why: str) -> None:
         """Fail every pending query at once, mark the connection dead, end the streams."""
@@ -234,8 +206,6 @@ class _Connection:
         self.router.drop(self._client.url, why)
         self._watch.cancel()
         self._client._end_streams(self, why)
-
-    # -- closing -------------------------------------------------------------------------
 
     def abort(self, why: str) -> None:
         """Drop the connection now, without a closing handshake."""
@@ -257,24 +227,17 @@ class _Connection:
         await self._sends.cancel()
 
 
-def _log_failed(what: str, exc: BaseException) -> None:
-    log.debug("%s failed", what, exc_info=exc)
-
-
-def _log_callback_failure(what: str, exc: BaseException) -> None:
-    log.error("%s failed", what, exc_info=exc)
-
-
 def _describe_close(ws: Any, default: str) -> str:
     # websockets' sans-I/O protocol keeps the close frames received and sent.
     received, sent = ws.protocol.close_rcvd, ws.protocol.close_sent
-    if received is None and sent is None:
+    frame = received or sent  # sent only: we closed (a frame too large, a bad frame)
+    if frame is None:
         return default
-    frame = received if received is not None else sent  # we closed: too large, a bad frame
     reason = frame.reason
     if received is None and frame.code == 1009:
-        reason += ", over max_frame_bytes" if reason else "over max_frame_bytes"
-    return close_reason("the server" if received is not None else "the client", frame.code, reason)
+        reason = f"{reason}, over max_frame_bytes" if reason else "over max_frame_bytes"
+    by = "the server" if received is not None else "the client"
+    return protocol.close_reason(by, frame.code, reason)
 
 
 class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
@@ -312,20 +275,12 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         frame_timeout: float | None = None,
         connect: bool = True,
     ) -> None:
-        self._configure(
-            url,
-            timeout,
-            jwt,
-            on_notification,
-            on_unmatched_error,
-            ping_interval,
-            max_frame_bytes,
-            frame_timeout,
-        )
+        options = (on_notification, on_unmatched_error, ping_interval, max_frame_bytes)
+        self._configure(url, timeout, jwt, *options, frame_timeout)
         self._set_retry(retry)
         self._connect_on_enter = connect
         self._connect_lock: asyncio.Lock | None = None
-        self._callbacks = TaskSet(_log_callback_failure)
+        self._callbacks = TaskSet(lambda what, exc: log.error("%s failed", what, exc_info=exc))
 
     async def connect(self) -> None:
         """Open the socket if it is not open (queries do this on their own)."""
@@ -340,13 +295,13 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
             self._connect_lock = asyncio.Lock()
         async with self._connect_lock:
             if self._closed:
-                raise closed_error()
+                raise failures.closed_error()
             conn = self._conn
             if conn is None or conn.dead:
                 ws = await self._open()
                 if self._closed:  # closed while we connected
                     await ws.close()
-                    raise closed_error()
+                    raise failures.closed_error()
                 conn = self._conn = _Connection(self, ws)
             return conn  # type: ignore[no-any-return]
 
@@ -371,11 +326,11 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
             refusal = protocol.handshake_refusal(
                 self.url, response.status_code, headers, bytes(response.body or b"")
             )
-            raise refusal from safe_cause(exc)
+            raise refusal from failures.safe_cause(exc)
         except Exception as exc:  # refused, DNS, timeout, bad URL: nothing was sent
             bad_url = isinstance(exc, (ValueError, TypeError, websockets.exceptions.InvalidURI))
-            hint = NOT_RETRYABLE if bad_url else CONNECT_FAILED
-            raise connect_error(self.url, exc, hint) from safe_cause(exc)
+            hint = failures.NOT_RETRYABLE if bad_url else failures.CONNECT_FAILED
+            raise failures.connect_error(self.url, exc, hint) from failures.safe_cause(exc)
         assert isinstance(ws, _ClockedConnection)
         ws.clock.max_bytes, ws.clock.timeout = None, self.frame_timeout or self.timeout
         return ws
@@ -405,10 +360,11 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         payload, text = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
         wait = self.timeout if timeout is None else timeout
         for _ in range(2):  # a connection that dropped before our send: nothing was sent
-            with contextlib.suppress(Stale):
+            with contextlib.suppress(protocol.Stale):
                 entry = await (await self._connection()).request(payload, text, wait)
                 return entry.result(strict)
-        raise lost_error(self.url, payload, "before the request was sent", CONNECT_FAILED)
+        why = "before the request was sent"
+        raise failures.lost_error(self.url, payload, why, failures.CONNECT_FAILED)
 
     def notifications(self, *, max_queued: int = 1000) -> NotificationStream:
         """An async iterator of the realtime notifications received from now on.
@@ -418,20 +374,12 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         """
         return NotificationStream(self._streams, max_queued)
 
-    def _run_callback(self, callback: Callable[[Any], Any] | None, arg: Any, seen: bool) -> None:
-        """Call ``callback(arg)``; an awaitable it returns runs as its own task."""
-        name = "on_notification" if isinstance(arg, dict) else "on_unmatched_error"
-        if callback is None:
-            if not seen:
-                log.debug("notification without a callback nor a stream: %s", arg.get("room"))
-            return
-        try:
-            result = callback(arg)
-        except Exception:  # a failing callback must not kill the reader
-            log.exception("%s callback failed", name)
-            return
-        if inspect.isawaitable(result):
+    def _invoke(self, callback: Any, arg: Any, logger: logging.Logger, streamed: bool) -> Any:
+        result = super()._invoke(callback, arg, logger, streamed)
+        if inspect.isawaitable(result):  # a coroutine function: each call is its own task
+            name = "on_notification" if isinstance(arg, dict) else "on_unmatched_error"
             self._callbacks.spawn(result, f"{name} callback")
+        return result
 
     async def close(self) -> None:
         """Close the socket; pending queries fail with ConnectionLostError, streams end.

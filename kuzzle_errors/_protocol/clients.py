@@ -5,15 +5,14 @@ clients share (``WebSocketClient``: their options, their state, their notificati
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
 from typing import Any, Final, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from kuzzle_errors._protocol.failures import lost_error, shown_url
 from kuzzle_errors._protocol.queries import jwt_from_login, login_request
-from kuzzle_errors._protocol.websocket import NotificationQueue, check_options
-from kuzzle_errors.exceptions import KuzzleError
+from kuzzle_errors._protocol.websocket import NotificationQueue, Routed, log_unmatched
 
 _T = TypeVar("_T")
 _P = TypeVar("_P")  # a retry policy, sync or async
@@ -79,7 +78,7 @@ class _Base(Generic[_P]):
     _retry: _P | None = None
 
     def _where(self) -> str:
-        """The URL of the server: it keys the retry budget, ``repr`` shows it redacted."""
+        """The URL of the server: it keys the retry budget; ``repr`` shows it redacted."""
         raise NotImplementedError
 
     def _state(self) -> str:
@@ -101,8 +100,8 @@ class _Base(Generic[_P]):
         self._set_retry(policy)
 
     def _set_retry(self, policy: _P | None) -> None:
-        # Not ``self.retry = ...`` in the constructors: the documentation tools would take
-        # that for an attribute of the subclass, hiding the property.
+        # The constructors call this, not ``self.retry = ...``: documentation tools would
+        # take that for an attribute of the subclass, hiding the property.
         self._retry = scope_retry(policy, self._where())
 
     def __repr__(self) -> str:
@@ -117,13 +116,12 @@ class ClientBase(_Base[RetryCaller]):
         raise NotImplementedError
 
     def _call(
-        self, once: Callable[..., Any], request: Mapping[str, Any], idempotent: bool, **kw: Any
+        self, once: Callable[..., Any], request: Mapping[str, Any], idem: bool, **kw: Any
     ) -> Any:
         """``once(request, **kw)``: one attempt, through the retry policy when one is set."""
-        policy = self.retry
-        if policy is None:
+        if self.retry is None:
             return once(dict(request), **kw)
-        return policy.call(once, dict(request), idempotent=idempotent, **kw)
+        return self.retry.call(once, dict(request), idempotent=idem, **kw)
 
     def login(
         self,
@@ -143,12 +141,7 @@ class ClientBase(_Base[RetryCaller]):
     def __enter__(self: _C) -> _C:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -161,17 +154,12 @@ class AsyncClientBase(_Base[AsyncRetryCaller]):
         raise NotImplementedError
 
     async def _call(
-        self,
-        once: Callable[..., Awaitable[Any]],
-        request: Mapping[str, Any],
-        idempotent: bool,
-        **kw: Any,
+        self, once: Callable[..., Awaitable[Any]], request: Mapping[str, Any], idem: bool, **kw: Any
     ) -> Any:
         """``await once(request, **kw)``, through the retry policy's ``acall`` when one is set."""
-        policy = self.retry
-        if policy is None:
+        if self.retry is None:
             return await once(dict(request), **kw)
-        return await policy.acall(once, dict(request), idempotent=idempotent, **kw)
+        return await self.retry.acall(once, dict(request), idempotent=idem, **kw)
 
     async def login(
         self,
@@ -181,8 +169,9 @@ class AsyncClientBase(_Base[AsyncRetryCaller]):
         expires_in: str | None = None,
     ) -> str:
         """Log in with ``auth:login``, keep the token for the next queries and return it."""
-        result = await self.query(login_request(credentials, strategy, expires_in))
-        self.jwt = jwt_from_login(result)
+        self.jwt = jwt_from_login(
+            await self.query(login_request(credentials, strategy, expires_in))
+        )
         return self.jwt
 
     async def close(self) -> None:
@@ -200,12 +189,7 @@ class AsyncClientBase(_Base[AsyncRetryCaller]):
         await self._enter()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
 
@@ -213,8 +197,7 @@ class WebSocketClient:
     """The options and the state both WebSocket clients share; each keeps its own I/O."""
 
     jwt: str | None
-    #: The connection now or last open: its ``dead`` flag and its ``router``.
-    _conn: Any = None
+    _conn: Any = None  # the connection now or last open: its ``dead`` flag and ``router``
     _closed = False
 
     def _configure(
@@ -222,13 +205,20 @@ class WebSocketClient:
         url: str,
         timeout: float,
         jwt: str | None,
-        on_notification: Callable[[dict[str, Any]], Any] | None,
-        on_unmatched_error: Callable[[KuzzleError], Any] | None,
+        on_notification: Any,
+        on_unmatched_error: Any,
         ping_interval: float | None,
         max_frame_bytes: int | None,
         frame_timeout: float | None,
     ) -> None:
-        check_options(timeout, ping_interval, max_frame_bytes, frame_timeout)
+        bounds = {
+            "ping_interval": ping_interval,
+            "max_frame_bytes": max_frame_bytes,
+            "frame_timeout": frame_timeout,
+        }
+        for name, value in {"timeout": timeout, **bounds}.items():
+            if (value is not None or name == "timeout") and not (value is not None and value > 0):
+                raise ValueError(f"{name} must be positive (None: no bound), not {value!r}")
         self.url = url
         self.timeout = timeout
         self.jwt = jwt
@@ -248,8 +238,7 @@ class WebSocketClient:
     @property
     def connected(self) -> bool:
         """True while the socket is open."""
-        conn = self._conn
-        return conn is not None and not conn.dead
+        return self._conn is not None and not self._conn.dead
 
     @property
     def closed(self) -> bool:
@@ -259,15 +248,31 @@ class WebSocketClient:
     @property
     def pending(self) -> int:
         """How many queries wait for their answer."""
-        conn = self._conn
-        return len(conn.router.pending) if conn is not None and not conn.dead else 0
+        return len(self._conn.router.pending) if self._conn is not None else 0
 
-    def _publish(self, msg: dict[str, Any]) -> bool:
-        """Queue a notification in every stream; False if there is none."""
-        streams = list(self._streams)
-        for stream in streams:
-            stream.put(msg)
-        return bool(streams)
+    def _deliver(self, routed: Routed, logger: logging.Logger) -> None:
+        """Hand a notification to the streams and the callback, an unmatched error to its."""
+        if routed.notification is not None:
+            streams = list(self._streams)
+            for stream in streams:
+                stream.put(routed.notification)
+            self._invoke(self.on_notification, routed.notification, logger, bool(streams))
+        elif routed.unmatched is not None:
+            log_unmatched(logger, routed.unmatched, routed.what)
+            self._invoke(self.on_unmatched_error, routed.unmatched, logger, True)
+
+    def _invoke(self, callback: Any, arg: Any, logger: logging.Logger, streamed: bool) -> Any:
+        """``callback(arg)``, what it returns; a failing callback must not kill the reader."""
+        name = "on_notification" if isinstance(arg, dict) else "on_unmatched_error"
+        if callback is None:
+            if not streamed:
+                logger.debug("notification without a callback nor a stream: %s", arg.get("room"))
+            return None
+        try:
+            return callback(arg)
+        except Exception:
+            logger.exception("%s callback failed", name)
+            return None
 
     def _end_streams(self, conn: Any, why: str | None) -> None:
         """End every stream: the client closed (``why`` None), or ``conn`` dropped ``why``."""

@@ -8,21 +8,13 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
 
-from kuzzle_errors._protocol.failures import (
-    CONNECT_FAILED,
-    CONNECTION_LOST,
-    NO_ANSWER,
-    NOT_RETRYABLE,
-    exception_chain,
-    shown_url,
-)
+from kuzzle_errors._protocol import failures
 from kuzzle_errors._protocol.queries import (
     ENVELOPE_KEYS,
     REQUEST_ID_HEADER,
     http_query,
     request_context,
 )
-from kuzzle_errors._redact import redact_text
 from kuzzle_errors.exceptions import (
     ConnectionLostError,
     InvalidResponseError,
@@ -49,23 +41,19 @@ class BoundedBody:
     What is decompressed is capped too: a gzip bomb (1 GB from 1 MB) stops at the cap after
     inflating at most ``limit`` bytes. ``feed`` raises :class:`BodyTooLarge` (keeping what was
     read) or ``zlib.error`` for a body that is not what its ``Content-Encoding`` says. Only
-    gzip and deflate are decoded here (what Kuzzle sends); ``decodes(encoding)`` says whether
-    an encoding is, so a transport can let its library decode others.
+    gzip and deflate (what Kuzzle sends) are decoded here: ``raw`` says whether to feed the
+    bytes as received, or decoded by the library (another encoding).
     """
 
     def __init__(self, encoding: str | None, limit: int | None) -> None:
         self.limit = limit
         self._out = bytearray()
         enc = (encoding or "").strip().lower()
+        self.raw = enc in ("", "identity", *_INFLATED)
         # 32 + MAX_WBITS: a gzip or a zlib header, detected; raw deflate is tried on failure.
         self._inflate = zlib.decompressobj(32 + zlib.MAX_WBITS) if enc in _INFLATED else None
         self._raw_deflate = enc == "deflate"
         self._started = False
-
-    @staticmethod
-    def decodes(encoding: str | None) -> bool:
-        """True for encodings :class:`BoundedBody` decodes itself (and identity)."""
-        return (encoding or "").strip().lower() in ("", "identity", *_INFLATED)
 
     def feed(self, chunk: bytes) -> None:
         """Add the next chunk as received."""
@@ -190,16 +178,20 @@ Failure = Literal["unsendable", "connect", "timeout", "deadline", "lost"]
 #: Each failure's exception class, retry hint and words (``{url}``, ``{waited}`` seconds).
 _FAILURES: Final[dict[Failure, tuple[type[KuzzleError], RetryHint, str]]] = {
     # before a byte of the request is sent, and it will happen again
-    "unsendable": (ConnectionLostError, NOT_RETRYABLE, "cannot send the request"),
-    "connect": (ConnectionLostError, CONNECT_FAILED, "could not connect to {url}"),
-    "timeout": (RequestTimeoutError, NO_ANSWER, "no answer from {url} within {waited:g} s"),
+    "unsendable": (ConnectionLostError, failures.NOT_RETRYABLE, "cannot send the request"),
+    "connect": (ConnectionLostError, failures.CONNECT_FAILED, "could not connect to {url}"),
+    "timeout": (
+        RequestTimeoutError,
+        failures.NO_ANSWER,
+        "no answer from {url} within {waited:g} s",
+    ),
     # the whole call's deadline cut it: the request was sent
     "deadline": (
         RequestTimeoutError,
-        NO_ANSWER,
+        failures.NO_ANSWER,
         "no complete answer from {url} within {waited:g} s",
     ),
-    "lost": (ConnectionLostError, CONNECTION_LOST, "the connection to {url} failed"),
+    "lost": (ConnectionLostError, failures.CONNECTION_LOST, "the connection to {url} failed"),
 }
 
 _Classes = tuple[type[BaseException], ...]
@@ -215,7 +207,7 @@ def failure_of(
     """
     if isinstance(exc, unsendable):
         return "unsendable"
-    if any(isinstance(item, connect) for item in exception_chain(exc)):
+    if any(isinstance(item, connect) for item in failures.exception_chain(exc)):
         return "connect"
     return "timeout" if isinstance(exc, timeout) else "lost"
 
@@ -224,7 +216,7 @@ class HTTPAttempt:
     """One attempt of a query over HTTP, whichever library moves the bytes.
 
     It builds what is sent (:attr:`query`). The client records the answer's status line
-    (:meth:`answered`), reads the body up to :meth:`cap`, then hands what came to
+    (:meth:`answered`), reads the body through :meth:`body`, then hands what came to
     :meth:`result`, :meth:`unreadable` or :meth:`failed`, which give the result or the error
     to raise. Errors about an answer keep the library's response as ``http_response``.
     """
@@ -244,9 +236,11 @@ class HTTPAttempt:
         self.status = response.status_code
         self.headers = response.headers
 
-    def cap(self, max_body_bytes: int | None, max_error_bytes: int | None) -> int | None:
-        """The most of the body to read: ``max_body_bytes`` for a 2xx, else ``max_error_bytes``."""
-        return max_body_bytes if 200 <= self.status < 300 else max_error_bytes
+    def body(self, max_body_bytes: int | None, max_error_bytes: int | None) -> BoundedBody:
+        """The reader of the answer's body: capped at ``max_body_bytes`` for a 2xx, else at
+        ``max_error_bytes``."""
+        limit = max_body_bytes if 200 <= self.status < 300 else max_error_bytes
+        return BoundedBody(self.headers.get("Content-Encoding"), limit)
 
     def result(self, content: bytes, text: Callable[[], str] | None = None) -> Any:
         """``result`` of the answer whose whole body is ``content``, or raise its error.
@@ -316,13 +310,12 @@ class HTTPAttempt:
         Raise it ``from safe_cause(exc)``.
         """
         cls, hint, what = _FAILURES[failure]
-        detail = redact_text(str(exc), 300) or "no detail"
-        return cls(
-            f"{what.format(url=shown_url(url), waited=waited)}: {type(exc).__name__}: {detail}",
-            **request_context(self.query.payload, self.query.request_id, "http"),
-            problem=hint.reason,
-            retry_hint=hint,
-        )
+        what = what.format(url=failures.shown_url(url), waited=waited)
+        message = f"{what}: {failures.shown_exception(exc)}"
+        return failures.client_error(message, hint, self._context(), cls=cls)
+
+    def _context(self) -> dict[str, Any]:
+        return request_context(self.query.payload, self.query.request_id, "http")
 
     def _parse(self, content: bytes) -> tuple[KuzzleError | None, Any, bool]:
         query = self.query
@@ -339,7 +332,7 @@ class HTTPAttempt:
             http_status=self.status,
             headers=self.headers,
             raw=None if raw is None else raw[:RAW_COPY_LIMIT],
-            **request_context(self.query.payload, self.query.request_id, "http"),
+            **self._context(),
             problem=problem,
             retry_hint=hint,
             http_response=self.response,

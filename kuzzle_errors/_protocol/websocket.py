@@ -1,12 +1,7 @@
-"""Where each frame of one Kuzzle WebSocket goes: the I/O-free half of both WebSocket clients.
-
-The sync client (``websocket-client``, a reader thread) and the async one (``websockets``, a
-reader task) differ in how frames move and how a waiting caller wakes up. Everything else is
-decided here, once: which frame answers which query (:class:`FrameRouter`, with refusals pinned
-by :class:`RefusalLedger`), how long and how large a message may be (:class:`FrameClock`), what
-a notification stream holds (:class:`NotificationQueue`), how an answer, a refused handshake or
-a close frame reads. Nothing here does I/O or takes a lock: the sync client calls it under its
-own.
+"""The I/O-free half of both WebSocket clients: which frame answers which query
+(:class:`FrameRouter`, refusals pinned by :class:`RefusalLedger`), how large and how long a
+message may be (:class:`FrameClock`), what a notification stream holds, how an answer, a refused
+handshake or a close reads. No I/O, no lock: the sync client calls it under its own.
 """
 
 from __future__ import annotations
@@ -16,7 +11,7 @@ import json
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeVar
 
 from kuzzle_errors._protocol.failures import (
     NO_ANSWER,
@@ -30,6 +25,7 @@ from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, RequestT
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response, parse_response_and_body
 
 log = logging.getLogger("kuzzle_errors.websocket")
+_Q = TypeVar("_Q", bound="NotificationQueue")
 
 #: The error Kuzzle's per-socket rate limit answers, with a random request id and no room.
 SOCKET_RATE_LIMIT_ID: Final = "network.websocket.ratelimit_exceeded"
@@ -41,26 +37,6 @@ DEFAULT_MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
 #: How many finished request ids a router remembers, so that a late or repeated answer to
 #: one is dropped rather than taken for a notification.
 FINISHED_MEMORY: Final = 1024
-
-
-def check_options(
-    timeout: float,
-    ping_interval: float | None,
-    max_frame_bytes: int | None,
-    frame_timeout: float | None,
-) -> None:
-    """Raise ValueError for a WebSocket client option that is not positive (None: no bound)."""
-    for name, value in (
-        ("timeout", timeout),
-        ("ping_interval", ping_interval),
-        ("max_frame_bytes", max_frame_bytes),
-        ("frame_timeout", frame_timeout),
-    ):
-        if (value is not None or name == "timeout") and not (value is not None and value > 0):
-            raise ValueError(f"{name} must be positive{'' if name == 'timeout' else ' or None'}")
-
-
-# -- frames ------------------------------------------------------------------------------------
 
 
 def error_from_message(
@@ -131,14 +107,10 @@ def dropped_by(exc: BaseException) -> str:
 
 
 def close_reason(by: str, code: int | None, reason: str = "") -> str:
-    """Why a connection closed: ``by`` whom (a close frame's ``code`` and ``reason``)."""
+    """Why a connection closed: ``by`` whom, with the close frame's ``code`` and ``reason``."""
     if code is None:
         return f"closed by {by}"
     return f"closed by {by} (code {code}{': ' + reason if reason else ''})"
-
-
-#: A refused handshake sent nothing but the handshake: a retry cannot run anything twice.
-HANDSHAKE_REFUSED: Final = "the WebSocket handshake was refused: no request was sent"
 
 
 def handshake_refusal(
@@ -152,9 +124,9 @@ def handshake_refusal(
     """
     url = shown_url(url)
     content = body if isinstance(body, (bytes, str)) else b""
-    error, _, _ = parse_response_and_body(
+    error = parse_response_and_body(
         content, http_status=status, headers=headers, transport="websocket"
-    )
+    )[0]
     refused = f"the WebSocket handshake to {url} was refused with HTTP {status}"
     if error is None:  # a success status instead of 101: not a WebSocket endpoint
         raw = content.encode("utf-8", "replace") if isinstance(content, str) else content
@@ -167,17 +139,14 @@ def handshake_refusal(
             problem=f"{refused}: not a WebSocket endpoint",
             retry_hint=NOT_RETRYABLE,
         )
-    problem = f"{refused}: {error.problem}" if error.problem else refused
-    changes: dict[str, Any] = {"problem": problem}
+    changes: dict[str, Any] = {
+        "problem": f"{refused}: {error.problem}" if error.problem else refused
+    }
     hint = error.retry_hint
-    if hint.retryable and not hint.replay_safe:  # a 502/504 of a proxy: nothing ran
-        changes["retry_hint"] = dataclasses.replace(
-            hint, replay_safe=True, reason=HANDSHAKE_REFUSED
-        )
+    if hint.retryable and not hint.replay_safe:  # a 502/504 of a proxy: only the handshake ran
+        reason = "the WebSocket handshake was refused: no request was sent"
+        changes["retry_hint"] = dataclasses.replace(hint, replay_safe=True, reason=reason)
     return replace(error, **changes)
-
-
-# -- routing -----------------------------------------------------------------------------------
 
 
 class Stale(Exception):
@@ -185,8 +154,9 @@ class Stale(Exception):
 
 
 class Pending:
-    """A query waiting for its answer; settled once: ``outcome`` is then the answer frame or
-    the error to raise, and ``wake()`` is called (under the sync client's lock)."""
+    """A query waiting for its answer. The router settles it once: ``outcome`` becomes the
+    answer frame or the error to raise, then ``wake()`` is called (under the sync client's lock).
+    """
 
     __slots__ = ("outcome", "request", "request_id", "wake")
 
@@ -248,8 +218,6 @@ class FrameRouter:
         self._ping_sent_at: float | None = None
         self.last_received = now  # a monotonic time: the client updates it on every frame
 
-    # -- what goes out -------------------------------------------------------------------
-
     def sending(self, waiter: Pending) -> None:
         """``waiter``'s frame goes on the wire now: call in the order frames are sent."""
         self.pending[waiter.request_id] = waiter  # before sending: the answer may be quick
@@ -277,8 +245,6 @@ class FrameRouter:
         if now - self.last_received >= interval:
             return PingDue(True, False, now + interval)
         return PingDue(False, False, self.last_received + interval)
-
-    # -- what comes in -------------------------------------------------------------------
 
     def route(self, msg: dict[str, Any]) -> Routed:
         """Route one decoded frame (see :func:`decode_frame`)."""
@@ -311,8 +277,6 @@ class FrameRouter:
             self._refusal = msg
             self._fail_refused(self._ledger.refused())
         return Routed(unmatched=error, what="an error answer matching no pending query")
-
-    # -- how queries end otherwise ---------------------------------------------------------
 
     def expire(self, waiter: Pending, timeout: float) -> KuzzleError | None:
         """``waiter`` waited ``timeout`` seconds: settle it with (and return) its timeout
@@ -352,8 +316,6 @@ class FrameRouter:
         self.pending.clear()
         for waiter in pending:
             waiter.settle(lost_error(url, waiter.request, why))
-
-    # -- inside ------------------------------------------------------------------------------
 
     def _finish(self, request_id: str) -> None:
         """Remember ``request_id`` as finished, forgetting the oldest past FINISHED_MEMORY.
@@ -499,9 +461,6 @@ class RefusalLedger:
         return live
 
 
-# -- bounds and streams -------------------------------------------------------------------------
-
-
 class FrameLimit(Exception):
     """A message broke its size or time bound: the connection is dropped."""
 
@@ -509,12 +468,12 @@ class FrameLimit(Exception):
 class FrameClock:
     """Follows the frames in the bytes a server sends, to bound each message's size and time.
 
-    A server announcing a 1 GB frame, then dripping it a byte at a time, would keep a reader on
-    that frame for ever. Fed every byte as it arrives (:meth:`feed`), the clock reads the
-    frame headers itself (RFC 6455 section 5.2) and raises :class:`FrameLimit` as soon as a
-    message (all its fragments) announces more than ``max_bytes``, or has taken more than
-    ``timeout`` seconds since its first byte; :meth:`check` does the same for a connection gone
-    quiet in the middle of a message. ``http_head``: the bytes start with the handshake's answer.
+    A server announcing a 1 GB frame, or dripping one a byte at a time, would hold a reader
+    for ever. Fed the bytes as they arrive, the clock reads the frame headers (RFC 6455 5.2) and
+    raises :class:`FrameLimit` as soon as a message (its fragments summed) announces more than
+    ``max_bytes``, or has taken over ``timeout`` seconds since its first byte; :meth:`check`
+    does the same for a connection gone quiet mid-message. ``http_head``: the bytes start with
+    the handshake's answer.
     """
 
     def __init__(self, max_bytes: int | None, timeout: float, *, http_head: bool = False) -> None:
@@ -523,15 +482,18 @@ class FrameClock:
         self._http = bytearray() if http_head else None  # the handshake's answer, until read
         self._head = bytearray()  # the header of the next frame, while incomplete
         self._left = 0  # payload bytes of the current frame still to come
-        self._data = False  # the current frame is a data frame (not a control frame)
-        self._fin = True  # the current data frame ends its message
+        self._fin = True  # the last data frame ended its message
         self._size = 0  # payload bytes announced by the current message's frames
         self.started: float | None = None  # when the current message's first byte came
 
     def feed(self, data: bytes, now: float) -> None:
         """The next bytes as received; raises :class:`FrameLimit` past a bound."""
-        if self._http is not None:
-            data = self._skip_http(data)
+        if self._http is not None:  # the handshake's answer, up to its blank line, is skipped
+            self._http += data
+            end = self._http.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            data, self._http = bytes(self._http[end + 4 :]), None
         at = 0
         while at < len(data):
             if self._left:
@@ -546,7 +508,7 @@ class FrameClock:
                 if not self._header():
                     continue
             # A whole frame ends its message if it is its last fragment, or a control frame
-            # outside a fragmented message (``_fin`` is still the last data frame's).
+            # outside a fragmented message.
             if not self._left and not self._head and self._fin:
                 self.started, self._size = None, 0
         self.check(now)
@@ -556,16 +518,6 @@ class FrameClock:
         if self.started is not None and now - self.started > self.timeout:
             raise FrameLimit(f"a frame took more than {self.timeout:g} s to arrive (frame_timeout)")
 
-    def _skip_http(self, data: bytes) -> bytes:
-        assert self._http is not None
-        self._http += data
-        end = self._http.find(b"\r\n\r\n")
-        if end < 0:
-            return b""
-        rest = bytes(self._http[end + 4 :])
-        self._http = None
-        return rest
-
     def _header(self) -> bool:
         """Parse the frame header read so far; False while it is incomplete."""
         head = self._head
@@ -573,11 +525,10 @@ class FrameClock:
             return False
         short = head[1] & 0x7F
         extra = {126: 2, 127: 8}.get(short, 0)
-        if len(head) < 2 + extra + (4 if head[1] & 0x80 else 0):
+        if len(head) < 2 + extra + (head[1] >> 7) * 4:  # a mask key follows, if any
             return False
         length = int.from_bytes(head[2 : 2 + extra], "big") if extra else short
-        self._data = not head[0] & 0x08
-        if self._data:
+        if not head[0] & 0x08:  # a data frame (a control frame is small, and within a message)
             self._fin = bool(head[0] & 0x80)
             self._size += length
             if self.max_bytes is not None and self._size > self.max_bytes:
@@ -591,13 +542,12 @@ class FrameClock:
 
 
 class NotificationQueue:
-    """What one notification stream holds, until its reader takes it; the base of both
-    clients' ``NotificationStream`` (they add the waiting, with a thread's lock or asyncio).
+    """What one notification stream holds until it is read: the base of both clients'
+    ``NotificationStream``, which add the waiting (a thread's condition, or asyncio).
 
-    At most ``max_queued`` notifications wait; beyond, the oldest are dropped (and logged).
-    The stream ends once: when the client closes (``put(None)``: the queued notifications are
-    still read first), or with the error of a dropped connection (Kuzzle forgets the
-    subscriptions of a dropped socket: subscribe again).
+    At most ``max_queued`` notifications wait; beyond, the oldest are dropped (and logged). The
+    stream ends once: when the client closes (``put(None)``: what was queued is read first), or
+    with the error of a dropped connection (Kuzzle forgets a dropped socket's subscriptions).
     """
 
     def __init__(self, streams: set[NotificationQueue], max_queued: int) -> None:
@@ -630,6 +580,12 @@ class NotificationQueue:
         """Stop receiving notifications; what was queued is dropped."""
         self._items.clear()
         self.put(None)
+
+    def __enter__(self: _Q) -> _Q:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _next(self, stop: type[Exception]) -> dict[str, Any] | None:
         """The next notification, None while there is none; at the end, raises the error that
