@@ -121,9 +121,10 @@ class _Attempt:
         with contextlib.suppress(Exception):  # a half-open socket: closing it may fail
             self.ws.shutdown()
         if self.stopped is not None:
-            why = "the client was closed" if closed() else self.stopped
-            hint = failures.NOT_RETRYABLE if closed() else failures.CONNECT_FAILED
-            raise failures.connect_error(self.url, why, hint)
+            if closed():
+                why = "the client was closed"
+                raise failures.connect_error(self.url, why, failures.NOT_RETRYABLE)
+            raise failures.connect_error(self.url, self.stopped, failures.CONNECT_FAILED)
         if isinstance(failure, _wsc.WebSocketBadStatusException):
             # Its text holds the response headers (Set-Cookie...): it is not chained; what
             # matters is parsed into the error.

@@ -89,12 +89,19 @@ class _ClockedConnection(websockets.asyncio.client.ClientConnection):
         self.clock = protocol.FrameClock(None, math.inf, http_head=True)
         self.limit: str | None = None  # why the clock dropped the connection
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # asyncio hands the protocol its transport: aborting it drops the connection at once,
+        # with no closing handshake (websockets' own close() would wait for one).
+        assert isinstance(transport, asyncio.Transport)
+        self.abort = transport.abort
+
     def data_received(self, data: bytes) -> None:
         try:
             self.clock.feed(data, time.monotonic())
         except protocol.FrameLimit as exc:
             self.limit = str(exc)
-            self.transport.abort()
+            self.abort()
             return
         super().data_received(data)
 
@@ -146,11 +153,12 @@ class _Connection:
     async def _read_loop(self) -> None:
         why = "the connection dropped"
         try:
-            async for data in self.ws:
+            while True:
+                data = await self.ws.recv()
                 self.router.last_received = time.monotonic()
                 self._dispatch(data)
-        except websockets.exceptions.ConnectionClosed:
-            pass
+        except websockets.exceptions.ConnectionClosed as exc:
+            why = _describe_close(exc, why)
         except Exception as exc:  # never let the reader die silently
             why = protocol.dropped_by(exc)
             log.exception("the WebSocket reader failed")
@@ -158,8 +166,6 @@ class _Connection:
             why = "the client was closed"
         elif self.ws.limit is not None:
             why = f"the connection was dropped: {self.ws.limit}"
-        else:
-            why = _describe_close(self.ws, why)
         self._drop(why)
 
     async def _watch_loop(self) -> None:
@@ -210,7 +216,7 @@ class _Connection:
     def abort(self, why: str) -> None:
         """Drop the connection now, without a closing handshake."""
         self._drop(why)
-        self.ws.transport.abort()
+        self.ws.abort()
 
     async def close(self, wait: float) -> None:
         """Close politely (close frame), then forcibly if the server does not answer."""
@@ -227,9 +233,8 @@ class _Connection:
         await self._sends.cancel()
 
 
-def _describe_close(ws: Any, default: str) -> str:
-    # websockets' sans-I/O protocol keeps the close frames received and sent.
-    received, sent = ws.protocol.close_rcvd, ws.protocol.close_sent
+def _describe_close(exc: websockets.exceptions.ConnectionClosed, default: str) -> str:
+    received, sent = exc.rcvd, exc.sent
     frame = received or sent  # sent only: we closed (a frame too large, a bad frame)
     if frame is None:
         return default
@@ -332,7 +337,7 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
             hint = failures.NOT_RETRYABLE if bad_url else failures.CONNECT_FAILED
             raise failures.connect_error(self.url, exc, hint) from failures.safe_cause(exc)
         assert isinstance(ws, _ClockedConnection)
-        ws.clock.max_bytes, ws.clock.timeout = None, self.frame_timeout or self.timeout
+        ws.clock.timeout = self.frame_timeout or self.timeout  # websockets bounds the size
         return ws
 
     async def query(
