@@ -1,8 +1,5 @@
-"""Kuzzle's HTTP API in the stub: pre-routing checks, routing, envelopes and headers.
-
-One :meth:`HttpApi.answer` call per request; the framing (h11) is
-:mod:`kuzzle_errors._stub.http_wire`'s job, the API funnel :mod:`kuzzle_errors._stub.funnel`'s.
-"""
+"""Kuzzle's HTTP entry point and router in the stub: pre-routing checks, routing, envelopes
+and headers, one :meth:`HttpApi.answer` call per request."""
 
 from __future__ import annotations
 
