@@ -91,7 +91,7 @@ class HttpApi:
 
         request_id = head.headers.get("x-kuzzle-request-id") or str(uuid.uuid4())
         record.request_id = request_id
-        envelope = await self._routed(head, content, jwt, request_id, record)
+        envelope = await self._routed(head, content, request_id, record)
         if envelope is None:
             wire.writer.transport.abort()  # a scripted drop: no answer at all
             return False
@@ -127,12 +127,7 @@ class HttpApi:
         return _decode_body(head, body)
 
     async def _routed(
-        self,
-        head: HttpHead,
-        content: object,
-        jwt: str | None,
-        request_id: str,
-        record: RecordedRequest,
+        self, head: HttpHead, content: object, request_id: str, record: RecordedRequest
     ) -> dict[str, Any] | None:
         """The envelope for a request past the pre-routing checks (None: drop, no answer)."""
 
@@ -149,7 +144,7 @@ class HttpApi:
             return plain(result={})
         if head.method not in VERBS:
             return plain(error=make_error("network.http.unsupported_verb", head.method))
-        payload = _payload(head, content, jwt)
+        payload = _payload(head, content, record.jwt)  # the Authorization header's
         if payload is None:
             return plain(error=make_error("network.http.url_not_found", head.path))
         record.payload = payload
