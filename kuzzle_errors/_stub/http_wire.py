@@ -84,7 +84,7 @@ class HttpWire:
         """The next request's head; None once the client has closed the connection."""
         if self._request is not None:
             if self._h11.our_state is not h11.DONE or self._h11.their_state is not h11.DONE:
-                return None  # either side left its message unfinished
+                return None  # a side asked to close, or left its message unfinished
             self._h11.start_next_cycle()
             self._request = self._head = None
         event = await self._next_event(None)  # an idle keep-alive connection may wait forever

@@ -8,6 +8,7 @@ included, as Kuzzle still serves them, and ``DEPRECATED`` names them by ``(verb,
 from __future__ import annotations
 
 import urllib.parse
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Final
 
@@ -44,13 +45,10 @@ ROUTES, DEPRECATED = parse_routes(
 )
 
 
+@dataclass
 class _Node:
-    __slots__ = ("leaf", "parts")
-
-    def __init__(self) -> None:
-        self.parts: dict[str, _Node] = {}  # a placeholder's part is "*"
-        # (controller, action, placeholder names in URL order)
-        self.leaf: tuple[str, str, tuple[str, ...]] | None = None
+    parts: dict[str, _Node] = field(default_factory=dict)  # a placeholder's part is "*"
+    leaf: tuple[str, str, tuple[str, ...]] | None = None  # controller, action, placeholders
 
 
 def _tree(routes: tuple[Route, ...]) -> dict[str, _Node]:
