@@ -9,28 +9,24 @@ so hostile input costs neither time nor memory when an error is printed.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Final
 
 REDACTED: Final = "[REDACTED]"
 
-#: Keys whose values are secrets wherever they appear (compared lower-cased).
-SECRET_KEYS: Final = frozenset(
-    {
-        "jwt",
-        "password",
-        "token",
-        "refreshtoken",
-        "apikey",
-        "api_key",
-        "secret",
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-api-key",
-        "x-kuzzle-jwt",
-    }
+#: What the name of a secret ends with, folded (lower case, without "-" and "_"): a mapping
+#: key, a header or a ``name=value``/``"name": "value"`` in text is a secret when its folded
+#: name ends with one of these (``Set-Cookie``, ``x-api-key``, ``access_token``, ``passwd``...).
+SECRET_NAMES: Final = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "jwt",
+    "cookie",
+    "authorization",
 )
 
 #: The longest text shown whole; longer text is cut to this many characters, with a marker.
@@ -46,65 +42,53 @@ _MAX_DEPTH: Final = 64
 # Integers with more bits than this cannot always be printed (Python's 4,300-digit limit).
 _MAX_INT_BITS: Final = 13_000
 
-# Secret names in the forms they take in text: headers, quoted keys, query strings.
-_HEADER_NAMES: Final = (
-    "proxy-authorization",
-    "authorization",
-    "set-cookie",
-    "cookie",
-    "x-kuzzle-jwt",
-    "x-api-key",
-)
-_KEY_NAMES: Final = (
-    "jwt",
-    "password",
-    "passwd",
-    "token",
-    "access_token",
-    "refresh_token",
-    "refreshtoken",
-    "apikey",
-    "api_key",
-    "api-key",
-    "secret",
-    "client_secret",
-    *_HEADER_NAMES,
-)
+
+def is_secret_name(name: object) -> bool:
+    """True if ``name`` (a key or header name, ``str`` or ``bytes``) names a secret."""
+    folded = _name(name).lower().replace("-", "").replace("_", "")
+    return folded.endswith(SECRET_NAMES)
 
 
-# What every named secret form contains (lower-cased): "token" covers the *token keys,
-# "cookie" the cookie headers, "auth" the authorization headers, "key" the api keys.
-_TRIGGERS: Final = ("jwt", "passw", "token", "secret", "auth", "cookie", "key")
-
-
-# "eyJ" (base64url of '{"', a JWT header) and the rest of its base64url run.
-_JWT_HEAD: Final = re.compile(r"eyJ[A-Za-z0-9_-]*")
-_SEGMENT: Final = re.compile(r"[A-Za-z0-9_-]*")
-_KEYS: Final = "|".join(sorted(_KEY_NAMES, key=len, reverse=True))
-_HEADERS: Final = "|".join(_HEADER_NAMES)
-# Every alternative is one capturing group (kept) followed by the secret (replaced).
-# No alternative has nested or overlapping quantifiers: each is linear, and each can
-# only start at a fixed literal, so the whole scan is linear.
+# SECRET_NAMES as they are written in text, where "-" and "_" may stand inside "api key".
+_NAMES: Final = "pass(?:word|wd)|secret|token|api[-_]?key|jwt|cookie|authorization"
+# A base64url run, which may go on over line breaks (token files and secret stores wrap long
+# values) when the next line holds a long enough piece of it, or the rest of it up to the "."
+# ending it: a short word after a token on the next line is not taken for the rest of it.
+_B64: Final = "[A-Za-z0-9_-]"
+_RUN: Final = re.compile(rf"{_B64}*(?:\r?\n[ \t]*(?:{_B64}{{16}}{_B64}*|{_B64}*(?=\.)))*")
+# The "." between two parts of a JWT, a line break before it if the wrap fell there.
+_DOT: Final = re.compile(r"(?:\r?\n[ \t]*)?\.")
+# "eyJ" is the base64url of '{"': the start of a JWT's header.
+_JWT_HEAD: Final = re.compile("eyJ")
+# The authority of a URL: what follows "://", up to its path, query or fragment.
+_AUTHORITY: Final = re.compile(r"[^/?#\s]*")
+# Every alternative is one capturing group (kept) followed by the secret (replaced). Each
+# starts at a fixed literal and has no nested or overlapping quantifiers (but the folded
+# header line's, which always ends in success): the whole scan is linear.
 _KEYED: Final = re.compile(
     "|".join(
         (
-            # scheme://user:PASSWORD@host
-            r"(://[^\s/?#@:'\"<>]*:)[^\s/?#@'\"<>]*(?=@)",
             # "password": "..." / 'set-cookie': b'...' (JSON, Python reprs)
-            rf"(\"(?:{_KEYS})\"[ \t]*[:=][ \t]*b?\")(?:[^\"\\\r\n]|\\.)*",
-            rf"('(?:{_KEYS})'[ \t]*[:=][ \t]*b?')(?:[^'\\\r\n]|\\.)*",
-            # Authorization: ... / Set-Cookie: ... (a header line, to its end)
-            rf"(\b(?:{_HEADERS})[ \t]*:[ \t]*)[^\r\n]*",
+            rf"((?:{_NAMES})\"[ \t]*[:=][ \t]*b?\")(?:[^\"\\\r\n]|\\.)*",
+            rf"((?:{_NAMES})'[ \t]*[:=][ \t]*b?')(?:[^'\\\r\n]|\\.)*",
+            # Authorization: ... / X-Api-Key: ... (a header line, to its end, folded lines too):
+            # Authorization, Cookie or a name ending in "-" and a secret name anywhere, any
+            # secret name at the start of a line (prose such as "invalid token: why" is not a
+            # header line)
+            rf"((?:\bauthorization|\bcookie|-(?:{_NAMES})|^[ \t]*[\w-]*?(?:{_NAMES}))[ \t]*:[ \t]*)"
+            r"[^\r\n]*(?:\r?\n[ \t]+[^\r\n]*)*",
             # password=... (query strings, forms, logs)
-            rf"(\b(?:{_KEYS})=)[^\s&;,'\"<>]*",
-            # Bearer <token>
-            r"(\bbearer[ \t]+)[A-Za-z0-9._~+/=-]+",
+            rf"((?:{_NAMES})[ \t]*=[ \t]*[\"']?)[^\s&;,'\"<>]*",
+            # Bearer <token>, even wrapped onto the next line
+            r"(\bbearer\s+)[A-Za-z0-9._~+/=-]+",
             # <Cookie name=value for host/> (http.cookiejar's repr, in requests' errors)
             r"(<cookie [^=\s>]+=)[^\s>]*",
         )
     ),
-    re.IGNORECASE,
+    re.IGNORECASE | re.MULTILINE,
 )
+# What every form above contains (lower-cased): text holding none of them names no secret.
+_TRIGGERS: Final = ("passw", "secret", "token", "api", "jwt", "cookie", "authorization", "bearer")
 
 
 def _keep_prefix(match: re.Match[str]) -> str:
@@ -114,59 +98,134 @@ def _keep_prefix(match: re.Match[str]) -> str:
 def _without_jwts(text: str) -> str:
     """``text`` with every JWT replaced; one left-to-right pass, linear in ``len(text)``.
 
-    A JWT is ``eyJ`` then at least 4 base64url characters, ``.``, at least 4, ``.``, any.
-    A candidate that fails is skipped whole: any later ``eyJ`` in the same run would end at
-    the same place and fail the same way (the backtracking a regex would do, and repeat).
+    A JWT is ``eyJ`` then base64url (at least 7 characters in all), ``.``, at least 4, ``.``,
+    any, each part possibly wrapped over lines. A candidate that fails is skipped up to where it
+    failed: any later ``eyJ`` before that point would fail there the same way (the
+    backtracking a regex would do, and repeat).
     """
-    segment = _SEGMENT
     parts: list[str] = []
-    done = 0
-    size = len(text)
-    for match in _JWT_HEAD.finditer(text):  # non-overlapping: one candidate per run
-        start, end = match.span()
-        if start < done or end - start < 7 or end >= size or text[end] != ".":
+    done = skip = 0
+    for match in _JWT_HEAD.finditer(text):
+        start = match.start()
+        if start < skip:  # inside a part already read: it ends where that one did
             continue
-        second = segment.match(text, end + 1).end()  # type: ignore[union-attr]
-        if second - end - 1 < 4 or second >= size or text[second] != ".":
+        end = skip = _RUN.match(text, start).end()  # type: ignore[union-attr]
+        dot = _DOT.match(text, end)
+        if end - start < 7 or dot is None:
+            continue
+        payload = dot.end()
+        end = skip = _RUN.match(text, payload).end()  # type: ignore[union-attr]
+        dot = _DOT.match(text, end)
+        if end - payload < 4 or dot is None:
             continue
         parts.append(text[done:start])
         parts.append(REDACTED)
-        done = segment.match(text, second + 1).end()  # type: ignore[union-attr]
+        done = skip = _RUN.match(text, dot.end()).end()  # type: ignore[union-attr]
     if not parts:
         return text
     parts.append(text[done:])
     return "".join(parts)
 
 
+def _without_userinfo(text: str) -> str:
+    """``text`` with the userinfo of every URL replaced (``scheme://user:[REDACTED]@host``).
+
+    As ``urllib.parse`` reads a URL: its authority ends at the first ``/``, ``?`` or ``#``,
+    and its userinfo at the authority's last ``@``, so a password holding ``@``, quotes or
+    ``<>`` is hidden whole. The user name stays when a password follows it; a user part alone
+    (often a token) is hidden.
+    """
+    parts: list[str] = []
+    done = 0
+    start = text.find("://")
+    while start != -1:
+        begin = start + 3
+        end = _AUTHORITY.match(text, begin).end()  # type: ignore[union-attr]
+        at = text.rfind("@", begin, end)
+        if at != -1:
+            colon = text.find(":", begin, at)
+            keep = begin if colon == -1 else colon + 1
+            parts.append(text[done:keep])
+            parts.append(REDACTED)
+            done = at
+        start = text.find("://", max(end, begin))
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be shown: the password (or a lone user part) of its userinfo hidden.
+
+    Read by ``urllib.parse``, so the userinfo ends at the authority's last ``@`` whatever it
+    holds (spaces, quotes, ``<>``, ``@``); a URL it cannot read is scanned as text.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # an unbalanced IPv6 bracket
+        return _without_userinfo(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    shown_userinfo = f"{user}:{REDACTED}" if colon else REDACTED
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{shown_userinfo}@{host}"))
+
+
 def _scrub(text: str) -> str:
     if "eyJ" in text:
         text = _without_jwts(text)
-    elif ":" not in text and "=" not in text and "earer" not in text and "EARER" not in text:
-        return text  # the common case, at the cost of four substring tests
-    # Most text names no secret at all: a few substring tests are far cheaper than the scan.
     if "://" in text:
-        return _KEYED.sub(_keep_prefix, text)
-    lowered = text.lower()
-    if "bearer" in lowered:
-        return _KEYED.sub(_keep_prefix, text)
-    if ":" in text or "=" in text:  # every other form separates a name from its secret
-        for word in _TRIGGERS:
-            if word in lowered:
-                return _KEYED.sub(_keep_prefix, text)
+        text = _without_userinfo(text)
+    # Most text names no secret at all: a few substring tests are far cheaper than the scan.
+    if ":" in text or "=" in text or "earer" in text or "EARER" in text:
+        lowered = text.lower()
+        if any(word in lowered for word in _TRIGGERS):
+            return _KEYED.sub(_keep_prefix, text)
     return text
 
 
 def redact_text(text: str, limit: int | None = TEXT_LIMIT) -> str:
     """``text`` with secrets replaced and, past ``limit`` characters, cut with a marker.
 
-    Replaced: JWTs; ``Bearer`` tokens; values of ``Authorization``/``Cookie``/``Set-Cookie``
-    (and the other secret headers) written as header lines; values of secret keys written
-    ``"key": "value"`` or ``key=value``; passwords in URLs. Linear time, bounded output.
+    Replaced: JWTs (wrapped over lines too); the userinfo of URLs; ``Bearer`` tokens; the
+    values of secret names (:data:`SECRET_NAMES`) written as header lines, ``"name": "value"``
+    or ``name=value``. Linear time, bounded output.
     """
     if limit is not None and len(text) > limit:
         kept = _scrub(text[: limit + _LOOKAHEAD])[:limit]
         return f"{kept}… [cut: {len(text)} characters]"
     return _scrub(text)
+
+
+# Characters that end a line: the white space around one becomes one space.
+_BREAKS: Final = frozenset("\n\r\t\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line that no reader can take for more, and no terminal for a command.
+
+    White space holding a line break (``\\n``, ``\\r``, ``\\v``, ``\\x85``, U+2028...)
+    becomes one space, as a reader would put it; every other character that is not printable
+    (C0 and C1 controls, DEL, bidi overrides, lone surrogates, unusual spaces) is written as
+    its escape (``\\x1b``, ``\\u202e``): a log line built from it cannot forge another, nor
+    clear a screen. Linear, in C but for one step per distinct character.
+    """
+    if text.isprintable():
+        return text
+    text = text.translate({ord(ch): _replacement(ch) for ch in set(text) if not ch.isprintable()})
+    if "\n" in text:
+        text = " ".join(map(str.strip, text.split("\n")))
+    return text
+
+
+def _replacement(ch: str) -> str:
+    if ch in _BREAKS:
+        return "\n"
+    if ch.isspace():
+        return " "
+    return ch.encode("unicode_escape").decode("ascii")
 
 
 def bounded_int(value: int) -> int | str:
@@ -223,7 +282,7 @@ def redact_headers(headers: object) -> dict[str, str]:
     try:
         for key, value in _pairs(headers):
             name = _name(key)
-            secret = name.lower() in SECRET_KEYS
+            secret = is_secret_name(name)
             plain[name] = REDACTED if secret else redact_text(_name(value), HEADER_LIMIT)
     except Exception:  # keep nothing rather than crash
         return {}
@@ -283,7 +342,7 @@ def _copy(value: object, depth: int, budget: list[int]) -> object:
                 out["…"] = f"[cut: {len(value)} entries in all]"
                 break
             name = _name(key) if not isinstance(key, int) else str(bounded_int(key))
-            secret = name.lower() in SECRET_KEYS
+            secret = is_secret_name(name)
             name = _text_within(name, budget)
             out[name] = REDACTED if secret else _copy(item, depth + 1, budget)
         return out

@@ -40,7 +40,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 from kuzzle_errors import catalog, hints
-from kuzzle_errors._redact import header, redact, redact_headers, redact_text, shown
+from kuzzle_errors._redact import (
+    header,
+    one_line,
+    redact,
+    redact_headers,
+    redact_text,
+    shown,
+)
 from kuzzle_errors.catalog import ErrorSpec
 from kuzzle_errors.hints import RetryHint
 
@@ -124,7 +131,7 @@ _BY_STATUS: dict[int, type[KuzzleError]] = {}
 
 def node_name(value: str | None) -> str | None:
     """The node name a response gives, or None for the placeholders meaning none."""
-    if value is None or value.strip().lower() in _NO_NODE_NAMES:
+    if value is None or (isinstance(value, str) and value.strip().lower() in _NO_NODE_NAMES):
         return None
     return value
 
@@ -228,9 +235,11 @@ class KuzzleError(Exception):
         http_response: Any = None,
     ) -> None:
         super().__init__()  # ``args`` is derived from ``message``: see the property
+        # Total: any value of any type is kept as given; only a real ErrorSpec, a str id and
+        # an int code are used to derive the others, and showing an odd value never raises.
         self.message = message
-        if spec is None and id:
-            spec = catalog.by_id(id)
+        if not isinstance(spec, ErrorSpec):
+            spec = catalog.by_id(id) if isinstance(id, str) and id else None
         if spec is None and type(self).kuzzle_id is not None:
             spec = catalog.by_id(type(self).kuzzle_id or "")
         self.spec = spec
@@ -244,7 +253,7 @@ class KuzzleError(Exception):
         # Redacted when first read (most errors are caught and dropped unread).
         self._headers_given = headers
         self.request_id = request_id
-        if node is None and headers:
+        if node is None:
             node = header(headers, "X-Kuzzle-Node")
         self.node = None if node is None else node_name(node)
         self.controller = controller
@@ -266,18 +275,21 @@ class KuzzleError(Exception):
     @property
     def domain(self) -> str | None:
         """First part of the id (``api`` in ``api.process.overloaded``)."""
-        return self.id.split(".", 1)[0] if self.id else None
+        return self.id.split(".", 1)[0] if isinstance(self.id, str) and self.id else None
 
     @property
     def subdomain(self) -> str | None:
         """Second part of the id (``process`` in ``api.process.overloaded``)."""
-        parts = self.id.split(".") if self.id else []
+        parts = self.id.split(".") if isinstance(self.id, str) else []
         return parts[1] if len(parts) > 1 else None
 
     @property
     def hex(self) -> str | None:
-        """The code as Kuzzle prints it, ``0x02020002``."""
-        return f"0x{self.code:08x}" if self.code is not None else None
+        """The code as Kuzzle prints it, ``0x02020002`` (None for a code that is no int)."""
+        code = self.code
+        if not isinstance(code, int) or isinstance(code, bool) or code < 0:
+            return None
+        return f"0x{code:08x}"
 
     @cached_property
     def headers(self) -> dict[str, str]:
@@ -306,7 +318,10 @@ class KuzzleError(Exception):
 
     def matches(self, *patterns: str) -> bool:
         """True if the id matches one of the shell-style ``patterns`` (``"services.storage.*"``)."""
-        return bool(self.id) and any(fnmatch.fnmatchcase(self.id or "", p) for p in patterns)
+        error_id = self.id
+        if not isinstance(error_id, str) or not error_id:
+            return False
+        return any(fnmatch.fnmatchcase(error_id, pattern) for pattern in patterns)
 
     # -- presentation --------------------------------------------------------------------
 
@@ -319,35 +334,39 @@ class KuzzleError(Exception):
             Loggers and error trackers read ``args``; the message as received stays whole
             in ``message``.
             """
-            return (redact_text(self.message),)
+            return (_text_of(self.message),)
 
         @args.setter
         def args(self, value: tuple[Any, ...]) -> None:
             BaseException.args.__set__(self, value)  # kept, never shown
 
     def _one_line_message(self) -> str:
+        message = self.message if isinstance(self.message, str) else _text_of(self.message)
         # Only the start is scanned: the rest is cut anyway (plus room for a straddling JWT).
-        text = redact_text(self.message[: STR_MESSAGE_LIMIT + 8192], None)
-        if len(self.message) > STR_MESSAGE_LIMIT:
-            text = f"{text[:STR_MESSAGE_LIMIT]}... ({len(self.message)} chars)"
-        return " ".join(text.split()) if ("\n" in text or "\r" in text) else text
+        text = redact_text(message[: STR_MESSAGE_LIMIT + 8192], None)
+        if len(message) > STR_MESSAGE_LIMIT:
+            text = f"{text[:STR_MESSAGE_LIMIT]}... ({len(message)} chars)"
+        return one_line(text)
 
     def _details(self) -> list[str]:
         details = []
         if self.status is not None:
-            details.append(f"status {self.status}")
+            details.append(f"status {_line(self.status)}")
         if self.http_status is not None and self.http_status != self.status:
-            details.append(f"HTTP {self.http_status}")
-        if self.request_id:
-            details.append(f"request {shown(self.request_id, 100)}")
-        if self.problem:
-            details.append(str(shown(self.problem, 500)))
+            details.append(f"HTTP {_line(self.http_status)}")
+        if _given(self.request_id):
+            details.append(f"request {_line(self.request_id, 100)}")
+        if _given(self.problem):
+            details.append(_line(self.problem, 500))
         return details
 
     def __str__(self) -> str:
-        head = str(shown(self.id)) if self.id else ""
-        if self.code is not None:
-            head = f"{head} ({self.hex})" if head else str(self.hex)
+        head = _line(self.id) if self.id else ""
+        code = (
+            self.hex if self.hex is not None else (None if self.code is None else _line(self.code))
+        )
+        if code is not None:
+            head = f"{head} ({code})" if head else code
         message = self._one_line_message() or "(no message)"
         text = f"{head}: {message}" if head else message
         details = self._details()
@@ -358,10 +377,12 @@ class KuzzleError(Exception):
         for name in ("status", "id", "request_id", "http_status"):
             value = getattr(self, name)
             if value is not None:
-                text = shown(value) if isinstance(value, str) else redact(value)
+                text = _line(value) if isinstance(value, str) else redact(value)
                 fields.append(f"{name}={text!r}")
-        if self.code is not None:
+        if self.hex is not None:
             fields.append(f"code={self.hex}")
+        elif self.code is not None:
+            fields.append(f"code={redact(self.code)!r}")
         return f"{type(self).__name__}({', '.join(fields)})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -370,13 +391,13 @@ class KuzzleError(Exception):
         data: dict[str, Any] = {
             "type": type(self).__name__,
             "kuzzle_class": self.kuzzle_class,
-            "message": redact_text(self.message),
+            "message": _text_of(self.message),
             "status": redact(self.status),
             "id": shown(self.id),
             "code": redact(self.code),
             "hex": self.hex,
             "props": redact(self.props),
-            "stack": redact_text(self.stack) if self.stack else None,
+            "stack": None if self.stack is None else redact(self.stack),
             "request_id": shown(self.request_id),
             "node": shown(self.node),
             "controller": shown(self.controller),
@@ -427,6 +448,26 @@ class KuzzleError(Exception):
         if "__notes__" in self.__dict__:
             added["__notes__"] = [redact_text(str(note)) for note in self.__dict__["__notes__"]]
         return (_rebuild, (key, fields, added))
+
+
+def _text_of(value: object) -> str:
+    """An attribute as redacted text: a str as is, anything else as :func:`redact` shows it."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None:
+        return ""
+    shown_value = redact(value)
+    return shown_value if isinstance(shown_value, str) else str(shown_value)
+
+
+def _given(value: object) -> bool:
+    """Not None, and not an empty string: worth showing."""
+    return value is not None and not (isinstance(value, str) and not value)
+
+
+def _line(value: object, limit: int = 200) -> str:
+    """A scalar attribute as it may be shown in ``str()``: redacted, bounded, one line."""
+    return one_line(shown(value, limit) or "")
 
 
 def _rebuild(
@@ -558,7 +599,13 @@ class PartialError(KuzzleError, kuzzle_class="PartialError"):
         **fields: Any,
     ) -> None:
         super().__init__(message, **fields)
-        self.errors = list(errors) if errors is not None else []
+        if errors is None:
+            errors = []
+        elif isinstance(errors, Sequence) and not isinstance(errors, (str, bytes)):
+            errors = list(errors)
+        else:  # not a sequence of items: kept, as the one item it is
+            errors = [errors]
+        self.errors = errors
         self.count = count
 
     # The one import up the layers: ``kuzzle_errors.partial`` parses nested error objects,
@@ -586,14 +633,14 @@ class PartialError(KuzzleError, kuzzle_class="PartialError"):
         failed = len(self.errors)
         if self.count is not None and self.count != failed:
             sent = f"{failed} item{'' if failed == 1 else 's'}"
-            details.append(f"count={self.count} but {sent} sent: they disagree")
+            details.append(f"count={_line(self.count)} but {sent} sent: they disagree")
         else:
             details.append(f"{failed} failed")
         return details
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
-        data["count"] = self.count
+        data["count"] = redact(self.count)
         data["errors"] = redact(self.errors)
         return data
 

@@ -273,11 +273,13 @@ def advice(
         for prop in props:
             if isinstance(prop, str) and prop in MISREPORTS:
                 return MISREPORTS[prop]
-    if error_id is not None and error_id in BY_ID:
+    # What identifies an error may be anything in a hand-built one: only a str id or class
+    # and an int status are looked up.
+    if isinstance(error_id, str) and error_id in BY_ID:
         return BY_ID[error_id]
-    if class_name is not None and class_name in BY_CLASS:
+    if isinstance(class_name, str) and class_name in BY_CLASS:
         return BY_CLASS[class_name]
-    if status is not None:
+    if isinstance(status, int) and not isinstance(status, bool):
         if status in BY_STATUS:
             return BY_STATUS[status]
         if 400 <= status < 500:
@@ -319,7 +321,7 @@ def hint_for(error: Diagnosed) -> RetryHint:
     if retry_after is None:
         return hint
     # A proxy's explicit wish outranks the id's minimum.
-    refused = error.http_status in (429, 503) or error.status in (429, 503)
+    refused = any(type(s) is int and s in (429, 503) for s in (error.http_status, error.status))
     if refused and spec is None and not hint.replay_safe:
         # A 429/503 with Retry-After from a gateway says "come back later": the request
         # was refused, not run (RFC 9110 §15.6.4). Catalogued Kuzzle ids keep their advice.

@@ -22,7 +22,6 @@ imported when the first WebSocket connection arrives, never by ``import kuzzle_e
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import math
@@ -229,12 +228,13 @@ class StubKuzzle:
 
     def start(self) -> StubKuzzle:
         """Start serving (in a background thread); returns self. Idempotent."""
-        if not self.running:
-            from kuzzle_errors._stub.server import StubServer
+        if self._server is not None and self._server.running:
+            return self
+        from kuzzle_errors._stub.server import StubServer
 
-            server = StubServer(self._state, self.host, self._port)
-            server.start()
-            self._server = server
+        server = StubServer(self._state, self.host, self._port)
+        server.start()
+        self._server = server
         return self
 
     def stop(self) -> None:
@@ -532,8 +532,8 @@ def serve(
     """
     stub = StubKuzzle(host, port, **options)
     notes = list(setup(stub)) if setup is not None else []
-    # Once started, a Ctrl-C (as early as the banner) stops the stub cleanly.
-    with contextlib.suppress(KeyboardInterrupt), stub:
+    stub.start()
+    try:  # from here: a Ctrl-C as early as the banner stops the stub cleanly too
         if importlib.util.find_spec("websockets") is not None:
             print(f"Kuzzle stub listening on {stub.url} (HTTP) and {stub.ws_url} (WebSocket)")
         else:  # an upgrade would get a 501: do not advertise it
@@ -543,3 +543,7 @@ def serve(
         print("Press Ctrl-C to stop.", flush=True)
         while True:
             time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stub.stop()

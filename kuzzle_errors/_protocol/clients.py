@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from kuzzle_errors._protocol.failures import lost_error, shown_url
 from kuzzle_errors._protocol.queries import jwt_from_login, login_request
 from kuzzle_errors._protocol.websocket import NotificationQueue, Routed, log_unmatched
+from kuzzle_errors._redact import one_line, shown
 
 _T = TypeVar("_T")
 _P = TypeVar("_P")  # a retry policy, sync or async
@@ -266,7 +267,8 @@ class WebSocketClient:
         name = "on_notification" if isinstance(arg, dict) else "on_unmatched_error"
         if callback is None:
             if not streamed:
-                logger.debug("notification without a callback nor a stream: %s", arg.get("room"))
+                room = one_line(shown(arg.get("room")) or "")  # the server's: one safe line
+                logger.debug("notification without a callback nor a stream: %s", room)
             return None
         try:
             return callback(arg)

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from kuzzle_errors._protocol.queries import ws_context
-from kuzzle_errors._redact import redact_text
+from kuzzle_errors._redact import one_line, redact_text, redact_url
 from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError
 from kuzzle_errors.hints import RetryHint
 
@@ -39,8 +39,9 @@ NOT_RETRYABLE: Final = RetryHint(
 
 
 def shown_url(url: str) -> str:
-    """``url`` as the transports write it in messages: a password in it is redacted."""
-    return redact_text(url, 300)
+    """``url`` as the transports write it in messages and reprs: its userinfo's password (or
+    a user part alone) hidden whatever its characters, on one line."""
+    return one_line(redact_text(redact_url(url), 300))
 
 
 def shown_exception(exc: BaseException) -> str:
@@ -69,20 +70,23 @@ def exception_chain(exc: BaseException, limit: int = 12) -> Iterator[BaseExcepti
 
 
 class RedactedCause(Exception):
-    """Chained in place of a library exception whose text (or chain) held a secret."""
+    """Chained in place of a library exception whose text (or chain) held a secret, or text a
+    server controls that would break a traceback's lines or drive a terminal."""
 
 
 def safe_cause(exc: BaseException) -> BaseException:
-    """``exc``, or a :class:`RedactedCause` with its redacted text when its chain shows a secret.
+    """``exc``, or a :class:`RedactedCause` with its text redacted and on one line when its
+    chain shows a secret or a control character.
 
     A transport error is raised ``from`` the library's exception; tracebacks and
     ``logging.exception`` print that chain, so it must not carry a token (an illegal
-    ``Authorization`` header value is quoted by httpx and h11).
+    ``Authorization`` header value is quoted by httpx and h11), nor a server's escape sequences
+    (``http.client`` quotes a bad status line).
     """
     for item in exception_chain(exc):
         text = str(item)
-        if redact_text(text) != text:
-            return RedactedCause(f"{type(exc).__name__}: {redact_text(str(exc))}")
+        if redact_text(text) != text or not text.isprintable():
+            return RedactedCause(f"{type(exc).__name__}: {one_line(redact_text(str(exc)))}")
     return exc
 
 

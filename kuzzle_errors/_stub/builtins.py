@@ -1,5 +1,8 @@
-"""The actions the stub performs itself, like a tiny Kuzzle node (``StubKuzzle`` lists them).
+"""The actions the stub performs itself, like a tiny Kuzzle node.
 
+``server:now/info/publicApi/healthCheck``, ``auth:login/logout/checkToken``,
+``document:create/createOrReplace/get/exists/delete/mCreate`` on an in-memory store and
+``realtime:subscribe/unsubscribe``; any other action answers Kuzzle's ``*_not_found``.
 Scripted answers and failures (:mod:`kuzzle_errors._stub.state`) are tried first.
 """
 

@@ -1,5 +1,8 @@
 """Kuzzle's funnel, shared by both transports: request checks, throttle, concurrency slots,
-rate limit, then the action (on the stub's event loop)."""
+rate limit, action.
+
+Runs on the stub's event loop; the answers themselves come from :mod:`kuzzle_errors._stub.state`.
+"""
 
 from __future__ import annotations
 
@@ -61,7 +64,6 @@ class Funnel:
                 await asyncio.sleep(effects.delay)
             if effects.drop is not None:
                 return None, effects
-            effects.interleave_room = state.interleave_room  # as set when the answer is due
             return state.answer(payload, request_id, controller, action), effects
         finally:
             self._release()

@@ -1,5 +1,8 @@
-"""Kuzzle's HTTP entry point and router in the stub: pre-routing checks, routing, envelopes
-and headers, one :meth:`HttpApi.answer` call per request."""
+"""Kuzzle's HTTP API in the stub: pre-routing checks, routing, envelopes and headers.
+
+One :meth:`HttpApi.answer` call per request; the framing (h11) is
+:mod:`kuzzle_errors._stub.http_wire`'s job, the API funnel :mod:`kuzzle_errors._stub.funnel`'s.
+"""
 
 from __future__ import annotations
 
@@ -91,7 +94,7 @@ class HttpApi:
 
         request_id = head.headers.get("x-kuzzle-request-id") or str(uuid.uuid4())
         record.request_id = request_id
-        envelope = await self._routed(head, content, request_id, record)
+        envelope = await self._routed(head, content, jwt, request_id, record)
         if envelope is None:
             wire.writer.transport.abort()  # a scripted drop: no answer at all
             return False
@@ -127,7 +130,12 @@ class HttpApi:
         return _decode_body(head, body)
 
     async def _routed(
-        self, head: HttpHead, content: object, request_id: str, record: RecordedRequest
+        self,
+        head: HttpHead,
+        content: object,
+        jwt: str | None,
+        request_id: str,
+        record: RecordedRequest,
     ) -> dict[str, Any] | None:
         """The envelope for a request past the pre-routing checks (None: drop, no answer)."""
 
@@ -144,7 +152,7 @@ class HttpApi:
             return plain(result={})
         if head.method not in VERBS:
             return plain(error=make_error("network.http.unsupported_verb", head.method))
-        payload = _payload(head, content, record.jwt)  # the Authorization header's
+        payload = _payload(head, content, jwt)
         if payload is None:
             return plain(error=make_error("network.http.url_not_found", head.path))
         record.payload = payload

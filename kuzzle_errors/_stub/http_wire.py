@@ -2,7 +2,7 @@
 
 h11 parses request heads, ``Content-Length`` and chunked bodies, keep-alive and pipelining;
 this module only moves bytes between it and the socket and bounds what a client may make
-the stub hold.
+the stub hold. What Kuzzle answers is decided in :mod:`kuzzle_errors._stub.http_api`.
 """
 
 from __future__ import annotations

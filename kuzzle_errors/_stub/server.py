@@ -1,6 +1,10 @@
-"""The stub's network side: one asyncio loop, in a daemon thread, serving HTTP and WebSocket
-on one port as Kuzzle (uWebSockets on 7512) does: each connection starts as HTTP/1.1 and
-stays open for further requests, or is upgraded to a WebSocket.
+"""The stub's network side: one asyncio server speaking HTTP and WebSocket on one port.
+
+Like Kuzzle (uWebSockets on 7512), each connection starts as HTTP/1.1 (framed by h11 in
+:mod:`~kuzzle_errors._stub.http_wire`) and stays open for further requests; a WebSocket
+upgrade is handed to :mod:`~kuzzle_errors._stub.ws_api`, anything else is answered by
+:mod:`~kuzzle_errors._stub.http_api`. The loop runs in a daemon thread; the public facade
+(``kuzzle_errors.testing.StubKuzzle``) talks to it through thread-safe calls.
 """
 
 from __future__ import annotations
@@ -28,6 +32,15 @@ _log = logging.getLogger("kuzzle_errors.testing")
 def _report_failure(what: str, exc: BaseException) -> None:
     # A stub bug must be visible, not just a request that never gets its answer.
     _log.error("Kuzzle stub: %s failed", what, exc_info=exc)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listener = socket.create_server(address, family=family, backlog=128)
+    listener.setblocking(False)
+    return listener
 
 
 class _TrackedProtocol(asyncio.StreamReaderProtocol):
@@ -78,12 +91,7 @@ class StubServer:
         self.websocket: WebSocketApi = WebSocketApi(state, funnel, self._tasks)
 
     def start(self) -> None:
-        # Bound here, in the caller's thread: a busy port raises at once.
-        family, _, _, _, address = socket.getaddrinfo(
-            self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        listener = socket.create_server(address, family=family, backlog=128)
-        listener.setblocking(False)
+        listener = _listen(self.host, self.port)  # a busy port fails here, in the caller
         self.port = listener.getsockname()[1]
         # A selector loop on every platform: the listener is watched with add_reader.
         self._loop = loop = asyncio.SelectorEventLoop()

@@ -1,8 +1,9 @@
 """The scripted state of :class:`kuzzle_errors.testing.StubKuzzle`: limits, scripts, the log.
 
 Tests mutate this state from their own thread while the server's event loop reads it, so
-every access goes through one lock. Nothing here does I/O: the server asks this module what
-to answer and then does the waiting, writing and dropping.
+every access goes through one lock. Nothing here does I/O: the server (``_stub.server``)
+asks this module what to answer and then does the waiting, writing and dropping. What is
+not scripted is answered by :mod:`kuzzle_errors._stub.builtins`.
 """
 
 from __future__ import annotations
@@ -69,14 +70,14 @@ class ProxyError:
     body: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Effects:
     """What to do around the answer of one API request."""
 
     drop: tuple[int | None, str] | None = None  # (close code or None for an abort, reason)
     garbage: str | bytes | None = None
     delay: float = 0.0
-    interleave_room: str | None = None  # a notification on this room goes first (WebSocket)
+    interleave_room: str | None = None  # a notification on this room goes first
 
 
 class StubState:
@@ -211,6 +212,7 @@ class StubState:
             drop=self.take("drop", controller, action),
             garbage=self.take("garbage", controller, action),
             delay=random.uniform(*seconds) if isinstance(seconds, tuple) else float(seconds),
+            interleave_room=self.interleave_room,
         )
 
     def answer(

@@ -1,6 +1,9 @@
-"""Kuzzle's WebSocket entry point in the stub, on ``websockets``' sans-I/O server protocol:
-``room``, ``{"p":1}`` pings, the per-socket rate limit, invalid requests; the rest goes through
-the same funnel as HTTP."""
+"""Kuzzle's WebSocket protocol in the stub, on ``websockets``' sans-I/O server protocol.
+
+An HTTP connection whose request asks for an upgrade is handed over here; each message is
+answered as Kuzzle's WebSocket entry point does (``room``, ``{"p":1}`` pings, per-socket rate
+limit, invalid requests), through the same funnel as HTTP.
+"""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from typing import Any, Final, TextIO
 
 from kuzzle_errors._redact import redact, redact_text, shown
 from kuzzle_errors.cli.explain import advice_colour, retry_advice
-from kuzzle_errors.cli.style import Style, count, write_field, write_json
+from kuzzle_errors.cli.style import Style, count, terminal_text, write_field, write_json
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, PartialError
 from kuzzle_errors.parser import parse_response_and_body
 from kuzzle_errors.partial import PartialItem
@@ -164,7 +164,8 @@ def _field_texts(error: KuzzleError) -> dict[str, str | None]:
 
 
 def _describe_error(error: KuzzleError, out: TextIO, style: Style) -> None:
-    title = f"{style(type(error).__name__, 'bold')}: {style.status(str(error), error.status)}"
+    said = terminal_text(str(error))
+    title = f"{style(type(error).__name__, 'bold')}: {style.status(said, error.status)}"
     out.write(f"{title}\n")
     write_field(out, style, "class", _class_text(error))
     texts = _field_texts(error)
@@ -215,7 +216,7 @@ def _describe_success(
     status = parsed.http_status
     if isinstance(body, Mapping) and body.get("status") is not None:
         status = body.get("status")
-    said = shown(status) if status is not None else "not sent"
+    said = terminal_text(shown(status) or "") if status is not None else "not sent"
     out.write(style(f"success (status {said})", "green") + "\n")
     if isinstance(body, Mapping):
         result = body.get("result")
@@ -295,8 +296,8 @@ def parse_command(
         and error.response is None
     ):
         err.write(
-            f"kuzzle-errors parse: unusable input: {shown(error.problem, 500)}; expected a JSON "
-            "response body, or curl -i output with its status line\n"
+            f"kuzzle-errors parse: unusable input: {terminal_text(shown(error.problem, 500) or '')}"
+            "; expected a JSON response body, or curl -i output with its status line\n"
         )
         return EXIT_UNUSABLE
     if fmt == "json":

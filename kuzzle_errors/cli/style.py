@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import textwrap
 from typing import Final, TextIO
 
-__all__ = ["LABEL", "WIDTH", "Style", "count", "shorten", "use_colour", "write_field", "write_json"]
+from kuzzle_errors._redact import one_line
+
+__all__ = [
+    "LABEL",
+    "WIDTH",
+    "Style",
+    "count",
+    "shorten",
+    "terminal_text",
+    "use_colour",
+    "write_field",
+    "write_json",
+]
 
 #: Columns the command line's output fits in.
 WIDTH: Final = 100
@@ -81,17 +94,39 @@ class Style:
         return self(text, self.status_colour(status))
 
 
+def terminal_text(text: str) -> str:
+    """``text`` as the command line writes it: what a server sent must not drive the terminal.
+
+    One function for every value written in text form, whatever the colour setting: escape
+    sequences (CSI, OSC: clear screen, window titles, clipboard writes), every other control
+    character, bidi overrides and lone surrogates are written as escapes (``\\x1b``), and line
+    breaks become spaces (see :func:`kuzzle_errors._redact.one_line`).
+    """
+    return one_line(text)
+
+
 def write_field(out: TextIO, style: Style, name: str, value: str, colour: str = "") -> None:
     """One labelled field: ``name`` (dimmed), then ``value`` wrapped to :data:`WIDTH`, each of
-    its lines in ``colour`` (wrapped before it is coloured, so colour moves no line break)."""
+    its lines in ``colour`` (wrapped before it is coloured, so colour moves no line break).
+    ``value`` goes through :func:`terminal_text`."""
     room = WIDTH - LABEL - 2
-    lines = textwrap.wrap(value, room, break_on_hyphens=False) or [""]
+    lines = textwrap.wrap(terminal_text(value), room, break_on_hyphens=False) or [""]
     out.write(f"  {style(name.ljust(LABEL), 'dim')}{style(lines[0], colour)}\n")
     for line in lines[1:]:
         out.write(f"  {' ' * LABEL}{style(line, colour)}\n")
 
 
+# What json.dumps(ensure_ascii=False) leaves raw and a terminal may act on (it escapes C0):
+# DEL, C1 controls (U+009B is CSI), line and paragraph separators, bidi controls, and lone
+# surrogates (which no UTF-8 stream can write).
+_JSON_UNSAFE: Final = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
 def write_json(out: TextIO, value: object) -> None:
-    """``value`` as indented JSON, non-ASCII text kept as it is."""
-    json.dump(value, out, indent=2, ensure_ascii=False)
+    """``value`` as indented JSON, non-ASCII text kept as it is but for what a terminal could
+    act on, written as ``\\u`` escapes: the same JSON value, exactly."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    out.write(_JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text))
     out.write("\n")

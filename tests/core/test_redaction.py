@@ -41,6 +41,14 @@ ADVERSARIAL = [
     "'jwt': '",
     "Cookie: ",
     "a",
+    "eyJaaaaaaaaaaaaaaaaaaaa\n",
+    "eyJaaaaaaa.\n",
+    "://a@",
+    "://a:b",
+    "-token: ",
+    "\ntoken:",
+    "token=",
+    "aaaa-",
 ]
 
 
