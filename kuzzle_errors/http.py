@@ -134,7 +134,7 @@ class KuzzleHTTP(ClientBase):
         max_body_bytes: int | None = None,
     ) -> None:
         self.base_url: str = base_url.rstrip("/")
-        self.timeout = protocol.check_timeout(timeout)
+        self.timeout: protocol.Timeout = protocol.check_timeout(timeout)
         self.jwt = jwt
         self._set_retry(retry)
         self.max_error_bytes = max_error_bytes
@@ -235,10 +235,10 @@ class Call:
     __slots__ = ("_conn", "_lock", "_sock", "deadline", "done", "expired", "seconds")
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.deadline = 0.0
-        self.expired = False
-        self.done = False
+        self.seconds: float = seconds
+        self.deadline: float = 0.0
+        self.expired: bool = False
+        self.done: bool = False
         self._lock = threading.Lock()
         self._conn: Any = None
         self._sock: Any = None

@@ -184,14 +184,14 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         max_error_bytes: int | None = protocol.MAX_ERROR_BYTES,
         max_body_bytes: int | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = protocol.check_timeout(timeout)
+        self.base_url: str = base_url.rstrip("/")
+        self.timeout: protocol.Timeout = protocol.check_timeout(timeout)
         self.jwt = jwt
         self._set_retry(retry)
         self.max_error_bytes = max_error_bytes
         self.max_body_bytes = max_body_bytes
         self._owns_client = client is None
-        self.client = client if client is not None else httpx.AsyncClient()
+        self.client: httpx.AsyncClient = client if client is not None else httpx.AsyncClient()
 
     def _where(self) -> str:
         return self.base_url

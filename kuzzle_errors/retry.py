@@ -657,8 +657,8 @@ class _Retrying:
     __slots__ = ("idempotent", "policy")
 
     def __init__(self, policy: RetryPolicy, idempotent: bool) -> None:
-        self.policy = policy
-        self.idempotent = idempotent
+        self.policy: RetryPolicy = policy
+        self.idempotent: bool = idempotent
 
     # One signature covers both kinds: wrapping ``async def f() -> T`` gives a function
     # returning a coroutine of T, which is what ``Callable[P, T]`` with T = Coroutine says.

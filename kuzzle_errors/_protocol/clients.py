@@ -112,6 +112,8 @@ class _Base(Generic[_P]):
 class ClientBase(_Base[RetryCaller]):
     """What the sync clients have alike: retry scoping, login, ``close`` and ``with``."""
 
+    jwt: str | None
+
     def query(self, request: Mapping[str, Any]) -> Any:
         """Send one Kuzzle API request and return its ``result`` (see the clients)."""
         raise NotImplementedError
@@ -149,6 +151,8 @@ class ClientBase(_Base[RetryCaller]):
 class AsyncClientBase(_Base[AsyncRetryCaller]):
     """The async twin of :class:`ClientBase`: ``await close()`` (or ``aclose()``), and
     ``async with``."""
+
+    jwt: str | None
 
     async def query(self, request: Mapping[str, Any]) -> Any:
         """Send one Kuzzle API request and return its ``result`` (see the clients)."""

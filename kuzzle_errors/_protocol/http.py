@@ -49,7 +49,7 @@ class BoundedBody:
         self.limit = limit
         self._out = bytearray()
         enc = (encoding or "").strip().lower()
-        self.raw = enc in ("", "identity", *_INFLATED)
+        self.raw: bool = enc in ("", "identity", *_INFLATED)
         # 32 + MAX_WBITS: a gzip or a zlib header, detected; raw deflate is tried on failure.
         self._inflate = zlib.decompressobj(32 + zlib.MAX_WBITS) if enc in _INFLATED else None
         self._raw_deflate = enc == "deflate"

@@ -557,9 +557,9 @@ class NotificationQueue:
         self._items: deque[dict[str, Any]] = deque()
         self._max = max_queued
         self._end: KuzzleError | None = None
-        self.ended = False
+        self.ended: bool = False
         #: How many notifications were dropped because the stream was full.
-        self.dropped = 0
+        self.dropped: int = 0
         streams.add(self)
 
     def put(self, item: dict[str, Any] | KuzzleError | None) -> None:

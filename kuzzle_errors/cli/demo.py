@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeAlias
 
 import kuzzle_errors
 from kuzzle_errors.http import KuzzleHTTP
@@ -24,7 +24,8 @@ from kuzzle_errors.websocket import KuzzleWebSocket
 __all__ = ["docs_url", "main"]
 
 INDEX, COLLECTION = "demo", "items"
-Client = KuzzleHTTP | KuzzleWebSocket
+#: The clients the demo plays its scenarios with.
+Client: TypeAlias = KuzzleHTTP | KuzzleWebSocket
 
 #: Where the documentation is when the installed metadata does not say (an editable install
 #: from a checkout has docs/ beside the package).
@@ -73,11 +74,11 @@ class Demo:
     def __init__(self, stub: StubKuzzle, out: TextIO) -> None:
         self.stub = stub
         self.out = out
-        self.failures = 0
+        self.failures: int = 0
         #: The retries of the running scenario (the policy's ``on_retry`` appends here).
         self.retries: list[RetryDetails] = []
         # Short backoff so the demo stays quick; server hints (the 1 s rate window) still rule.
-        self.policy = RetryPolicy(
+        self.policy: RetryPolicy = RetryPolicy(
             attempts=4, base=0.1, cap=0.5, budget=None, on_retry=self.retries.append
         )
 
@@ -107,12 +108,14 @@ class Demo:
     # -- scenarios shared by both transports ------------------------------------------------
 
     def common(self, client: Client, suffix: str) -> None:
+        """The scenarios both transports play."""
         self.run("overloaded", lambda: self.overloaded(client))
         self.run("rate limit", lambda: self.rate_limited_per_user(client))
         self.run("partial", lambda: self.partial(client, suffix))
         self.run("not found", lambda: self.not_found(client))
 
     def overloaded(self, client: Client) -> str:
+        """A 503 overload twice: retried, then created."""
         self.stub.overload(times=2)
         result = client.query(_document("create", body={"name": "first"}))
         hint = self.retries[0].error.retry_hint if self.retries else None
@@ -123,6 +126,7 @@ class Demo:
         )
 
     def rate_limited_per_user(self, client: Client) -> str:
+        """Over the per-user rate limit: each 429 waits for the next window."""
         elapsed = self._over_the_limit(client, lambda n: self.stub.configure(rate_limit=n), 2)
         return (
             f"429 {self.first_id()} (2 calls/s allowed, 3 made)\n"
@@ -130,6 +134,7 @@ class Demo:
         )
 
     def partial(self, client: Client, suffix: str) -> str:
+        """A strict mCreate with one duplicate: a MultipleErrorsError and its items."""
         self.stub.add_document(INDEX, COLLECTION, f"dup-{suffix}", {"name": "already here"})
         docs = [{"_id": f"{name}-{suffix}", "body": {"name": name}} for name in ("a", "dup", "b")]
         # strict: Kuzzle then raises MultipleErrorsError (the other documents are written)
@@ -145,6 +150,7 @@ class Demo:
         raise AssertionError("mCreate with a duplicate did not fail")
 
     def not_found(self, client: Client) -> str:
+        """A missing document, caught by its exact id."""
         try:
             client.query(_document("get", _id="missing"))
         except kuzzle_errors.error_class("services.storage.not_found") as error:
@@ -157,6 +163,7 @@ class Demo:
     # -- transport-specific scenarios ---------------------------------------------------------
 
     def http_dropped(self, client: KuzzleHTTP) -> str:
+        """An HTTP connection dying mid-request: replayed only as idempotent."""
         get = _document("get", _id=self._a_document())
         self.stub.drop("document", "get", times=1)  # HTTP: the connection dies, no answer
         try:
@@ -173,6 +180,7 @@ class Demo:
         raise AssertionError("the scripted drop did not happen")
 
     def ws_rate_limited_per_socket(self, client: KuzzleWebSocket) -> str:
+        """Over the per-socket rate limit: the refusal names no request."""
         elapsed = self._over_the_limit(client, lambda n: self.stub.configure(ws_rate_limit=n), 3)
         return (
             f"429 {self.first_id()} (3 messages/s, 4 sent) names no request,\n"
@@ -181,6 +189,7 @@ class Demo:
         )
 
     def ws_dropped(self, client: KuzzleWebSocket) -> str:
+        """A WebSocket dropped with pending queries: all fail at once, the next reconnects."""
         get = _document("get", _id=self._a_document())
         self.stub.slow("server", "info", 5.0, times=5)
         self.stub.drop("document", "get", code=1011, reason="too much backpressure", times=1)
