@@ -23,6 +23,7 @@ ORDERS = {"controller": "document", "index": "shop", "collection": "orders"}
 
 async def main() -> int:
     async with StubKuzzle() as stub, AsyncKuzzleHTTP(stub.url, timeout=5.0) as kuzzle:
+        stub.add_collection("shop", "orders")  # a real node has its collections
         await kuzzle.query({**ORDERS, "action": "create", "_id": "order-1", "body": {"total": 42}})
 
         # The same exceptions as the synchronous clients.

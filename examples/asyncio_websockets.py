@@ -20,8 +20,17 @@ NOW = {"controller": "server", "action": "now"}
 
 async def main() -> int:
     async with StubKuzzle() as stub, AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0) as kuzzle:
+        stub.add_collection("shop", "orders")  # a real node has its collections
         try:
-            await kuzzle.query({"controller": "document", "action": "get", "_id": "nope"})
+            await kuzzle.query(
+                {
+                    "controller": "document",
+                    "action": "get",
+                    "index": "shop",
+                    "collection": "orders",
+                    "_id": "nope",
+                }
+            )
         except kuzzle_errors.NotFoundError as error:
             print(f"not found: {error.id} over {error.transport}")
 

@@ -22,6 +22,7 @@ ORDERS = {"controller": "document", "index": "shop", "collection": "orders"}
 
 def main() -> int:
     with StubKuzzle() as stub, KuzzleHTTP(stub.url) as kuzzle:
+        stub.add_collection("shop", "orders")  # a real node has its collections
         kuzzle.query({**ORDERS, "action": "create", "_id": "order-1", "body": {"total": 42}})
 
         # 1. One exact error, by its own class (also error_class("services.storage.not_found")).

@@ -45,6 +45,7 @@ def show(error: kuzzle_errors.PartialError) -> None:
 
 def main() -> int:
     with StubKuzzle() as stub, KuzzleHTTP(stub.url) as kuzzle:
+        stub.add_collection("shop", "products")  # a real node has its collections
         kuzzle.query(mcreate(["apple", "pear"]))
 
         # 1. Kuzzle 2 answers 200 with {successes, errors}: strict=True raises on the client.

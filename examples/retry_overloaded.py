@@ -25,6 +25,7 @@ def main() -> int:
     # Short waits for the demo; the defaults (0.5 s base, 10 s cap, 30 s deadline) suit servers.
     policy = RetryPolicy(attempts=5, base=0.05, cap=0.2, on_retry=report)
     with StubKuzzle() as stub, KuzzleHTTP(stub.url, retry=policy) as kuzzle:
+        stub.add_collection("shop", "orders")  # a real node has its collections
         stub.overload(times=2)  # the next two requests get 503 api.process.overloaded
         # A create is not idempotent, but an overload refusal is replay-safe: it never ran.
         result = kuzzle.query(

@@ -37,6 +37,12 @@ def load_order(kuzzle: KuzzleHTTP, order_id: str) -> dict[str, Any] | None:
     return source
 
 
+@pytest.fixture(autouse=True)
+def shop(kuzzle_stub: StubKuzzle) -> None:
+    """The collection the code reads, as the real node has it (a missing one is a 412)."""
+    kuzzle_stub.add_collection("shop", "orders")
+
+
 def test_missing_order_is_none(kuzzle_stub: StubKuzzle) -> None:
     with KuzzleHTTP(kuzzle_stub.url) as kuzzle:
         assert load_order(kuzzle, "nope") is None

@@ -19,6 +19,7 @@ ORDERS = {"controller": "document", "index": "shop", "collection": "orders"}
 
 def main() -> int:
     with StubKuzzle() as stub, KuzzleWebSocket(stub.ws_url, timeout=5.0) as kuzzle:
+        stub.add_collection("shop", "orders")  # a real node has its collections
         kuzzle.query({**ORDERS, "action": "create", "_id": "order-1", "body": {"total": 42}})
         print(f"created order-1 over {stub.ws_url}")
 

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypedDict
 
-from kuzzle_errors._stub.builtins import Answer
 from kuzzle_errors._stub.payloads import (
     STUB_NODE,
     make_error,
@@ -37,7 +36,7 @@ from kuzzle_errors._stub.payloads import (
     make_response,
     proxy_html,
 )
-from kuzzle_errors._stub.state import ProxyError, RecordedRequest, StubState
+from kuzzle_errors._stub.state import Answer, Drop, ProxyError, RecordedRequest, StubState
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
@@ -63,26 +62,57 @@ _GARBAGE: Final = "}{ this is not JSON"
 
 
 class StubLimits(TypedDict, total=False):
-    """The limits of a :class:`StubKuzzle`, all optional; :meth:`StubKuzzle.configure` changes
-    them while it runs.
+    """The limits of a :class:`StubKuzzle`, all optional, Kuzzle 2.56's defaults unless
+    given; :meth:`StubKuzzle.configure` changes them while it runs. A value out of range
+    raises ValueError.
+
+    Each is one of Kuzzle's configuration settings, which ``config`` also takes under
+    Kuzzle's own names, as a ``.kuzzlerc`` would (``{"limits": {"documentsWriteCount":
+    10}}``; a name the stub does not play raises ValueError):
+
+    ========================= =================================== ==============
+    option                    Kuzzle's configuration               default
+    ========================= =================================== ==============
+    ``documents_write_count`` ``limits.documentsWriteCount``        200
+    ``documents_fetch_count`` ``limits.documentsFetchCount``        10 000
+    ``max_request_size``      ``server.maxRequestSize`` (bytes)     1 MiB ("1mb")
+    ``logins_per_second``     ``limits.loginsPerSecond``            1
+    ``concurrent_requests``   ``limits.concurrentRequests``         100
+    ``requests_buffer_size``  ``limits.requestsBufferSize``         50 000
+    ``ws_rate_limit``         ``server.protocols.websocket.rateLimit`` off
+    ``token_ttl``             ``security.authToken.expiresIn``     3600 s ("1h")
+    ========================= =================================== ==============
+
+    ``logins_per_second`` counts per connection, as Kuzzle does: a WebSocket, or one HTTP
+    request (so HTTP logins never meet it). ``concurrent_requests=None`` removes the
+    concurrency limit; ``logins_per_second`` and ``ws_rate_limit`` are off at None or 0.
+    ``token_ttl`` is in seconds (None: tokens never expire).
+
+    Per-user rate limits are the profiles' ``rateLimit``, as in Kuzzle (``admin`` 0, i.e.
+    unlimited; once ``security:createFirstAdmin`` resets rights, ``default`` 10 and
+    ``anonymous`` 200 requests a second); ``rate_limit`` gives every user one limit instead
+    (0: none), None (the default) keeps the profiles'.
+
+    ``security=True`` (default) checks tokens and rights as Kuzzle does (see
+    :class:`StubKuzzle`); ``security=False`` is the open stub: every login succeeds, tokens
+    are not checked and every user may run every action.
 
     ``version=2`` (default) answers as Kuzzle 2.x; ``version=1`` makes ``document:mCreate``
-    partial failures a 206 PartialError as Kuzzle 1.x did. ``max_request_size`` is Kuzzle's
-    ``server.maxRequestSize`` (bytes, default 1 MiB); ``concurrent_requests`` and
-    ``requests_buffer_size`` are ``limits.concurrentRequests`` (default None: no limit) and
-    ``limits.requestsBufferSize`` (default 50 000); ``rate_limit`` is the per-user
-    requests-per-second limit (profiles' ``rateLimit``), ``ws_rate_limit`` the per-socket
-    WebSocket limit (``server.protocols.websocket.rateLimit``), ``logins_per_second`` Kuzzle's
-    ``limits.loginsPerSecond``; None (the default) or 0 turns these three off.
+    partial failures a 206 PartialError as Kuzzle 1.x did.
     """
 
     version: int
     max_request_size: int
     concurrent_requests: int | None
     requests_buffer_size: int
+    documents_write_count: int
+    documents_fetch_count: int
     rate_limit: int | None
     ws_rate_limit: int | None
     logins_per_second: int | None
+    token_ttl: float | None
+    security: bool
+    config: Mapping[str, Any]
 
 
 class StubOptions(StubLimits, total=False):
@@ -94,6 +124,31 @@ class StubOptions(StubLimits, total=False):
 
     node: str
     clock: Callable[[], float]
+
+
+# The close codes an endpoint may send (RFC 6455 7.4, and the IANA registry's 1012-1014).
+_CLOSE_CODES: Final = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
+
+
+def _check_times(times: int | None) -> None:
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        raise ValueError(f"times: a whole number >= 1, or None for always; not {times!r}")
+
+
+def _check_close(code: int | None, reason: str) -> None:
+    if code is not None and (
+        isinstance(code, bool)
+        or not isinstance(code, int)
+        or not (code in _CLOSE_CODES or 3000 <= code <= 4999)
+    ):
+        raise ValueError(
+            f"code: a close code a server may send (1000-1003, 1007-1014, 3000-4999) or None "
+            f"for no close frame; not {code!r}"
+        )
+    if len(reason.encode()) > 123:
+        raise ValueError("reason: at most 123 bytes (it must fit a close frame)")
+    if code is None and reason:
+        raise ValueError("reason: only a close frame carries one (give a code)")
 
 
 def _check(options: Mapping[str, object], known: type, what: str) -> None:
@@ -206,15 +261,26 @@ def add_proxy_error(
 
 
 class StubKuzzle:
-    """A Kuzzle stand-in on loopback: Kuzzle's HTTP API and WebSocket protocol on one port.
+    """A Kuzzle stand-in on loopback: Kuzzle's HTTP API and WebSocket protocol on one port,
+    answering as a fresh Kuzzle 2.56 node with its default limits does.
 
     ``port=0`` picks a free port; the keyword options are :class:`StubOptions` (a misspelt
-    one raises TypeError).
+    one raises TypeError, a wrong value ValueError).
 
-    Built-in actions: ``server:now/info/publicApi/healthCheck``, ``auth:login/logout/checkToken``,
-    ``document:create/createOrReplace/get/exists/delete/mCreate`` on an in-memory store,
-    ``realtime:subscribe/unsubscribe``. Anything else answers 404 like Kuzzle for an unknown
-    action, unless scripted with :meth:`respond` or :meth:`fail`.
+    It performs Kuzzle's actions on an in-memory node: ``index:*``, ``collection:*``,
+    ``document:*`` (the ``m*`` ones, ``search``/``count`` over a subset of Elasticsearch's
+    query language, ``from``/``size`` and the fetch limit), ``bulk:import``/``write``,
+    ``realtime:*`` (rooms, notifications, Koncorde filters), ``auth:*`` (the ``local``
+    strategy, tokens), ``security:*`` users, profiles and roles, ``server:*`` checks;
+    docs/guides/testing.md lists them. An action Kuzzle has and the stub lacks answers a 500
+    naming it; an unknown one Kuzzle's 404. :meth:`respond` and :meth:`fail` script answers.
+
+    Security is Kuzzle's: tokens are checked (a malformed, forged, expired or revoked one is
+    401 ``security.token.invalid``) and, like a fresh node, every user (anonymous included)
+    may do everything until ``security:createFirstAdmin`` with ``reset`` applies Kuzzle's
+    standard roles: anonymous requests then get 401 ``security.rights.unauthorized``, users
+    of the ``default`` profile 403 ``security.rights.forbidden``. Rights are checked before
+    the controller is looked up. ``security=False`` keeps the open stub.
     """
 
     def __init__(
@@ -227,12 +293,19 @@ class StubKuzzle:
         self._server: StubServer | None = None
 
     def start(self) -> StubKuzzle:
-        """Start serving (in a background thread); returns self. Idempotent."""
+        """Start serving (in a background thread); returns self. Idempotent.
+
+        After a :meth:`shutdown` halted it, it restarts on the same port like a restarted
+        node: its indexes, documents, users and tokens kept, no subscription.
+        """
         if self._server is not None and self._server.running:
             return self
         from kuzzle_errors._stub.server import StubServer
 
-        server = StubServer(self._state, self.host, self._port)
+        port = self._server.port if self._server is not None else self._port
+        with self._state.lock:
+            self._state.shutting_down = False
+        server = StubServer(self._state, self.host, port)
         server.start()
         self._server = server
         return self
@@ -303,6 +376,7 @@ class StubKuzzle:
         self, controller: str, action: str, result: Any, *, times: int | None = None
     ) -> None:
         """Answer ``controller:action`` with ``result`` (``times`` times, or until replaced)."""
+        _check_times(times)
         self._state.add_script("respond", controller, action, Answer(result=result), times)
 
     def fail(
@@ -322,6 +396,7 @@ class StubKuzzle:
         ``result`` goes beside the error (as Kuzzle's 206 answers carry one). Failures
         scripted first are used first.
         """
+        _check_times(times)
         answer = Answer(make_error(error_id, *args, **fields), result)
         self._state.add_script("fail", controller, action, answer, times)
 
@@ -336,8 +411,12 @@ class StubKuzzle:
         """Delay the answers to ``controller:action`` by ``seconds`` (or uniformly in a range).
 
         A slow request holds its concurrency slot, so it fills the buffer of a stub started
-        with ``concurrent_requests``.
+        with ``concurrent_requests``. A negative delay (or an empty range) raises ValueError.
         """
+        _check_times(times)
+        low, high = seconds if isinstance(seconds, tuple) else (seconds, seconds)
+        if not 0 <= low <= high:
+            raise ValueError(f"seconds: >= 0 (a range: low <= high), not {seconds!r}")
         self._state.add_script("slow", controller, action, seconds, times)
 
     def overload(self, times: int | None = None) -> None:
@@ -345,37 +424,103 @@ class StubKuzzle:
 
         ``times=None`` refuses until :meth:`recover`; ``GET /_ready`` answers 503 meanwhile.
         """
+        if times is not None and (
+            isinstance(times, bool) or not isinstance(times, int) or times < 0
+        ):
+            raise ValueError(f"times: a whole number >= 0, or None for always; not {times!r}")
         with self._state.lock:
             self._state.overload_left = math.inf if times is None else times
 
-    def shutdown(self) -> None:
-        """Act as a node shutting down: HTTP requests get 503 ``api.process.shutting_down``,
-        WebSocket ones 503 ``network.entrypoint.shutting_down``; ``/_ready`` answers 503."""
+    def shutdown(self, *, halt: bool = True) -> None:
+        """Shut down as a Kuzzle 2.56 node does on SIGTERM.
+
+        From now on new HTTP requests get 503 ``api.process.shutting_down``, new WebSocket
+        requests 503 ``network.entrypoint.shutting_down`` and ``GET /_ready`` 503; every
+        subscription is forgotten without a frame; requests in flight still get their
+        answers. Then, with ``halt`` (default), once no request is in flight the stub halts:
+        every connection ends without a close frame and the port stops accepting, as when
+        the node's process exits (:meth:`start` restarts it on the same port). With
+        ``halt=False`` it stays in the draining state, refusing requests, until
+        :meth:`recover`.
+        """
         with self._state.lock:
             self._state.shutting_down = True
+            self._state.realtime.forget()
+        server = self._server
+        if halt and server is not None and server.running:
+            server.call(server.halt_when_idle)
 
     def recover(self) -> None:
-        """End a :meth:`shutdown` and an :meth:`overload`."""
+        """End an :meth:`overload`, and a :meth:`shutdown` that has not halted."""
         with self._state.lock:
             self._state.shutting_down = False
             self._state.overload_left = 0
 
     def configure(self, **limits: Unpack[StubLimits]) -> None:
         """Change :class:`StubLimits` while running (None turns a limit off); a misspelt name
-        raises TypeError."""
+        raises TypeError, a wrong value ValueError (and changes nothing)."""
         _check(limits, StubLimits, "StubKuzzle.configure")
-        with self._state.lock:
-            for name, value in limits.items():
-                setattr(self._state, name, value)
+        self._state.configure(limits)
 
     def reset(self) -> None:
-        """Forget every script, limit toggle and stored document (the request log stays)."""
+        """Forget every script, limit toggle, index, document, user, token and subscription:
+        a fresh node again (the request log stays)."""
         self._state.reset()
 
-    def add_document(self, index: str, collection: str, _id: str, body: Mapping[str, Any]) -> None:
-        """Store a document (``document:mCreate`` of the same id then fails as a duplicate)."""
+    def add_collection(
+        self, index: str, collection: str, mappings: Mapping[str, Any] | None = None
+    ) -> None:
+        """Create a collection (and its index), as ``collection:create`` does; existing, its
+        mappings are updated."""
         with self._state.lock:
-            self._state.documents.setdefault((index, collection), {})[_id] = dict(body)
+            config = {"mappings": dict(mappings)} if mappings is not None else {}
+            self._state.storage.create_collection(index, collection, config)
+
+    def add_document(self, index: str, collection: str, _id: str, body: Mapping[str, Any]) -> None:
+        """Store a document as given, creating its index and collection if need be (like
+        ``bulk:write``: no ``_kuzzle_info`` is added); ``document:mCreate`` of the same id
+        then fails as a duplicate."""
+        with self._state.lock:
+            storage = self._state.storage
+            if collection not in storage.indexes.get(index, {}):
+                storage.create_collection(index, collection, {})
+            storage.put(index, collection, _id, dict(body))
+
+    def add_user(
+        self,
+        kuid: str,
+        password: str,
+        *,
+        profile_ids: Iterable[str] = ("default",),
+        **content: Any,
+    ) -> None:
+        """Create a user with ``local`` credentials (username ``kuid``), as
+        ``security:createUser`` does; with the ``admin`` profile it is a first admin that
+        resets no rights (``security:createFirstAdmin`` with ``reset`` applies Kuzzle's
+        standard roles)."""
+        with self._state.lock:
+            self._state.security.create_user(
+                kuid,
+                list(profile_ids),
+                content,
+                {"local": {"username": kuid, "password": password}},
+            )
+
+    def expire_tokens(self, kuid: str | None = None) -> int:
+        """Expire every token (of ``kuid`` only, if given) now, as if their time was up:
+        connections they are linked to get Kuzzle's ``TokenExpired`` notification and lose
+        their subscriptions; the next request with one gets 401 ``security.token.invalid``.
+        Returns how many expired."""
+        server = self._running_server()
+
+        def expire() -> int:
+            with self._state.lock:
+                tokens = [t for t in self._state.security.tokens.values() if kuid in (None, t.kuid)]
+                for token in tokens:
+                    self._state.security.expire(token)
+                return len(tokens)
+
+        return server.call(expire)
 
     def proxy_error(
         self,
@@ -388,8 +533,12 @@ class StubKuzzle:
         """Answer the next ``times`` HTTP requests like a proxy with its upstream down.
 
         The answer is an HTML page (``Content-Type: text/html``) with a reason phrase and
-        ``Retry-After`` when given; WebSocket upgrades are not affected.
+        ``Retry-After`` when given; WebSocket upgrades are not affected. A status outside
+        100-599 raises ValueError.
         """
+        _check_times(times)
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"status: an HTTP status (100-599), not {status!r}")
         retry = str(retry_after) if retry_after is not None else None
         value = ProxyError(status, retry, body or proxy_html(status))
         self._state.add_script("proxy", None, None, value, times)
@@ -402,17 +551,28 @@ class StubKuzzle:
         code: int | None = None,
         reason: str = "",
         times: int | None = 1,
+        ran: bool = False,
     ) -> None:
         """When a matching request arrives, answer nothing and drop connections instead.
 
+        ``ran=False`` (default): the request never runs. ``ran=True``: it runs (its writes
+        happen, its notifications go out) and only its answer is lost, the case a client
+        cannot tell from the first one and must not blindly replay.
+
         Over WebSocket every open socket is dropped (pending requests included); over HTTP
-        the request's own connection is. ``code=None`` aborts the TCP connection without a
-        close frame; ``code=1011`` closes like Kuzzle's forced termination.
+        the request's own connection is aborted (``code`` and ``reason`` are WebSocket
+        close frame fields, unused there). ``code=None`` aborts the TCP connection without a
+        close frame; ``code=1011`` closes like Kuzzle's forced termination. A code a server
+        may not send, or a reason without a code, raises ValueError.
         """
-        self._state.add_script("drop", controller, action, (code, reason), times)
+        _check_times(times)
+        _check_close(code, reason)
+        self._state.add_script("drop", controller, action, Drop(code, reason, ran), times)
 
     def drop_connections(self, code: int | None = None, reason: str = "") -> int:
-        """Drop every open WebSocket connection now; returns how many were open."""
+        """Drop every open WebSocket connection now (``code``: as for :meth:`drop`); returns
+        how many were open."""
+        _check_close(code, reason)
         server = self._running_server()
         return server.call(lambda: server.websocket.drop_all(code, reason))
 
@@ -425,6 +585,7 @@ class StubKuzzle:
         times: int | None = 1,
     ) -> None:
         """Send a non-JSON frame (text, or binary for bytes) before a matching WebSocket answer."""
+        _check_times(times)
         self._state.add_script("garbage", controller, action, data, times)
 
     def send(self, message: Mapping[str, Any] | str | bytes) -> int:
@@ -463,7 +624,6 @@ class StubKuzzle:
             controller=controller,
             index=index,
             collection=collection,
-            node=self.node,
         )
         self.send(message)
         return message

@@ -1,5 +1,6 @@
-"""Kuzzle's funnel, shared by both transports: request checks, throttle, concurrency slots,
-rate limit, action.
+"""Kuzzle's funnel, shared by both transports (``lib/api/funnel.js``): the controller and
+action checks, the throttle (shutdown, overload, concurrency slots and their buffer), the
+rights, the rate limit, then the action.
 
 Runs on the stub's event loop; the answers themselves come from :mod:`kuzzle_errors._stub.state`.
 """
@@ -11,25 +12,33 @@ import collections
 from collections.abc import Mapping
 from typing import Any
 
-from kuzzle_errors._stub.payloads import make_error, str_or_none
-from kuzzle_errors._stub.state import Effects, StubState
+from kuzzle_errors._stub.payloads import make_error
+from kuzzle_errors._stub.request import Call, KuzzleFailure
+from kuzzle_errors._stub.state import Answer, Effects, StubState
+
+_REQUEST_KEYS = ("jwt", "volatile", "body", "controller", "action")
 
 
 def invalid_request(parsed: object) -> dict[str, Any] | None:
-    """The error for a payload Kuzzle's ``Request`` constructor refuses, else None.
+    """The error Kuzzle's ``Request`` constructor throws for a payload, else None.
 
-    The error has no id, as Kuzzle sends it.
+    The error has no id, as Kuzzle sends it (``lib/util/assertType.js``).
     """
     if not isinstance(parsed, dict):
-        return {"message": "Request payload must be an object", "status": 400}
-    for key in ("controller", "action", "index", "collection", "_id", "jwt", "requestId"):
+        return {"message": "Input request data must be a non-null object", "status": 500}
+    for key in ("jwt", "volatile", "body", "controller", "action"):
         value = parsed.get(key)
-        if value is not None and not isinstance(value, str):
+        if value is None:
+            continue
+        if key == "body" and not isinstance(value, (dict, list)):
+            return {"message": 'Attribute body must be of type "object" or "array"', "status": 400}
+        if key == "volatile" and not isinstance(value, dict):
+            return {"message": 'Attribute volatile must be of type "object"', "status": 400}
+        if key in ("jwt", "controller", "action") and not isinstance(value, str):
             return {"message": f'Attribute {key} must be of type "string"', "status": 400}
-    for key in ("volatile", "body"):
-        value = parsed.get(key)
-        if value is not None and not isinstance(value, dict):
-            return {"message": f'Attribute {key} must be of type "object"', "status": 400}
+    request_id = parsed.get("requestId")
+    if request_id not in (None, "", 0, False) and not isinstance(request_id, str):
+        return {"message": 'Attribute requestId must be of type "string"', "status": 400}
     return None
 
 
@@ -38,41 +47,67 @@ class Funnel:
 
     def __init__(self, state: StubState) -> None:
         self.state = state
-        self._running = 0
+        self.running = 0  # requests holding a slot (Kuzzle's remainingRequests with waiting)
         # Requests waiting for a concurrency slot: while there are some, /_ready says 503.
         self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.idle = asyncio.Event()  # set while no request is in the funnel
+        self.idle.set()
+        self._inside = 0
 
-    async def execute(
-        self, payload: Mapping[str, Any], transport: str, request_id: str, conn: int
-    ) -> tuple[dict[str, Any] | None, Effects]:
-        """The envelope for ``payload`` (None when a scripted drop means no answer) and the
+    async def execute(self, call: Call) -> tuple[dict[str, Any] | None, Effects]:
+        """The envelope for ``call`` (None when a scripted drop means no answer) and the
         scripted effects around it (none for a refused request)."""
+        self._inside += 1
+        self.idle.clear()
+        try:
+            return await self._execute(call)
+        finally:
+            self._inside -= 1
+            if self._inside == 0:
+                self.idle.set()
+
+    async def _execute(self, call: Call) -> tuple[dict[str, Any] | None, Effects]:
         state = self.state
-        error = state.throttle_error(transport)
+        payload = call.payload
+        for key in ("controller", "action"):
+            if not payload.get(key):
+                return self._refused(call, make_error("api.assert.missing_argument", key))
+        error = state.throttle_error(call.protocol)
         if error is None and not await self._acquire():
             error = make_error("api.process.overloaded")
         if error is not None:
-            return state.envelope(payload, request_id, error=error), Effects()
+            return self._refused(call, error)
         try:
-            controller = str_or_none(payload.get("controller"))
-            action = str_or_none(payload.get("action"))
-            error = state.rate_error(controller, action, str_or_none(payload.get("jwt")), conn)
+            try:
+                state.check_rights(call)
+            except KuzzleFailure as refused:
+                return self._refused(call, refused.error)
+            error = state.rate_error(call)
             if error is not None:
-                return state.envelope(payload, request_id, error=error), Effects()
-            effects = state.effects(controller, action)
+                return self._refused(call, error)
+            effects = state.effects(call.controller, call.action)
             if effects.delay > 0:
                 await asyncio.sleep(effects.delay)
-            if effects.drop is not None:
+            if effects.drop is not None and not effects.drop.ran:
                 return None, effects
-            return state.answer(payload, request_id, controller, action), effects
+            # The storage's round trip: a request holds its slot across it, as in Kuzzle, so
+            # a burst meets the concurrency limit and its buffer.
+            await asyncio.sleep(0)
+            answer = state.run(call)
+            if effects.drop is not None:
+                return None, effects  # it ran (its writes and notifications happened)
+            return state.envelope(payload, call.request_id, answer), effects
         finally:
             self._release()
+
+    def _refused(self, call: Call, error: Mapping[str, Any]) -> tuple[dict[str, Any], Effects]:
+        return self.state.envelope(call.payload, call.request_id, Answer(error)), Effects()
 
     async def _acquire(self) -> bool:
         """A concurrency slot (Kuzzle's ``limits.concurrentRequests``); False when refused."""
         limit = self.state.concurrent_requests
-        if limit is None or self._running < limit:
-            self._running += 1
+        if limit is None or self.running < limit:
+            self.running += 1
             return True
         if len(self.waiting) >= self.state.requests_buffer_size:
             return False
@@ -89,4 +124,4 @@ class Funnel:
             if not waiter.done():  # a cancelled one (the stub is stopping) gets nothing
                 waiter.set_result(None)
                 return
-        self._running -= 1
+        self.running -= 1

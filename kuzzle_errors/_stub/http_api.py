@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import urllib.parse
 import uuid
-from collections.abc import Mapping
 from typing import Any, Final
 
 from kuzzle_errors._stub.funnel import Funnel, invalid_request
@@ -22,6 +21,7 @@ from kuzzle_errors._stub.payloads import (
     reason_phrase,
     str_or_none,
 )
+from kuzzle_errors._stub.request import Call
 from kuzzle_errors._stub.routes import VERBS, route
 from kuzzle_errors._stub.state import ProxyError, RecordedRequest, StubState
 
@@ -152,7 +152,10 @@ class HttpApi:
             return plain(result={})
         if head.method not in VERBS:
             return plain(error=make_error("network.http.unsupported_verb", head.method))
-        payload = _payload(head, content, jwt)
+        try:
+            payload = _payload(head, content, jwt)
+        except _Refused as refused:
+            return plain(error=refused.error)
         if payload is None:
             return plain(error=make_error("network.http.url_not_found", head.path))
         record.payload = payload
@@ -169,10 +172,18 @@ class HttpApi:
         invalid = invalid_request(payload)
         if invalid is not None:
             return plain(error=invalid)
-        envelope, _effects = await self.funnel.execute(
-            payload, "http", request_id, record.connection
-        )
+        # Kuzzle builds one connection per HTTP request: a Call's fresh connection id.
+        call = Call(payload, "http", request_id, verb=head.method)
+        envelope, _effects = await self.funnel.execute(call)
         return envelope
+
+
+class _Refused(Exception):
+    """What Kuzzle's router refuses while building the request: an envelope with no context."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message"))
+        self.error = error
 
 
 def _early_error(head: HttpHead, limit: int) -> dict[str, Any] | None:
@@ -210,9 +221,22 @@ def _decode_body(head: HttpHead, body: bytes) -> object:
 
 
 def _payload(head: HttpHead, content: object, jwt: str | None) -> dict[str, Any] | None:
-    """The Kuzzle request an HTTP request stands for; None for an unknown URL."""
+    """The Kuzzle request an HTTP request stands for; None for an unknown URL; _Refused for
+    what Kuzzle's ``Request`` constructor throws while routing."""
+    if content is not None and not isinstance(content, (dict, list)):
+        raise _Refused(
+            {"message": 'Attribute body must be of type "object" or "array"', "status": 400}
+        )
     if head.method == "POST" and head.path.rstrip("/") == "/_query":
-        payload = dict(content) if isinstance(content, Mapping) else {}
+        if content is None and jwt is not None:
+            # Kuzzle reads the body's jwt before checking the body is an object.
+            message = "Cannot read properties of null (reading 'jwt')"
+            raise _Refused(make_error("network.http.unexpected_error", message))
+        if not isinstance(content, dict):
+            raise _Refused(
+                {"message": "Input request data must be a non-null object", "status": 500}
+            )
+        payload = dict(content)
     else:
         routed = route(head.method, head.path)
         if routed is None:
@@ -222,8 +246,11 @@ def _payload(head: HttpHead, content: object, jwt: str | None) -> dict[str, Any]
         payload.pop("pretty", None)
         if content is not None:
             payload["body"] = content
+        if jwt is not None:
+            payload["jwt"] = jwt  # the Authorization header wins over a jwt argument
+        return payload
     if jwt is not None:
-        payload.setdefault("jwt", jwt)
+        payload.setdefault("jwt", jwt)  # the body's jwt wins over the header
     return payload
 
 

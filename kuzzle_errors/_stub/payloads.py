@@ -7,6 +7,8 @@ Key order follows Kuzzle's ``toJSON`` so that byte-level comparisons with real c
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -23,6 +25,11 @@ _PLUGIN_SUFFIX: Final = (
     "\nThis is probably not a Kuzzle error, but a problem with a plugin implementation."
 )
 _JSON_SCALARS: Final = (str, int, float, bool, type(None), list, dict)
+_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_SAFE_INTEGER: Final = 2**53 - 1
+
+#: How deeply the stub decodes JSON; deeper requests are answered as undecodable.
+MAX_DEPTH: Final = 200
 
 
 def str_or_none(value: object) -> str | None:
@@ -31,22 +38,79 @@ def str_or_none(value: object) -> str | None:
 
 
 def encode_json(data: object, pretty: bool = False) -> bytes:
-    """JSON as Kuzzle's ``JSON.stringify`` writes it (compact, UTF-8)."""
-    if pretty:
-        return json.dumps(data, ensure_ascii=False, indent=2).encode()
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    """JSON as Kuzzle's ``JSON.stringify`` writes it (compact, UTF-8).
+
+    Like JavaScript: a non-finite number is ``null``, a lone surrogate (JSON can carry one,
+    UTF-8 cannot) is written as its ``\\u`` escape, so any value decoded can be answered.
+    """
+    text = json.dumps(
+        _finite(data),
+        ensure_ascii=False,
+        indent=2 if pretty else None,
+        separators=None if pretty else (",", ":"),
+    )
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode()
+
+
+def _finite(data: object) -> object:
+    # JSON.stringify writes NaN and the infinities as null; json.dumps would write "Infinity".
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(value) for value in data]
+    return data
+
+
+def _js_number(text: str) -> int | float:
+    # JavaScript numbers are doubles: a long integer loses its last digits, as in Kuzzle.
+    value = int(text)
+    if abs(value) <= _SAFE_INTEGER:
+        return value
+    as_float = float(text)
+    return int(as_float) if abs(as_float) < 1e21 else as_float
+
+
+def _no_constant(name: str) -> object:
+    # JSON.parse refuses NaN and Infinity; Python's decoder would take them.
+    raise ValueError(f"Unexpected token {name[0]} in JSON")
 
 
 def decode_json(data: bytes) -> object:
-    """Decode JSON bytes; raises ValueError for anything :func:`json.loads` cannot take.
+    """Decode JSON bytes as Kuzzle's ``JSON.parse`` does; ValueError for what it refuses.
 
-    Nesting deeper than the interpreter's recursion limit is a ValueError too (Python's
-    decoder raises RecursionError), so one handler covers every undecodable body.
+    Invalid UTF-8 becomes U+FFFD (as Node's ``Buffer.toString``), long integers become doubles,
+    ``NaN``/``Infinity`` are refused. Nesting deeper than :data:`MAX_DEPTH` levels is refused
+    too: Python's decoder recurses where V8's does not, and the stub must answer every
+    request it decodes.
     """
     try:
-        return json.loads(data.decode("utf-8", "replace"))
+        value = json.loads(
+            data.decode("utf-8", "replace"), parse_int=_js_number, parse_constant=_no_constant
+        )
     except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
+        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    if _depth(value) > MAX_DEPTH:
+        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _depth(value: object) -> int:
+    """How deeply ``value`` nests (0 for a scalar), without recursing."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_DEPTH:
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def decode_json_or_none(data: bytes) -> object:
@@ -180,13 +244,15 @@ def make_notification(
     request_id: str | None = None,
     scope: str = "in",
     volatile: Mapping[str, Any] | None = None,
-    node: str = STUB_NODE,
+    node: str | None = None,
     protocol: str = "websocket",
 ) -> dict[str, Any]:
-    """A realtime document notification, as Kuzzle sends it on a subscription channel.
+    """A realtime document notification, as Kuzzle 2.56 sends it on a subscription channel.
 
     ``room`` is the channel id; ``request_id`` is the id of the request that triggered the
-    notification (it may be one of the receiving client's own request ids).
+    notification (it may be one of the receiving client's own request ids); ``volatile`` is
+    that request's volatile data (null without). Kuzzle 2.56 sends no ``node``: one is added
+    only when given.
     """
     event = "delete" if "elete" in action else ("publish" if action == "publish" else "write")
     out: dict[str, Any] = {
@@ -195,11 +261,14 @@ def make_notification(
         "action": action,
         "scope": scope,
         "result": result if result is not None else {"_id": "stub-doc", "_source": {}},
-        "node": node,
+    }
+    if node is not None:
+        out["node"] = node
+    out |= {
         "event": event,
         "requestId": request_id if request_id is not None else str(uuid.uuid4()),
         "timestamp": int(time.time() * 1000),
-        "volatile": dict(volatile) if volatile is not None else {},
+        "volatile": dict(volatile) if volatile is not None else None,
     }
     if index is not None:
         out["index"] = index

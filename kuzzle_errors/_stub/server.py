@@ -86,9 +86,10 @@ class StubServer:
         self._connecting = TaskSet(_report_failure)
         self._open: set[asyncio.Transport] = set()
         self._ids = itertools.count(1)
-        funnel = Funnel(state)
-        self.http: HttpApi = HttpApi(state, funnel)
-        self.websocket: WebSocketApi = WebSocketApi(state, funnel, self._tasks)
+        self._graceful = False  # a halt: connections end with their answers flushed
+        self.funnel = Funnel(state)
+        self.http: HttpApi = HttpApi(state, self.funnel)
+        self.websocket: WebSocketApi = WebSocketApi(state, self.funnel, self._tasks)
 
     def start(self) -> None:
         listener = _listen(self.host, self.port)  # a busy port fails here, in the caller
@@ -129,15 +130,38 @@ class StubServer:
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
+    def halt_when_idle(self) -> None:
+        """Like a Kuzzle node shutting down: once no request is in flight, end every
+        connection without a close frame and stop serving (called on the loop)."""
+        self._tasks.spawn(self._halt(), "shutdown")
+
+    async def _halt(self) -> None:
+        while not self.funnel.idle.is_set() or self.funnel.waiting:
+            await self.funnel.idle.wait()
+            await asyncio.sleep(0)  # the answers just computed are written in this turn
+        self._graceful = True
+        self._stopping.set()
+
+    async def _expire_tokens(self) -> None:
+        # Kuzzle's tokenManager timer: TokenExpired to the connections of an expired token.
+        while True:
+            with self.state.lock:
+                delay = self.state.security.expire_due()
+            await asyncio.sleep(min(delay, 0.05) if delay is not None else 0.05)
+
     async def _main(self, listener: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         loop.add_reader(listener.fileno(), self._accept, listener)
+        self._tasks.spawn(self._expire_tokens(), "token expiry")
         try:
             await self._stopping.wait()
         finally:
             loop.remove_reader(listener.fileno())
             listener.close()
-            self.websocket.drop_all(None, "")
+            if self._graceful:
+                self.websocket.end_all()
+            else:
+                self.websocket.drop_all(None, "")
             await self._tasks.cancel(wait=2.0)
             await self._close_connections(grace=2.0)
             await self._tasks.cancel(wait=2.0)  # handlers that began after the first cancel

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from kuzzle_errors._stub.funnel import Funnel, invalid_request
 from kuzzle_errors._stub.payloads import (
@@ -19,9 +19,11 @@ from kuzzle_errors._stub.payloads import (
     encode_json,
     make_error,
     make_notification,
-    make_response,
     str_or_none,
 )
+from kuzzle_errors._stub.realtime import SERVER_CHANNEL
+from kuzzle_errors._stub.request import Call
+from kuzzle_errors._stub.security import Token
 from kuzzle_errors._stub.state import RecordedRequest, StubState
 
 if TYPE_CHECKING:
@@ -31,11 +33,26 @@ if TYPE_CHECKING:
     from kuzzle_errors._stub.http_wire import HttpWire
 
 
+#: Kuzzle's notification to a connection whose token expired (``lib/core/realtime/notifier.js``).
+TOKEN_EXPIRED: Final = {
+    "status": 200,
+    "info": "This is an automated server notification",
+    "message": "Authentication Token Expired",
+    "type": "TokenExpired",
+    "room": SERVER_CHANNEL,
+}
+
+
 class WsConn:
-    """One open WebSocket: its sans-I/O protocol and the writer that carries its bytes."""
+    """One open WebSocket: its sans-I/O protocol and the writer that carries its bytes.
+
+    ``id`` numbers the TCP connection (the request log's), ``kuzzle_id`` is Kuzzle's
+    connection id (a UUID, as in ``core.realtime.not_subscribed`` messages).
+    """
 
     def __init__(self, ident: int, protocol: ServerProtocol, writer: asyncio.StreamWriter):
         self.id = ident
+        self.kuzzle_id = str(uuid.uuid4())
         self.protocol = protocol
         self.writer = writer
         self.closed: bool = False
@@ -78,6 +95,13 @@ class WsConn:
             self.writer.close()
         self.closed = True
 
+    def end(self) -> None:
+        """End the TCP connection without a close frame, what is written flushed first (a
+        node's process exiting)."""
+        if not self.closed:
+            self.writer.close()
+            self.closed = True
+
 
 class WebSocketApi:
     """Every open WebSocket of one stub, and the answers to their messages."""
@@ -87,6 +111,26 @@ class WebSocketApi:
         self.funnel = funnel
         self._tasks = tasks  # the message handlers, cancelled when the stub stops
         self.sockets: set[WsConn] = set()
+        self._by_kuzzle_id: dict[str, WsConn] = {}
+        state.realtime.send = self.send_to
+        state.security.on_expiry = self.token_expired
+
+    def send_to(self, connection: str, frame: dict[str, Any]) -> None:
+        """Send one frame to the WebSocket with Kuzzle connection id ``connection``."""
+        ws = self._by_kuzzle_id.get(connection)
+        if ws is not None:
+            ws.send_json(frame)
+
+    def token_expired(self, token: Token) -> None:
+        """Kuzzle's ``notifyTokenExpired``: tell each linked connection, then forget its
+        subscriptions (the socket stays open)."""
+        for connection in list(token.connections):
+            self.send_to(connection, dict(TOKEN_EXPIRED))
+            self.state.realtime.remove_connection(connection)
+
+    def end_all(self) -> None:
+        for ws in list(self.sockets):
+            ws.end()
 
     def drop_all(self, code: int | None, reason: str) -> int:
         sockets = list(self.sockets)
@@ -121,6 +165,7 @@ class WebSocketApi:
         if not ws.flush() or not ws.open:
             return
         self.sockets.add(ws)
+        self._by_kuzzle_id[ws.kuzzle_id] = ws
         fragments: list[bytes] = []  # the frames of a fragmented message
         try:
             while not ws.closed:
@@ -151,10 +196,14 @@ class WebSocketApi:
         finally:
             ws.closed = True
             self.sockets.discard(ws)
+            self._by_kuzzle_id.pop(ws.kuzzle_id, None)
+            with self.state.lock:  # Kuzzle's connection:remove: its rooms, its token link
+                self.state.realtime.remove_connection(ws.kuzzle_id)
+                self.state.security.unlink(ws.kuzzle_id)
 
     async def _on_message(self, ws: WsConn, data: bytes) -> None:
         if not data:
-            return
+            return  # Kuzzle ignores an empty message
         state = self.state
         if not state.socket_allowed(ws.id):
             # Refused before parsing: a random request id and no room, as Kuzzle does.
@@ -167,7 +216,7 @@ class WebSocketApi:
         except ValueError as exc:
             self._refuse(ws, None, make_error("network.websocket.unexpected_error", str(exc)))
             return
-        if isinstance(parsed, dict) and parsed == {"p": 1} and type(parsed["p"]) is int:
+        if isinstance(parsed, dict) and list(parsed) == ["p"] and _is_one(parsed["p"]):
             ws.send('{"p":2}')
             return
         payload = parsed if isinstance(parsed, dict) else {}
@@ -175,15 +224,17 @@ class WebSocketApi:
         invalid = invalid_request(parsed)
         if invalid is not None:
             # The client's requestId is echoed (Kuzzle >= 2.17.1) but there is still no room.
-            self._refuse(ws, payload, invalid, str_or_none(raw_id))
+            self._refuse(ws, payload, invalid, raw_id or None)
             return
         record = state.record(_recorded(ws.id, payload))
         request_id = raw_id if isinstance(raw_id, str) and raw_id else str(uuid.uuid4())
         record.request_id = request_id
 
-        envelope, effects = await self.funnel.execute(payload, "websocket", request_id, ws.id)
+        call = Call(payload, "websocket", request_id, ws.kuzzle_id)
+        envelope, effects = await self.funnel.execute(call)
         if envelope is None:
-            self.drop_all(*(effects.drop or (None, "")))
+            drop = effects.drop
+            self.drop_all(drop.code if drop else None, drop.reason if drop else "")
             return
         if effects.interleave_room is not None:
             ws.send_json(
@@ -192,7 +243,6 @@ class WebSocketApi:
                     request_id=request_id,
                     index=str_or_none(payload.get("index")) or "index",
                     collection=str_or_none(payload.get("collection")) or "collection",
-                    node=state.node,
                 )
             )
         if effects.garbage is not None:
@@ -206,12 +256,17 @@ class WebSocketApi:
         ws: WsConn,
         payload: dict[str, Any] | None,
         error: dict[str, Any],
-        request_id: str | None = None,
+        request_id: object = None,
     ) -> None:
         """Record and answer a message refused before the funnel: no room, no context."""
         record = self.state.record(_recorded(ws.id, payload))
         record.status = error["status"]
-        ws.send_json(make_response(error=error, request_id=request_id, node=self.state.node))
+        ws.send_json(self.state.envelope({}, request_id, error=error))
+
+
+def _is_one(value: object) -> bool:
+    # Kuzzle's ping test is JavaScript's `p === 1`: 1.0 is 1, true is not.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 1
 
 
 def _recorded(conn: int, payload: dict[str, Any] | None) -> RecordedRequest:

@@ -258,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = sys.stdout
     started = time.monotonic()
     with StubKuzzle() as stub:
+        stub.add_collection(INDEX, COLLECTION)  # as on a real node, writes need a collection
         demo = Demo(stub, out)
         out.write(f"kuzzle-errors demo: a Kuzzle stub on {stub.url} (HTTP and WebSocket)\n")
         if args.transport in ("both", "http"):

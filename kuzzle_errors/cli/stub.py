@@ -78,6 +78,8 @@ _LIMITS = (
         "{} message(s)/s per WebSocket, then 429 network.websocket.ratelimit_exceeded",
     ),
     ("logins_per_second", 0, "{} login(s)/s per connection, then 429 too_many_logins_requests"),
+    ("documents_write_count", 0, "m* writes of over {} documents get 413 write_limit_exceeded"),
+    ("documents_fetch_count", 0, "reads of over {} documents get 413 get_limit_exceeded"),
     ("concurrent_requests", 1, "{} requests at once, the next ones wait for a slot"),
     ("requests_buffer_size", 0, "{} requests may wait, then 503 api.process.overloaded"),
     ("max_request_size", 1, "requests over {} bytes get 413 network.http.request_too_large"),
@@ -101,10 +103,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="answer as Kuzzle 2.x (default) or 1.x (partial mCreate failures are a 206)",
     )
     kuzzle.add_argument("--node", help="the node id sent in answers and X-Kuzzle-Node")
+    kuzzle.add_argument(
+        "--open",
+        action="store_true",
+        help="no security: every login succeeds, tokens are not checked, no rights (by "
+        "default tokens and rights are checked as Kuzzle does)",
+    )
     limits = parser.add_argument_group(
         "limits (Kuzzle's configuration; a rate limit of 0 is off)",
-        "By default: no rate or concurrency limit, 50000 requests may wait for a slot "
-        "(limits.requestsBufferSize), requests up to 1048576 bytes (server.maxRequestSize).",
+        "By default Kuzzle 2.56's: 100 concurrent requests (limits.concurrentRequests), 50000 "
+        "waiting (requestsBufferSize), 1 login/s per connection (loginsPerSecond), 200 "
+        "documents written and 10000 read per request (documentsWriteCount, "
+        "documentsFetchCount), requests up to 1048576 bytes (server.maxRequestSize), the "
+        "per-user limits of the profiles' rateLimit.",
     )
     for name, low, text in _LIMITS:
         metavar = "BYTES" if name == "max_request_size" else "N"
@@ -125,7 +136,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scripts.add_argument(
         "--shutdown",
         action="store_true",
-        help="act as a node shutting down: every request gets a 503",
+        help="act as a node draining requests before it shuts down: every request gets a 503",
     )
     scripts.add_argument(
         "--slow",
@@ -150,6 +161,8 @@ def stub_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"version": args.version}
     if args.node:
         options["node"] = args.node
+    if args.open:
+        options["security"] = False
     for name, _low, _text in _LIMITS:
         value = getattr(args, name)
         if value is not None:
@@ -175,8 +188,10 @@ def setup(args: argparse.Namespace) -> Callable[[StubKuzzle], list[str]]:
             stub.overload(times)
             count = "every API request" if times is None else f"the first {times} API request(s)"
             notes.append(f"{count}: 503 api.process.overloaded")
+        if args.open:
+            notes.append("open: no token or rights checked, every login succeeds")
         if args.shutdown:
-            stub.shutdown()
+            stub.shutdown(halt=False)  # a node that halted would serve nothing
             notes.append("shutting down: every request gets a 503 (shutting_down)")
         for controller, action, seconds in args.slow:
             stub.slow(controller, action, seconds)

@@ -351,8 +351,8 @@ class _ScriptedStub:
     def overload(self, times: int | None = None) -> None:
         self.calls.append(("overload", times))
 
-    def shutdown(self) -> None:
-        self.calls.append(("shutdown",))
+    def shutdown(self, *, halt: bool = True) -> None:
+        self.calls.append(("shutdown", halt))
 
     def slow(self, controller: str | None, action: str | None, seconds: float) -> None:
         self.calls.append(("slow", controller, action, seconds))
@@ -410,7 +410,7 @@ def test_stub_scripts_overload_shutdown_slow_and_fail(monkeypatch: pytest.Monkey
     )
     assert calls == [
         ("overload", None),
-        ("shutdown",),
+        ("shutdown", False),  # a node draining its requests: it keeps answering 503
         ("slow", None, "now", 0.5),
         ("fail", "document", None, "services.storage.not_found"),
     ]

@@ -144,6 +144,7 @@ async def test_hook_reads_only_the_start_of_a_huge_error_body() -> None:
 
 async def test_result_login_and_jwt(stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP) -> None:
     assert (await kuzzle.query(NOW))["now"] > 0
+    stub.add_user("admin", "secret")  # as in Kuzzle, a login needs a user
     token = await kuzzle.login({"username": "admin", "password": "secret"})
     assert token and kuzzle.jwt == token
     await kuzzle.query(NOW)
@@ -163,8 +164,10 @@ async def test_a_pre_routing_error_names_the_action_we_sent(stub: StubKuzzle) ->
 
 async def test_overload_is_retried_through_acall(stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP) -> None:
     stub.overload(times=2)
+    stub.add_collection("i", "c")
     kuzzle.retry = fast_policy()
-    assert await kuzzle.query({"controller": "document", "action": "create", "body": {}})
+    create = {"controller": "document", "action": "create", "index": "i", "collection": "c"}
+    assert await kuzzle.query({**create, "body": {}})
     assert stub.count("document", "create") == 3
 
 
@@ -298,11 +301,10 @@ async def test_many_concurrent_queries_share_one_client(
     stub: StubKuzzle, kuzzle: AsyncKuzzleHTTP
 ) -> None:
     stub.slow("document", "create", (0.0, 0.03))
+    stub.add_collection("i", "c")
+    create = {"controller": "document", "action": "create", "index": "i", "collection": "c"}
     results = await asyncio.gather(
-        *(
-            kuzzle.query({"controller": "document", "action": "create", "_id": f"d{i}", "body": {}})
-            for i in range(50)
-        )
+        *(kuzzle.query({**create, "_id": f"d{i}", "body": {}}) for i in range(50))
     )
     assert [r["_id"] for r in results] == [f"d{i}" for i in range(50)]
 

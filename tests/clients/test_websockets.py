@@ -28,12 +28,26 @@ async def kuzzle(stub: StubKuzzle) -> AsyncIterator[AsyncKuzzleWebSocket]:
         yield client
 
 
+@pytest.fixture(autouse=True)
+def collection(stub: StubKuzzle) -> None:
+    """The collection create() writes to (Kuzzle refuses a missing one with a 412)."""
+    stub.add_collection("i", "c")
+
+
 def create(i: int) -> dict[str, Any]:
-    return {"controller": "document", "action": "create", "_id": f"d{i}", "body": {"i": i}}
+    return {
+        "controller": "document",
+        "action": "create",
+        "index": "i",
+        "collection": "c",
+        "_id": f"d{i}",
+        "body": {"i": i},
+    }
 
 
 async def test_result_login_and_jwt(stub: StubKuzzle, kuzzle: AsyncKuzzleWebSocket) -> None:
     assert (await kuzzle.query(NOW))["now"] > 0
+    stub.add_user("admin", "secret")  # as in Kuzzle, a login needs a user
     token = await kuzzle.login({"username": "admin", "password": "secret"})
     await kuzzle.query(NOW)
     assert stub.requests[-1].jwt == token
@@ -160,6 +174,7 @@ async def test_an_unattributable_refusal_never_replays_a_write() -> None:
     # Issue 14: the refused query has timed out when the slow write is still in flight; the
     # refusal could be either's, so the write must not fail replay-safe (and not run twice).
     with StubKuzzle(ws_rate_limit=1, clock=lambda: 0.0) as stub:
+        stub.add_collection("i", "c")
         stub.slow("document", "create", 0.6)
         async with AsyncKuzzleWebSocket(stub.ws_url, timeout=5.0, retry=fast_policy()) as kuzzle:
             write = asyncio.ensure_future(kuzzle.query(create(1)))

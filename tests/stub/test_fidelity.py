@@ -50,108 +50,6 @@ JWT_REF = re.compile(r"<jwt:([^>]+)>")
 PLACEHOLDER = re.compile(r"<[a-z-]+>")
 
 
-# Today's differences (issue 21), each one removed as the stub learns it.
-KNOWN_DIFFERENCES: dict[str, str] = {
-    "server:healthCheck over GET /_healthCheck": "result.services: keys [], Kuzzle ['internalCache', 'memoryStorage', 'storageEngine']",
-    "server:adminExists before any admin (GET /_adminExists)": "status 404, Kuzzle 200",
-    "WebSocket frame without action": "status 404, Kuzzle 400",
-    "auth:login without strategy": "status 200, Kuzzle 400",
-    "auth:login with an unknown strategy (POST /_login/nope)": "status 200, Kuzzle 400",
-    "auth:getCurrentUser as anonymous before any admin (GET /_me)": "status 404, Kuzzle 200",
-    "auth:checkToken with a malformed token (POST /_checkToken)": "result: keys ['expiresAt', 'valid'], Kuzzle ['state', 'valid']",
-    "security:createFirstAdmin admin with reset (POST /_createFirstAdmin/admin)": "status 404, Kuzzle 200",
-    "index:create shop (POST /shop/_create)": "status 404, Kuzzle 200",
-    "collection:create shop/orders with a mapping (PUT /shop/orders)": "status 404, Kuzzle 200",
-    "server:adminExists once an admin exists": "status 404, Kuzzle 200",
-    "security:createFirstAdmin when an admin exists": "status 404, Kuzzle 412",
-    "auth:login again on the same WebSocket within the second (loginsPerSecond 1)": "status 200, Kuzzle 429",
-    "auth:getCurrentUser as admin (GET /_me)": "status 404, Kuzzle 200",
-    "auth:getCurrentUser as admin over WebSocket": "status 404, Kuzzle 200",
-    "anonymous document:get once an admin exists (401)": "status 404, Kuzzle 401",
-    "document:get with a malformed token (401)": "status 404, Kuzzle 401",
-    "server:now over WebSocket with a malformed jwt": "status 200, Kuzzle 401",
-    "document:get with an expired token (401)": "status 404, Kuzzle 401",
-    "auth:checkToken with an expired token": "result: keys ['expiresAt', 'valid'], Kuzzle ['state', 'valid']",
-    "server:now over WebSocket with an expired token": "status 200, Kuzzle 401",
-    "index:create an index that exists (POST /shop/_create)": "status 404, Kuzzle 412",
-    "index:exists on an existing index (GET /shop/_exists)": "status 404, Kuzzle 200",
-    "index:exists on a missing index": "status 404, Kuzzle 200",
-    "index:exists over WebSocket": "status 404, Kuzzle 200",
-    "index:list (GET /_list)": "status 404, Kuzzle 200",
-    "index:create scratch": "status 404, Kuzzle 200",
-    "index:delete scratch (DELETE /scratch)": "status 404, Kuzzle 200",
-    "index:exists after index:delete": "status 404, Kuzzle 200",
-    "index:delete a missing index": "status 404, Kuzzle 412",
-    "collection:exists on an existing collection": "status 404, Kuzzle 200",
-    "collection:list (GET /shop/_list)": "status 404, Kuzzle 200",
-    "collection:getMapping (GET /shop/orders/_mapping)": "status 404, Kuzzle 200",
-    "collection:getMapping on a missing collection": "status 404, Kuzzle 412",
-    "collection:create in a missing index (creates it)": "status 404, Kuzzle 200",
-    "collection:exists over WebSocket": "status 404, Kuzzle 200",
-    "collection:create shop/scratch": "status 404, Kuzzle 200",
-    "document:create in shop/scratch": "result._source: keys ['n'], Kuzzle ['_kuzzle_info', 'n']",
-    "collection:truncate shop/scratch (DELETE /shop/scratch/_truncate)": "status 404, Kuzzle 200",
-    "document:count in shop/scratch after truncate": "status 404, Kuzzle 200",
-    "document:create d1 (POST /shop/orders/d1/_create)": "result._source: keys ['status', 'total'], Kuzzle ['_kuzzle_info', 'status', 'total']",
-    "document:get d1 (GET /shop/orders/d1)": "result._source: keys ['status', 'total'], Kuzzle ['_kuzzle_info', 'status', 'total']",
-    "document:get d1 over WebSocket": "result._source: keys ['status', 'total'], Kuzzle ['_kuzzle_info', 'status', 'total']",
-    "document:create without an id (POST /shop/orders/_create)": "result._source: keys ['status'], Kuzzle ['_kuzzle_info', 'status']",
-    "document:replace a missing document": "error id 'api.process.action_not_found', Kuzzle 'services.storage.not_found'",
-    "document:update a missing document": "error id 'api.process.action_not_found', Kuzzle 'services.storage.not_found'",
-    "document:create d2 to replace it": "result._source: keys ['status'], Kuzzle ['_kuzzle_info', 'status']",
-    "document:replace d2 (PUT /shop/orders/d2/_replace)": "status 404, Kuzzle 200",
-    "document:get d2 after replace": "result._source: keys ['status'], Kuzzle ['_kuzzle_info', 'status']",
-    "document:create d5 to delete it": "result._source: keys ['status'], Kuzzle ['_kuzzle_info', 'status']",
-    "document:create without index": "status 200, Kuzzle 400",
-    "document:create without collection": "status 200, Kuzzle 400",
-    "document:search without index": "status 404, Kuzzle 400",
-    "document:get without _id": "status 404, Kuzzle 400",
-    "document:create without body": "status 200, Kuzzle 400",
-    "document:get without _id over WebSocket": "status 404, Kuzzle 400",
-    "document:create in a missing index": "status 200, Kuzzle 412",
-    "document:create in a missing collection": "status 200, Kuzzle 412",
-    "collection:create shop/catalog": "status 404, Kuzzle 200",
-    "document:create catalog item c1": "result._source: keys ['n', 'status'], Kuzzle ['_kuzzle_info', 'n', 'status']",
-    "document:create catalog item c2": "result._source: keys ['n', 'status'], Kuzzle ['_kuzzle_info', 'n', 'status']",
-    "document:create catalog item c3": "result._source: keys ['n', 'status'], Kuzzle ['_kuzzle_info', 'n', 'status']",
-    "document:count shop/catalog (POST /shop/catalog/_count)": "status 404, Kuzzle 200",
-    "document:search with a match query (POST /shop/catalog/_search)": "status 404, Kuzzle 200",
-    "document:search with a term query over WebSocket": "status 404, Kuzzle 200",
-    "document:mCreate 201 documents (over documentsWriteCount)": "status 200, Kuzzle 413",
-    "document:mCreateOrReplace with a non-object body": "status 404, Kuzzle 200",
-    "document:mCreateOrReplace strict with a non-object body": "status 404, Kuzzle 400",
-    "document:mCreateOrReplace 201 documents (over documentsWriteCount)": "status 404, Kuzzle 413",
-    "document:mReplace 201 documents (over documentsWriteCount)": "status 404, Kuzzle 413",
-    "document:create mg1 to mGet it": "result._source: keys ['n'], Kuzzle ['_kuzzle_info', 'n']",
-    "document:mGet with a missing id (POST /shop/orders/_mGet)": "status 404, Kuzzle 200",
-    "document:mGet with ids in the query string (GET /shop/orders/_mGet)": "status 404, Kuzzle 200",
-    "document:mGet strict with a missing id": "status 404, Kuzzle 400",
-    "document:mGet 10001 ids (over documentsFetchCount)": "status 404, Kuzzle 413",
-    "document:mGet with a missing id over WebSocket": "status 404, Kuzzle 200",
-    "document:mExists 10001 ids (over documentsFetchCount)": "status 404, Kuzzle 413",
-    "document:mDelete 201 ids": "status 404, Kuzzle 200",
-    "bulk:import with a create of an existing id (POST /shop/orders/_bulk)": "status 404, Kuzzle 200",
-    "bulk:import strict with a create of an existing id": "status 404, Kuzzle 400",
-    "bulk:import without bulkData": "status 404, Kuzzle 400",
-    "realtime:publish without body": "status 404, Kuzzle 400",
-    "security:createUser reader with the default profile": "status 404, Kuzzle 200",
-    "auth:getCurrentUser as reader": "status 404, Kuzzle 200",
-    "document:create as a user with the default profile (403)": "status 200, Kuzzle 403",
-    "index:create as reader (403)": "status 404, Kuzzle 403",
-    "document:get as reader over WebSocket (403)": "status 200, Kuzzle 403",
-    "unknown controller as reader": "status 404, Kuzzle 403",
-    "security:createProfile limited with rateLimit 2": "status 404, Kuzzle 200",
-    "security:createUser lim with the limited profile": "status 404, Kuzzle 200",
-    "server:now as lim, request 3 of 3 in one second": "status 200, Kuzzle 429",
-    "security:createProfile wslimited with rateLimit 2": "status 404, Kuzzle 200",
-    "security:createUser wslim with the wslimited profile": "status 404, Kuzzle 200",
-    "document:exists as wslim over WebSocket, request 3 of 3 in one second": "status 200, Kuzzle 429",
-    "index:delete shop (DELETE /shop)": "status 404, Kuzzle 200",
-    "document:get in the deleted index": "status 200, Kuzzle 412",
-    "server:info burst of 40 concurrent POST /_query under tiny limits (503)": "no answer: TypeError: unexpected StubKuzzle option(s): config",
-}
-
-
 def frozen_clock() -> float:
     return 0.0
 
@@ -394,18 +292,7 @@ def test_every_exchange_is_replayed_once() -> None:
     assert {e["transport"] for e in EXCHANGES} == {"http", "websocket"}
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            e["name"],
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES[e["name"]])]
-            if e["name"] in KNOWN_DIFFERENCES
-            else [],
-        )
-        for e in EXCHANGES
-    ],
-)
+@pytest.mark.parametrize("name", [e["name"] for e in EXCHANGES])
 def test_the_stub_answers_like_kuzzle(replayed: dict[str, list[str]], name: str) -> None:
     assert replayed[name] == []
 

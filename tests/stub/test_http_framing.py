@@ -84,6 +84,7 @@ def test_one_session_makes_100_calls_over_one_connection(stub: StubKuzzle) -> No
 
 def test_keep_alive_survives_bodies_errors_and_rest_routes(stub: StubKuzzle) -> None:
     with requests.Session() as session:
+        session.put(f"{stub.url}/i/c", json={}, timeout=TIMEOUT)
         session.put(f"{stub.url}/i/c/d1", json={"a": 1}, timeout=TIMEOUT)
         missing = session.get(f"{stub.url}/i/c/nope", timeout=TIMEOUT)
         bad = session.post(

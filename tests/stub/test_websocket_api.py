@@ -165,7 +165,7 @@ def test_per_socket_rate_limit_refuses_without_room_and_drops_the_request() -> N
 def test_shutdown_over_websocket_is_entrypoint_shutting_down(
     stub: StubKuzzle, ws: websocket.WebSocket
 ) -> None:
-    stub.shutdown()
+    stub.shutdown(halt=False)
     send(ws, "r1", "server", "now")
     answer = recv(ws)
     assert answer["room"] == "r1"
@@ -190,10 +190,14 @@ def test_fail_user_rate_limit_and_overload_answer_with_room(
 
     clock = FakeClock()
     with StubKuzzle(rate_limit=1, clock=clock) as limited:
+        limited.add_user("u", "pw")
         conn = websocket.create_connection(limited.ws_url, timeout=TIMEOUT)
         try:
-            send(conn, "a", "server", "now", jwt="token")
-            send(conn, "b", "server", "now", jwt="token")
+            credentials = {"username": "u", "password": "pw"}
+            send(conn, "login", "auth", "login", strategy="local", body=credentials)
+            token = recv(conn)["result"]["jwt"]
+            send(conn, "a", "server", "now", jwt=token)
+            send(conn, "b", "server", "now", jwt=token)
             answers = {m["room"]: m for m in (recv(conn), recv(conn))}
         finally:
             hang_up(conn)
@@ -240,10 +244,12 @@ def test_notifications_interleaved_with_answers(stub: StubKuzzle, ws: websocket.
     assert recv(ws) == sent
 
 
-def test_subscribe_returns_a_channel(ws: websocket.WebSocket) -> None:
+def test_subscribe_returns_a_room_and_its_channel(ws: websocket.WebSocket) -> None:
     send(ws, "s1", "realtime", "subscribe", index="i", collection="c", body={})
     result = recv(ws)["result"]
-    assert result["roomId"] == result["channel"]
+    # As Kuzzle: the channel is the room id and three digits (users none, propagate, scope all).
+    assert result["channel"] == result["roomId"] + "-311"
+    assert len(result["roomId"]) == 64
 
 
 def test_scripted_drop_mid_request_drops_every_socket(stub: StubKuzzle) -> None:
@@ -330,10 +336,12 @@ def test_a_busy_port_fails_start() -> None:
 def test_logins_per_second_over_one_socket() -> None:
     clock = FakeClock()
     with StubKuzzle(logins_per_second=1, clock=clock) as stub:
+        stub.add_user("bob", "pw")
         ws = websocket.create_connection(stub.ws_url, timeout=TIMEOUT)
+        credentials = {"username": "bob", "password": "pw"}
         try:
-            send(ws, "l1", "auth", "login", body={"username": "bob"})
-            send(ws, "l2", "auth", "login", body={"username": "bob"})
+            send(ws, "l1", "auth", "login", strategy="local", body=credentials)
+            send(ws, "l2", "auth", "login", strategy="local", body=credentials)
             answers = {m["room"]: m for m in (recv(ws), recv(ws))}
         finally:
             hang_up(ws)
