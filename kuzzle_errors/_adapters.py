@@ -16,11 +16,13 @@ class RecvHook:
     through :meth:`received` as soon as it returns.
 
     Why: websocket-client reads a whole frame before handing it over, so a server announcing
-    1 GB, or dripping a frame a byte at a time, holds the reader for ever. Its only hook below
-    the frame is ``WebSocket._recv``, the private method its frame buffer reads through (its
-    public ``socket=`` option hands it a socket, but then TLS and proxies are ours to do).
-    Would be replaced by: a maximum message size and a per-message deadline in websocket-client
-    (as ``websockets`` has ``max_size``), or a public read hook.
+    1 GB, or dripping a frame a byte at a time, holds the reader for ever. Its public
+    ``fire_cont_frame`` option hands over each fragment of a message (the client uses it), but
+    not less than a whole frame; its only hook below the frame is ``WebSocket._recv``, the
+    private method its frame buffer reads through (its public ``socket=`` option hands it a
+    socket, but then TLS and proxies are ours to do). Would be replaced by: a maximum message
+    size and a per-message deadline in websocket-client (as ``websockets`` has ``max_size``),
+    or a public read hook.
     """
 
     def received(self, data: bytes) -> None:
@@ -30,6 +32,26 @@ class RecvHook:
         data: bytes = super()._recv(bufsize)  # type: ignore[misc]
         self.received(data)
         return data
+
+
+class SendDataHook:
+    """Mixed in before a ``websockets`` asyncio connection: :meth:`after_send_data` is called
+    each time it writes what its protocol has to send.
+
+    Why: ``websockets`` fails a connection itself when ``recv()`` meets a text message that is
+    not UTF-8 (close code 1007), then waits for the closing handshake to end before ``recv()``
+    raises: up to ``close_timeout`` when the server keeps the TCP connection open, while the
+    queries waiting on the connection time out. The protocol's state (public) changes when the
+    close frame is written, which ``Connection.send_data`` (undocumented) does. Would be
+    replaced by: a callback when the connection starts closing, or ``recv()`` raising at once.
+    """
+
+    def after_send_data(self) -> None:
+        """Called after every write of the protocol's outgoing data."""
+
+    def send_data(self) -> None:
+        super().send_data()  # type: ignore[misc]
+        self.after_send_data()
 
 
 def set_pool_classes(manager: Any, pools: Mapping[str, type]) -> None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import socket
 import threading
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import requests
@@ -27,9 +28,10 @@ import urllib3.exceptions
 
 from kuzzle_errors._adapters import set_pool_classes
 from kuzzle_errors._protocol import http as protocol
-from kuzzle_errors._protocol.clients import ClientBase
+from kuzzle_errors._protocol.clients import ClientBase, ForkGuard
 from kuzzle_errors._protocol.failures import safe_cause
 from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER
+from kuzzle_errors.exceptions import InvalidResponseError
 
 if TYPE_CHECKING:
     from kuzzle_errors._protocol.clients import RetryCaller
@@ -55,9 +57,13 @@ def error_from_response(resp: requests.Response, *, strict: bool = False) -> Kuz
     of the text in ``raw``). With ``strict=True`` a success whose ``result`` holds a non-empty
     ``errors`` list (v2 ``m*`` actions) is a :class:`~kuzzle_errors.PartialError`.
     """
+    return _error_of(resp, resp.content, strict)
+
+
+def _error_of(resp: requests.Response, content: bytes, strict: bool) -> KuzzleError | None:
     sent = getattr(resp, "request", None)
     request_id = None if sent is None else sent.headers.get(REQUEST_ID_HEADER)
-    return protocol.parse_http(resp.content, resp.status_code, resp.headers, strict, request_id)[0]
+    return protocol.parse_http(content, resp.status_code, resp.headers, strict, request_id)[0]
 
 
 def raise_for_kuzzle(resp: requests.Response, *, strict: bool = False) -> None:
@@ -70,15 +76,38 @@ def raise_for_kuzzle(resp: requests.Response, *, strict: bool = False) -> None:
 class _KuzzleHook(protocol.KuzzleHook):
     def __call__(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
         # Redirects are followed before the hook sees them: 3xx pass.
-        if self.parses(resp):
+        if not self.parses(resp):
+            return
+        if resp.status_code < 400:  # a 206, or strict: the caller gets the body if no error
             raise_for_kuzzle(resp, strict=self.strict)
+            return
+        # Of an error body, only the start is read (bounded after decompression: a gzip bomb
+        # under a 502 stops at the bound).
+        stream = resp.raw
+        body = protocol.BoundedBody(resp.headers.get("Content-Encoding"), protocol.HOOK_ERROR_BYTES)
+        cut = False
+        try:
+            _read(resp, body)
+            stream.release_conn()
+        except (protocol.BodyTooLarge, zlib.error, urllib3.exceptions.HTTPError, OSError):
+            cut = True  # what was read is resp.content; the connection was closed
+        content = resp.content
+        error = _error_of(resp, content, self.strict)
+        if error is None and cut:  # a success envelope under an error status, cut: trust
+            error = _error_of(resp, b"", self.strict)  # the status (an empty body is its error)
+        if error is not None:
+            if cut:
+                what = f"only the first {len(content)} bytes read"
+                error = protocol.cut_note(error, what)
+            raise error
 
 
 def install(session: requests.Session, *, strict: bool = False) -> requests.Session:
     """Make every response of ``session`` raise on a Kuzzle error; returns ``session``.
 
-    Responses with a status of 400 or more are parsed, and JSON answers with status 206
-    (with ``strict=True``, every JSON 2xx). Installing twice replaces the earlier hook.
+    Responses with a status of 400 or more are parsed (of their body, only the first MiB,
+    after decompression, is read), and JSON answers with status 206 (with ``strict=True``,
+    every JSON 2xx). Installing twice replaces the earlier hook.
     """
     uninstall(session)
     session.hooks.setdefault("response", []).append(_KuzzleHook(strict))
@@ -106,10 +135,12 @@ class KuzzleHTTP(ClientBase):
         base_url: ``http://host:7512`` (a path prefix is kept).
         session: a :class:`requests.Session` (closed by :meth:`close` only if created here).
         timeout: seconds the whole call may take (connect, send, headers and body), or a
-            ``(connect, read)`` tuple whose sum bounds it; past it, a
-            :class:`~kuzzle_errors.RequestTimeoutError` (not replay-safe). The total bound needs
-            the session's adapter: a session passed in keeps ``requests``' per-read timeouts
-            unless :class:`DeadlineAdapter` is mounted on it.
+            ``(connect, read)`` tuple whose sum bounds it: above 0, at most a week (None, inf
+            or a ``None`` part are refused with a ValueError, here and when assigned); past
+            it, a :class:`~kuzzle_errors.RequestTimeoutError` (not replay-safe once the whole
+            request was sent). The total bound needs the session's adapter: a session passed
+            in keeps ``requests``' per-read timeouts unless :class:`DeadlineAdapter` is
+            mounted on it.
         jwt: an authentication token; :meth:`login` sets one.
         retry: a :class:`kuzzle_errors.retry.RetryPolicy` each query goes through, with its
             ``idempotent`` flag (see :attr:`retry`).
@@ -119,7 +150,11 @@ class KuzzleHTTP(ClientBase):
             an :class:`~kuzzle_errors.InvalidResponseError` (not retryable).
 
     An error raised for an answer keeps the :class:`requests.Response` as ``http_response``
-    (its ``content`` is what was read).
+    (its ``content`` is what was read). An answer naming another request than the one sent
+    (``X-Kuzzle-Request-Id``, the envelope's ``requestId``) is an InvalidResponseError, and
+    its connection is not reused. Used in a process forked after it was (a module-level
+    client, gunicorn ``--preload``), the client's first call there closes the session's pooled
+    connections (this process's copies: the parent's stay open) and opens its own.
     """
 
     def __init__(
@@ -134,7 +169,7 @@ class KuzzleHTTP(ClientBase):
         max_body_bytes: int | None = None,
     ) -> None:
         self.base_url: str = base_url.rstrip("/")
-        self.timeout: protocol.Timeout = protocol.check_timeout(timeout)
+        self.timeout = timeout
         self.jwt = jwt
         self._set_retry(retry)
         self.max_error_bytes = max_error_bytes
@@ -146,9 +181,26 @@ class KuzzleHTTP(ClientBase):
             session.mount("http://", adapter)
             session.mount("https://", adapter)
         self.session: requests.Session = session
+        self._calls: set[Call] = set()  # in progress (set.add/discard: safe between threads)
+        self._fork = ForkGuard()
 
     def _where(self) -> str:
         return self.base_url
+
+    def _checked_timeout(self, value: object) -> protocol.Timeout:
+        return protocol.check_timeout(value)
+
+    @property
+    def pending(self) -> int:
+        """How many queries wait for their answer."""
+        return len(self._calls)
+
+    def _renew(self) -> None:
+        # First use in a forked child: the pooled connections are the parent's sockets.
+        # Closing them closes this process's copies only (a close, no shutdown), so the
+        # parent's connections stay as they are; the next request opens its own.
+        for adapter in self.session.adapters.values():
+            adapter.close()
 
     def query(
         self, request: Mapping[str, Any], *, idempotent: bool = False, strict: bool = False
@@ -171,8 +223,24 @@ class KuzzleHTTP(ClientBase):
             self.session.close()
 
     def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
+        self._fork.check(self._renew)
         attempt = protocol.HTTPAttempt(request, self.jwt, strict=strict)
         call = Call(protocol.total_seconds(self.timeout))
+        self._calls.add(call)
+        try:
+            answer = self._exchange(attempt, call)
+            try:
+                return attempt.result(answer.resp.content, text=lambda: answer.resp.text)
+            except InvalidResponseError:
+                answer.drop()  # not Kuzzle's answer, or another request's: not reused
+                raise
+            finally:
+                answer.release()
+        finally:
+            self._calls.discard(call)
+
+    def _exchange(self, attempt: protocol.HTTPAttempt, call: Call) -> _Answer:
+        """POST, then read the whole body (decompressed, capped) before the call's deadline."""
         try:
             with call:
                 # Kuzzle never redirects /_query: a 3xx is an answer, and following it would
@@ -185,18 +253,47 @@ class KuzzleHTTP(ClientBase):
                     stream=True,
                     allow_redirects=False,
                 )
+                call.phase = "reading"
                 attempt.answered(resp)
+                answer = _Answer(resp)
+                try:
+                    attempt.check_ours()  # a header naming another request: read no more
+                except InvalidResponseError:
+                    answer.drop()
+                    raise
                 read_body(resp, attempt.body(self.max_body_bytes, self.max_error_bytes), call)
+                return answer
         except (protocol.BodyTooLarge, zlib.error) as exc:
             raise attempt.unreadable(exc) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            if call.expired:  # the total deadline cut the call: the request was sent
-                lost = attempt.failed(exc, "deadline", self.base_url, call.seconds)
+            if call.expired:  # the total deadline cut the call
+                failure: protocol.Failure = "timeout"
+                waited = call.seconds
             else:
-                read = self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
-                lost = attempt.failed(exc, _failure(exc), self.base_url, read)
+                failure = _failure(exc)
+                waited = self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
+            # Another adapter (a mock): how far it went is not known, until an answer came.
+            phase = call.phase if call.traced or call.phase == "reading" else None
+            lost = attempt.failed(exc, failure, self.base_url, waited, phase)
             raise lost from safe_cause(exc)
-        return attempt.result(resp.content, text=lambda: resp.text)
+
+
+class _Answer:
+    """A response whose body was read, and the urllib3 stream still holding its connection."""
+
+    __slots__ = ("resp", "stream")
+
+    def __init__(self, resp: requests.Response) -> None:
+        self.resp = resp
+        self.stream = resp.raw  # read_body puts a file of what was read in resp.raw
+
+    def drop(self) -> None:
+        """Close the connection: it never goes back to the pool."""
+        self.stream.close()
+
+    def release(self) -> None:
+        """Give the connection back to the pool (a closed one is reopened there)."""
+        self.stream.release_conn()
 
 
 # Failures that happen before a byte of the request is sent, and will happen again.
@@ -230,15 +327,33 @@ _current = threading.local()
 
 
 class Call:
-    """One call's total deadline; use as a context manager around the whole call."""
+    """One call's total deadline; use as a context manager around the whole call.
 
-    __slots__ = ("_conn", "_lock", "_sock", "deadline", "done", "expired", "seconds")
+    ``phase`` says how far it went (:data:`kuzzle_errors._protocol.http.Phase`), as the
+    connections made through :class:`DeadlineAdapter` and the client record it.
+    """
+
+    __slots__ = (
+        "_conn",
+        "_lock",
+        "_sock",
+        "cut",
+        "deadline",
+        "done",
+        "expired",
+        "phase",
+        "seconds",
+        "traced",
+    )
 
     def __init__(self, seconds: float) -> None:
         self.seconds: float = seconds
         self.deadline: float = 0.0
         self.expired: bool = False
         self.done: bool = False
+        self.phase: protocol.Phase = "connecting"
+        self.traced: bool = False  # a connection of DeadlineAdapter carries it: phase known
+        self.cut: bool = False  # a send of the request failed: it did not leave whole
         self._lock = threading.Lock()
         self._conn: Any = None
         self._sock: Any = None
@@ -264,6 +379,7 @@ class Call:
             self._conn = conn
             self._sock = sock = getattr(conn, "sock", None)
             expired = self.expired
+            self.traced = True
         if expired:
             _cut(conn, sock)
 
@@ -282,6 +398,11 @@ class _Watchdog:
     """One thread expiring every call's deadline (a thread per call would cost more)."""
 
     def __init__(self) -> None:
+        self._forked()
+
+    def _forked(self) -> None:
+        """A fresh state: at start, and in a forked child (where the thread is gone, and the
+        condition's lock may have been held by another thread of the parent)."""
         self._cond = threading.Condition()
         self._calls: set[Call] = set()
         self._thread: threading.Thread | None = None
@@ -308,7 +429,7 @@ class _Watchdog:
                 due = [call for call in self._calls if call.deadline <= now]
                 if not due:  # the calls in progress are few: a scan is cheaper than a heap
                     wake = min((call.deadline for call in self._calls), default=now + 3600)
-                    self._cond.wait(wake - now)
+                    self._cond.wait(min(wake - now, 3600.0))  # timeouts are at most a week
                     continue
                 self._calls.difference_update(due)
             for call in due:
@@ -316,6 +437,8 @@ class _Watchdog:
 
 
 _WATCHDOG: Final = _Watchdog()
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_WATCHDOG._forked)
 
 
 def _cut(conn: Any, sent_on: Any) -> None:
@@ -327,7 +450,8 @@ def _cut(conn: Any, sent_on: Any) -> None:
 
 
 class _Attaching:
-    """Mixed into a urllib3 connection: sending a request attaches it to the thread's call."""
+    """Mixed into a urllib3 connection: sending a request attaches it to the thread's call,
+    which learns how far it went (sending once a byte is written, waiting once all was)."""
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         call = getattr(_current, "call", None)
@@ -335,7 +459,20 @@ class _Attaching:
             call.attach(self)
         super().request(*args, **kwargs)  # type: ignore[misc]
         if call is not None:
+            if not call.cut:  # urllib3 goes on to read an answer after a broken pipe
+                call.phase = "waiting"
             call.attach(self)  # sent: keep the socket the answer comes on
+
+    def send(self, data: Any) -> None:
+        call = getattr(_current, "call", None)
+        if call is not None:
+            call.phase = "sending"
+        try:
+            super().send(data)  # type: ignore[misc]
+        except BaseException:
+            if call is not None:
+                call.cut = True
+            raise
 
 
 class _HTTPConnection(_Attaching, urllib3.connection.HTTPConnection):
@@ -377,24 +514,32 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
 
 def read_body(resp: requests.Response, body: protocol.BoundedBody, call: Call) -> None:
     """Read the body of a streamed ``resp`` into ``body`` (decoded and capped) before
-    ``call``'s deadline; it becomes ``resp.content``.
+    ``call``'s deadline; it becomes ``resp.content``. The connection is not released (see
+    :class:`_Answer`), unless the read failed: then it is closed.
 
     Raises ``BodyTooLarge`` past the cap (``resp.content`` then holds what was kept),
     ``zlib.error`` for a broken compressed body, ``urllib3``/``OSError`` failures as they come.
     """
+    # Checked after an end of file too: past the deadline it may be the watchdog's cut, not
+    # the end of a body that ends when the connection closes.
+    _read(resp, body, lambda: time.monotonic() > call.deadline)
+
+
+def _read(
+    resp: requests.Response, body: protocol.BoundedBody, late: Callable[[], bool] | None = None
+) -> None:
+    """Feed ``resp``'s streamed body into ``body``, chunk by chunk, until its end; what was
+    kept becomes ``resp.content``. ``late()`` true after a read: a TimeoutError."""
     data = b""
     try:
         while True:
             chunk = resp.raw.read(65536, decode_content=not body.raw)
-            # Checked after an end of file too: past the deadline it may be the watchdog's
-            # cut, not the end of a body that ends when the connection closes.
-            if time.monotonic() > call.deadline:
+            if late is not None and late():
                 raise TimeoutError("the call's deadline passed while reading the body")
             if not chunk:
                 break
             body.feed(chunk)
         data = body.finish()
-        resp.raw.release_conn()
     except BaseException as exc:
         # The rest was not read: the connection cannot be reused. Closed here, as
         # Response.close() skips it once the content is consumed (and an answer that ends at

@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
 from kuzzle_errors._adapters import keep_httpx_content
 from kuzzle_errors._protocol import http as protocol
-from kuzzle_errors._protocol.clients import AsyncClientBase
+from kuzzle_errors._protocol.clients import AsyncClientBase, ForkGuard
 from kuzzle_errors._protocol.failures import safe_cause
 from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER
 
@@ -35,9 +35,6 @@ __all__ = [
     "raise_for_kuzzle",
     "uninstall",
 ]
-
-#: Largest error body the :func:`install` hook reads: the status already gives the class.
-_HOOK_ERROR_BODY: Final = 1024 * 1024
 
 
 def error_from_response(resp: httpx.Response, *, strict: bool = False) -> KuzzleError | None:
@@ -65,21 +62,44 @@ def _parse(content: bytes, resp: httpx.Response, strict: bool) -> KuzzleError | 
 
 
 class _KuzzleHook(protocol.KuzzleHook):
-    """The sync response hook: reads the body it needs (the start of a long one), then parses."""
+    """The sync response hook: reads the body it needs (the start of an error body), then
+    parses."""
 
     def __call__(self, resp: httpx.Response) -> None:
-        if self.parses(resp):
-            self._check(resp, _start(resp.iter_bytes()) if _too_long(resp) else resp.read())
+        if not self.parses(resp):
+            return
+        if resp.status_code < 400:  # a 206, or strict: the caller gets the body if no error
+            self._check(resp, resp.read(), cut=False)
+            return
+        body = self._error_body(resp)
+        try:
+            if resp.is_stream_consumed:  # built with its content (a mock transport's)
+                body.feed(resp.content)
+            else:
+                for chunk in resp.iter_raw() if body.raw else resp.iter_bytes():
+                    body.feed(chunk)
+            self._check(resp, body.finish(), cut=False)
+        except (protocol.BodyTooLarge, zlib.error, httpx.HTTPError) as exc:
+            self._check(resp, _kept(exc), cut=True)
 
-    def _check(self, resp: httpx.Response, content: bytes) -> None:
+    @staticmethod
+    def _error_body(resp: httpx.Response) -> protocol.BoundedBody:
+        # Of an error body, only the start is read, bounded after decompression (httpx
+        # inflates each network chunk whole: read raw, inflated here).
+        return protocol.BoundedBody(resp.headers.get("Content-Encoding"), protocol.HOOK_ERROR_BYTES)
+
+    def _check(self, resp: httpx.Response, content: bytes, *, cut: bool) -> None:
+        """Raise the error of ``resp`` whose body (or its start, when ``cut``) is
+        ``content``; without one, ``content`` becomes the body the caller reads."""
         error = _parse(content, resp, self.strict)
-        if _too_long(resp):
+        if cut:
             if error is None:  # the success envelope under an error status is cut: trust the
                 error = _parse(b"", resp, self.strict)  # status (an empty body is its error)
             assert error is not None
-            error = protocol.cut_note(error, f"only the first {_HOOK_ERROR_BODY} bytes read")
+            error = protocol.cut_note(error, f"only the first {len(content)} bytes read")
         if error is not None:
             raise error
+        keep_httpx_content(resp, content)
 
 
 class _AsyncKuzzleHook(_KuzzleHook):
@@ -88,35 +108,24 @@ class _AsyncKuzzleHook(_KuzzleHook):
     async def __call__(self, resp: httpx.Response) -> None:  # type: ignore[override]
         if not self.parses(resp):
             return
-        if _too_long(resp):
-            content = b""
-            async for chunk in resp.aiter_bytes():
-                content += chunk
-                if len(content) >= _HOOK_ERROR_BODY:
-                    break
-            self._check(resp, content[:_HOOK_ERROR_BODY])
-        else:
-            # Read it all, as httpx does for a response that is not streamed: the caller still
-            # gets the body if it holds no error.
-            self._check(resp, await resp.aread())
+        if resp.status_code < 400:
+            self._check(resp, await resp.aread(), cut=False)
+            return
+        body = self._error_body(resp)
+        try:
+            if resp.is_stream_consumed:  # built with its content (a mock transport's)
+                body.feed(resp.content)
+            else:
+                async for chunk in resp.aiter_raw() if body.raw else resp.aiter_bytes():
+                    body.feed(chunk)
+            self._check(resp, body.finish(), cut=False)
+        except (protocol.BodyTooLarge, zlib.error, httpx.HTTPError) as exc:
+            self._check(resp, _kept(exc), cut=True)
 
 
-def _start(chunks: Iterable[bytes]) -> bytes:
-    content = b""
-    for chunk in chunks:
-        content += chunk
-        if len(content) >= _HOOK_ERROR_BODY:
-            break
-    return content[:_HOOK_ERROR_BODY]
-
-
-def _too_long(resp: httpx.Response) -> bool:
-    """An error status announcing a body over the hook's limit: read only the start of it."""
-    try:
-        length = int(resp.headers.get("Content-Length", "0"))
-    except ValueError:
-        return False
-    return resp.status_code >= 400 and length > _HOOK_ERROR_BODY
+def _kept(exc: BaseException) -> bytes:
+    """What was kept of a body whose read ended with ``exc``."""
+    return exc.data if isinstance(exc, protocol.BodyTooLarge) else b""
 
 
 def install(
@@ -147,18 +156,26 @@ def uninstall(client: httpx.Client | httpx.AsyncClient) -> httpx.Client | httpx.
 
 
 class _Progress:
-    """An httpx ``trace`` extension recording whether the request started to leave."""
+    """An httpx ``trace`` extension recording how far the request went (httpcore's events)."""
 
-    __slots__ = ("sent", "traced")
+    __slots__ = ("phase", "traced")
 
     def __init__(self) -> None:
         self.traced = False  # custom transports do not trace: then we know nothing
-        self.sent = False
+        self.phase: protocol.Phase = "connecting"
 
     async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
         self.traced = True
-        if ".send_request_headers." in event:
-            self.sent = True
+        if event.endswith(".send_request_headers.started"):
+            self.phase = "sending"
+        elif event.endswith(".send_request_body.complete"):
+            self.phase = "waiting"
+        elif event.endswith(".receive_response_headers.complete"):
+            self.phase = "reading"
+
+    def known(self) -> protocol.Phase | None:
+        """How far the request went (None: not known, the transport does not trace)."""
+        return self.phase if self.traced else None
 
 
 class AsyncKuzzleHTTP(AsyncClientBase):
@@ -170,7 +187,12 @@ class AsyncKuzzleHTTP(AsyncClientBase):
     the tasks of one event loop. Use it as ``async with AsyncKuzzleHTTP(url) as kuzzle: ...`` or
     call :meth:`close` (or :meth:`aclose`), which closes the httpx client if it was created here.
     ``timeout`` bounds the whole attempt on any client, connect and body included; a
-    ``(connect, read)`` tuple sets httpx's connect timeout and its other ones.
+    ``(connect, read)`` tuple sets httpx's connect timeout and its other ones. An answer naming
+    another request is an InvalidResponseError (its connection is closed when its
+    ``X-Kuzzle-Request-Id`` shows it). Used in a process forked after it was, the client's
+    first call there drops the httpx client it created (its connections and their event loop
+    are the parent's) for a new one; an ``httpx.AsyncClient`` passed in cannot be renewed
+    that way: make one in the child.
     """
 
     def __init__(
@@ -185,16 +207,33 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         max_body_bytes: int | None = None,
     ) -> None:
         self.base_url: str = base_url.rstrip("/")
-        self.timeout: protocol.Timeout = protocol.check_timeout(timeout)
+        self.timeout = timeout
         self.jwt = jwt
         self._set_retry(retry)
         self.max_error_bytes = max_error_bytes
         self.max_body_bytes = max_body_bytes
         self._owns_client = client is None
         self.client: httpx.AsyncClient = client if client is not None else httpx.AsyncClient()
+        self._pending = 0
+        self._fork = ForkGuard()
 
     def _where(self) -> str:
         return self.base_url
+
+    def _checked_timeout(self, value: object) -> protocol.Timeout:
+        return protocol.check_timeout(value)
+
+    @property
+    def pending(self) -> int:
+        """How many queries wait for their answer."""
+        return self._pending
+
+    def _renew(self) -> None:
+        # First use in a forked child: the client's connections are the parent's sockets,
+        # bound to the parent's event loop. Closing them would run on that loop: the client
+        # is dropped, unclosed, for a new one.
+        if self._owns_client:
+            self.client = httpx.AsyncClient()
 
     async def query(
         self, request: Mapping[str, Any], *, idempotent: bool = False, strict: bool = False
@@ -215,17 +254,22 @@ class AsyncKuzzleHTTP(AsyncClientBase):
             await self.client.aclose()
 
     async def _query_once(self, request: dict[str, Any], *, strict: bool = False) -> Any:
+        self._fork.check(self._renew)
         attempt = protocol.HTTPAttempt(request, self.jwt, strict=strict)
         progress = _Progress()
         seconds = protocol.total_seconds(self.timeout)
+        self._pending += 1
         try:
             # One deadline for the whole exchange: httpx's timeouts bound each read only.
             resp, content = await asyncio.wait_for(self._exchange(attempt, progress), seconds)
         except (protocol.BodyTooLarge, zlib.error) as exc:
             raise attempt.unreadable(exc) from None
         except (asyncio.TimeoutError, httpx.HTTPError) as exc:
-            lost = attempt.failed(exc, _failure(exc, progress), self.base_url, seconds)
+            failure = _failure(exc)
+            lost = attempt.failed(exc, failure, self.base_url, seconds, progress.known())
             raise lost from safe_cause(exc)
+        finally:
+            self._pending -= 1
         return attempt.result(content, text=lambda: resp.text)
 
     async def _exchange(
@@ -244,6 +288,9 @@ class AsyncKuzzleHTTP(AsyncClientBase):
             extensions={"trace": progress},
         ) as resp:
             attempt.answered(resp)
+            # A header naming another request: raised before the body is read, so httpx
+            # closes the connection (what follows on it would be answers to others too).
+            attempt.check_ours()
             body = attempt.body(self.max_body_bytes, self.max_error_bytes)
             try:
                 async for chunk in resp.aiter_raw() if body.raw else resp.aiter_bytes():
@@ -265,11 +312,9 @@ _PERMANENT: Final = (
 )
 
 
-def _failure(exc: BaseException, progress: _Progress) -> protocol.Failure:
-    """How the call failed, from what httpx or ``wait_for`` raised and how far it got."""
-    transport = (asyncio.TimeoutError, httpx.TransportError)
-    if progress.traced and not progress.sent and isinstance(exc, transport):
-        return "connect"  # the trace shows no request header left
+def _failure(exc: BaseException) -> protocol.Failure:
+    """How the call failed, from what httpx or ``wait_for`` raised (how far it got: the
+    trace's phase)."""
     return protocol.failure_of(
         exc,
         unsendable=_PERMANENT,

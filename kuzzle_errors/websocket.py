@@ -23,9 +23,9 @@ from kuzzle_errors._adapters import RecvHook
 from kuzzle_errors._protocol import failures
 from kuzzle_errors._protocol import websocket as protocol
 from kuzzle_errors._protocol.clients import ClientBase, WebSocketClient
-from kuzzle_errors._protocol.queries import ws_frame
+from kuzzle_errors._protocol.queries import ws_context, ws_frame
 from kuzzle_errors._protocol.websocket import DEFAULT_MAX_FRAME_BYTES, error_from_message
-from kuzzle_errors.exceptions import KuzzleError
+from kuzzle_errors.exceptions import KuzzleError, RequestTimeoutError
 
 if TYPE_CHECKING:
     from kuzzle_errors._protocol.clients import RetryCaller
@@ -57,6 +57,11 @@ class NotificationStream(protocol.NotificationQueue, Iterator[dict[str, Any]]):
             super().put(item)
             self._cond.notify_all()
 
+    def forked(self) -> None:
+        """In a forked child: a fresh condition (another thread of the parent may have held
+        the old one's lock)."""
+        self._cond = threading.Condition()
+
     def __next__(self) -> dict[str, Any]:
         with self._cond:
             while (item := self._next(StopIteration)) is None:
@@ -67,12 +72,14 @@ class NotificationStream(protocol.NotificationQueue, Iterator[dict[str, Any]]):
 class _BoundedWebSocket(RecvHook, _wsc.WebSocket):  # type: ignore[misc, unused-ignore]
     """websocket-client's socket, each message bounded in size and time by a FrameClock.
 
-    UTF-8 is not validated (pure Python in websocket-client, seconds for a 10 MB answer): the
-    reader decodes with ``replace`` anyway.
+    Its public options do the rest: each fragment of a message is handed over as it comes
+    (``fire_cont_frame``: the reader joins them, in linear time, and keeps watching the
+    connection in between), and UTF-8 is validated by the reader, once per message, in C
+    (websocket-client's check is pure Python: seconds for a 10 MB answer).
     """
 
     def __init__(self, clock: protocol.FrameClock) -> None:
-        super().__init__(skip_utf8_validation=True)
+        super().__init__(skip_utf8_validation=True, fire_cont_frame=True)
         self.clock = clock
 
     def received(self, data: bytes) -> None:
@@ -125,6 +132,11 @@ class _Attempt:
                 why = "the client was closed"
                 raise failures.connect_error(self.url, why, failures.NOT_RETRYABLE)
             raise failures.connect_error(self.url, self.stopped, failures.CONNECT_FAILED)
+        if (self.ws.getstatus() or 0) in range(300, 400):
+            # Still redirected after the 3 redirects websocket-client follows: a loop stays a
+            # loop (and only handshakes were sent).
+            hint = failures.NOT_RETRYABLE
+            raise failures.connect_error(self.url, failure or "redirected", hint) from None
         if isinstance(failure, _wsc.WebSocketBadStatusException):
             # Its text holds the response headers (Set-Cookie...): it is not chained; what
             # matters is parsed into the error.
@@ -156,83 +168,147 @@ class _Connection:
         self._send_lock = threading.Lock()  # taken before _lock, never the other way
         self.router = protocol.FrameRouter(time.monotonic())
         self.dead = False
+        self._why: str | None = None  # why the connection was aborted, if it was
         self._closing = False
+        self._sending: float | None = None  # the deadline of the query being sent
+        self._send_cut = False  # the reader cut a send that passed its deadline
         self._ws: Any = attempt.open(client.timeout, lambda: client.closed)
-        # Reads wake up every `poll` seconds to ping an idle connection; sends share it.
-        self._ws.settimeout(min(client.timeout, client.ping_interval or client.timeout))
+        # Reads wake up every `poll` seconds to ping an idle connection and check the bounds
+        # of a message gone quiet; each send's syscalls are bounded by it too (one socket).
+        bounds = (client.timeout, client.ping_interval, client.frame_timeout)
+        self._ws.settimeout(min(bound for bound in bounds if bound is not None))
         name = f"kuzzle-ws-reader {failures.shown_url(client.url)}"
         self._reader = threading.Thread(target=self._read_loop, name=name, daemon=True)
         self._reader.start()
 
-    def request(self, payload: Mapping[str, Any], text: str, timeout: float) -> protocol.Pending:
-        """Send ``payload`` (as ``text``) and wait for its answer, or ``timeout`` seconds."""
+    def request(self, payload: Mapping[str, Any], data: bytes, timeout: float) -> protocol.Pending:
+        """Send ``payload`` (encoded: ``data``) and wait for its answer, ``timeout`` seconds
+        in all (its send included)."""
+        deadline = time.monotonic() + timeout
         wake = threading.Condition(self._lock)
         entry = protocol.Pending(payload, wake.notify)
+        with self._send_lock:  # the router needs frames in the order they hit the wire
+            with self._lock:
+                if self.dead:
+                    raise protocol.Stale
+                self.router.sending(entry)
+            self._sending, self._send_cut = deadline, False
+            try:
+                self._ws.send(data, _wsc.ABNF.OPCODE_TEXT)
+            except BaseException as exc:
+                self._send_failed(entry, exc, timeout)
+            finally:
+                self._sending = None
         try:
-            with self._send_lock:  # the router needs frames in the order they hit the wire
-                with self._lock:
-                    if self.dead:
-                        raise protocol.Stale
-                    self.router.sending(entry)
-                self._ws.send(text)
-        except protocol.Stale:
-            raise
-        except Exception as exc:
+            with self._lock:
+                while entry.outcome is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        self.router.expire(entry, timeout)
+                        break
+                    wake.wait(left)
+        except BaseException:  # Ctrl-C while waiting: nothing stays pending
             with self._lock:
                 self.router.abandon(entry)
-                unsent = self.dead or isinstance(exc, (TypeError, ValueError))
-            self._ws.cut()  # a failed send may have left half a frame: the socket is unusable
-            hint = failures.CONNECT_FAILED if unsent else failures.CONNECTION_LOST
-            why = f"send failed: {exc}"
-            raise failures.lost_error(self._client.url, payload, why, hint) from exc
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while entry.outcome is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self.router.expire(entry, timeout)
-                    break
-                wake.wait(left)
+            raise
         return entry
+
+    def _send_failed(self, entry: protocol.Pending, exc: BaseException, timeout: float) -> None:
+        """Raise the error of ``entry``, whose send failed with ``exc`` (re-raised as is if it
+        is no Exception: a KeyboardInterrupt, a SystemExit).
+
+        Part of its frame may be on the wire, and nobody can send on this socket after half a
+        frame: it is aborted, every other pending query fails at once (they were sent: not
+        replay-safe), the next query reconnects. This query's frame never left whole: Kuzzle
+        cannot have run it.
+        """
+        with self._lock:
+            self.router.abandon(entry)
+        self.abort(f"a send was cut ({type(exc).__name__}): the socket is unusable")
+        if not isinstance(exc, Exception):
+            raise exc
+        url, request = self._client.url, entry.request
+        if isinstance(exc, _wsc.WebSocketTimeoutException) or self._send_cut:
+            raise failures.client_error(
+                f"could not send the whole request to {failures.shown_url(url)} "
+                f"within {timeout:g} s",
+                failures.CUT_WHILE_SENDING,
+                ws_context(request),
+                cls=RequestTimeoutError,
+            ) from exc
+        why = f"send failed: {exc}"
+        raise failures.lost_error(url, request, why, failures.CUT_WHILE_SENDING) from exc
+
+    def abort(self, why: str) -> None:
+        """Drop the connection now (from any thread): pending queries fail, the socket is cut
+        (the reader then ends)."""
+        with self._lock:
+            if self._why is None:
+                self._why = why
+        self._ws.cut()  # first: closing the socket would not wake a read blocked on it
+        self._drop(why)
 
     def _read_loop(self) -> None:
         why = "the connection dropped"
+        # The opcode and the fragments of the message being received.
+        kind, parts = _wsc.ABNF.OPCODE_TEXT, list[bytes]()
         try:
             while True:
+                if not self._tick():
+                    why = "no answer to a ping: the server is unreachable"
+                    break
                 try:
-                    opcode, data = self._ws.recv_data()
+                    opcode, frame = self._ws.recv_data_frame(True)
                 except _wsc.WebSocketTimeoutException:
                     self._ws.clock.check(time.monotonic())  # gone quiet in the middle of a frame
                     if self._closing:
                         break  # the server did not answer our close frame: stop anyway
-                    if not self._idle():
-                        why = "no answer to a ping: the server is unreachable"
-                        break
                     continue
-                with self._lock:
-                    self.router.last_received = time.monotonic()
+                if opcode in (_wsc.ABNF.OPCODE_PING, _wsc.ABNF.OPCODE_PONG):
+                    # websocket-client answered a ping. A proxy answers (and sends) them for a
+                    # dead node: liveness comes from Kuzzle's own {"p":2} and answers only.
+                    continue
                 if opcode == _wsc.ABNF.OPCODE_CLOSE:
+                    data = frame.data
                     code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
                     reason = data[2:].decode("utf-8", "replace")
                     why = protocol.close_reason("the server", code, reason)
                     break
-                if opcode == _wsc.ABNF.OPCODE_TEXT and isinstance(data, bytes):
-                    data = data.decode("utf-8", "replace")  # not validated: see above
-                if opcode in (_wsc.ABNF.OPCODE_TEXT, _wsc.ABNF.OPCODE_BINARY):
-                    self._dispatch(data)
+                with self._lock:
+                    self.router.last_received = time.monotonic()
+                if opcode != _wsc.ABNF.OPCODE_CONT:
+                    kind, parts = opcode, []
+                parts.append(frame.data)
+                if not frame.fin:
+                    continue  # bounded in size and time by the FrameClock
+                message, parts = b"".join(parts), []
+                if kind != _wsc.ABNF.OPCODE_TEXT:
+                    self._dispatch(message)
+                    continue
+                try:
+                    text = message.decode("utf-8")
+                except UnicodeDecodeError:  # RFC 6455 8.1: the connection fails
+                    why = protocol.NOT_UTF8
+                    break
+                self._dispatch(text)
         except protocol.FrameLimit as exc:  # a hostile or broken frame: the socket is unusable
             why = f"the connection was dropped: {exc}"
         except Exception as exc:  # the socket failed or was aborted: report, never raise
             why = protocol.dropped_by(exc)
         finally:
-            self._drop("the client was closed" if self._closing else why)
+            self._drop("the client was closed" if self._closing else self._why or why)
 
-    def _idle(self) -> bool:
-        """Ping an idle connection; False once a ping stayed unanswered for a whole interval."""
+    def _tick(self) -> bool:
+        """What the reader checks between frames: a send past its deadline is cut; an idle
+        connection is pinged. False once a ping stayed unanswered for a whole interval."""
+        now = time.monotonic()
+        sending = self._sending
+        if sending is not None and now > sending:
+            self._send_cut = True
+            self._ws.cut()  # the sender fails at once, and aborts the connection
         interval = self._client.ping_interval
         if not interval or self._closing:
             return True
-        now = time.monotonic()
         with self._lock:
             due = self.router.ping_due(now, interval)
         if due.send:
@@ -264,6 +340,15 @@ class _Connection:
         with contextlib.suppress(Exception):  # closing a broken socket may fail: ignore
             self._ws.shutdown()
         self._client._end_streams(self, why)
+
+    def forget(self) -> None:
+        """In a forked child: let go of this socket without a word to the server (it is the
+        parent's connection): this process's copy is closed, nothing is sent, no shutdown."""
+        self.dead = True
+        sock = self._ws.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
 
     def close(self, wait: float = 1.0) -> None:
         """Close politely (close frame), then forcibly if the server does not answer."""
@@ -339,7 +424,18 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         """Open the socket if it is not open (queries do this on their own)."""
         self._connection()
 
+    def _renew(self) -> None:
+        # First use in a forked child: the socket is the parent's connection, its reader
+        # thread is gone, the locks may be held by the parent's threads. Nothing of it is
+        # reused or closed politely (a close frame would end the parent's connection).
+        conn, self._conn, self._attempt = self._conn, None, None
+        self._connect_lock = threading.Lock()
+        if conn is not None:
+            conn.forget()
+        self._forked_streams("a stream of the parent process")
+
     def _connection(self) -> _Connection:
+        self._fork.check(self._renew)
         with self._connect_lock:
             if self._closed:
                 raise failures.closed_error()
@@ -392,11 +488,11 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
     def _query_once(
         self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
     ) -> Any:
-        payload, text = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
-        wait = self.timeout if timeout is None else timeout
+        wait = self._call_timeout(timeout)  # refused here, before anything is sent
+        payload, data = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
         for _ in range(2):  # a connection that dropped before our send: nothing was sent
             with contextlib.suppress(protocol.Stale):
-                return self._connection().request(payload, text, wait).result(strict)
+                return self._connection().request(payload, data, wait).result(strict)
         raise failures.lost_error(
             self.url, payload, "before the request was sent", failures.CONNECT_FAILED
         )

@@ -13,6 +13,7 @@ import contextlib
 import inspect
 import logging
 import math
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -22,6 +23,7 @@ import websockets.asyncio.client
 import websockets.exceptions
 from websockets.protocol import State
 
+from kuzzle_errors._adapters import SendDataHook
 from kuzzle_errors._aio import TaskSet
 from kuzzle_errors._protocol import failures
 from kuzzle_errors._protocol import websocket as protocol
@@ -60,6 +62,9 @@ class NotificationStream(protocol.NotificationQueue):
         super().put(item)
         self._event.set()
 
+    def forked(self) -> None:
+        self._event = asyncio.Event()
+
     def __aiter__(self) -> NotificationStream:
         return self
 
@@ -76,7 +81,7 @@ class NotificationStream(protocol.NotificationQueue):
         self.close()
 
 
-class _ClockedConnection(websockets.asyncio.client.ClientConnection):
+class _ClockedConnection(SendDataHook, websockets.asyncio.client.ClientConnection):
     """websockets' connection, the bytes it receives timed by a FrameClock (``frame_timeout``).
 
     The size is bounded by websockets itself (``max_size``); its public ``create_connection``
@@ -88,6 +93,9 @@ class _ClockedConnection(websockets.asyncio.client.ClientConnection):
         # From the handshake's first byte, untimed until the client sets frame_timeout.
         self.clock = protocol.FrameClock(None, math.inf, http_head=True)
         self.limit: str | None = None  # why the clock dropped the connection
+        #: Called once the connection stops being open (a close frame came, or websockets
+        #: failed it: a message too large, not UTF-8, a protocol error), with why.
+        self.on_closing: Callable[[str], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -104,6 +112,22 @@ class _ClockedConnection(websockets.asyncio.client.ClientConnection):
             self.abort()
             return
         super().data_received(data)
+        self.check_open()
+
+    def after_send_data(self) -> None:
+        self.check_open()
+
+    def check_open(self) -> None:
+        """Call ``on_closing`` once the connection is no longer open.
+
+        A close frame came, or websockets failed the connection (a message past max_size, a
+        text message that is not UTF-8, a protocol error): recv() raises only once the closing
+        handshake ends, up to close_timeout later if the server keeps the TCP connection open.
+        The queries fail now.
+        """
+        if self.protocol.state is not State.OPEN and self.on_closing is not None:
+            on_closing, self.on_closing = self.on_closing, None
+            on_closing(_closing_reason(self.protocol))
 
 
 class _Connection:
@@ -119,11 +143,13 @@ class _Connection:
         self._sends = TaskSet(lambda what, exc: log.debug("%s failed", what, exc_info=exc))
         self._reader = asyncio.ensure_future(self._read_loop())
         self._watch = asyncio.ensure_future(self._watch_loop())
+        ws.on_closing = self.abort
 
     async def request(
-        self, payload: Mapping[str, Any], text: str, timeout: float
+        self, payload: Mapping[str, Any], data: bytes, timeout: float
     ) -> protocol.Pending:
-        """Send ``payload`` (as ``text``) and wait for its answer, or ``timeout`` seconds."""
+        """Send ``payload`` (encoded: ``data``, a text frame) and wait for its answer,
+        ``timeout`` seconds in all (its send included)."""
         if self.dead or self.ws.state is not State.OPEN:
             raise protocol.Stale
         loop = asyncio.get_running_loop()
@@ -138,7 +164,12 @@ class _Connection:
         timer = loop.call_later(timeout, self.router.expire, entry, timeout)
         try:
             try:
-                await self.ws.send(text)
+                # A peer that stops reading holds a send for ever (websockets waits for the
+                # buffer to drain): bounded too. The frame was handed to the loop whole: it
+                # may still leave, the timeout is not replay-safe.
+                await asyncio.wait_for(self.ws.send(data, text=True), timeout)
+            except asyncio.TimeoutError:
+                self.router.expire(entry, timeout)  # if the timer has not already
             except websockets.exceptions.ConnectionClosed as exc:
                 error = failures.lost_error(self._client.url, payload, f"send failed: {exc}")
                 raise error from failures.safe_cause(exc)
@@ -218,9 +249,27 @@ class _Connection:
         self._drop(why)
         self.ws.abort()
 
+    def forget(self) -> None:
+        """In a forked child: let go of this socket without a word to the server (it is the
+        parent's connection). Its transport belongs to the parent's loop, which nothing here
+        may touch (its selector is shared with the parent): this process's copy of the socket
+        is replaced by /dev/null, so the descriptor stays valid until the objects go."""
+        self.dead = True
+        sock = self.ws.transport.get_extra_info("socket") if self.ws.transport else None
+        if sock is None:
+            return
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            os.dup2(null, sock.fileno())
+        except OSError:  # already gone
+            pass
+        finally:
+            os.close(null)
+
     async def close(self, wait: float) -> None:
         """Close politely (close frame), then forcibly if the server does not answer."""
         self._closing = True
+        self.ws.on_closing = None  # our own close frame: the closing handshake may end
         try:
             await asyncio.wait_for(self.ws.close(), wait)
         except Exception:  # already broken, or no answer in time: abort below
@@ -233,8 +282,16 @@ class _Connection:
         await self._sends.cancel()
 
 
-def _describe_close(exc: websockets.exceptions.ConnectionClosed, default: str) -> str:
-    received, sent = exc.rcvd, exc.sent
+def _closing_reason(proto: Any) -> str:
+    """Why a connection stopped being open, from websockets' protocol state."""
+    return _describe_close(proto, "the connection is closing")
+
+
+def _describe_close(exc: Any, default: str) -> str:
+    """Why a connection closed, from the close frames ``exc`` (a ConnectionClosed, or the
+    protocol: the same ``close_rcvd``/``close_sent``, or ``rcvd``/``sent``) tells."""
+    received = getattr(exc, "rcvd", getattr(exc, "close_rcvd", None))
+    sent = getattr(exc, "sent", getattr(exc, "close_sent", None))
     frame = received or sent  # sent only: we closed (a frame too large, a bad frame)
     if frame is None:
         return default
@@ -243,6 +300,10 @@ def _describe_close(exc: websockets.exceptions.ConnectionClosed, default: str) -
         reason = f"{reason}, over max_frame_bytes" if reason else "over max_frame_bytes"
     by = "the server" if received is not None else "the client"
     return protocol.close_reason(by, frame.code, reason)
+
+
+def _callback_failed(what: str, exc: BaseException) -> None:
+    log.error("%s failed", what, exc_info=exc)
 
 
 class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
@@ -285,7 +346,7 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         self._set_retry(retry)
         self._connect_on_enter = connect
         self._connect_lock: asyncio.Lock | None = None
-        self._callbacks = TaskSet(lambda what, exc: log.error("%s failed", what, exc_info=exc))
+        self._callbacks = TaskSet(_callback_failed)
 
     async def connect(self) -> None:
         """Open the socket if it is not open (queries do this on their own)."""
@@ -295,7 +356,18 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         if self._connect_on_enter:
             await self.connect()
 
+    def _renew(self) -> None:
+        # First use in a forked child: the connection, its tasks, the lock and the streams'
+        # events belong to the parent's event loop. Nothing of it is reused or closed politely
+        # (a close frame would end the parent's connection).
+        conn, self._conn, self._connect_lock = self._conn, None, None
+        self._callbacks = TaskSet(_callback_failed)
+        if conn is not None:
+            conn.forget()
+        self._forked_streams("a stream of the parent process")
+
     async def _connection(self) -> _Connection:
+        self._fork.check(self._renew)
         if self._connect_lock is None:
             self._connect_lock = asyncio.Lock()
         async with self._connect_lock:
@@ -333,8 +405,15 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
             )
             raise refusal from failures.safe_cause(exc)
         except Exception as exc:  # refused, DNS, timeout, bad URL: nothing was sent
-            bad_url = isinstance(exc, (ValueError, TypeError, websockets.exceptions.InvalidURI))
-            hint = failures.NOT_RETRYABLE if bad_url else failures.CONNECT_FAILED
+            # A bad URL, or a handshake answer past websockets' limits (a redirect loop, too
+            # many headers): the same would come again.
+            permanent = (
+                ValueError,
+                TypeError,
+                websockets.exceptions.InvalidURI,
+                websockets.exceptions.SecurityError,
+            )
+            hint = failures.NOT_RETRYABLE if isinstance(exc, permanent) else failures.CONNECT_FAILED
             raise failures.connect_error(self.url, exc, hint) from failures.safe_cause(exc)
         assert isinstance(ws, _ClockedConnection)
         ws.clock.timeout = self.frame_timeout or self.timeout  # websockets bounds the size
@@ -362,11 +441,11 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
     async def _query_once(
         self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
     ) -> Any:
-        payload, text = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
-        wait = self.timeout if timeout is None else timeout
+        wait = self._call_timeout(timeout)  # refused here, before anything is sent
+        payload, data = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
         for _ in range(2):  # a connection that dropped before our send: nothing was sent
             with contextlib.suppress(protocol.Stale):
-                entry = await (await self._connection()).request(payload, text, wait)
+                entry = await (await self._connection()).request(payload, data, wait)
                 return entry.result(strict)
         why = "before the request was sent"
         raise failures.lost_error(self.url, payload, why, failures.CONNECT_FAILED)

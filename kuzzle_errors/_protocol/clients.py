@@ -1,13 +1,18 @@
-"""What the clients have alike: the retry policy scoped to their host, login, closing and the
-context managers (``ClientBase``, and its twin ``AsyncClientBase``), and what both WebSocket
-clients share (``WebSocketClient``: their options, their state, their notification streams).
+"""What the clients have alike: the retry policy scoped to their host, their validated
+``timeout``, login, closing and the context managers (``ClientBase``, and its twin
+``AsyncClientBase``), what tells them they run in a forked child (``ForkGuard``), and what both
+WebSocket clients share (``WebSocketClient``: their options, their state, their notification
+streams).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar, overload
 from urllib.parse import urlsplit
 
 from kuzzle_errors._protocol.failures import lost_error, shown_url
@@ -38,6 +43,71 @@ class AsyncRetryCaller(Protocol):
 
 
 _DEFAULT_PORTS: Final = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+#: The longest wait a client accepts, in seconds (a week): every wait it makes (locks,
+#: sockets, the event loop's timers) can hold it, and no Kuzzle call needs more.
+MAX_SECONDS: Final = 7 * 24 * 3600
+
+
+@overload
+def check_seconds(name: str, value: object) -> float: ...
+@overload
+def check_seconds(name: str, value: object, *, none: bool) -> float | None: ...
+def check_seconds(name: str, value: object, *, none: bool = False) -> float | None:
+    """``value``, a number of seconds a client can wait: above 0, at most :data:`MAX_SECONDS`;
+    None too where ``none`` (no bound). Anything else (None, inf, nan, a bool, a string...) is
+    refused here with a ValueError, never met later as a TypeError or an OverflowError."""
+    if value is None and none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        ok = False
+    else:
+        ok = 0 < value <= MAX_SECONDS  # False for nan
+    if not ok:
+        also = ", or None (no bound)" if none else ""
+        raise ValueError(
+            f"{name} must be a number of seconds above 0 and at most {MAX_SECONDS} (a week)"
+            f"{also}, not {repr(value)[:60]}"
+        )
+    return value  # type: ignore[return-value]  # an int or a float: checked above
+
+
+class ForkGuard:
+    """Tells a client when it is first used in a process forked after it was made.
+
+    A forked child inherits the client's sockets (a pooled keep-alive connection, the
+    WebSocket), its threads' state but not the threads, and its locks in whatever state they
+    were: reused, the parent's and the child's requests and answers would mix on one socket.
+    :meth:`check` runs the client's ``renew`` once in each child, before its first use there,
+    under a lock made afresh in the child (``os.register_at_fork``).
+    """
+
+    def __init__(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        _GUARDS.add(self)
+
+    def check(self, renew: Callable[[], None]) -> None:
+        """Call ``renew`` if this is the first use in a forked child (cheap otherwise)."""
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                renew()
+                self._pid = os.getpid()
+
+
+_GUARDS: Final[weakref.WeakSet[ForkGuard]] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    # In the child only the forking thread runs: a lock another thread held stays held.
+    for guard in list(_GUARDS):
+        guard._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def host_key(url: str) -> str:
@@ -73,10 +143,26 @@ def scope_retry(policy: _P | None, url: str) -> _P | None:
 
 
 class _Base(Generic[_P]):
-    """The retry policy scoped to the client's host, and how a client shows itself."""
+    """The retry policy scoped to the client's host, the timeout, and how a client shows
+    itself."""
 
     jwt: str | None
     _retry: _P | None = None
+    _timeout: Any
+
+    @property
+    def timeout(self) -> Any:
+        """The client's timeout (see the client). Assigning a value the client cannot honour
+        raises a ValueError, as the constructor does."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: Any) -> None:
+        self._timeout = self._checked_timeout(value)
+
+    def _checked_timeout(self, value: object) -> Any:
+        """``value`` as a valid timeout of this client, or a ValueError."""
+        raise NotImplementedError
 
     def _where(self) -> str:
         """The URL of the server: it keys the retry budget; ``repr`` shows it redacted."""
@@ -216,16 +302,19 @@ class WebSocketClient:
         max_frame_bytes: int | None,
         frame_timeout: float | None,
     ) -> None:
-        bounds = {
-            "ping_interval": ping_interval,
-            "max_frame_bytes": max_frame_bytes,
-            "frame_timeout": frame_timeout,
-        }
-        for name, value in {"timeout": timeout, **bounds}.items():
-            if (value is not None or name == "timeout") and not (value is not None and value > 0):
-                raise ValueError(f"{name} must be positive (None: no bound), not {value!r}")
+        self._timeout = self._checked_timeout(timeout)
+        ping_interval = check_seconds("ping_interval", ping_interval, none=True)
+        frame_timeout = check_seconds("frame_timeout", frame_timeout, none=True)
+        if max_frame_bytes is not None and (
+            isinstance(max_frame_bytes, bool)
+            or not isinstance(max_frame_bytes, int)
+            or max_frame_bytes <= 0
+        ):
+            raise ValueError(
+                f"max_frame_bytes must be a positive number of bytes (None: no bound), "
+                f"not {repr(max_frame_bytes)[:60]}"
+            )
         self.url = url
-        self.timeout = timeout
         self.jwt = jwt
         self.on_notification = on_notification
         self.on_unmatched_error = on_unmatched_error
@@ -233,6 +322,14 @@ class WebSocketClient:
         self.max_frame_bytes = max_frame_bytes
         self.frame_timeout = frame_timeout
         self._streams: set[NotificationQueue] = set()
+        self._fork = ForkGuard()
+
+    def _checked_timeout(self, value: object) -> float:
+        return check_seconds("timeout", value)
+
+    def _call_timeout(self, timeout: float | None) -> float:
+        """How long one query waits: ``timeout`` (validated at the call), or the client's."""
+        return check_seconds("timeout", self._timeout if timeout is None else timeout)
 
     def _where(self) -> str:
         return self.url
@@ -242,7 +339,8 @@ class WebSocketClient:
 
     @property
     def connected(self) -> bool:
-        """True while the socket is open."""
+        """True while the socket is open (never for one inherited from a parent process)."""
+        self._fork.check(self._renew)
         return self._conn is not None and not self._conn.dead
 
     @property
@@ -253,7 +351,20 @@ class WebSocketClient:
     @property
     def pending(self) -> int:
         """How many queries wait for their answer."""
+        self._fork.check(self._renew)
         return len(self._conn.router.pending) if self._conn is not None else 0
+
+    def _renew(self) -> None:
+        """Forget what was inherited from the parent process (see :class:`ForkGuard`)."""
+        raise NotImplementedError
+
+    def _forked_streams(self, why: str) -> None:
+        """In a forked child: end the inherited streams (their subscriptions belong to the
+        parent's socket) with the error of a lost connection."""
+        streams, self._streams = list(self._streams), set()
+        for stream in streams:
+            stream.forked()
+            stream.put(lost_error(self.url, {}, f"{why}: subscribe again"))
 
     def _deliver(self, routed: Routed, logger: logging.Logger) -> None:
         """Hand a notification to the streams and the callback, an unmatched error to its."""

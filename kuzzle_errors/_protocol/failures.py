@@ -1,5 +1,6 @@
 """Hints and errors of the failures a client meets on its own side: the connection could not be
-made, was lost, no answer came in time, the client was closed; how they show an exception.
+made, was lost (before, while or after the request was sent), no answer came in time, an answer
+named another request, the client was closed; how they show an exception.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from typing import Any, Final
 
 from kuzzle_errors._protocol.queries import ws_context
 from kuzzle_errors._redact import one_line, redact_text, redact_url
-from kuzzle_errors.exceptions import ConnectionLostError, KuzzleError
+from kuzzle_errors.exceptions import ConnectionLostError, InvalidResponseError, KuzzleError
 from kuzzle_errors.hints import RetryHint
 
 #: The request never left the client: replaying it cannot run it twice.
@@ -24,6 +25,13 @@ CONNECTION_LOST: Final = RetryHint(
     replay_safe=False,
     reason="the connection failed after the request was sent: it may have been processed",
 )
+#: Cut while it was being sent: the server never received it whole, so it cannot have run
+#: (Kuzzle reads a whole body, or a whole frame, before it parses a request).
+CUT_WHILE_SENDING: Final = RetryHint(
+    retryable=True,
+    replay_safe=True,
+    reason="the request was cut while being sent: the server never received it whole",
+)
 #: Sent, no answer in time: Kuzzle has no server-side timeout, so it may still run.
 NO_ANSWER: Final = RetryHint(
     retryable=True,
@@ -36,6 +44,33 @@ NOT_RETRYABLE: Final = RetryHint(
     replay_safe=False,
     reason="client-side configuration problem: retrying will not help",
 )
+
+
+#: An answer naming another request: ours was sent and may have run; its answer is lost.
+CROSSED: Final = RetryHint(
+    retryable=False,
+    replay_safe=False,
+    reason="the answer names another request: this one was sent and may have run, "
+    "its own answer never came",
+)
+
+
+def crossed_error(
+    named: str, raw: object, context: Mapping[str, Any], **fields: Any
+) -> KuzzleError:
+    """The error of an answer naming the request ``named`` instead of ours (``context``).
+
+    ``raw``: what came (bounded by the caller); ``fields``: the answer's HTTP status, headers...
+    """
+    shown = one_line(redact_text(named, 80))
+    return InvalidResponseError(
+        f"the answer names another request ({shown})",
+        raw=raw,
+        problem=CROSSED.reason,
+        retry_hint=CROSSED,
+        **context,
+        **fields,
+    )
 
 
 def shown_url(url: str) -> str:
@@ -66,7 +101,10 @@ def exception_chain(exc: BaseException, limit: int = 12) -> Iterator[BaseExcepti
         seen.append(item)
         yield item
         todo.extend(reversed(item.args))  # a stack: the last pushed is the next visited
-        todo.extend((getattr(item, "reason", None), item.__context__, item.__cause__))
+        # ``reason`` as an attribute of the instance only (urllib3 sets one): a property may
+        # warn (websockets' ConnectionClosed.reason is deprecated).
+        reason = vars(item).get("reason") if hasattr(item, "__dict__") else None
+        todo.extend((reason, item.__context__, item.__cause__))
 
 
 class RedactedCause(Exception):

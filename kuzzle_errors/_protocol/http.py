@@ -1,18 +1,22 @@
 """One query over HTTP, whichever library moves the bytes: what is sent, how the body is read
-(bounded, decompressed), how the answer or the failure becomes a result or an error.
+(bounded, decompressed), how the answer (ours, Kuzzle's, or not) or the failure (where it
+happened) becomes a result or an error.
 """
 
 from __future__ import annotations
 
+import codecs
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
 
 from kuzzle_errors._protocol import failures
+from kuzzle_errors._protocol.clients import check_seconds
 from kuzzle_errors._protocol.queries import (
-    ENVELOPE_KEYS,
     REQUEST_ID_HEADER,
+    foreign_id,
     http_query,
+    is_envelope,
     request_context,
 )
 from kuzzle_errors.exceptions import (
@@ -94,8 +98,24 @@ class BoundedBody:
 _INFLATED: Final = ("gzip", "x-gzip", "deflate")
 
 
+def _is_utf8(content: bytes) -> bool:
+    """Whether ``content`` is valid UTF-8, checked 1 MiB at a time (a 100 MB result is not
+    copied into a 100 MB string to tell)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(content)
+    step = 1 << 20
+    try:
+        for at in range(0, len(view), step):
+            decoder.decode(view[at : at + step], at + step >= len(view))
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 #: The most of an error body (non-2xx) the HTTP clients read, after decompression.
 MAX_ERROR_BYTES: Final = 16 * 1024 * 1024
+#: The most of an error body the ``install()`` hooks read: the status already gives the class.
+HOOK_ERROR_BYTES: Final = 1024 * 1024
 #: An answer that ran but cannot be returned: the same answer would come again.
 _TOO_LARGE: Final = RetryHint(
     retryable=False,
@@ -107,11 +127,20 @@ _TOO_LARGE: Final = RetryHint(
 Timeout = float | tuple[float, float]
 
 
-def check_timeout(timeout: Timeout) -> Timeout:
-    """``timeout``, or a ValueError if it (or a part of it) is not a positive number."""
-    if not all(part > 0 for part in (timeout if isinstance(timeout, tuple) else (timeout,))):
-        raise ValueError(f"timeout must be positive, not {timeout!r}")
-    return timeout
+def check_timeout(timeout: object) -> Timeout:
+    """``timeout``: seconds above 0 (at most a week), or a ``(connect, read)`` pair of such.
+
+    Anything else is refused here with a ValueError: None and ``(None, 5)`` (``requests``
+    reads them as "no bound", which would let a dead server hold a call for ever), inf, nan.
+    """
+    if isinstance(timeout, tuple):
+        if len(timeout) != 2:
+            raise ValueError(f"timeout must be seconds or a (connect, read) pair, not {timeout!r}")
+        return (
+            check_seconds("timeout (connect)", timeout[0]),
+            check_seconds("timeout (read)", timeout[1]),
+        )
+    return check_seconds("timeout", timeout)
 
 
 def total_seconds(timeout: Timeout) -> float:
@@ -173,28 +202,63 @@ def cut_note(error: KuzzleError, note: str) -> KuzzleError:
 
 
 #: How an HTTP attempt failed before a whole answer came, as the client's library tells it.
-Failure = Literal["unsendable", "connect", "timeout", "deadline", "lost"]
+Failure = Literal["unsendable", "connect", "timeout", "lost"]
+#: How far the attempt had gone: connecting (nothing sent), sending (part of the request may
+#: have left), waiting (the whole request left, no answer yet), reading (the answer's head came).
+Phase = Literal["connecting", "sending", "waiting", "reading"]
 
-#: Each failure's exception class, retry hint and words (``{url}``, ``{waited}`` seconds).
-_FAILURES: Final[dict[Failure, tuple[type[KuzzleError], RetryHint, str]]] = {
-    # before a byte of the request is sent, and it will happen again
-    "unsendable": (ConnectionLostError, failures.NOT_RETRYABLE, "cannot send the request"),
-    "connect": (ConnectionLostError, failures.CONNECT_FAILED, "could not connect to {url}"),
-    "timeout": (
+_Classes = tuple[type[BaseException], ...]
+_Words = tuple[type[KuzzleError], RetryHint, str]
+
+#: Each failure's exception class, retry hint and words (``{url}``, ``{waited}`` seconds), by
+#: how far the attempt had gone: the hint follows from where it happened.
+_TIMED_OUT: Final[dict[Phase, _Words]] = {
+    "connecting": (  # as a connect timeout: the connection could not be made
+        ConnectionLostError,
+        failures.CONNECT_FAILED,
+        "could not connect to {url} within {waited:g} s",
+    ),
+    "sending": (
+        RequestTimeoutError,
+        failures.CUT_WHILE_SENDING,
+        "could not send the whole request to {url} within {waited:g} s",
+    ),
+    "waiting": (
         RequestTimeoutError,
         failures.NO_ANSWER,
         "no answer from {url} within {waited:g} s",
     ),
-    # the whole call's deadline cut it: the request was sent
-    "deadline": (
+    "reading": (
         RequestTimeoutError,
         failures.NO_ANSWER,
         "no complete answer from {url} within {waited:g} s",
     ),
-    "lost": (ConnectionLostError, failures.CONNECTION_LOST, "the connection to {url} failed"),
 }
-
-_Classes = tuple[type[BaseException], ...]
+_LOST: Final[dict[Phase, _Words]] = {
+    "connecting": (
+        ConnectionLostError,
+        failures.CONNECT_FAILED,
+        "the connection to {url} failed before the request was sent",
+    ),
+    "sending": (
+        ConnectionLostError,
+        failures.CUT_WHILE_SENDING,
+        "the connection to {url} failed while the request was being sent",
+    ),
+    "waiting": (
+        ConnectionLostError,
+        failures.CONNECTION_LOST,
+        "the connection to {url} failed after the request was sent",
+    ),
+    "reading": (
+        ConnectionLostError,
+        failures.CONNECTION_LOST,
+        "the connection to {url} failed after the request was sent, while reading the answer",
+    ),
+}
+#: Before a byte of the request is sent, and it will happen again.
+_UNSENDABLE: Final = (ConnectionLostError, failures.NOT_RETRYABLE, "cannot send the request")
+_CONNECT: Final = (ConnectionLostError, failures.CONNECT_FAILED, "could not connect to {url}")
 
 
 def failure_of(
@@ -210,6 +274,19 @@ def failure_of(
     if any(isinstance(item, connect) for item in failures.exception_chain(exc)):
         return "connect"
     return "timeout" if isinstance(exc, timeout) else "lost"
+
+
+def _words(failure: Failure, phase: Phase | None) -> _Words:
+    """What to say of ``failure``: the library's word, corrected by how far the attempt went
+    (a library may name a broken answer like a request it could not send); ``phase`` None: not
+    known (a transport the client cannot see into), the library's word as it is."""
+    if phase in ("waiting", "reading") and failure in ("unsendable", "connect"):
+        failure = "lost"  # the whole request left: it may have run, whatever the library says
+    if failure == "unsendable":
+        return _UNSENDABLE
+    if failure == "connect":
+        return _CONNECT
+    return (_TIMED_OUT if failure == "timeout" else _LOST)[phase or "waiting"]
 
 
 class HTTPAttempt:
@@ -245,20 +322,30 @@ class HTTPAttempt:
     def result(self, content: bytes, text: Callable[[], str] | None = None) -> Any:
         """``result`` of the answer whose whole body is ``content``, or raise its error.
 
-        ``/_query`` answers an envelope, except for plugin actions answering in Kuzzle's
-        ``raw`` format, whose result comes as is; Kuzzle still writes its headers on those
-        (``X-Kuzzle-Node``, and ``X-Kuzzle-Request-Id`` echoing ours). A 2xx that is neither (a
-        captive portal's HTML, a proxy's own JSON) raises InvalidResponseError: only here, the
-        core parser accepts raw results for any route. ``text`` decodes a body that is not
-        JSON as the library does (UTF-8 when not given).
+        An answer naming another request (its ``X-Kuzzle-Request-Id`` or envelope's
+        ``requestId``) is not ours: an InvalidResponseError, never a result. ``/_query``
+        answers Kuzzle's envelope (:func:`~kuzzle_errors._protocol.queries.is_envelope`),
+        except for plugin actions answering in Kuzzle's ``raw`` format, whose result comes as
+        is; Kuzzle still writes its headers on those (``X-Kuzzle-Node``, and
+        ``X-Kuzzle-Request-Id`` echoing ours). A 2xx that is neither (a captive portal's HTML,
+        a health page's ``{"status": "UP"}``, a gateway's JSend) raises InvalidResponseError:
+        only here, the core parser accepts raw results for any route. ``text`` decodes a body
+        that is not JSON as the library does (UTF-8 when not given).
         """
         error, body, decoded = self._parse(content)
+        self.check_ours(body if decoded else None, content)
         if error is not None:
             raise replace(error, http_response=self.response)
-        if isinstance(body, dict) and any(key in body for key in ENVELOPE_KEYS):
-            return body.get("result")
         headers = self.headers
-        if "X-Kuzzle-Node" in headers or headers.get(REQUEST_ID_HEADER) == self.query.request_id:
+        json = "json" in headers.get("Content-Type", "").lower()
+        if decoded and json and not _is_utf8(content):
+            # Kuzzle writes UTF-8: replacement characters in a result would be corrupted data.
+            what = "a JSON body that is not UTF-8"
+            raise self._invalid(what, content, f"a {self.status} answer with {what}")
+        if decoded and is_envelope(body):
+            return body.get("result")
+        kuzzle = "X-Kuzzle-Node" in headers or REQUEST_ID_HEADER in headers  # ours: checked
+        if kuzzle and not (json and content and not decoded):
             if not content:  # Kuzzle wrote it: a plugin's raw result
                 return None
             if decoded:
@@ -267,19 +354,41 @@ class HTTPAttempt:
         if not content:
             problem = "an empty body"
         elif decoded:
-            problem = "JSON without a Kuzzle envelope (no status, result or requestId)"
+            problem = "JSON without a Kuzzle envelope (an integer status, a string requestId)"
+        elif json:
+            problem = "a body that is not the JSON its Content-Type says"
         else:
             problem = (
                 f"a body that is not JSON ({headers.get('Content-Type') or 'no content type'})"
             )
         if len(content) > RAW_COPY_LIMIT:
             problem += f" (kept the first {RAW_COPY_LIMIT} of {len(content)} bytes)"
-        raise self._invalid(
-            "not Kuzzle's answer to POST /_query",
-            content,
-            f"a {self.status} answer with {problem} and no Kuzzle header "
-            "(X-Kuzzle-Node, X-Kuzzle-Request-Id): not Kuzzle's answer",
-        )
+        if kuzzle:
+            problem = f"a {self.status} answer with {problem}, under Kuzzle's headers"
+        else:
+            problem = (
+                f"a {self.status} answer with {problem} and no Kuzzle header "
+                "(X-Kuzzle-Node, X-Kuzzle-Request-Id): not Kuzzle's answer"
+            )
+        raise self._invalid("not Kuzzle's answer to POST /_query", content, problem)
+
+    def check_ours(self, body: object = None, content: bytes | None = None) -> None:
+        """Raise an InvalidResponseError if the answer names another request than ours: its
+        ``X-Kuzzle-Request-Id`` header (checkable before the body is read), or ``body``'s
+        ``requestId`` (the decoded body, if any)."""
+        ours = self.query.request_id
+        header = self.headers.get(REQUEST_ID_HEADER)
+        named = header if header is not None and header != ours else foreign_id(body, ours)
+        if named is not None:
+            raw = None if content is None else content[:RAW_COPY_LIMIT]
+            raise failures.crossed_error(
+                named,
+                raw,
+                self._context(),
+                http_status=self.status,
+                headers=self.headers,
+                http_response=self.response,
+            )
 
     def unreadable(self, exc: BodyTooLarge | zlib.error) -> KuzzleError:
         """The error of an answer whose body was cut at its cap, or does not decompress.
@@ -302,14 +411,20 @@ class HTTPAttempt:
         return replace(cut_note(found, cut), http_response=self.response)
 
     def failed(
-        self, exc: BaseException, failure: Failure, url: str, waited: float = 0.0
+        self,
+        exc: BaseException,
+        failure: Failure,
+        url: str,
+        waited: float = 0.0,
+        phase: Phase | None = None,
     ) -> KuzzleError:
         """The error of the attempt to ``url`` failing with ``exc`` before a whole answer came.
 
-        ``failure`` says how, as the library tells it; ``waited``: the seconds a timeout is.
-        Raise it ``from safe_cause(exc)``.
+        ``failure`` says how, as the library tells it, ``phase`` how far the attempt had gone
+        (the hint follows from it: cut while being sent, a request never ran; None: not
+        known); ``waited``: the seconds a timeout is. Raise it ``from safe_cause(exc)``.
         """
-        cls, hint, what = _FAILURES[failure]
+        cls, hint, what = _words(failure, phase)
         what = what.format(url=failures.shown_url(url), waited=waited)
         message = f"{what}: {failures.shown_exception(exc)}"
         return failures.client_error(message, hint, self._context(), cls=cls)

@@ -1,5 +1,6 @@
-"""What a client sends: request ids, the context of a request's errors, the login request, the
-body and headers of ``POST /_query``, the frame of one WebSocket attempt.
+"""What a client sends (request ids, the context of a request's errors, the login request, the
+body and headers of ``POST /_query``, the frame of one WebSocket attempt) and what a Kuzzle
+answer to it is (:func:`is_envelope`, :func:`foreign_id`).
 """
 
 from __future__ import annotations
@@ -9,12 +10,63 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
-from kuzzle_errors.exceptions import KuzzleError
+from kuzzle_errors.exceptions import BadRequestError, KuzzleError
+from kuzzle_errors.hints import RetryHint
 
-#: Every answer Kuzzle sends to a query is an envelope holding at least one of these.
-ENVELOPE_KEYS: Final = ("status", "result", "requestId")
 #: The header carrying the request id over HTTP (Kuzzle echoes it on routed answers).
 REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
+#: A request no JSON text (UTF-8, as Kuzzle reads it) can carry: sending it again fails again.
+UNENCODABLE: Final = RetryHint(
+    retryable=False,
+    replay_safe=False,
+    reason="the request cannot be encoded as JSON in UTF-8: nothing was sent",
+)
+
+
+def is_envelope(answer: object) -> bool:
+    """Whether ``answer`` (decoded JSON) is the envelope Kuzzle answers a query with.
+
+    A JSON object whose ``status`` is an integer, ``requestId`` a string and ``error`` null or
+    an object: every answer Kuzzle 2 sends to a query has the three (and so had Kuzzle 1's),
+    whatever the action or the protocol; ``result`` may be missing (``index:create``). So in
+    the answers recorded from Kuzzle 2.56 (shared/kuzzle-transcripts), all but the bare errors
+    Kuzzle raises before routing. A health page's ``{"status": "UP"}`` or a gateway's JSend
+    ``{"status": "error"}`` is not one.
+    """
+    if not isinstance(answer, Mapping):
+        return False
+    status, error = answer.get("status"), answer.get("error", False)
+    return (
+        isinstance(status, int)
+        and not isinstance(status, bool)
+        and isinstance(answer.get("requestId"), str)
+        and (error is None or isinstance(error, Mapping))
+    )
+
+
+def foreign_id(answer: object, request_id: str) -> str | None:
+    """The request id ``answer`` names when it is not ``request_id`` (None: ours, or none).
+
+    Kuzzle writes the id of the request it answers in the envelope's ``requestId`` (over HTTP
+    the ``X-Kuzzle-Request-Id`` header we sent, over WebSocket the frame's); an answer naming
+    another is someone else's (a socket shared by a forked process, a confused proxy).
+    """
+    named = answer.get("requestId") if isinstance(answer, Mapping) else None
+    return named if isinstance(named, str) and named != request_id else None
+
+
+def unencodable_error(
+    request: Mapping[str, Any], request_id: str | None, transport: str, exc: Exception
+) -> KuzzleError:
+    """The error of ``request``, which JSON in UTF-8 cannot carry (``exc`` says why)."""
+    why = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return BadRequestError(
+        f"cannot encode the request: {why}",
+        status=None,
+        problem=UNENCODABLE.reason,
+        retry_hint=UNENCODABLE,
+        **request_context(request, request_id, transport),
+    )
 
 
 def new_request_id() -> str:
@@ -69,8 +121,21 @@ def jwt_from_login(result: object) -> str:
     return jwt
 
 
-def _dumps(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+def encode(payload: Mapping[str, Any], request_id: str, transport: str) -> bytes:
+    """``payload`` as the UTF-8 JSON sent, or a BadRequestError when it cannot be one.
+
+    Encoded here, whole, before anything is sent: a lone surrogate (half of an emoji cut by
+    JavaScript, as Kuzzle may store and give back), a circular reference, a NaN (which
+    ``JSON.parse`` refuses) then fail this request alone, never a socket other callers share.
+    Values JSON has no type for are sent as their ``str()``.
+    """
+    try:
+        text = json.dumps(
+            payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str
+        )
+        return text.encode("utf-8")
+    except (ValueError, TypeError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        raise unencodable_error(payload, request_id, transport, exc) from exc
 
 
 class HTTPQuery(NamedTuple):
@@ -94,16 +159,18 @@ def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
     }
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return HTTPQuery(payload, request_id, headers, _dumps(payload).encode("utf-8"))
+    return HTTPQuery(payload, request_id, headers, encode(payload, request_id, "http"))
 
 
-def ws_frame(request: Mapping[str, Any], jwt: str | None) -> tuple[dict[str, Any], str]:
-    """One attempt's frame: ``request`` with a fresh ``requestId`` (answers never mix), as text.
+def ws_frame(request: Mapping[str, Any], jwt: str | None) -> tuple[dict[str, Any], bytes]:
+    """One attempt's frame: ``request`` with a fresh ``requestId`` (answers never mix), as the
+    UTF-8 text it is sent as (a text frame).
 
-    Raises ``TypeError``/``ValueError`` for a request JSON cannot carry: nothing is sent.
+    Raises a BadRequestError (not retryable) for a request that cannot be encoded: nothing
+    is sent.
     """
     payload = dict(request)
-    payload["requestId"] = new_request_id()
+    payload["requestId"] = request_id = new_request_id()
     if jwt and "jwt" not in payload:
         payload["jwt"] = jwt
-    return payload, _dumps(payload)
+    return payload, encode(payload, request_id, "websocket")

@@ -17,10 +17,11 @@ from kuzzle_errors._protocol.failures import (
     NO_ANSWER,
     NOT_RETRYABLE,
     client_error,
+    crossed_error,
     lost_error,
     shown_url,
 )
-from kuzzle_errors._protocol.queries import ENVELOPE_KEYS, ws_context
+from kuzzle_errors._protocol.queries import foreign_id, is_envelope, ws_context
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, RequestTimeoutError, replace
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response, parse_response_and_body
 
@@ -34,6 +35,9 @@ PING: Final = '{"p":1}'
 PONG: Final = '{"p":2}'
 #: Largest message both clients accept by default, in bytes; a larger one drops the connection.
 DEFAULT_MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
+#: Why a connection is dropped for a text message that is not UTF-8 (RFC 6455 8.1; as
+#: websockets does, with close code 1007).
+NOT_UTF8: Final = "the connection was dropped: a text message that is not UTF-8"
 #: How many finished request ids a router remembers, so that a late or repeated answer to
 #: one is dropped rather than taken for a notification.
 FINISHED_MEMORY: Final = 1024
@@ -171,17 +175,25 @@ class Pending:
         self.wake()
 
     def result(self, strict: bool) -> Any:
-        """``result`` of the answer, or raise the error the query ended with."""
+        """``result`` of the answer, or raise the error the query ended with.
+
+        An answer in our room naming another request (its ``requestId``) is nobody's result:
+        an InvalidResponseError, not retryable (ours was sent, its answer is lost).
+        """
         answer = self.outcome
         if isinstance(answer, KuzzleError):
             raise answer
         assert answer is not None, "not settled"
+        named = foreign_id(answer, self.request_id)
+        if named is not None:
+            raw = {key: answer[key] for key in ("requestId", "room", "status") if key in answer}
+            raise crossed_error(named, raw, ws_context(self.request), response=answer)
         error = parse_response(answer, transport="websocket", strict=strict)
         if error is not None:
             raise error
-        if not any(key in answer for key in ENVELOPE_KEYS):
-            # No envelope, but our room: a plugin's result in Kuzzle's raw format, which Kuzzle
-            # sends as is with only ``room`` added (httpwsProtocol.js): give it back without it.
+        if not is_envelope(answer):
+            # Not an envelope, but our room, which only Kuzzle writes: a plugin's result in
+            # Kuzzle's raw format, sent as is with only ``room`` added (httpwsProtocol.js).
             return {key: value for key, value in answer.items() if key != "room"}
         return answer.get("result")
 
@@ -580,6 +592,10 @@ class NotificationQueue:
         """Stop receiving notifications; what was queued is dropped."""
         self._items.clear()
         self.put(None)
+
+    def forked(self) -> None:
+        """In a forked child, before the stream ends: fresh waiting primitives (a thread of
+        the parent may have held a lock; an event belongs to the parent's loop)."""
 
     def __enter__(self: _Q) -> _Q:
         return self

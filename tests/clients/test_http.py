@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import kuzzle_echo
 import pytest
 import requests
 import responses
@@ -52,11 +53,8 @@ def envelope(
 
 
 def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-    text = body if isinstance(body, str) else json.dumps(body)
     content_type = "application/json" if not isinstance(body, str) else "text/html"
-    responses.add(
-        responses.POST, QUERY, body=text, status=status, headers=headers, content_type=content_type
-    )
+    kuzzle_echo.answer(QUERY, body, status, headers, content_type=content_type)
 
 
 def body_of(request: requests.PreparedRequest) -> Any:
@@ -133,7 +131,8 @@ def test_not_found_raises_its_id_class_with_context(client: KuzzleHTTP) -> None:
     error = info.value
     assert isinstance(error, kuzzle_errors.NotFoundError)
     assert (error.status, error.http_status, error.transport) == (404, 404, "http")
-    assert (error.request_id, error.node, error.index) == ("r-1", "knode-1", "i")
+    sent = responses.calls[0].request.headers["X-Kuzzle-Request-Id"]  # echoed, as Kuzzle does
+    assert (error.request_id, error.node, error.index) == (sent, "knode-1", "i")
     assert not error.retryable
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import kuzzle_echo
 import pytest
 import requests
 import responses
@@ -99,10 +100,41 @@ def test_the_raw_copy_is_bounded(client: KuzzleHTTP) -> None:
 
 @responses.activate
 def test_an_envelope_is_still_a_result(client: KuzzleHTTP) -> None:
-    responses.add(responses.POST, QUERY, json={"status": 200, "result": {"a": 1}}, status=200)
-    responses.add(responses.POST, QUERY, json={"requestId": "r", "result": None}, status=200)
+    kuzzle_echo.answer(QUERY, {"status": 200, "error": None, "result": {"a": 1}, "requestId": ""})
+    kuzzle_echo.answer(QUERY, {"status": 200, "error": None, "requestId": ""})  # no result
     assert client.query(GET) == {"a": 1}
     assert client.query(GET) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": 200, "result": {"a": 1}},  # no requestId, no error: not Kuzzle's envelope
+        {"status": "UP"},  # a health page
+        {"status": "error", "message": "upstream unavailable"},  # a gateway's JSend
+        {"status": 200, "error": None, "result": 1, "requestId": 7},  # a requestId not a string
+        {"status": True, "error": None, "result": 1, "requestId": "r"},  # a status not a number
+    ],
+    ids=["partial", "health", "jsend", "id-type", "status-type"],
+)
+@responses.activate
+def test_json_that_only_looks_like_an_envelope_is_an_invalid_response(
+    client: KuzzleHTTP, body: dict[str, Any]
+) -> None:
+    # Issue 19: a status key no longer makes a result (document:create returned None).
+    kuzzle_echo.answer(QUERY, body)  # a string requestId becomes ours
+    error = invalid(client)
+    assert "another request" not in error.message  # not taken for someone else's either
+    assert json.loads(error.raw)["status"] == body["status"]
+
+
+@responses.activate
+def test_an_envelope_naming_another_request_is_an_invalid_response(client: KuzzleHTTP) -> None:
+    envelope = {"status": 200, "error": None, "result": {"a": 1}, "requestId": "theirs"}
+    responses.add(responses.POST, QUERY, json=envelope)
+    error = invalid(client)
+    assert "another request (theirs)" in error.message
+    assert not error.retryable
 
 
 @responses.activate

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import kuzzle_echo
 import pytest
 import responses
 
@@ -73,9 +74,7 @@ def test_http_and_websocket_clients_of_one_server_share_one_budget() -> None:
 def test_a_budget_drained_by_one_client_stops_the_other_client_of_that_host() -> None:
     host, other = fresh_host(), fresh_host()
     for name in (host, other):
-        responses.add(
-            responses.POST, f"http://{name}:7512/_query", json=overloaded_envelope(), status=503
-        )
+        kuzzle_echo.answer(f"http://{name}:7512/_query", overloaded_envelope(), 503)
     policy = quick_policy()
     with (
         KuzzleHTTP(f"http://{host}:7512", retry=policy) as a,
@@ -133,7 +132,8 @@ class PlainCaller:
 @responses.activate
 def test_a_retry_caller_without_for_host_is_used_as_given() -> None:
     host = fresh_host()
-    responses.add(responses.POST, f"http://{host}:7512/_query", json={"status": 200, "result": 7})
+    envelope = {"status": 200, "error": None, "result": 7, "requestId": "r"}
+    kuzzle_echo.answer(f"http://{host}:7512/_query", envelope)
     caller = PlainCaller()
     with KuzzleHTTP(f"http://{host}:7512", retry=caller) as client:
         assert client.retry is caller
