@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import socket
-import struct
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,7 +15,6 @@ from typing import Any
 
 import pytest
 from common import NOW
-from raw_server import echo_kuzzle, handshake_answer, raw_server, read_frame, read_head
 
 import kuzzle_errors
 from kuzzle_errors.http import KuzzleHTTP
@@ -154,57 +151,6 @@ async def test_connect_false_waits_for_the_first_query(
         assert client.connected
     finally:
         await twin.run(client.close)
-
-
-def _dripped_frame(conn: socket.socket, n: int) -> None:
-    conn.sendall(handshake_answer(read_head(conn)))
-    if n:
-        echo_kuzzle(conn)
-        return
-    read_frame(conn)  # once queried, the head of a 1 MiB text frame, then a byte every 0.2 s
-    conn.sendall(struct.pack("!BBQ", 0x81, 127, 1 << 20))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        conn.sendall(b"x")
-        time.sleep(0.2)
-
-
-def _fragmented_message(conn: socket.socket, n: int) -> None:
-    conn.sendall(handshake_answer(read_head(conn)))
-    if n:
-        echo_kuzzle(conn)
-        return
-    read_frame(conn)  # once queried, a text message in 100-byte fragments, never ending
-    conn.sendall(struct.pack("!BB", 0x01, 100) + b"x" * 100)
-    for _ in range(50):
-        conn.sendall(struct.pack("!BB", 0x00, 100) + b"x" * 100)
-    read_frame(conn)
-
-
-@pytest.mark.parametrize(
-    ("script", "options", "said"),
-    [
-        (_dripped_frame, {"frame_timeout": 1.0}, "frame_timeout"),
-        (_fragmented_message, {"max_frame_bytes": 1000}, "max_frame_bytes"),
-    ],
-    ids=["frame_timeout", "max_frame_bytes"],
-)
-async def test_a_message_over_its_bounds_drops_the_connection_and_the_next_query_reconnects(
-    twin: Twin, script: Any, options: dict[str, Any], said: str
-) -> None:
-    with raw_server(script) as server:
-        client = await twin.open(f"ws://127.0.0.1:{server.port}", timeout=WAIT, **options)
-        try:
-            started = time.monotonic()
-            with pytest.raises(kuzzle_errors.ConnectionLostError) as info:
-                await twin.run(client.query, NOW)
-            assert time.monotonic() - started < 4.0  # not the 5 s query timeout
-            assert said in info.value.message
-            assert not info.value.retry_hint.replay_safe
-            body = {"controller": "x", "action": "y", "body": {"a": 1}}
-            assert await twin.run(client.query, body) == {"a": 1}
-        finally:
-            await twin.run(client.close)
 
 
 @pytest.mark.parametrize("cls", [KuzzleWebSocket, AsyncKuzzleWebSocket])
