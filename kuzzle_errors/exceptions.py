@@ -682,6 +682,8 @@ _FAMILIES["KuzzleError"] = KuzzleError
 
 def coerce_status(value: object) -> int | None:
     """A status from an int, an integral float or an ASCII digit string; else None."""
+    if type(value) is int:  # what Kuzzle sends: first
+        return value if 100 <= value <= 999 else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

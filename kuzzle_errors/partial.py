@@ -100,6 +100,8 @@ def _as_text(value: object) -> str | None:
 
 
 def _as_id(value: object) -> str | None:
+    if type(value) is str:  # what Kuzzle sends: first
+        return value
     if value is None or isinstance(value, (dict, list, bool)):
         return None
     if isinstance(value, int):
@@ -125,18 +127,22 @@ def _subject_id(item: Mapping[str, Any], error_id: str | None) -> str | None:
 
 def parse_item(item: object, *, transport: str | None = None) -> PartialItem:
     """One failed item, whatever its shape; unknown shapes keep only ``raw``."""
-    if isinstance(item, (str, int)) and not isinstance(item, bool):
-        return PartialItem(id=_as_id(item), raw=item)
-    if not isinstance(item, Mapping):
+    # JSON's own dict is checked first: a partial failure may hold 100,000 items.
+    if type(item) is not dict and not isinstance(item, Mapping):
+        if isinstance(item, (str, int)) and not isinstance(item, bool):
+            return PartialItem(id=_as_id(item), raw=item)
         return PartialItem(raw=item)
     document = item.get("document")
-    if isinstance(document, Mapping):
+    if type(document) is dict or isinstance(document, Mapping):
+        reason = item.get("reason")
         return PartialItem(
-            id=_as_id(document.get("_id")),
-            document=document,
-            status=coerce_status(item.get("status")),
-            reason=_as_text(item.get("reason")),
-            raw=item,
+            _as_id(document.get("_id")),
+            document,
+            coerce_status(item.get("status")),
+            reason if type(reason) is str else _as_text(reason),
+            None,
+            None,
+            item,
         )
     if len(item) == 1:
         ((action, inner),) = item.items()
