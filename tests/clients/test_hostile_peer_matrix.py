@@ -38,7 +38,7 @@ from raw_server import Script, drip, handshake_answer, raw_server, read_body, re
 import kuzzle_errors
 from kuzzle_errors.http import KuzzleHTTP
 from kuzzle_errors.httpx import AsyncKuzzleHTTP
-from kuzzle_errors.retry import RetryPolicy
+from kuzzle_errors.retry import RetryBudget, RetryPolicy
 from kuzzle_errors.websocket import KuzzleWebSocket
 from kuzzle_errors.websockets import AsyncKuzzleWebSocket
 
@@ -504,6 +504,17 @@ def refused_with_retry(d: Driver) -> None:
     call = lambda: d.query(client, GET, idempotent=True)  # noqa: E731
     error = d.expect(call, Fails(ConnectionLost, True, True, within=TIMEOUT + 1.0))
     assert error.attempts > 1
+
+
+@scenario()
+def refused_with_an_empty_budget(d: Driver) -> None:
+    # The retry budget is empty (the host is struggling): waiting for it (max_wait, 5 s) is
+    # bounded by the policy's deadline too.
+    budget = RetryBudget(capacity=0, overdraft=0, min_per_second=0.01, max_wait=5.0)
+    policy = RetryPolicy(attempts=10, timeout=TIMEOUT, base=0.01, cap=0.05, budget=budget)
+    client = d.open(unused_port(), retry=policy)
+    call = lambda: d.query(client, GET, idempotent=True)  # noqa: E731
+    d.expect(call, Fails(ConnectionLost, True, True, within=TIMEOUT + 1.0))
 
 
 # -- answers that are not ours -------------------------------------------------------------------

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 import uuid
+import zlib
 from typing import Any
 
 import kuzzle_echo
@@ -418,3 +420,49 @@ def test_a_caller_session_is_not_closed() -> None:
     with KuzzleHTTP(BASE, session=session) as kuzzle:
         assert kuzzle.session is session
     assert closed == []
+
+
+@responses.activate
+def test_install_reads_only_the_start_of_a_huge_error_body() -> None:
+    body = b'{"status":500,"error":{"id":"core.fatal.unexpected_error","message":"' + b"x" * (
+        3 * 1024 * 1024
+    )
+    responses.add(responses.GET, f"{BASE}/x", body=body, status=500, content_type="text/plain")
+    with requests.Session() as session:
+        install(session)
+        with pytest.raises(kuzzle_errors.InternalError) as info:
+            session.get(f"{BASE}/x")
+    assert "first 1048576 bytes" in (info.value.problem or "")
+
+
+@responses.activate
+def test_install_inflates_no_more_of_an_error_body_than_it_reads() -> None:
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = b"\0" * (1024 * 1024)
+    bomb = b"".join(squeeze.compress(zeros) for _ in range(64)) + squeeze.flush()  # 64 MiB
+    headers = {"Content-Encoding": "gzip"}
+    responses.add(
+        responses.GET, f"{BASE}/x", body=bomb, status=502, headers=headers, content_type="text/html"
+    )
+    with requests.Session() as session:
+        install(session)
+        tracemalloc.start()
+        try:
+            with pytest.raises(kuzzle_errors.KuzzleError) as info:
+                session.get(f"{BASE}/x")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert info.value.http_status == 502
+    assert peak < 16 * 1024 * 1024  # the hook read the whole body as requests decodes it: 64 MiB
+
+
+@responses.activate
+def test_install_lets_a_success_envelope_under_an_error_status_through_with_its_body() -> None:
+    body = b'{"status":200,"result":{"ok":true}}'  # as the httpx hook does
+    responses.add(
+        responses.GET, f"{BASE}/x", body=body, status=404, content_type="application/json"
+    )
+    with requests.Session() as session:
+        install(session)
+        assert session.get(f"{BASE}/x").json()["result"] == {"ok": True}
