@@ -117,12 +117,13 @@ class StubLimits(TypedDict, total=False):
 
 class StubOptions(StubLimits, total=False):
     """The keyword options of :class:`StubKuzzle`, all optional: the :class:`StubLimits`,
-    ``node``, the node id in answers (default :data:`STUB_NODE`), and ``clock``, which drives
+    ``node``, the node id in answers (default :data:`STUB_NODE`; None sends none, as Kuzzle
+    2.56 does: no ``node`` field and ``X-Kuzzle-Node: undefined``), and ``clock``, which drives
     the fixed 1-second rate-limit windows (default :func:`time.monotonic`; tests may pass
     their own).
     """
 
-    node: str
+    node: str | None
     clock: Callable[[], float]
 
 
@@ -359,8 +360,8 @@ class StubKuzzle:
         return f"ws://{self._netloc()}"
 
     @property
-    def node(self) -> str:
-        """The node id sent in ``node`` and ``X-Kuzzle-Node``."""
+    def node(self) -> str | None:
+        """The node id sent in ``node`` and ``X-Kuzzle-Node`` (None: none, as Kuzzle 2.56)."""
         return self._state.node
 
     def _netloc(self) -> str:

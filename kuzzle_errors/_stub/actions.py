@@ -497,7 +497,13 @@ def _update(
     meta = _meta(call.kuid, created=False, updated=True)
     merged = deep_merge(old.source, {**changes, "_kuzzle_info": meta})
     _, document, _ = node.storage.put(index, collection, doc_id, merged)
-    notified = {**document.view(doc_id), "_updatedFields": _changed_fields(changes)}
+    # Kuzzle's update notification has the document and the fields changed, no _version.
+    view = document.view(doc_id)
+    notified = {
+        "_id": doc_id,
+        "_source": view["_source"],
+        "_updatedFields": _changed_fields(changes),
+    }
     _notify(node, call, "update", notified, Change(doc_id, old.source, document.source))
     return document
 

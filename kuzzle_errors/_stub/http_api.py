@@ -101,7 +101,8 @@ class HttpApi:
         record.status = envelope["status"]
         headers = [
             ("X-Kuzzle-Request-Id", request_id),
-            ("X-Kuzzle-Node", self.state.node),
+            # Kuzzle 2.56 has no node id: its header then says "undefined".
+            ("X-Kuzzle-Node", self.state.node or "undefined"),
             ("Accept-Encoding", "identity"),
             *_JSON_HEADERS,
             ("Access-Control-Allow-Credentials", "true"),
@@ -141,7 +142,10 @@ class HttpApi:
 
         # Refused before Kuzzle builds a request: the envelope has no request context.
         def plain(**fields: Any) -> dict[str, Any]:
-            return make_response(request_id=request_id, node=self.state.node, **fields)
+            envelope = make_response(request_id=request_id, node=self.state.node, **fields)
+            if self.state.node is None:
+                del envelope["node"]
+            return envelope
 
         if head.method == "GET" and head.path in ("/_ready", "/_healthcheck"):
             ready = head.path == "/_healthcheck" or (

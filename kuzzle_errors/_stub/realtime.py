@@ -281,7 +281,7 @@ def _regexp(f: dict[str, Any], path: str) -> Test:
     )
     try:
         pattern = re.compile(str(value), re_flags)
-    except re.error as exc:
+    except (re.error, OverflowError) as exc:
         raise _ParseError(
             f'cannot parse regexp expression "/{value}/{flags or "undefined"}" ({exc})',
             _add(path, name),
@@ -493,6 +493,10 @@ class Realtime:
         return {"channel": self._join(room, call, users, scope), "roomId": room_id}
 
     def _join(self, room: Room, call: Call, users: str, scope: str) -> str:
+        # Kuzzle picks the channels to tell before this subscription's own channel exists,
+        # and sends once the new subscriber has joined: it hears of itself only on a channel
+        # that was already there.
+        told = dict(room.channels)
         name = channel_name(room.id, users, scope)
         room.channels[name] = (users, scope)
         connection = call.connection
@@ -500,7 +504,7 @@ class Realtime:
         room.members.setdefault(connection, set()).add(name)
         if first:
             self.volatiles.setdefault(connection, {})[room.id] = copy.deepcopy(call.volatile)
-            self._notify_users(room, call.payload, "in", call.protocol, call.volatile)
+            self._notify_users(room, call.payload, "in", call.protocol, call.volatile, told)
         return name
 
     def unsubscribe(self, connection: str, room_id: str, *, notify: bool = True) -> None:
@@ -524,7 +528,7 @@ class Realtime:
                 "controller": "realtime",
                 "action": "unsubscribe",
             }
-            self._notify_users(room, request, "out", None, volatile)
+            self._notify_users(room, request, "out", None, volatile, room.channels)
 
     def remove_connection(self, connection: str, *, notify: bool = True) -> None:
         for room_id in list(self.volatiles.get(connection, {})):
@@ -552,6 +556,7 @@ class Realtime:
         user: str,
         protocol: str | None,
         volatile: dict[str, Any] | None,
+        channels: dict[str, tuple[str, str]],
     ) -> None:
         base: dict[str, Any] = {
             "type": "user",
@@ -565,7 +570,7 @@ class Realtime:
             if isinstance(request.get(key), str):
                 base[key] = request[key]
         base |= {"controller": "realtime", "action": request.get("action"), "protocol": protocol}
-        for name, (users, _scope) in room.channels.items():
+        for name, (users, _scope) in channels.items():
             if users in ("all", user):
                 self._deliver(room, name, base)
 

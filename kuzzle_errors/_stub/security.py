@@ -306,6 +306,11 @@ class Security:
         )
         jwt = f"{TOKEN_PREFIX}{header}.{payload}.{signature}"
         token = Token(jwt, kuid, -1 if ttl == -1 else now_ms() + ttl, ttl)
+        # Two logins of one user within a second sign the same claims, hence the same JWT
+        # (as in Kuzzle): one token, which keeps the connections linked to the first.
+        previous = self.tokens.get(jwt)
+        if previous is not None:
+            token.connections = previous.connections
         self.tokens[jwt] = token
         return token
 

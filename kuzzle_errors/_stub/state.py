@@ -8,6 +8,7 @@ asks this module what to answer and then does the waiting, writing and dropping.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -26,6 +27,8 @@ from kuzzle_errors._stub.storage import Storage
 
 if TYPE_CHECKING:
     from kuzzle_errors.testing import StubOptions
+
+_log = logging.getLogger("kuzzle_errors.testing")
 
 #: Kuzzle's defaults (``lib/config/default.config.ts``), under the stub's option names.
 DEFAULTS: Final[dict[str, Any]] = {
@@ -218,7 +221,7 @@ class StubState:
             **DEFAULTS,
             **check_limits({k: v for k, v in options.items() if k not in ("node", "clock")}),
         }
-        self.node: str = options.get("node", STUB_NODE)
+        self.node: str | None = options.get("node", STUB_NODE)
         self.clock: Callable[[], float] = options.get("clock", time.monotonic)
         self.version: int = settings["version"]
         self.max_request_size: int = settings["max_request_size"]
@@ -408,6 +411,10 @@ class StubState:
                 result, has_result = actions.perform(self, call)
             except KuzzleFailure as refused:
                 return Answer(refused.error, refused.result)
+            except Exception as exc:  # a stub bug: answered as Kuzzle answers its own, and logged
+                _log.error("Kuzzle stub: %s:%s failed", call.controller, call.action, exc_info=exc)
+                error = make_error("core.fatal.unexpected_error", f"{type(exc).__name__}: {exc}")
+                return Answer(error)
             return Answer(result=result, has_result=has_result)
 
     def envelope(
@@ -436,6 +443,8 @@ class StubState:
             envelope["requestId"] = request_id  # Kuzzle echoes a non-string id as it came
         if not answer.has_result:
             del envelope["result"]
+        if self.node is None:
+            del envelope["node"]  # as Kuzzle 2.56, which has no node id to send
         if self.version == 1:
             # Kuzzle 1's RequestResponse had neither "node" nor "headers".
             del envelope["node"], envelope["headers"]

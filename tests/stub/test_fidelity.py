@@ -84,7 +84,8 @@ class Replay:
 
     def close(self) -> None:
         for ws in self.sockets.values():
-            ws.close()
+            ws.close(timeout=1)
+            ws.shutdown()  # type: ignore[no-untyped-call]  # a lost connection's close() leaves it open
         for stub in self.stubs.values():
             stub.stop()
 

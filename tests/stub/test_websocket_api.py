@@ -6,11 +6,11 @@ import json
 import struct
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
 import websocket
+from ws_helpers import hang_up, recv, send
 
 from kuzzle_errors import (
     BadRequestError,
@@ -41,32 +41,12 @@ class FakeClock:
         return self.now
 
 
-def send(
-    ws: websocket.WebSocket, request_id: str, controller: str, action: str, **extra: Any
-) -> None:
-    ws.send(
-        json.dumps({"controller": controller, "action": action, "requestId": request_id, **extra})
-    )
-
-
-def recv(ws: websocket.WebSocket) -> dict[str, Any]:
-    message = json.loads(ws.recv())
-    assert isinstance(message, dict)
-    return message
-
-
 def assert_silent(ws: websocket.WebSocket, seconds: float = 0.2) -> None:
     """Nothing more arrives within ``seconds``."""
     ws.settimeout(seconds)
     with pytest.raises(websocket.WebSocketTimeoutException):
         ws.recv()
     ws.settimeout(TIMEOUT)
-
-
-def hang_up(ws: websocket.WebSocket) -> None:
-    """Close the client side, even when the server already cut the connection."""
-    ws.close(timeout=1)
-    ws.shutdown()  # type: ignore[no-untyped-call]
 
 
 def close_code(ws: websocket.WebSocket) -> int | None:
