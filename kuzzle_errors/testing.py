@@ -458,8 +458,10 @@ class StubKuzzle:
             self._state.overload_left = 0
 
     def configure(self, **limits: Unpack[StubLimits]) -> None:
-        """Change :class:`StubLimits` while running (None turns a limit off); a misspelt name
-        raises TypeError, a wrong value ValueError (and changes nothing)."""
+        """Change :class:`StubLimits` while running; a misspelt name raises TypeError, a wrong
+        value ValueError (and changes nothing). None turns off ``concurrent_requests``,
+        ``logins_per_second``, ``ws_rate_limit`` and ``token_ttl``, and gives ``rate_limit``
+        back to the profiles."""
         _check(limits, StubLimits, "StubKuzzle.configure")
         self._state.configure(limits)
 
