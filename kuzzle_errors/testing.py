@@ -299,11 +299,17 @@ class StubKuzzle:
         After a :meth:`shutdown` halted it, it restarts on the same port like a restarted
         node: its indexes, documents, users and tokens kept, no subscription.
         """
-        if self._server is not None and self._server.running:
+        previous = self._server
+        if previous is not None and previous.running:
             return self
         from kuzzle_errors._stub.server import StubServer
 
-        port = self._server.port if self._server is not None else self._port
+        port = self._port
+        if previous is not None:
+            # A halted node may still be ending its connections: wait for it, so that the
+            # new one starts from a clean slate (and its own stop() has nothing left over).
+            previous.stop()
+            port = previous.port
         with self._state.lock:
             self._state.shutting_down = False
         server = StubServer(self._state, self.host, port)

@@ -87,6 +87,7 @@ class StubServer:
         self._open: set[asyncio.Transport] = set()
         self._ids = itertools.count(1)
         self._graceful = False  # a halt: connections end with their answers flushed
+        self._closing = False  # the port is closed; connections may still be ending
         self.funnel = Funnel(state)
         self.http: HttpApi = HttpApi(state, self.funnel)
         self.websocket: WebSocketApi = WebSocketApi(state, self.funnel, self._tasks)
@@ -111,7 +112,9 @@ class StubServer:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """True while the port accepts connections (a halting node is no longer running,
+        though its thread may still be closing connections: ``stop()`` waits for it)."""
+        return self._thread is not None and self._thread.is_alive() and not self._closing
 
     def call(self, fn: Callable[[], T], timeout: float = 5.0) -> T:
         """Run ``fn`` on the loop thread and return its result (so its effects happened)."""
@@ -156,6 +159,7 @@ class StubServer:
         try:
             await self._stopping.wait()
         finally:
+            self._closing = True
             loop.remove_reader(listener.fileno())
             listener.close()
             if self._graceful:

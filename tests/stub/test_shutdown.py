@@ -80,3 +80,31 @@ def test_stop_closes_every_accepted_connection(busy: bool, unraisable: list[str]
                 sock.close()
         gc.collect()
     assert unraisable == []
+
+
+def test_start_right_after_a_halt_serves_again() -> None:
+    """``shutdown()`` halts the node; ``start()`` called as soon as its sockets end must
+    restart it, even while the old node is still closing a connection that reads nothing
+    (its answer stuck in the send buffer until the grace period aborts it)."""
+    stub = StubKuzzle().start()
+    stalled = socket.socket()
+    try:
+        stub.add_document("shop", "orders", "big", {"blob": "x" * (8 << 20)})
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", stub.port))
+        stalled.sendall(b"GET /shop/orders/big HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert len(stub.wait_for_requests(1)) == 1
+        ws = websocket.create_connection(stub.ws_url, timeout=5)
+        try:
+            stub.shutdown()
+            with pytest.raises(websocket.WebSocketConnectionClosedException):
+                ws.recv()  # the node halted: its sockets end
+        finally:
+            ws.close()
+        stub.start()
+        assert stub.running
+        answer = requests.get(f"{stub.url}/shop/orders/big", timeout=5)
+        assert answer.status_code == 200
+    finally:
+        stalled.close()
+        stub.stop()
