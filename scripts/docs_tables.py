@@ -28,7 +28,7 @@ import retry_table  # noqa: E402
 from _markdown import marked, replace_blocks, table  # noqa: E402
 
 from kuzzle_errors import catalog, error_class  # noqa: E402
-from kuzzle_errors.hints import BY_ID, RetryHint  # noqa: E402
+from kuzzle_errors.hints import ACTIONS, BY_ID, RetryHint  # noqa: E402
 from kuzzle_errors.parser import FOREIGN_CODES  # noqa: E402
 
 
@@ -80,6 +80,21 @@ def retry_full() -> str:
     return table(("error id", "code", "class (status)", "retry", "replay-safe", "why"), rows)
 
 
+def replay_safety_table() -> str:
+    """Kuzzle's API actions by kind: whether a replay after "it may have run" is safe."""
+    kinds: dict[str, list[str]] = {}
+    for name, found in ACTIONS.items():
+        kinds.setdefault(found.kind, []).append(name)
+    rows = []
+    for kind, names in sorted(
+        kinds.items(), key=lambda k: (not ACTIONS[k[1][0]].replay_safe, k[0])
+    ):
+        first = ACTIONS[names[0]]
+        shown = ", ".join(f"`{name}`" for name in names)
+        rows.append((f"`{kind}`", _yes(first.replay_safe), first.reason, f"{len(names)}: {shown}"))
+    return table(("kind", "replay-safe", "why", "actions"), rows)
+
+
 def catalogue_table() -> str:
     """Every catalogued id: code, class, status, versions, description."""
     rows = []
@@ -122,6 +137,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "retry-summary": retry_summary,
     "retry-full": retry_full,
     "foreign-codes": foreign_table,
+    "replay-safety": replay_safety_table,
     **{name: _overload(name) for name in retry_table.BLOCKS},
     "parse-benchmark": parse_benchmark,
 }

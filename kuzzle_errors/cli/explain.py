@@ -1,4 +1,5 @@
-"""``kuzzle-errors explain``: everything known about an error id, a code or a class."""
+"""``kuzzle-errors explain``: everything known about an error id, a code or a class, and
+whether an API action (``document:create``) may be replayed after "it may have run"."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from kuzzle_errors.hints import RetryHint
 __all__ = [
     "RECORD_FIELDS",
     "Lookup",
+    "action_record",
     "advice_colour",
     "lookup",
     "resolve_class",
@@ -130,10 +132,13 @@ class Lookup:
     class_name: str | None = None
     #: A bare HTTP status (``503``) that is no catalogued code.
     status: int | None = None
+    #: An API action (``controller:action``) and its replay safety.
+    action: hints.ActionSafety | None = None
 
     @property
     def found(self) -> bool:
-        return bool(self.specs) or self.class_name is not None or self.status is not None
+        named = self.class_name is not None or self.status is not None or self.action is not None
+        return bool(self.specs) or named
 
     @property
     def ambiguous_code(self) -> bool:
@@ -157,6 +162,10 @@ def lookup(query: str, version: int | None = None) -> Lookup:
     """Resolve an id, a hex or decimal code, a Kuzzle class or a ``codes`` class name."""
     text = query.strip()
     result = Lookup()
+    if ":" in text:  # controller:action
+        controller, _, action = text.partition(":")
+        result.action = hints.action_safety(controller, action)
+        return result
     if "." in text and not text.lower().startswith("0x"):
         spec = catalog.get(text, version=version)
         if spec is None and version is None:
@@ -257,6 +266,33 @@ def _write_spec(out: TextIO, style: Style, spec: ErrorSpec, title: str = "") -> 
             write_field(out, style, "", f"but with props naming {prop}: {retry_advice(advice)}")
 
 
+def action_record(found: hints.ActionSafety) -> dict[str, Any]:
+    """An API action's replay safety, JSON-ready."""
+    return {
+        "action": found.action,
+        "replay_safe": found.replay_safe,
+        "kind": found.kind,
+        "reason": found.reason,
+        "http_verbs": found.verbs.split(),
+    }
+
+
+def _write_action(out: TextIO, style: Style, found: hints.ActionSafety) -> None:
+    out.write(f"{style(found.action, 'bold')}\n")
+    if found.replay_safe:
+        verdict, colour = f"safe ({found.kind}): {found.reason}", "green"
+        default = "query(..., idempotent=None), the default, replays it after it may have run"
+    else:
+        verdict, colour = f"not safe ({found.kind}): {found.reason}", "red"
+        default = (
+            "query(..., idempotent=None), the default, does not replay it after it may have "
+            "run; idempotent=True does, when you know a replay is harmless"
+        )
+    write_field(out, style, "replay", verdict, colour)
+    write_field(out, style, "default", default)
+    write_field(out, style, "http", found.verbs or "none: WebSocket only")
+
+
 def _write_class(out: TextIO, style: Style, name: str, version: int | None) -> None:
     doc = inspect.getdoc(getattr(exceptions, name)) or ""
     summary = doc.split("\n\n", 1)[0].replace("\n", " ").replace("``", "")
@@ -302,6 +338,12 @@ def _write_ids(out: TextIO, style: Style, specs: list[ErrorSpec]) -> None:
 
 
 def _write_not_found(err: TextIO, query: str, version: int | None) -> None:
+    if ":" in query:
+        err.write(
+            f"kuzzle-errors: {query!r} is no action of Kuzzle 2.56's own controllers "
+            "(a plugin's action is replayed only when its caller says so: idempotent=True)\n"
+        )
+        return
     other = lookup(query) if version is not None else None
     if other is not None and other.found:
         found_in = sorted({v for spec in other.specs for v in spec.versions})
@@ -329,7 +371,9 @@ def _write_not_found(err: TextIO, query: str, version: int | None) -> None:
 
 
 def _write_found(out: TextIO, style: Style, found: Lookup, version: int | None) -> None:
-    if found.class_name is not None:
+    if found.action is not None:
+        _write_action(out, style, found.action)
+    elif found.class_name is not None:
         _write_class(out, style, found.class_name, version)
     elif found.status is not None:
         scope = f" in Kuzzle {version}" if version else ""
@@ -363,6 +407,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, style: Style) -> int
         if not found.found:
             _write_not_found(err, query, version)
             status = 1
+        elif fmt == "json" and found.action is not None:
+            records.append(action_record(found.action))
         elif fmt == "json" and found.class_name is not None:
             records.append(_class_record(found.class_name, version))
         elif fmt == "json":  # the ids named, or those answering a bare status

@@ -28,6 +28,7 @@ examples:
   kuzzle-errors explain services.storage.not_found
   kuzzle-errors explain 0x02020002
   kuzzle-errors explain NotFoundError
+  kuzzle-errors explain document:create
   kuzzle-errors list --domain api --subdomain process
   kuzzle-errors list --retryable --format csv
   curl -si -X POST http://localhost:7512/_query -H 'Content-Type: application/json' \\
@@ -115,13 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser(
         "explain",
         parents=[common],
-        help="explain an error id, code (hex or decimal) or class",
+        help="explain an error id, code (hex or decimal) or class, or an API action",
         description=(
             "Explain a Kuzzle error: id, codes, class, status, description, message template, "
             "versions, deprecation and retry advice. Accepts an id "
             "(services.storage.not_found), a code (0x0101000b or 16842763), a class "
             "(NotFoundError) or a kuzzle_errors.codes class name. A near miss suggests the "
-            "closest ids. Exit status 0 if everything was found, 1 otherwise."
+            "closest ids. An API action (document:create) says whether a replay after it may "
+            "have run is safe, the default of query(idempotent=None). Exit status 0 if "
+            "everything was found, 1 otherwise."
         ),
     )
     explain.add_argument("queries", nargs="+", metavar="ID_OR_CODE")

@@ -170,6 +170,31 @@ def test_explain_overloaded_gives_the_retry_advice_and_reason() -> None:
     assert "another cluster node" in out
 
 
+def test_explain_an_api_action_says_whether_a_replay_is_safe() -> None:
+    # Issue 22: the replay safety table, one action at a time (text and JSON).
+    result = run_cli("explain", "document:create", "document:mGet", "memoryStorage:incr")
+    assert result.returncode == 0
+    create, mget, incr = result.stdout.split("\n\n")
+    assert create.startswith("document:create\n")
+    assert "not safe (create)" in create
+    assert "does not replay it" in create
+    assert "safe (read)" in mget and "not safe" not in mget
+    assert incr.startswith("ms:incr\n") and "not safe (add)" in incr
+    records = json.loads(run_cli("explain", "--format", "json", "auth:login").stdout)
+    assert records == [
+        {
+            "action": "auth:login",
+            "replay_safe": True,
+            "kind": "login",
+            "reason": "issues a token: a replay issues another, and the first expires unused",
+            "http_verbs": ["GET", "POST"],
+        }
+    ]
+    unknown = run_cli("explain", "myplugin:doIt")
+    assert unknown.returncode == 1
+    assert "no action of Kuzzle 2.56's own controllers" in unknown.stderr
+
+
 def test_explain_shows_both_meanings_of_a_code_kuzzle_1_and_2_disagree_on() -> None:
     result = run_cli("explain", "0x01010016")
     assert result.returncode == 0

@@ -20,6 +20,7 @@ CORE_LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "kuzzle_errors._redact",
         "kuzzle_errors._catalog_data",
+        "kuzzle_errors._actions_data",
     ),
     ("kuzzle_errors.catalog",),
     ("kuzzle_errors.hints",),
