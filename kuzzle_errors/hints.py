@@ -169,7 +169,12 @@ BY_ID: Final[Mapping[str, RetryHint]] = {
         retryable=True,
         reason="Elasticsearch thread pool full: transient, some operations may have been applied",
     ),
-    "services.storage.unexpected_error": _STORAGE_FAILED,
+    "services.storage.unexpected_error": RetryHint(
+        retryable=False,
+        reason="an Elasticsearch failure Kuzzle does not recognise (an unhandled conflict, a "
+        "mapping Elasticsearch refuses...): likely to fail the same way again, so not retried "
+        "(read the error's message), and the request may have been applied",
+    ),
     "services.storage.too_many_changes": RetryHint(
         retryable=True,
         replay_safe=True,

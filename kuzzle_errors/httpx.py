@@ -236,15 +236,18 @@ class AsyncKuzzleHTTP(AsyncClientBase):
             self.client = httpx.AsyncClient()
 
     async def query(
-        self, request: Mapping[str, Any], *, idempotent: bool = False, strict: bool = False
+        self, request: Mapping[str, Any], *, idempotent: bool | None = None, strict: bool = False
     ) -> Any:
         """Send one Kuzzle API request and return its ``result``.
 
         Raises the parsed :class:`~kuzzle_errors.KuzzleError` on an error answer,
         :class:`~kuzzle_errors.ConnectionLostError` or
         :class:`~kuzzle_errors.RequestTimeoutError` on a transport failure. ``idempotent``
-        tells the retry policy whether a request that may have run can be replayed;
-        ``strict`` makes a result holding ``errors`` raise a PartialError (client side).
+        tells the retry policy whether a request that may have run can be replayed (None,
+        the default: the action's replay safety, :data:`kuzzle_errors.hints.ACTIONS`: reads,
+        replacing writes and ``auth:login`` yes, ``create``, ``mCreate``, ``bulk:import`` no;
+        your True or False wins); ``strict`` makes a result holding ``errors`` raise a
+        PartialError (client side).
         """
         return await self._call(self._query_once, request, idempotent, strict=strict)
 

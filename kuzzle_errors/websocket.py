@@ -469,7 +469,7 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         self,
         request: Mapping[str, Any],
         *,
-        idempotent: bool = False,
+        idempotent: bool | None = None,
         strict: bool = False,
         timeout: float | None = None,
     ) -> Any:
@@ -480,8 +480,10 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         :class:`~kuzzle_errors.ConnectionLostError` if the connection fails or drops,
         :class:`~kuzzle_errors.RequestTimeoutError` if no answer comes within ``timeout``
         (default: the client's). ``idempotent`` tells the retry policy whether a request
-        that may have run can be replayed; ``strict`` makes a result holding ``errors``
-        raise a PartialError (client side).
+        that may have run can be replayed (None, the default: the action's replay safety,
+        :data:`kuzzle_errors.hints.ACTIONS`: reads, replacing writes and ``auth:login`` yes,
+        ``create``, ``mCreate``, ``bulk:import`` no; your True or False wins); ``strict``
+        makes a result holding ``errors`` raise a PartialError (client side).
         """
         return self._call(self._query_once, request, idempotent, strict=strict, timeout=timeout)
 

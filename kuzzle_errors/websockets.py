@@ -423,7 +423,7 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         self,
         request: Mapping[str, Any],
         *,
-        idempotent: bool = False,
+        idempotent: bool | None = None,
         strict: bool = False,
         timeout: float | None = None,
     ) -> Any:

@@ -19,6 +19,7 @@ from kuzzle_errors._protocol.failures import lost_error, shown_url
 from kuzzle_errors._protocol.queries import jwt_from_login, login_request
 from kuzzle_errors._protocol.websocket import NotificationQueue, Routed, log_unmatched
 from kuzzle_errors._redact import one_line, shown
+from kuzzle_errors.hints import replay_safe
 
 _T = TypeVar("_T")
 _P = TypeVar("_P")  # a retry policy, sync or async
@@ -142,6 +143,20 @@ def scope_retry(policy: _P | None, url: str) -> _P | None:
     return policy
 
 
+def idempotent_of(request: Mapping[str, Any], idempotent: object) -> bool:
+    """Whether a query of ``request`` may be replayed after it may have run: the caller's
+    ``idempotent`` when given, else the replay safety of its action
+    (:func:`kuzzle_errors.hints.replay_safe`). Anything but None or a bool: a TypeError."""
+    if idempotent is None:
+        return replay_safe(request)
+    if not isinstance(idempotent, bool):
+        raise TypeError(
+            f"idempotent must be True, False or None (the action's default), "
+            f"not {repr(idempotent)[:40]}"
+        )
+    return idempotent
+
+
 class _Base(Generic[_P]):
     """The retry policy scoped to the client's host, the timeout, and how a client shows
     itself."""
@@ -200,27 +215,39 @@ class ClientBase(_Base[RetryCaller]):
 
     jwt: str | None
 
-    def query(self, request: Mapping[str, Any]) -> Any:
+    def query(self, request: Mapping[str, Any], *, idempotent: bool | None = None) -> Any:
         """Send one Kuzzle API request and return its ``result`` (see the clients)."""
         raise NotImplementedError
 
     def _call(
-        self, once: Callable[..., Any], request: Mapping[str, Any], idem: bool, **kw: Any
+        self, once: Callable[..., Any], request: Mapping[str, Any], idem: bool | None, **kw: Any
     ) -> Any:
-        """``once(request, **kw)``: one attempt, through the retry policy when one is set."""
+        """``once(request, **kw)``: one attempt, through the retry policy when one is set;
+        ``idem`` None: the action's replay safety decides."""
+        idempotent = idempotent_of(request, idem)
         if self.retry is None:
             return once(dict(request), **kw)
-        return self.retry.call(once, dict(request), idempotent=idem, **kw)
+        return self.retry.call(once, dict(request), idempotent=idempotent, **kw)
 
     def login(
         self,
         credentials: Mapping[str, Any],
         strategy: str = "local",
         *,
-        expires_in: str | None = None,
+        expires_in: str | int | None = None,
+        idempotent: bool | None = None,
     ) -> str:
-        """Log in with ``auth:login``, keep the token for the next queries and return it."""
-        self.jwt = jwt_from_login(self.query(login_request(credentials, strategy, expires_in)))
+        """Log in with ``auth:login``, keep the token for the next queries and return it.
+
+        ``credentials`` first, then the strategy: ``login({"username": ..., "password": ...})``
+        (the official SDKs' ``login(strategy, credentials)`` order, or an argument of another
+        type, raises a TypeError naming this signature, before anything is sent).
+        ``expires_in``: Kuzzle's ``expiresIn`` (``"1h"``, or milliseconds). ``idempotent``:
+        as for :meth:`query`; by default ``auth:login``'s replay safety (safe: a replay
+        issues another token), so a retry policy replays a login whose answer was lost.
+        """
+        request = login_request(credentials, strategy, expires_in)
+        self.jwt = jwt_from_login(self.query(request, idempotent=idempotent))
         return self.jwt
 
     def close(self) -> None:
@@ -240,29 +267,40 @@ class AsyncClientBase(_Base[AsyncRetryCaller]):
 
     jwt: str | None
 
-    async def query(self, request: Mapping[str, Any]) -> Any:
+    async def query(self, request: Mapping[str, Any], *, idempotent: bool | None = None) -> Any:
         """Send one Kuzzle API request and return its ``result`` (see the clients)."""
         raise NotImplementedError
 
     async def _call(
-        self, once: Callable[..., Awaitable[Any]], request: Mapping[str, Any], idem: bool, **kw: Any
+        self,
+        once: Callable[..., Awaitable[Any]],
+        request: Mapping[str, Any],
+        idem: bool | None,
+        **kw: Any,
     ) -> Any:
-        """``await once(request, **kw)``, through the retry policy's ``acall`` when one is set."""
+        """``await once(request, **kw)``, through the retry policy's ``acall`` when one is set;
+        ``idem`` None: the action's replay safety decides."""
+        idempotent = idempotent_of(request, idem)
         if self.retry is None:
             return await once(dict(request), **kw)
-        return await self.retry.acall(once, dict(request), idempotent=idem, **kw)
+        return await self.retry.acall(once, dict(request), idempotent=idempotent, **kw)
 
     async def login(
         self,
         credentials: Mapping[str, Any],
         strategy: str = "local",
         *,
-        expires_in: str | None = None,
+        expires_in: str | int | None = None,
+        idempotent: bool | None = None,
     ) -> str:
-        """Log in with ``auth:login``, keep the token for the next queries and return it."""
-        self.jwt = jwt_from_login(
-            await self.query(login_request(credentials, strategy, expires_in))
-        )
+        """Log in with ``auth:login``, keep the token for the next queries and return it.
+
+        The sync clients' arguments: ``credentials`` first (the SDKs' ``login(strategy,
+        credentials)`` order raises a TypeError naming the signature), ``expires_in``
+        (``"1h"``, or milliseconds), ``idempotent`` (by default ``auth:login``'s: safe).
+        """
+        request = login_request(credentials, strategy, expires_in)
+        self.jwt = jwt_from_login(await self.query(request, idempotent=idempotent))
         return self.jwt
 
     async def close(self) -> None:

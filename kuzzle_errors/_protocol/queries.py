@@ -98,11 +98,41 @@ def ws_context(request: Mapping[str, Any]) -> dict[str, Any]:
     return request_context(request, _str(request.get("requestId")), "websocket")
 
 
+#: The signature of every client's ``login``, as its TypeErrors name it.
+LOGIN_SIGNATURE: Final = "login(credentials, strategy='local', *, expires_in=None, idempotent=None)"
+
+
 def login_request(
-    credentials: Mapping[str, Any], strategy: str, expires_in: str | None
+    credentials: Mapping[str, Any], strategy: str, expires_in: str | int | None
 ) -> dict[str, Any]:
-    """The ``auth:login`` request every client sends."""
-    request = {
+    """The ``auth:login`` request every client sends; a TypeError naming the signature for
+    arguments of the wrong type (the official SDKs' ``login(strategy, credentials)`` order
+    among them), before anything is sent."""
+    given: object = credentials
+    if isinstance(given, str) and isinstance(strategy, Mapping):
+        raise TypeError(
+            f"{LOGIN_SIGNATURE}: the credentials come first, then the strategy: "
+            f"login({{'username': ..., 'password': ...}}, {given[:40]!r}), not the "
+            "official SDKs' order login(strategy, credentials)"
+        )
+    if not isinstance(credentials, Mapping):
+        raise TypeError(
+            f"{LOGIN_SIGNATURE}: credentials must be a mapping such as "
+            f"{{'username': ..., 'password': ...}}, not {type(credentials).__name__}"
+        )
+    if not isinstance(strategy, str) or not strategy:
+        raise TypeError(
+            f"{LOGIN_SIGNATURE}: strategy must be the name of a strategy ('local'), "
+            f"not {repr(strategy)[:40]}"
+        )
+    if expires_in is not None and (
+        isinstance(expires_in, bool) or not isinstance(expires_in, (str, int))
+    ):
+        raise TypeError(
+            f"{LOGIN_SIGNATURE}: expires_in must be a duration Kuzzle reads ('1h', or "
+            f"milliseconds as an int) or None, not {type(expires_in).__name__}"
+        )
+    request: dict[str, Any] = {
         "controller": "auth",
         "action": "login",
         "strategy": strategy,

@@ -163,21 +163,18 @@ class Demo:
     # -- transport-specific scenarios ---------------------------------------------------------
 
     def http_dropped(self, client: KuzzleHTTP) -> str:
-        """An HTTP connection dying mid-request: replayed only as idempotent."""
+        """An HTTP connection dying mid-request: a read is replayed by default."""
         get = _document("get", _id=self._a_document())
         self.stub.drop("document", "get", times=1)  # HTTP: the connection dies, no answer
-        try:
-            client.query(get)
-        except kuzzle_errors.ConnectionLostError as error:
-            hint = error.retry_hint
-            kind = "replay-safe" if hint.replay_safe else "not replay-safe (it may have run)"
-            result = client.query(get, idempotent=True)
-            return (
-                f"connection died mid-request: ConnectionLostError, retryable, {kind}\n"
-                f"-> document:get is idempotent: retried with idempotent=True, "
-                f"found {result['_id']!r}"
-            )
-        raise AssertionError("the scripted drop did not happen")
+        before = self.stub.count("document", "get")
+        result = client.query(get)  # idempotent=None: document:get's replay safety (a read)
+        if self.stub.count("document", "get") - before != 2:
+            raise AssertionError("the scripted drop did not happen")
+        return (
+            "connection died mid-request: ConnectionLostError, the request may have run\n"
+            "-> document:get is a read: replayed by default (idempotent=None), "
+            f"found {result['_id']!r}"
+        )
 
     def ws_rate_limited_per_socket(self, client: KuzzleWebSocket) -> str:
         """Over the per-socket rate limit: the refusal names no request."""
@@ -196,16 +193,16 @@ class Demo:
         errors: list[BaseException] = []
         with ThreadPoolExecutor(max_workers=5) as pool:
             before = self.stub.count("server", "info")
-            slow = [
-                pool.submit(client.query, {"controller": "server", "action": "info"})
-                for _ in range(5)
-            ]
+            # idempotent=False: these reads would be replayed by default; here they show
+            # the drop failing every pending query at once.
+            info = {"controller": "server", "action": "info"}
+            slow = [pool.submit(client.query, info, idempotent=False) for _ in range(5)]
             deadline = time.monotonic() + 5.0  # bounded: the stub records them at once
             while self.stub.count("server", "info") < before + 5 and time.monotonic() < deadline:
                 time.sleep(0.005)
             dropped = time.monotonic()
             try:
-                client.query(get)
+                client.query(get, idempotent=False)
             except kuzzle_errors.ConnectionLostError as error:
                 errors.append(error)
             for future in slow:
@@ -213,11 +210,11 @@ class Demo:
             elapsed = time.monotonic() - dropped
         if not all(isinstance(e, kuzzle_errors.ConnectionLostError) for e in errors):
             raise AssertionError(f"not every pending query failed: {errors!r}")
-        result = client.query(get, idempotent=True)
+        result = client.query(get)
         return (
-            f"close code 1011 with {len(errors)} queries in flight: all failed at once "
-            f"({elapsed:.2f} s)\nwith ConnectionLostError, none waited for its timeout\n"
-            f"-> the idempotent get reconnected and found {result['_id']!r}"
+            f"close code 1011 with {len(errors)} queries in flight (idempotent=False): all "
+            f"failed at once ({elapsed:.2f} s)\nwith ConnectionLostError, none waited for its "
+            f"timeout\n-> the get (a read) reconnected and found {result['_id']!r}"
         )
 
     def _over_the_limit(

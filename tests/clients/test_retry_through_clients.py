@@ -112,17 +112,36 @@ def test_gateway_timeout_is_replayed_only_when_idempotent(fake: FakeTime) -> Non
     with testing.StubKuzzle() as kuzzle:
         client = http.KuzzleHTTP(kuzzle.url, retry=make_policy(fake, retries))
         try:
+            # The caller's False wins over the action's default.
             kuzzle.fail("server", "now", "core.sandbox.timeout", 100, times=1)
             with pytest.raises(GatewayTimeoutError):
-                client.query(NOW)
+                client.query(NOW, idempotent=False)
             assert kuzzle.count("server", "now") == 1
 
+            # Issue 22: a read is replayed by default (server:now is replay-safe)...
             kuzzle.fail("server", "now", "core.sandbox.timeout", 100, times=1)
-            assert "now" in client.query(NOW, idempotent=True)
+            assert "now" in client.query(NOW)
             assert kuzzle.count("server", "now") == 3
+
+            # ...a create is not, unless its caller says so.
+            create = {
+                "controller": "document",
+                "action": "create",
+                "index": "i",
+                "collection": "c",
+                "body": {},
+            }
+            kuzzle.add_collection("i", "c")
+            kuzzle.fail("document", "create", "core.sandbox.timeout", 100, times=1)
+            with pytest.raises(GatewayTimeoutError):
+                client.query(create)
+            assert kuzzle.count("document", "create") == 1
+            kuzzle.fail("document", "create", "core.sandbox.timeout", 100, times=1)
+            assert "_id" in client.query(create, idempotent=True)
+            assert kuzzle.count("document", "create") == 3
         finally:
             client.close()
-    assert len(retries) == 1
+    assert len(retries) == 2
 
 
 def test_websocket_overloaded_twice_then_success(fake: FakeTime) -> None:

@@ -1,0 +1,193 @@
+"""Replay safety per action through the four clients (issue 22), against the stub.
+
+``query(idempotent=None)`` takes its default from the action's replay safety
+(:data:`kuzzle_errors.hints.ACTIONS`): a read is replayed after "it may have run", a create is
+not, the caller's True or False wins; ``login()`` follows ``auth:login``'s (safe) and refuses
+swapped or wrong-typed arguments with a TypeError naming its signature before sending
+anything; a deterministic storage failure is not retried, whatever ``idempotent`` says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from common import NOW
+
+from kuzzle_errors import ConnectionLostError, ExternalServiceError, GatewayTimeoutError
+from kuzzle_errors._protocol.queries import LOGIN_SIGNATURE
+from kuzzle_errors.http import KuzzleHTTP
+from kuzzle_errors.httpx import AsyncKuzzleHTTP
+from kuzzle_errors.retry import RetryPolicy
+from kuzzle_errors.testing import StubKuzzle
+from kuzzle_errors.websocket import KuzzleWebSocket
+from kuzzle_errors.websockets import AsyncKuzzleWebSocket
+
+CLIENTS = [KuzzleHTTP, AsyncKuzzleHTTP, KuzzleWebSocket, AsyncKuzzleWebSocket]
+CREATE = {
+    "controller": "document",
+    "action": "create",
+    "index": "i",
+    "collection": "c",
+    "_id": "d1",
+    "body": {"v": 1},
+}
+
+
+async def no_sleep(_: float) -> None:
+    await asyncio.sleep(0)
+
+
+def policy() -> RetryPolicy:
+    """Five attempts, no waiting, no budget: only the replay decisions matter here."""
+    return RetryPolicy(
+        attempts=5,
+        budget=None,
+        random=lambda: 0.0,
+        sleep=lambda _: None,
+        async_sleep=no_sleep,
+    )
+
+
+class Driver:
+    """One client, its sync methods run in a thread so every scenario is one coroutine."""
+
+    def __init__(self, cls: type[Any], stub: StubKuzzle) -> None:
+        self.cls = cls
+        self.sync = cls in (KuzzleHTTP, KuzzleWebSocket)
+        self.url = stub.ws_url if "WebSocket" in cls.__name__ else stub.url
+        self.client: Any = None
+
+    async def __aenter__(self) -> Driver:
+        if self.cls is KuzzleWebSocket:
+            self.client = await asyncio.to_thread(self.cls, self.url, timeout=5, retry=policy())
+        else:
+            self.client = self.cls(self.url, timeout=5, retry=policy())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.sync:
+            await asyncio.to_thread(self.client.close)
+        else:
+            await self.client.close()
+
+    async def run(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        method: Callable[..., Any] = getattr(self.client, name)
+        if self.sync:
+            return await asyncio.to_thread(method, *args, **kwargs)
+        return await method(*args, **kwargs)
+
+
+def play(cls: type[Any], stub: StubKuzzle, scenario: Callable[[Driver], Any]) -> None:
+    async def main() -> None:
+        async with Driver(cls, stub) as driver:
+            await asyncio.wait_for(scenario(driver), 30)
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("cls", CLIENTS, ids=lambda c: c.__name__)
+def test_reads_are_replayed_by_default_creates_are_not_and_the_caller_wins(
+    cls: type[Any], stub: StubKuzzle
+) -> None:
+    stub.add_collection("i", "c")
+
+    async def scenario(kuzzle: Driver) -> None:
+        # A 504 leaves "it may have run": server:now is a read, replayed by default...
+        stub.fail("server", "now", "core.sandbox.timeout", 100, times=1)
+        assert "now" in await kuzzle.run("query", NOW)
+        assert stub.count("server", "now") == 2
+        # ...unless its caller says it is not.
+        stub.fail("server", "now", "core.sandbox.timeout", 100, times=1)
+        with pytest.raises(GatewayTimeoutError):
+            await kuzzle.run("query", NOW, idempotent=False)
+        assert stub.count("server", "now") == 3
+        # A create is not replayed by default: a replay after it ran says "already exists".
+        stub.fail("document", "create", "core.sandbox.timeout", 100, times=1)
+        with pytest.raises(GatewayTimeoutError) as caught:
+            await kuzzle.run("query", CREATE)
+        assert "pass idempotent=True" in str(caught.value.__notes__)
+        assert stub.count("document", "create") == 1
+        # Its caller may still say so (a create whose first run is known not to have run).
+        stub.fail("document", "create", "core.sandbox.timeout", 100, times=1)
+        assert (await kuzzle.run("query", CREATE, idempotent=True))["_id"] == "d1"
+        assert stub.count("document", "create") == 3
+
+    play(cls, stub, scenario)
+
+
+@pytest.mark.parametrize("cls", CLIENTS, ids=lambda c: c.__name__)
+def test_login_is_replayed_after_its_answer_was_lost(cls: type[Any], stub: StubKuzzle) -> None:
+    stub.add_user("alice", "s3cret!")
+    # The policy here does not wait: Kuzzle's one login per second per connection would
+    # refuse the replays on a WebSocket (that limit has its own tests).
+    stub.configure(logins_per_second=None)
+
+    async def scenario(kuzzle: Driver) -> None:
+        # The login ran, its answer was lost with the connection: replayed (a second token).
+        stub.drop("auth", "login", ran=True, times=1)
+        jwt = await kuzzle.run("login", {"username": "alice", "password": "s3cret!"})
+        assert isinstance(jwt, str) and jwt
+        assert stub.count("auth", "login") == 2
+        # idempotent=False: the caller's word wins over the action's.
+        stub.drop("auth", "login", ran=True, times=1)
+        with pytest.raises(ConnectionLostError):
+            await kuzzle.run(
+                "login", {"username": "alice", "password": "s3cret!"}, idempotent=False
+            )
+        assert stub.count("auth", "login") == 3
+
+    play(cls, stub, scenario)
+
+
+BAD_LOGINS: list[tuple[tuple[Any, ...], dict[str, Any], str]] = [
+    (("local", {"username": "alice", "password": "x"}), {}, "the credentials come first"),
+    ((["alice", "x"],), {}, "credentials must be a mapping"),
+    (({"username": "alice"}, 5), {}, "strategy must be the name of a strategy"),
+    (({"username": "alice"},), {"expires_in": 1.5}, "expires_in must be a duration"),
+    (({"username": "alice"},), {"idempotent": "yes"}, "idempotent must be True, False or None"),
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs", "says"), BAD_LOGINS, ids=[b[2] for b in BAD_LOGINS])
+@pytest.mark.parametrize("cls", CLIENTS, ids=lambda c: c.__name__)
+def test_a_swapped_or_wrong_typed_login_argument_is_a_type_error_naming_the_signature(
+    cls: type[Any], stub: StubKuzzle, args: tuple[Any, ...], kwargs: dict[str, Any], says: str
+) -> None:
+    async def scenario(kuzzle: Driver) -> None:
+        with pytest.raises(TypeError, match=says) as caught:
+            await kuzzle.run("login", *args, **kwargs)
+        if "idempotent" not in says:
+            assert LOGIN_SIGNATURE in str(caught.value)
+        assert stub.count("auth", "login") == 0  # refused before anything was sent
+
+    play(cls, stub, scenario)
+
+
+@pytest.mark.parametrize("cls", CLIENTS, ids=lambda c: c.__name__)
+def test_a_wrong_typed_idempotent_is_a_type_error(cls: type[Any], stub: StubKuzzle) -> None:
+    async def scenario(kuzzle: Driver) -> None:
+        with pytest.raises(TypeError, match="idempotent must be True, False or None"):
+            await kuzzle.run("query", NOW, idempotent=1)
+        assert stub.count("server", "now") == 0
+
+    play(cls, stub, scenario)
+
+
+@pytest.mark.parametrize("cls", CLIENTS, ids=lambda c: c.__name__)
+def test_a_deterministic_storage_failure_is_not_retried_even_when_idempotent(
+    cls: type[Any], stub: StubKuzzle
+) -> None:
+    # Issue 22: 500 services.storage.unexpected_error was retried 5 times over 11 s.
+    stub.fail("server", "now", "services.storage.unexpected_error", "mapper_parsing_exception")
+
+    async def scenario(kuzzle: Driver) -> None:
+        with pytest.raises(ExternalServiceError) as caught:
+            await kuzzle.run("query", NOW, idempotent=True)
+        assert caught.value.id == "services.storage.unexpected_error"
+        assert not caught.value.retryable
+        assert stub.count("server", "now") == 1
+
+    play(cls, stub, scenario)
