@@ -52,6 +52,7 @@ from kuzzle_errors.catalog import ErrorSpec
 from kuzzle_errors.hints import RetryHint
 
 if TYPE_CHECKING:
+    from kuzzle_errors import partial
     from kuzzle_errors.partial import PartialItem
 
 __all__ = [
@@ -122,6 +123,7 @@ _FIELDS: Final = (
     "raw",
     "response",
     "problem",
+    "request",
 )
 
 # Filled as the classes below are defined (KuzzleError.__init_subclass__).
@@ -148,7 +150,9 @@ class KuzzleError(Exception):
     the catalogue's entry for ``id``, and ``code`` to that entry's; ``status`` to the
     entry's, else the class's (pass None for "no status": the server sent none).
     ``retry_hint`` replaces the advice the id would give (a client that knows more, such as
-    "the request never left", passes its own).
+    "the request never left", passes its own). ``request`` is the request the error answers,
+    as sent (the clients attach it; without ``requestId`` nor ``jwt``): never shown, and
+    redacted in pickles.
     """
 
     #: The Kuzzle class this Python class stands for (Kuzzle never sends it: derived).
@@ -192,6 +196,8 @@ class KuzzleError(Exception):
     raw: Any
     response: Any
     problem: str | None
+    #: The request this error answers, as the client sent it (None when not known).
+    request: Mapping[str, Any] | None
     #: The transport's own response object (``requests.Response`` for ``KuzzleHTTP``), kept
     #: for inspection; never shown, and left out of pickles (it holds the request's headers).
     http_response: Any
@@ -231,6 +237,7 @@ class KuzzleError(Exception):
         raw: Any = None,
         response: Any = None,
         problem: str | None = None,
+        request: Mapping[str, Any] | None = None,
         retry_hint: RetryHint | None = None,
         http_response: Any = None,
     ) -> None:
@@ -267,6 +274,7 @@ class KuzzleError(Exception):
         self.raw = raw
         self.response = response
         self.problem = problem
+        self.request = request
         self._given_hint = retry_hint
         self.http_response = http_response
 
@@ -584,7 +592,9 @@ class PartialError(KuzzleError, kuzzle_class="PartialError"):
 
     Catches every partial failure Kuzzle reports: a 206 ``PartialError``, a 400
     ``MultipleErrorsError`` (v2 ``strict`` m* actions) and, with ``strict=True`` in the
-    parser, a 200 success whose result holds ``errors``.
+    parser, a 200 success whose result holds ``errors``. Each failed item has its own retry
+    hint (``items``), and :meth:`retry_request` gives the request back with only the items
+    worth sending again.
     """
 
     errors: list[Any]
@@ -619,11 +629,35 @@ class PartialError(KuzzleError, kuzzle_class="PartialError"):
         return partial.parse_items(self.errors, transport=self.transport)
 
     @cached_property
-    def successes(self) -> list[Any]:
-        """The items that succeeded, from the ``result`` sent beside the error (empty if none)."""
+    def successes(self) -> list[Any] | None:
+        """The items that succeeded, from the ``result`` sent beside the error; None when
+        unknown: Kuzzle does not say (a ``strict`` m* action's MultipleErrorsError comes with
+        no result, yet the items that did not fail **were written**)."""
         from kuzzle_errors import partial
 
-        return partial.successes_of(self.result) or []
+        return partial.successes_of(self.result)
+
+    def retry_request(
+        self,
+        which: partial.Which = "retryable",
+        *,
+        request: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """The request this error answers, holding only the failed items worth sending again.
+
+        ``which``: ``"retryable"`` (default: the items whose own :attr:`~PartialItem.retry_hint`
+        is retryable), ``"all"``, or a function of a :class:`~kuzzle_errors.PartialItem`.
+        Returns None when no item is kept. Every multi-document action Kuzzle has
+        (:data:`kuzzle_errors.partial.MULTI_DOCUMENT_ACTIONS`: the ``document:m*`` actions,
+        ``bulk:import``, ``bulk:mWrite``, ``security:mDelete*``); ``request`` when the error
+        does not know it (one parsed by hand). Raises ValueError when it cannot be rebuilt.
+        Whether sending it again is safe is the items' hints' say: an item that "may have been
+        written" (a storage timeout) is kept, as retryable, yet a ``create`` of it may answer
+        "already exists" next time.
+        """
+        from kuzzle_errors import partial
+
+        return partial.retry_request(self, which, request=request)
 
     def __len__(self) -> int:
         return len(self.errors)

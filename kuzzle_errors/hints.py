@@ -14,7 +14,9 @@ Three outcomes matter to a caller:
 
 The advice is one table, in this module: :data:`BY_ID`, then :data:`BY_CLASS`, then
 :data:`BY_STATUS` (plus :data:`MISREPORTS`); :func:`advice` reads it, most specific first.
-Whether a replay of each API action after "it may have run" is safe is :data:`ACTIONS`
+The failed items of a multi-document action get theirs from the same table
+(:func:`item_advice`: :data:`BY_ITEM` where an item differs from a whole request). Whether a
+replay of each API action after "it may have run" is safe is :data:`ACTIONS`
 (generated from Kuzzle's own action lists and route table: :func:`replay_safe`).
 """
 
@@ -34,7 +36,11 @@ __all__ = [
     "ACTIONS",
     "BY_CLASS",
     "BY_ID",
+    "BY_ITEM",
     "BY_STATUS",
+    "ITEM_BY_STATUS",
+    "ITEM_REASONS",
+    "ITEM_TYPES",
     "MAX_RETRY_AFTER",
     "MISREPORTS",
     "RATE_LIMIT_WINDOW",
@@ -43,6 +49,8 @@ __all__ = [
     "action_safety",
     "advice",
     "hint_for",
+    "item_advice",
+    "item_error_id",
     "parse_retry_after",
     "replay_safe",
 ]
@@ -103,7 +111,8 @@ _TIMED_OUT: Final = RetryHint(
 )
 _PARTIAL: Final = RetryHint(
     retryable=False,
-    reason="partial failure: the successful items were applied; retry only the failed items",
+    reason="partial failure: the successful items were applied; send again only the failed "
+    "items worth it (e.retry_request(): each item has its own hint)",
 )
 _INVALID: Final = RetryHint(retryable=False, reason="the request is invalid: fix it")
 
@@ -174,6 +183,11 @@ BY_ID: Final[Mapping[str, RetryHint]] = {
         reason="an Elasticsearch failure Kuzzle does not recognise (an unhandled conflict, a "
         "mapping Elasticsearch refuses...): likely to fail the same way again, so not retried "
         "(read the error's message), and the request may have been applied",
+    ),
+    "services.storage.document_already_exists": RetryHint(
+        retryable=False,
+        reason="the document exists already, perhaps written by an earlier attempt of this "
+        "very request: compare it with what you meant to write, never write it blindly again",
     ),
     "services.storage.too_many_changes": RetryHint(
         retryable=True,
@@ -264,6 +278,76 @@ MISREPORTS: Final[Mapping[str, RetryHint]] = {
         "the request may have partly run",
     ),
 }
+
+# -- failed items --------------------------------------------------------------------------------
+
+#: Failed items of multi-document actions carry no error id, only a status and a ``reason``:
+#: the words of the reason (Kuzzle's own, or Elasticsearch's passed through, lower-cased) that
+#: say which failure it is, with the id Kuzzle gives that failure on a one-document action.
+#: Read in order: ES writes "version conflict, document already exists" for a create.
+ITEM_REASONS: Final[tuple[tuple[str, str], ...]] = (
+    ("document already exists", "services.storage.document_already_exists"),
+    ("document not found", "services.storage.not_found"),
+    ("version conflict", "services.storage.too_many_changes"),
+    ("rejected execution", "services.storage.too_many_operations"),
+)
+
+#: The same, by the Elasticsearch error ``type`` a ``bulk:import`` item carries.
+ITEM_TYPES: Final[Mapping[str, str]] = {
+    "version_conflict_engine_exception": "services.storage.too_many_changes",
+    "es_rejected_execution_exception": "services.storage.too_many_operations",
+    "document_missing_exception": "services.storage.not_found",
+}
+
+#: An item's advice where it differs from :data:`BY_ID`'s for the whole request: a refusal
+#: of one item by Elasticsearch's queue is a refusal before writing it.
+BY_ITEM: Final[Mapping[str, RetryHint]] = {
+    "services.storage.too_many_operations": RetryHint(
+        retryable=True,
+        replay_safe=True,
+        reason="Elasticsearch refused this item before writing it (its write queue was full): "
+        "retry it shortly",
+    ),
+    "services.storage.not_found": RetryHint(retryable=False, reason="the document does not exist"),
+}
+
+#: Advice by an item's status when its reason names no known failure.
+ITEM_BY_STATUS: Final[Mapping[int, RetryHint]] = {
+    400: RetryHint(retryable=False, reason="the item is invalid: fix it"),
+    404: BY_ITEM["services.storage.not_found"],
+    409: RetryHint(
+        retryable=False,
+        reason="a conflict with the stored document: not retried, the document changed or exists",
+    ),
+    429: BY_ITEM["services.storage.too_many_operations"],
+}
+
+
+def item_error_id(status: object, reason: object, error_type: object = None) -> str | None:
+    """The id of a failed item's failure, from its ``reason`` (:data:`ITEM_REASONS`), its
+    Elasticsearch ``error_type`` (:data:`ITEM_TYPES`) or a 404 ``status``; else None."""
+    if isinstance(reason, str) and reason:
+        lowered = reason.lower()
+        for words, error_id in ITEM_REASONS:
+            if words in lowered:
+                return error_id
+    if isinstance(error_type, str) and error_type in ITEM_TYPES:
+        return ITEM_TYPES[error_type]
+    return "services.storage.not_found" if status == 404 else None
+
+
+def item_advice(error_id: object, status: object) -> RetryHint:
+    """The advice for one failed item: :data:`BY_ITEM`, then :data:`BY_ID` by its id (see
+    :func:`item_error_id`), then :data:`ITEM_BY_STATUS` and the statuses of :func:`advice`."""
+    if isinstance(error_id, str):
+        if error_id in BY_ITEM:
+            return BY_ITEM[error_id]
+        if error_id in BY_ID:
+            return BY_ID[error_id]
+    if type(status) is not int:
+        return advice()
+    return ITEM_BY_STATUS[status] if status in ITEM_BY_STATUS else advice(status=status)
+
 
 _CLIENT_ERROR: Final = RetryHint(retryable=False, reason="client error")
 _NOT_TRANSIENT: Final = RetryHint(retryable=False, reason="not a transient failure")

@@ -159,6 +159,7 @@ class _Context:
             "http_status": self.http_status,
             "headers": self.headers,
             "response": self.response,
+            "request": self.request,
         }
         sent = self.request
         for key in _CONTEXT_KEYS:
@@ -300,7 +301,9 @@ def parse_response_and_body(
     ``request_id`` is the id the request was sent with and ``request`` the request itself:
     Kuzzle's errors raised before routing name neither the request nor what it was about, so
     an error's ``request_id``, ``controller``, ``action``, ``index`` and ``collection`` come
-    from them when the answer is silent. Never raises.
+    from them when the answer is silent, and the error keeps ``request`` (its
+    :attr:`~kuzzle_errors.KuzzleError.request`: what ``PartialError.retry_request`` rebuilds).
+    Never raises.
     """
     try:
         ctx = _Context(

@@ -12,19 +12,36 @@ a bare id string                            ``document:mGet``/``mExists``
 ``{"<action>": {_id, status, error}}``      ``bulk:import``
 ``{cause, id}`` / ``{id, reason}``          ``updateByQuery`` / ``deleteByQuery``
 =========================================  ==========================================
+
+Each item has a retry hint of its own (:attr:`PartialItem.retry_hint`), and
+:func:`retry_request` rebuilds the request a partial failure answers with only the items worth
+sending again, for every multi-document action (:data:`MULTI_DOCUMENT_ACTIONS`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import fnmatch
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
+from kuzzle_errors import hints
 from kuzzle_errors._redact import bounded_int, redact, safe_repr
 from kuzzle_errors.exceptions import KuzzleError, coerce_status
+from kuzzle_errors.hints import RetryHint
 from kuzzle_errors.parser import parse_error
 
-__all__ = ["PartialItem", "parse_item", "parse_items", "successes_of"]
+if TYPE_CHECKING:
+    from kuzzle_errors.exceptions import PartialError
+
+__all__ = [
+    "MULTI_DOCUMENT_ACTIONS",
+    "PartialItem",
+    "parse_item",
+    "parse_items",
+    "retry_request",
+    "successes_of",
+]
 
 _BULK_ACTIONS = frozenset({"create", "index", "update", "delete", "createOrReplace", "replace"})
 
@@ -76,6 +93,52 @@ class PartialItem:
     error: KuzzleError | None = field(default=None, compare=False)
     action: str | None = None
     raw: Any = None
+
+    @property
+    def error_id(self) -> str | None:
+        """The id of this item's failure: a nested error object's own, else the id Kuzzle
+        gives the same failure of a one-document action, read from the item's reason, status
+        or Elasticsearch error type (:data:`kuzzle_errors.hints.ITEM_REASONS`): a document
+        that exists already is ``services.storage.document_already_exists``, a missing one
+        (an id alone, as ``mGet`` reports it) ``services.storage.not_found``; None when
+        nothing names it (an invalid item: its ``reason`` says why).
+        """
+        if self.error is not None:
+            return self.error.id
+        raw = self.raw
+        if isinstance(raw, (str, int)) and not isinstance(raw, bool):
+            return "services.storage.not_found"  # mGet, mExists: an id alone, not found
+        return hints.item_error_id(self.status, self.reason, self._error_type())
+
+    @property
+    def retry_hint(self) -> RetryHint:
+        """Whether sending this item again may succeed: the nested error's hint, else
+        :func:`kuzzle_errors.hints.item_advice` for :attr:`error_id` and :attr:`status`
+        (a document that exists already: no; Elasticsearch's queue refusing it: yes, safely;
+        a storage timeout: yes, but it may have been written)."""
+        if self.error is not None:
+            return self.error.retry_hint
+        return hints.item_advice(self.error_id, self.status)
+
+    @property
+    def retryable(self) -> bool:
+        """Shortcut for ``retry_hint.retryable``."""
+        return self.retry_hint.retryable
+
+    def matches(self, *patterns: str) -> bool:
+        """True if :attr:`error_id` matches one of the shell-style ``patterns``."""
+        error_id = self.error_id
+        return error_id is not None and any(fnmatch.fnmatchcase(error_id, p) for p in patterns)
+
+    def _error_type(self) -> str | None:
+        """The Elasticsearch error type of a ``bulk:import`` item (``{action: {error}}``)."""
+        raw = self.raw
+        if self.action is None or not isinstance(raw, Mapping):
+            return None
+        inner = raw.get(self.action)
+        error = inner.get("error") if isinstance(inner, Mapping) else None
+        kind = error.get("type") if isinstance(error, Mapping) else None
+        return kind if isinstance(kind, str) else None
 
     def __repr__(self) -> str:
         # Shown like an error: secrets redacted, sizes bounded (``raw`` may be anything).
@@ -181,7 +244,8 @@ def parse_items(errors: object, *, transport: str | None = None) -> list[Partial
 
 
 def successes_of(result: object) -> list[Any] | None:
-    """The succeeded items of a result sent beside (or instead of) a partial error.
+    """The succeeded items of a result sent beside (or instead of) a partial error, or None
+    when the result says nothing of them (a ``strict`` m* action's error comes with none).
 
     v2 m* actions: ``{successes, errors}``; v1: ``{hits, total}``; ``security:mDelete*``: the
     list of deleted ids.
@@ -194,3 +258,215 @@ def successes_of(result: object) -> list[Any] | None:
             if isinstance(value, list):
                 return value
     return None
+
+
+# -- sending again the items worth it ---------------------------------------------------------
+
+#: Where a multi-document action holds its items, in the request and in its failed items:
+#: ``documents`` (``body.documents``: ``[{_id, body}]``, mUpsert's ``[{_id, changes,
+#: default}]``; failed as ``{document, reason, status}``), ``ids`` (``body.ids``, which mGet
+#: and mExists also take beside the body, a list or a comma-separated string; failed as
+#: ``{_id, reason, status}``, a bare id, or a nested error naming it) or ``bulkData``
+#: (``body.bulkData``: an action line, then a document line but for ``delete``; failed as
+#: ``{action: {_id, status, _source, error}}``).
+ItemKind = Literal["documents", "ids", "bulkData"]
+
+#: Kuzzle 2's actions that report failed items (the ``security:mGet*`` actions leave missing
+#: ids out instead, and ``index:mDelete`` answers the indexes it deleted), by
+#: ``controller:action``.
+MULTI_DOCUMENT_ACTIONS: Final[Mapping[str, ItemKind]] = {
+    "document:mCreate": "documents",
+    "document:mCreateOrReplace": "documents",
+    "document:mReplace": "documents",
+    "document:mUpdate": "documents",
+    "document:mUpsert": "documents",
+    "bulk:mWrite": "documents",
+    "document:mDelete": "ids",
+    "document:mGet": "ids",
+    "document:mExists": "ids",
+    "security:mDeleteUsers": "ids",
+    "security:mDeleteProfiles": "ids",
+    "security:mDeleteRoles": "ids",
+    "bulk:import": "bulkData",
+}
+
+#: Which failed items :func:`retry_request` keeps: the retryable ones (their own hint), all of
+#: them, or those a function chooses.
+Which = Literal["retryable", "all"] | Callable[[PartialItem], bool]
+
+
+def retry_request(
+    error: PartialError,
+    which: Which = "retryable",
+    *,
+    request: Mapping[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """The request ``error`` answers, holding only its failed items that ``which`` keeps
+    (by default those whose :attr:`PartialItem.retry_hint` is retryable); None when it keeps
+    none. See :meth:`kuzzle_errors.PartialError.retry_request`.
+
+    Items are matched to the request's own: a document by its ``_id`` (else by its body, as
+    Kuzzle sends it back), an id by its value, a ``bulkData`` operation by its action and
+    ``_id`` (else its document). What is sent again is what the request held, in its order,
+    with every other argument as it was. Raises ValueError when the request is not known, is
+    no multi-document action, or a kept item matches none of its items (it is not the
+    request this error answers).
+    """
+    sent = request if request is not None else error.request
+    if not isinstance(sent, Mapping):
+        raise ValueError(
+            "this error does not know the request it answers (the clients attach it; one "
+            "parsed by hand does not): pass it, retry_request(request=...)"
+        )
+    name = f"{sent.get('controller')}:{sent.get('action')}"
+    kind = MULTI_DOCUMENT_ACTIONS.get(name)
+    if kind is None:
+        raise ValueError(f"{name[:100]} is no multi-document action Kuzzle reports items of")
+    if which == "retryable":
+        chosen = [item for item in error.items if item.retry_hint.retryable]
+    elif which == "all":
+        chosen = list(error.items)
+    elif callable(which):
+        chosen = [item for item in error.items if which(item)]
+    else:
+        raise TypeError(f"which: 'retryable', 'all' or a function of an item, not {which!r}")
+    if not chosen:
+        return None
+    body = sent.get("body")
+    body = body if isinstance(body, Mapping) else {}
+    if kind == "ids" and "ids" not in body and "ids" in sent:  # mGet/mExists: ids beside
+        ids = sent["ids"]
+        if isinstance(ids, str):  # "a,b", as Kuzzle splits an argument
+            return {**sent, "ids": ",".join(_pick_ids(ids.split(","), chosen))}
+        return {**sent, "ids": _pick_ids(_list(ids, "ids"), chosen)}
+    key = "ids" if kind == "ids" else kind
+    items = _list(body.get(key), f"body.{key}")
+    if kind == "documents":
+        picked = _pick_documents(items, chosen)
+    elif kind == "ids":
+        picked = _pick_ids(items, chosen)
+    else:
+        picked = _pick_bulk(items, chosen)
+    return {**sent, "body": {**body, key: picked}}
+
+
+def _list(value: object, where: str) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    raise ValueError(f"the request holds no list in {where}: not the request this error answers")
+
+
+def _unmatched(left: int) -> ValueError:
+    plural = "s match" if left != 1 else " matches"
+    return ValueError(
+        f"{left} failed item{plural} none of the request's: is it the request this error answers?"
+    )
+
+
+def _without_meta(body: object) -> object:
+    """``body`` without Kuzzle's metadata, which Kuzzle adds to what it sends back."""
+    if isinstance(body, Mapping) and "_kuzzle_info" in body:
+        return {key: value for key, value in body.items() if key != "_kuzzle_info"}
+    return body
+
+
+def _same_document(item: PartialItem, document: object) -> bool:
+    """Whether ``item`` failed for ``document`` (one of the request's, with no string id)."""
+    sent = item.raw.get("document") if isinstance(item.raw, Mapping) else None
+    if sent == document:  # Kuzzle's own pre-checks send the document back as it came
+        return True
+    if not (isinstance(sent, Mapping) and isinstance(document, Mapping)):
+        return False
+    if sent.get("_id") != document.get("_id"):
+        return False
+    # Kuzzle's copy: {_id, body} or, from Elasticsearch, {_id, _source} with its metadata.
+    theirs = sent.get("body", sent.get("_source"))
+    return _without_meta(theirs) == _without_meta(document.get("body"))
+
+
+def _pick_documents(documents: list[Any], chosen: list[PartialItem]) -> list[Any]:
+    by_id: dict[str, list[PartialItem]] = {}
+    others: list[PartialItem] = []
+    for item in chosen:
+        own = item.document.get("_id") if item.document is not None else None
+        if isinstance(own, str):
+            by_id.setdefault(own, []).append(item)
+        else:
+            others.append(item)
+    picked = []
+    for document in documents:
+        own = document.get("_id") if isinstance(document, Mapping) else None
+        if isinstance(own, str):
+            queue = by_id.get(own)
+            if queue:
+                queue.pop()
+                picked.append(document)
+            continue
+        for i, item in enumerate(others):
+            if _same_document(item, document):
+                del others[i]
+                picked.append(document)
+                break
+    left = sum(len(queue) for queue in by_id.values()) + len(others)
+    if left:
+        raise _unmatched(left)
+    return picked
+
+
+def _pick_ids(ids: list[Any], chosen: list[PartialItem]) -> list[Any]:
+    wanted: dict[str, int] = {}
+    left = 0
+    for item in chosen:
+        if item.id is None:
+            left += 1
+        else:
+            wanted[item.id] = wanted.get(item.id, 0) + 1
+    picked = []
+    for value in ids:
+        key = _as_id(value)
+        if key is not None and wanted.get(key, 0) > 0:
+            wanted[key] -= 1
+            picked.append(value)
+    left += sum(wanted.values())
+    if left:
+        raise _unmatched(left)
+    return picked
+
+
+def _bulk_source(action: str, document: object) -> object:
+    # Kuzzle sends back an update's "doc", anything else's whole document line.
+    if action == "update" and isinstance(document, Mapping):
+        return _without_meta(document.get("doc"))
+    return _without_meta(document)
+
+
+def _pick_bulk(bulk_data: list[Any], chosen: list[PartialItem]) -> list[Any]:
+    remaining = list(chosen)
+    picked: list[Any] = []
+    at = 0
+    while at < len(bulk_data):
+        line = bulk_data[at]
+        if not (isinstance(line, Mapping) and len(line) == 1):
+            raise ValueError(f"body.bulkData[{at}] is no action line: not Kuzzle's bulk format")
+        ((action, meta),) = line.items()
+        width = 1 if action == "delete" else 2
+        operation = bulk_data[at : at + width]
+        at += width
+        own = meta.get("_id") if isinstance(meta, Mapping) else None
+        for i, item in enumerate(remaining):
+            if item.action != action:
+                continue
+            if isinstance(own, str):
+                found = item.id == own
+            else:
+                inner = item.raw.get(action) if isinstance(item.raw, Mapping) else None
+                source = inner.get("_source") if isinstance(inner, Mapping) else None
+                document = operation[1] if width == 2 and len(operation) == 2 else None
+                found = item.id is None and _without_meta(source) == _bulk_source(action, document)
+            if found:
+                del remaining[i]
+                picked.extend(operation)
+                break
+    if remaining:
+        raise _unmatched(len(remaining))
+    return picked

@@ -78,6 +78,16 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None  # a request's fields may hold anything
 
 
+#: What a client adds to a request on its own: a replay gets fresh ones.
+_ADDED: Final = ("requestId", "jwt")
+
+
+def as_sent(request: Mapping[str, Any]) -> dict[str, Any]:
+    """``request`` as an error keeps it (``KuzzleError.request``): without the request id and
+    the token the client added (a replay gets fresh ones; a token is no error's business)."""
+    return {key: value for key, value in request.items() if key not in _ADDED}
+
+
 def request_context(
     request: Mapping[str, Any], request_id: str | None, transport: str
 ) -> dict[str, Any]:
@@ -90,6 +100,7 @@ def request_context(
         "request_id": request_id,
         "volatile": request.get("volatile"),
         "transport": transport,
+        "request": as_sent(request),
     }
 
 

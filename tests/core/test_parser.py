@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from reference_samples import MDELETE_PROFILES_206, STRICT_MCREATE, STRICT_MGET
 
 from kuzzle_errors import (
     BadRequestError,
@@ -38,72 +39,6 @@ WS_OVERLOADED = (
     b'overloaded.","props":[],"status":503},"headers":{},"index":"i","node":"knode-test-1",'
     b'"requestId":"req-42","result":null,"status":503,"volatile":null,"room":"req-42"}'
 )
-
-MDELETE_PROFILES_206 = {
-    "action": "mDeleteProfiles",
-    "controller": "security",
-    "error": {
-        "code": 16842761,
-        "id": "services.storage.incomplete_delete",
-        "message": "Couldn't delete all the requested documents: %s",
-        "props": [],
-        "status": 206,
-        "errors": [
-            {
-                "code": 117833729,
-                "id": "security.profile.not_found",
-                "message": 'Profile "bar" not found.',
-                "props": ["bar"],
-                "stack": "NotFoundError: Profile ...",
-                "status": 404,
-            }
-        ],
-        "count": 1,
-    },
-    "headers": {},
-    "node": "knode-1",
-    "requestId": "req-44",
-    "result": ["foo", "baz"],
-    "status": 206,
-    "volatile": None,
-}
-
-STRICT_MCREATE = {
-    "error": {
-        "code": 33685514,
-        "id": "api.process.incomplete_multiple_request",
-        "message": "At least one of the mCreate actions failed.",
-        "props": ["mCreate"],
-        "status": 400,
-        "count": 1,
-        "errors": [
-            {
-                "document": {"_id": "d1", "body": {"a": 1}},
-                "reason": "document already exists",
-                "status": 400,
-            }
-        ],
-    },
-    "result": None,
-    "status": 400,
-    "controller": "document",
-    "action": "mCreate",
-    "requestId": "req-45",
-}
-
-STRICT_MGET = {
-    "error": {
-        "code": 33685514,
-        "id": "api.process.incomplete_multiple_request",
-        "message": "At least one of the get actions failed.",
-        "props": ["get"],
-        "status": 400,
-        "count": 2,
-        "errors": ["missing-1", "missing-2"],
-    },
-    "result": None,
-    "status": 400,
-}
 
 BARE_BODY_PARSE = (
     b'{"code":50397196,"id":"network.http.body_parse_failed","message":"Unable to convert the '
@@ -184,9 +119,12 @@ def test_strict_multiple_errors_error_is_a_partial_error() -> None:
     (item,) = error.items
     assert (item.id, item.status, item.reason) == ("d1", 400, "document already exists")
     assert item.document == {"_id": "d1", "body": {"a": 1}}
-    # Kuzzle sent no successes: an empty list, so the documented loop works unchanged.
-    assert error.successes == []
-    assert [s["_id"] for s in error.successes] == []
+    # Kuzzle sent no successes, yet the items that did not fail were written: unknown, not
+    # an empty list (issue 22: an empty list read as "nothing was written").
+    assert error.successes is None
+    (item_hint,) = [item.retry_hint for item in error.items]
+    assert not item_hint.retryable
+    assert error.items[0].error_id == "services.storage.document_already_exists"
     mget = parse_response(STRICT_MGET)
     assert isinstance(mget, MultipleErrorsError)
     assert [item.id for item in mget.items] == ["missing-1", "missing-2"]
