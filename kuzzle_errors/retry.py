@@ -728,3 +728,13 @@ def make_stamina_hook(
 #: ``@stamina.retry(on=kuzzle_errors.retry.stamina_hook, attempts=5, timeout=30)`` retries
 #: what Kuzzle refused before running it, waiting at least what the server asked.
 stamina_hook: Final = make_stamina_hook()
+
+
+#: How the WebSocket clients reconnect after a drop to restore their subscriptions, by default
+#: (their ``reconnect``): full jitter from 0.25 s doubling up to 5 s, 8 attempts within 60 s,
+#: then every subscription is told the last error (no Kuzzle SDK bounds this: the JS SDK
+#: retries every 1 s forever). No budget: reconnecting does not spend the queries' budget.
+RECONNECT: Final = RetryPolicy(attempts=8, timeout=60.0, base=0.25, cap=5.0, budget=None)
+#: Restoring without a reconnect policy (``reconnect=None``): one attempt, once a query has
+#: opened a connection again.
+RECONNECT_ONCE: Final = RetryPolicy(attempts=1, budget=None)

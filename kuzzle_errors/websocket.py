@@ -14,7 +14,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old releases: untyped
@@ -22,20 +22,23 @@ import websocket as _wsc  # type: ignore[import-untyped, unused-ignore]  # old r
 from kuzzle_errors._adapters import RecvHook
 from kuzzle_errors._protocol import failures
 from kuzzle_errors._protocol import websocket as protocol
-from kuzzle_errors._protocol.clients import ClientBase, WebSocketClient
+from kuzzle_errors._protocol.clients import ClientBase, WebSocketClient, unsubscribe_request
 from kuzzle_errors._protocol.queries import ws_context, ws_frame
+from kuzzle_errors._protocol.realtime import SHUTTING_DOWN_IDS, Gap, SubscriptionState
 from kuzzle_errors._protocol.websocket import DEFAULT_MAX_FRAME_BYTES, error_from_message
 from kuzzle_errors.exceptions import KuzzleError, RequestTimeoutError
+from kuzzle_errors.retry import RECONNECT, RECONNECT_ONCE
 
 if TYPE_CHECKING:
     from kuzzle_errors._protocol.clients import RetryCaller
 
-__all__ = ["KuzzleWebSocket", "NotificationStream", "error_from_message"]
+__all__ = ["Gap", "KuzzleWebSocket", "NotificationStream", "Subscription", "error_from_message"]
 
 log: logging.Logger = logging.getLogger(__name__)
 
 Notification = Callable[[dict[str, Any]], None]
 UnmatchedError = Callable[[KuzzleError], None]
+Hook = Callable[..., None]
 
 
 class NotificationStream(protocol.NotificationQueue, Iterator[dict[str, Any]]):
@@ -57,6 +60,11 @@ class NotificationStream(protocol.NotificationQueue, Iterator[dict[str, Any]]):
             super().put(item)
             self._cond.notify_all()
 
+    def warn(self, error: KuzzleError) -> None:
+        with self._cond:
+            super().warn(error)
+            self._cond.notify_all()
+
     def forked(self) -> None:
         """In a forked child: a fresh condition (another thread of the parent may have held
         the old one's lock)."""
@@ -67,6 +75,39 @@ class NotificationStream(protocol.NotificationQueue, Iterator[dict[str, Any]]):
             while (item := self._next(StopIteration)) is None:
                 self._cond.wait()
             return item
+
+
+class Subscription(SubscriptionState, NotificationStream):
+    """A subscription :meth:`KuzzleWebSocket.subscribe` made, kept across reconnects.
+
+    Its notifications go to its ``on_notification`` callback if it has one, else to its
+    blocking iterator (``for notification in subscription``). When the connection drops, the
+    node leaves or the token expires, Kuzzle forgets it: the client subscribes again with the
+    same filters (a new :attr:`channel`, the same object) and records the time in between in
+    :attr:`gaps` (notifications of then are lost: re-read what may have changed). An error the
+    subscription meets (restoring gave up, the token expired, Kuzzle refused it) goes to its
+    ``on_error``, else is raised by the iterator in its place; a refusal by Kuzzle ends it.
+    The iteration ends after :meth:`unsubscribe` or when the client closes.
+    """
+
+    def __init__(
+        self,
+        client: KuzzleWebSocket,
+        index: str,
+        collection: str,
+        filters: Mapping[str, Any],
+        options: Mapping[str, Any],
+        on_notification: Notification | None,
+        on_error: UnmatchedError | None,
+        max_queued: int,
+    ) -> None:
+        self._init_state(index, collection, filters, options, on_notification, on_error)
+        self._client = client
+        super().__init__(client._subs, max_queued)
+
+    def unsubscribe(self) -> None:
+        """End the subscription (``realtime:unsubscribe`` if Kuzzle has it). Idempotent."""
+        self._client._unsubscribe(self)
 
 
 class _BoundedWebSocket(RecvHook, _wsc.WebSocket):  # type: ignore[misc, unused-ignore]
@@ -168,6 +209,7 @@ class _Connection:
         self._send_lock = threading.Lock()  # taken before _lock, never the other way
         self.router = protocol.FrameRouter(time.monotonic())
         self.dead = False
+        self.leaving = False  # its node said it shuts down: nothing more is sent there
         self._why: str | None = None  # why the connection was aborted, if it was
         self._closing = False
         self._sending: float | None = None  # the deadline of the query being sent
@@ -376,8 +418,15 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
     :class:`kuzzle_errors.websockets.AsyncKuzzleWebSocket` is its asyncio twin, with the same
     parameters.
 
+    :meth:`subscribe` makes subscriptions the client keeps: after a drop it reconnects
+    (``reconnect``) and subscribes them again, each told what it lost (see
+    :class:`Subscription`); a node answering that it shuts down is left for the next URL.
+    Subscriptions made with a raw ``query()`` are the application's: a drop ends the
+    :meth:`notifications` streams instead.
+
     Args:
-        url: ``ws://host:7512``.
+        url: ``ws://host:7512``, or several URLs of one cluster's nodes: a node that shuts
+            down or cannot be reached is left for the next (failover).
         timeout: seconds the whole connect (TCP, TLS, handshake) may take, and the default
             time a query waits for its answer.
         jwt: an authentication token added to every request; :meth:`login` sets one.
@@ -395,12 +444,32 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
             larger one drops the connection, as Kuzzle does with an oversized message.
         frame_timeout: seconds one message may take to arrive once it has begun (default:
             ``timeout``); a slower one drops the connection likewise.
+        reconnect: the :class:`kuzzle_errors.retry.RetryPolicy` of reconnecting to restore
+            the subscriptions after a drop (full jitter from 0.25 s up to 5 s, 8 attempts
+            within 60 s by default); when it gives up, each subscription is told the last
+            error (and is restored by the next connection a query opens). None: no
+            reconnect of its own, subscriptions are restored when a query connects again.
+        on_disconnect: called with the error (a ConnectionLostError, or the node's 503) when
+            the connection drops or its node says it shuts down (not on :meth:`close`).
+        on_reconnect: called with the URL when a connection opens after one was lost.
+        on_resubscribed: called with the subscription and its :class:`Gap` once it is
+            subscribed again.
+        on_resubscription_failed: called with the subscription and the error it was told.
+        on_token_expired: called with an AuthenticationRequiredError when Kuzzle says the
+            token expired (the subscriptions are lost): log in again there (:meth:`login`),
+            the subscriptions are then restored. Runs in a thread of its own.
         connect: connect now (default) rather than at the first query.
+
+    Each hook runs in the reader thread or the restoring one: keep it quick (it may not
+    make queries, except ``on_token_expired``); each event is also logged once (INFO or
+    WARNING).
     """
+
+    _logger = log
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         *,
         timeout: float = 10.0,
         jwt: str | None = None,
@@ -410,10 +479,18 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         ping_interval: float | None = 20.0,
         max_frame_bytes: int | None = DEFAULT_MAX_FRAME_BYTES,
         frame_timeout: float | None = None,
+        reconnect: RetryCaller | None = RECONNECT,
+        on_disconnect: Hook | None = None,
+        on_reconnect: Hook | None = None,
+        on_resubscribed: Hook | None = None,
+        on_resubscription_failed: Hook | None = None,
+        on_token_expired: Hook | None = None,
         connect: bool = True,
     ) -> None:
         options = (on_notification, on_unmatched_error, ping_interval, max_frame_bytes)
         self._configure(url, timeout, jwt, *options, frame_timeout)
+        hooks = (on_disconnect, on_reconnect, on_resubscribed, on_resubscription_failed)
+        self._configure_realtime(reconnect, *hooks, on_token_expired)
         self._set_retry(retry)
         self._connect_lock = threading.Lock()  # held briefly: close() never waits on a connect
         self._attempt: _Attempt | None = None
@@ -456,14 +533,16 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
                 conn.close(0.0)
                 raise failures.closed_error()
             attempt.conn = conn
-            return conn
         except KuzzleError as exc:
             attempt.error = exc
+            self._rotate()
             raise
         finally:
             with self._connect_lock:
                 self._attempt = None
             attempt.done.set()
+        self._opened()
+        return conn
 
     def query(
         self,
@@ -494,10 +573,92 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         payload, data = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
         for _ in range(2):  # a connection that dropped before our send: nothing was sent
             with contextlib.suppress(protocol.Stale):
-                return self._connection().request(payload, data, wait).result(strict)
+                conn = self._connection()
+                entry = conn.request(payload, data, wait)
+                try:
+                    return entry.result(strict)
+                except KuzzleError as exc:
+                    if exc.matches(*SHUTTING_DOWN_IDS):
+                        self._node_leaving(conn, exc)
+                    raise
         raise failures.lost_error(
             self.url, payload, "before the request was sent", failures.CONNECT_FAILED
         )
+
+    def subscribe(
+        self,
+        index: str,
+        collection: str,
+        filters: Mapping[str, Any],
+        *,
+        on_notification: Notification | None = None,
+        on_error: UnmatchedError | None = None,
+        max_queued: int = 1000,
+        **options: Any,
+    ) -> Subscription:
+        """Subscribe to the documents of ``index``/``collection`` matching ``filters`` (Koncorde)
+        and keep the subscription across reconnects; see :class:`Subscription`.
+
+        ``options`` are ``realtime:subscribe``'s (``scope``, ``users``, ``volatile``,
+        ``subscribeToSelf``...). ``on_notification`` (with ``on_error``, required with it) is
+        called from the reader thread; without, iterate the subscription. Raises the error of
+        the subscribe request (through the retry policy: subscribing twice is harmless).
+        """
+        sub = Subscription(
+            self, index, collection, filters, options, on_notification, on_error, max_queued
+        )
+        try:
+            result = self.query(sub.request(), idempotent=True)
+        except BaseException:
+            sub.state = "ended"
+            sub.put(None)
+            raise
+        self._subscribed_now(sub, result)
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        room = self._leave(sub)
+        if room is not None:
+            self.query(unsubscribe_request(room), idempotent=True)
+
+    def _restore_soon(self) -> None:
+        if self._restore_begin():
+            name = f"kuzzle-ws-resubscribe {failures.shown_url(self.url)}"
+            threading.Thread(target=self._restore_loop, name=name, daemon=True).start()
+
+    def _restore_loop(self) -> None:
+        policy = self.reconnect or RECONNECT_ONCE
+        while True:
+            try:
+                policy.call(self._restore_once, idempotent=True)
+            except KuzzleError as exc:
+                if not self._closed:
+                    self._gave_up(exc)
+            except Exception:  # never let the restoring die silently
+                log.exception("restoring the subscriptions failed")
+            if not self._restore_end():
+                return
+
+    def _restore_once(self) -> None:
+        """One attempt: connect, subscribe each lost subscription again."""
+        if self._closed:
+            return
+        self._connection()
+        for sub in self._to_restore():
+            try:
+                result = self._query_once(sub.request())
+            except KuzzleError as exc:
+                if self._not_restored(sub, exc):
+                    raise  # on another connection, after the policy's wait
+            else:
+                self._restored(sub, result)
+
+    def _after_token_expired(self, error: KuzzleError) -> None:
+        def run() -> None:
+            self._hook("on_token_expired", self.on_token_expired, error)
+            self._restore_waiting()  # after a login there, or a token set by hand
+
+        threading.Thread(target=run, name="kuzzle-ws-token-expired", daemon=True).start()
 
     def notifications(self, *, max_queued: int = 1000) -> NotificationStream:
         """An iterator of the realtime notifications received from now on, blocking.

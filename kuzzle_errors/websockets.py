@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import websockets
@@ -27,14 +27,22 @@ from kuzzle_errors._adapters import SendDataHook
 from kuzzle_errors._aio import TaskSet
 from kuzzle_errors._protocol import failures
 from kuzzle_errors._protocol import websocket as protocol
-from kuzzle_errors._protocol.clients import AsyncClientBase, WebSocketClient
+from kuzzle_errors._protocol.clients import AsyncClientBase, WebSocketClient, unsubscribe_request
 from kuzzle_errors._protocol.queries import ws_frame
+from kuzzle_errors._protocol.realtime import SHUTTING_DOWN_IDS, Gap, SubscriptionState
 from kuzzle_errors.exceptions import KuzzleError
+from kuzzle_errors.retry import RECONNECT, RECONNECT_ONCE
 
 if TYPE_CHECKING:
     from kuzzle_errors._protocol.clients import AsyncRetryCaller
 
-__all__ = ["DEFAULT_MAX_FRAME_BYTES", "AsyncKuzzleWebSocket", "NotificationStream"]
+__all__ = [
+    "DEFAULT_MAX_FRAME_BYTES",
+    "AsyncKuzzleWebSocket",
+    "Gap",
+    "NotificationStream",
+    "Subscription",
+]
 
 log: logging.Logger = logging.getLogger(__name__)
 
@@ -43,6 +51,7 @@ DEFAULT_MAX_FRAME_BYTES: Final = protocol.DEFAULT_MAX_FRAME_BYTES
 
 Notification = Callable[[dict[str, Any]], "Awaitable[None] | None"]
 UnmatchedError = Callable[[KuzzleError], "Awaitable[None] | None"]
+Hook = Callable[..., "Awaitable[None] | None"]
 
 
 class NotificationStream(protocol.NotificationQueue):
@@ -62,6 +71,10 @@ class NotificationStream(protocol.NotificationQueue):
         super().put(item)
         self._event.set()
 
+    def warn(self, error: KuzzleError) -> None:
+        super().warn(error)
+        self._event.set()
+
     def forked(self) -> None:
         self._event = asyncio.Event()
 
@@ -79,6 +92,31 @@ class NotificationStream(protocol.NotificationQueue):
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class Subscription(SubscriptionState, NotificationStream):
+    """A subscription :meth:`AsyncKuzzleWebSocket.subscribe` made, kept across reconnects: the
+    twin of :class:`kuzzle_errors.websocket.Subscription`, iterated with ``async for``; its
+    callbacks may be coroutine functions, and :meth:`unsubscribe` is awaited."""
+
+    def __init__(
+        self,
+        client: AsyncKuzzleWebSocket,
+        index: str,
+        collection: str,
+        filters: Mapping[str, Any],
+        options: Mapping[str, Any],
+        on_notification: Notification | None,
+        on_error: UnmatchedError | None,
+        max_queued: int,
+    ) -> None:
+        self._init_state(index, collection, filters, options, on_notification, on_error)
+        self._client = client
+        super().__init__(client._subs, max_queued)
+
+    async def unsubscribe(self) -> None:
+        """End the subscription (``realtime:unsubscribe`` if Kuzzle has it). Idempotent."""
+        await self._client._unsubscribe(self)
 
 
 class _ClockedConnection(SendDataHook, websockets.asyncio.client.ClientConnection):
@@ -138,6 +176,7 @@ class _Connection:
         self.ws = ws
         self.router = protocol.FrameRouter(time.monotonic())
         self.dead = False
+        self.leaving = False  # its node said it shuts down: nothing more is sent there
         self._closing = False
         # Pongs: a failure to send one means the reader reports a drop.
         self._sends = TaskSet(lambda what, exc: log.debug("%s failed", what, exc_info=exc))
@@ -323,13 +362,18 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
     ``frame_timeout`` is checked as bytes arrive (websockets bounds the size itself, closing
     with code 1009 past ``max_frame_bytes``).
 
+    The hooks (``on_disconnect``...) may be coroutine functions too (each call its own task;
+    ``on_token_expired`` is awaited before the subscriptions are restored).
+
     Use it as ``async with AsyncKuzzleWebSocket(url) as kuzzle: ...``, or call
     :meth:`close` (or its alias :meth:`aclose`) at the end.
     """
 
+    _logger = log
+
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         *,
         timeout: float = 10.0,
         jwt: str | None = None,
@@ -339,10 +383,18 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         ping_interval: float | None = 20.0,
         max_frame_bytes: int | None = DEFAULT_MAX_FRAME_BYTES,
         frame_timeout: float | None = None,
+        reconnect: AsyncRetryCaller | None = RECONNECT,
+        on_disconnect: Hook | None = None,
+        on_reconnect: Hook | None = None,
+        on_resubscribed: Hook | None = None,
+        on_resubscription_failed: Hook | None = None,
+        on_token_expired: Hook | None = None,
         connect: bool = True,
     ) -> None:
         options = (on_notification, on_unmatched_error, ping_interval, max_frame_bytes)
         self._configure(url, timeout, jwt, *options, frame_timeout)
+        hooks = (on_disconnect, on_reconnect, on_resubscribed, on_resubscription_failed)
+        self._configure_realtime(reconnect, *hooks, on_token_expired)
         self._set_retry(retry)
         self._connect_on_enter = connect
         self._connect_lock: asyncio.Lock | None = None
@@ -374,12 +426,17 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
             if self._closed:
                 raise failures.closed_error()
             conn = self._conn
-            if conn is None or conn.dead:
-                ws = await self._open()
+            if conn is None or conn.dead or conn.leaving:
+                try:
+                    ws = await self._open()
+                except KuzzleError:
+                    self._rotate()
+                    raise
                 if self._closed:  # closed while we connected
                     await ws.close()
                     raise failures.closed_error()
                 conn = self._conn = _Connection(self, ws)
+                self._opened()
             return conn  # type: ignore[no-any-return]
 
     async def _open(self) -> _ClockedConnection:
@@ -445,10 +502,92 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         payload, data = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
         for _ in range(2):  # a connection that dropped before our send: nothing was sent
             with contextlib.suppress(protocol.Stale):
-                entry = await (await self._connection()).request(payload, data, wait)
-                return entry.result(strict)
+                conn = await self._connection()
+                entry = await conn.request(payload, data, wait)
+                try:
+                    return entry.result(strict)
+                except KuzzleError as exc:
+                    if exc.matches(*SHUTTING_DOWN_IDS):
+                        self._node_leaving(conn, exc)
+                    raise
         why = "before the request was sent"
         raise failures.lost_error(self.url, payload, why, failures.CONNECT_FAILED)
+
+    async def subscribe(
+        self,
+        index: str,
+        collection: str,
+        filters: Mapping[str, Any],
+        *,
+        on_notification: Notification | None = None,
+        on_error: UnmatchedError | None = None,
+        max_queued: int = 1000,
+        **options: Any,
+    ) -> Subscription:
+        """Subscribe and keep the subscription across reconnects: as the sync client's
+        :meth:`kuzzle_errors.websocket.KuzzleWebSocket.subscribe`; iterate it with
+        ``async for``."""
+        sub = Subscription(
+            self, index, collection, filters, options, on_notification, on_error, max_queued
+        )
+        try:
+            result = await self.query(sub.request(), idempotent=True)
+        except BaseException:
+            sub.state = "ended"
+            sub.put(None)
+            raise
+        self._subscribed_now(sub, result)
+        return sub
+
+    async def _unsubscribe(self, sub: Subscription) -> None:
+        room = self._leave(sub)
+        if room is not None:
+            await self.query(unsubscribe_request(room), idempotent=True)
+
+    def _restore_soon(self) -> None:
+        if self._restore_begin():
+            self._callbacks.spawn(self._restore_loop(), "restoring the subscriptions")
+
+    async def _restore_loop(self) -> None:
+        policy = self.reconnect or RECONNECT_ONCE
+        while True:
+            try:
+                await policy.acall(self._restore_once, idempotent=True)
+            except KuzzleError as exc:
+                if not self._closed:
+                    self._gave_up(exc)
+            except Exception:  # never let the restoring die silently
+                log.exception("restoring the subscriptions failed")
+            if not self._restore_end():
+                return
+
+    async def _restore_once(self) -> None:
+        """One attempt: connect, subscribe each lost subscription again."""
+        if self._closed:
+            return
+        await self._connection()
+        for sub in self._to_restore():
+            try:
+                result = await self._query_once(sub.request())
+            except KuzzleError as exc:
+                if self._not_restored(sub, exc):
+                    raise  # on another connection, after the policy's wait
+            else:
+                self._restored(sub, result)
+
+    def _after_token_expired(self, error: KuzzleError) -> None:
+        async def run() -> None:
+            callback = self.on_token_expired
+            if callback is not None:
+                try:
+                    result = callback(error)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    log.exception("on_token_expired callback failed")
+            self._restore_waiting()  # after a login there, or a token set by hand
+
+        self._callbacks.spawn(run(), "on_token_expired")
 
     def notifications(self, *, max_queued: int = 1000) -> NotificationStream:
         """An async iterator of the realtime notifications received from now on.
@@ -458,10 +597,9 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         """
         return NotificationStream(self._streams, max_queued)
 
-    def _invoke(self, callback: Any, arg: Any, logger: logging.Logger, streamed: bool) -> Any:
-        result = super()._invoke(callback, arg, logger, streamed)
+    def _hook(self, name: str, callback: Any, *args: Any) -> Any:
+        result = super()._hook(name, callback, *args)
         if inspect.isawaitable(result):  # a coroutine function: each call is its own task
-            name = "on_notification" if isinstance(arg, dict) else "on_unmatched_error"
             self._callbacks.spawn(result, f"{name} callback")
         return result
 

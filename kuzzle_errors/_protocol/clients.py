@@ -11,14 +11,21 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, Generic, Protocol, TypeVar, overload
 from urllib.parse import urlsplit
 
-from kuzzle_errors._protocol.failures import lost_error, shown_url
+from kuzzle_errors._protocol.failures import SUBSCRIPTIONS_LOST, lost_error, shown_url
 from kuzzle_errors._protocol.queries import jwt_from_login, login_request
+from kuzzle_errors._protocol.realtime import (
+    NO_REFUSAL,
+    is_token_expired,
+    token_expired_error,
+    verdict,
+)
 from kuzzle_errors._protocol.websocket import NotificationQueue, Routed, log_unmatched
 from kuzzle_errors._redact import one_line, shown
+from kuzzle_errors.exceptions import KuzzleError
 from kuzzle_errors.hints import replay_safe
 
 _T = TypeVar("_T")
@@ -245,10 +252,15 @@ class ClientBase(_Base[RetryCaller]):
         ``expires_in``: Kuzzle's ``expiresIn`` (``"1h"``, or milliseconds). ``idempotent``:
         as for :meth:`query`; by default ``auth:login``'s replay safety (safe: a replay
         issues another token), so a retry policy replays a login whose answer was lost.
+        The request carries no token: an expired one would get it refused (401).
         """
-        request = login_request(credentials, strategy, expires_in)
+        request = {**login_request(credentials, strategy, expires_in), "jwt": None}
         self.jwt = jwt_from_login(self.query(request, idempotent=idempotent))
+        self._logged_in()
         return self.jwt
+
+    def _logged_in(self) -> None:
+        """A login succeeded (the WebSocket clients restore what waited for it)."""
 
     def close(self) -> None:
         """Release what the client holds (see the clients). Idempotent."""
@@ -298,10 +310,15 @@ class AsyncClientBase(_Base[AsyncRetryCaller]):
         The sync clients' arguments: ``credentials`` first (the SDKs' ``login(strategy,
         credentials)`` order raises a TypeError naming the signature), ``expires_in``
         (``"1h"``, or milliseconds), ``idempotent`` (by default ``auth:login``'s: safe).
+        The request carries no token: an expired one would get it refused (401).
         """
-        request = login_request(credentials, strategy, expires_in)
+        request = {**login_request(credentials, strategy, expires_in), "jwt": None}
         self.jwt = jwt_from_login(await self.query(request, idempotent=idempotent))
+        self._logged_in()
         return self.jwt
+
+    def _logged_in(self) -> None:
+        """A login succeeded (the WebSocket clients restore what waited for it)."""
 
     async def close(self) -> None:
         """Release what the client holds (see the clients). Idempotent."""
@@ -323,15 +340,21 @@ class AsyncClientBase(_Base[AsyncRetryCaller]):
 
 
 class WebSocketClient:
-    """The options and the state both WebSocket clients share; each keeps its own I/O."""
+    """The options and the state both WebSocket clients share; each keeps its own I/O.
+
+    The subscriptions the client owns (``subscribe()``) are kept here, I/O-free: which
+    notification goes to which, what a drop, a node leaving or an expired token does to them,
+    what a resubscription's outcome means; each client sends, waits and runs the restoring.
+    """
 
     jwt: str | None
     _conn: Any = None  # the connection now or last open: its ``dead`` flag and ``router``
     _closed = False
+    _logger: logging.Logger = logging.getLogger("kuzzle_errors.websocket")
 
     def _configure(
         self,
-        url: str,
+        url: str | Sequence[str],
         timeout: float,
         jwt: str | None,
         on_notification: Any,
@@ -352,7 +375,12 @@ class WebSocketClient:
                 f"max_frame_bytes must be a positive number of bytes (None: no bound), "
                 f"not {repr(max_frame_bytes)[:60]}"
             )
-        self.url = url
+        urls = (url,) if isinstance(url, str) else tuple(url)
+        if not urls or not all(isinstance(each, str) for each in urls):
+            raise ValueError(f"url must be a URL or a sequence of URLs, not {repr(url)[:60]}")
+        #: Every URL given: after a node leaves (or cannot be reached) the next one is used.
+        self.urls: tuple[str, ...] = urls
+        self.url = urls[0]
         self.jwt = jwt
         self.on_notification = on_notification
         self.on_unmatched_error = on_unmatched_error
@@ -361,6 +389,28 @@ class WebSocketClient:
         self.frame_timeout = frame_timeout
         self._streams: set[NotificationQueue] = set()
         self._fork = ForkGuard()
+
+    def _configure_realtime(
+        self,
+        reconnect: Any,
+        on_disconnect: Any,
+        on_reconnect: Any,
+        on_resubscribed: Any,
+        on_resubscription_failed: Any,
+        on_token_expired: Any,
+    ) -> None:
+        self.reconnect = reconnect
+        self.on_disconnect = on_disconnect
+        self.on_reconnect = on_reconnect
+        self.on_resubscribed = on_resubscribed
+        self.on_resubscription_failed = on_resubscription_failed
+        self.on_token_expired = on_token_expired
+        self._subs: set[NotificationQueue] = set()  # the live Subscription objects
+        self._rt_lock = threading.Lock()  # their state: the reader and callers change it
+        self._logins = 0
+        self._was_lost = False  # a connection was lost: the next one opened is a reconnect
+        self._restoring = False
+        self._restore_again = False
 
     def _checked_timeout(self, value: object) -> float:
         return check_seconds("timeout", value)
@@ -377,9 +427,11 @@ class WebSocketClient:
 
     @property
     def connected(self) -> bool:
-        """True while the socket is open (never for one inherited from a parent process)."""
+        """True while the socket is open (never for one inherited from a parent process, nor
+        for one whose node said it is shutting down)."""
         self._fork.check(self._renew)
-        return self._conn is not None and not self._conn.dead
+        conn = self._conn
+        return conn is not None and not conn.dead and not conn.leaving
 
     @property
     def closed(self) -> bool:
@@ -392,25 +444,48 @@ class WebSocketClient:
         self._fork.check(self._renew)
         return len(self._conn.router.pending) if self._conn is not None else 0
 
+    @property
+    def subscriptions(self) -> list[Any]:
+        """The subscriptions made with ``subscribe()`` and not ended."""
+        return list(self._subs)
+
     def _renew(self) -> None:
         """Forget what was inherited from the parent process (see :class:`ForkGuard`)."""
         raise NotImplementedError
+
+    def _rotate(self) -> None:
+        """Use the next URL (failover): this node is leaving, or could not be reached."""
+        if len(self.urls) > 1:
+            at = self.urls.index(self.url) if self.url in self.urls else -1
+            self.url = self.urls[(at + 1) % len(self.urls)]
 
     def _forked_streams(self, why: str) -> None:
         """In a forked child: end the inherited streams (their subscriptions belong to the
         parent's socket) with the error of a lost connection."""
         streams, self._streams = list(self._streams), set()
-        for stream in streams:
+        subs, self._subs = list(self._subs), set()
+        for stream in streams + subs:
             stream.forked()
-            stream.put(lost_error(self.url, {}, f"{why}: subscribe again"))
+            stream.put(lost_error(self.url, {}, f"{why}: subscribe again", SUBSCRIPTIONS_LOST))
 
     def _deliver(self, routed: Routed, logger: logging.Logger) -> None:
-        """Hand a notification to the streams and the callback, an unmatched error to its."""
-        if routed.notification is not None:
+        """Hand a notification to the streams, the subscriptions of its channel and the
+        callback, an unmatched error to its callback."""
+        notification = routed.notification
+        if notification is not None:
+            if is_token_expired(notification):
+                self._token_expired(notification)
+            room = notification.get("room")
+            subs = [sub for sub in list(self._subs) if sub.channel == room]  # type: ignore[attr-defined]
+            for sub in subs:
+                if sub.on_notification is not None:  # type: ignore[attr-defined]
+                    self._hook("on_notification", sub.on_notification, notification)  # type: ignore[attr-defined]
+                else:
+                    sub.put(notification)
             streams = list(self._streams)
             for stream in streams:
-                stream.put(routed.notification)
-            self._invoke(self.on_notification, routed.notification, logger, bool(streams))
+                stream.put(notification)
+            self._invoke(self.on_notification, notification, logger, bool(streams or subs))
         elif routed.unmatched is not None:
             log_unmatched(logger, routed.unmatched, routed.what)
             self._invoke(self.on_unmatched_error, routed.unmatched, logger, True)
@@ -423,15 +498,202 @@ class WebSocketClient:
                 room = one_line(shown(arg.get("room")) or "")  # the server's: one safe line
                 logger.debug("notification without a callback nor a stream: %s", room)
             return None
+        return self._hook(name, callback, arg)
+
+    def _hook(self, name: str, callback: Any, *args: Any) -> Any:
+        """``callback(*args)`` if set, what it returns; a failing one is logged, never raised
+        (it runs in the reader, or while restoring)."""
+        if callback is None:
+            return None
         try:
-            return callback(arg)
+            return callback(*args)
         except Exception:
-            logger.exception("%s callback failed", name)
+            self._logger.exception("%s callback failed", name)
             return None
 
     def _end_streams(self, conn: Any, why: str | None) -> None:
         """End every stream: the client closed (``why`` None), or ``conn`` dropped ``why``."""
-        if why is not None and (conn is not self._conn or self._closed):
-            return  # an older connection, or closing: close() ends the streams, once
+        if why is None:
+            for stream in list(self._streams):
+                stream.put(None)
+            with self._rt_lock:
+                subs = list(self._subs)
+                for sub in subs:
+                    sub.state = "ended"  # type: ignore[attr-defined]
+            for sub in subs:
+                sub.put(None)
+            return
+        if conn is not self._conn or self._closed or conn.leaving:
+            return  # an older connection, closing, or a node that said it leaves: told then
+        self._lost(
+            lost_error(self.url, {}, why, SUBSCRIPTIONS_LOST), f"the connection dropped: {why}"
+        )
+
+    def _node_leaving(self, conn: Any, error: KuzzleError) -> None:
+        """``conn``'s node answered that it shuts down: it deleted every subscription and will
+        exit. Nothing more is sent there (the next query connects again, to the next URL if
+        several were given); its queries in flight still get their answers."""
+        if conn.leaving or conn is not self._conn or self._closed:
+            return
+        conn.leaving = True
+        self._rotate()
+        why = f"the node is shutting down ({error.id})"
+        self._logger.warning("%s: connecting again to %s", why, shown_url(self.url))
+        self._lost(lost_error(self.url, {}, why, SUBSCRIPTIONS_LOST), why)
+
+    def _lost(self, error: KuzzleError, why: str) -> None:
+        """Kuzzle forgot this connection's subscriptions (``error``: the streams' end)."""
         for stream in list(self._streams):
-            stream.put(None if why is None else lost_error(self.url, {}, why))
+            stream.put(error)
+        with self._rt_lock:
+            self._was_lost = True
+            lost = [sub for sub in list(self._subs) if sub._lost(why)]  # type: ignore[attr-defined]
+        self._logger.warning("%s; %d subscription(s) to restore", error, len(lost))
+        self._hook("on_disconnect", self.on_disconnect, error)
+        if lost and self.reconnect is not None:
+            self._restore_soon()
+
+    def _opened(self) -> None:
+        """A new connection is open: a reconnect if one was lost; restore what was lost."""
+        with self._rt_lock:
+            again, self._was_lost = self._was_lost, False
+        if again:
+            self._logger.info("reconnected to %s", shown_url(self.url))
+            self._hook("on_reconnect", self.on_reconnect, self.url)
+        if self._to_restore():
+            self._restore_soon()
+
+    def _token_expired(self, notification: Mapping[str, Any]) -> None:
+        """Kuzzle said the token expired and dropped the subscriptions: each is told."""
+        error = token_expired_error(self.url, notification)
+        with self._rt_lock:
+            lost = [sub for sub in list(self._subs) if sub._lost("the token expired")]  # type: ignore[attr-defined]
+            for sub in lost:
+                sub._refused_jwt = self._auth()  # type: ignore[attr-defined]
+        self._logger.warning("the token expired: %d subscription(s) lost until a login", len(lost))
+        for sub in lost:
+            self._tell(sub, error, final=False)
+        self._after_token_expired(error)
+
+    def _after_token_expired(self, error: KuzzleError) -> None:
+        """Call ``on_token_expired`` away from the reader, then restore (see the clients)."""
+        raise NotImplementedError
+
+    def _restore_soon(self) -> None:
+        """Start restoring the lost subscriptions, unless it is under way (then once more)."""
+        raise NotImplementedError
+
+    def _auth(self) -> tuple[int, str | None]:
+        """What a token refusal is held against: the logins made and the token (a login in
+        the same second may give the same token again)."""
+        return self._logins, self.jwt
+
+    def _logged_in(self) -> None:
+        self._logins += 1
+        self._restore_waiting()
+
+    def _restore_waiting(self) -> None:
+        """Restore the lost subscriptions a login (or a token set by hand) lets through."""
+        if self._to_restore():
+            self._restore_soon()
+
+    def _to_restore(self) -> list[Any]:
+        """The lost subscriptions to subscribe again: not those refused for a token that is
+        still the client's (they wait for a login)."""
+        with self._rt_lock:
+            return [
+                sub
+                for sub in list(self._subs)
+                if sub.state == "lost"  # type: ignore[attr-defined]
+                and (sub._refused_jwt is NO_REFUSAL or sub._refused_jwt != self._auth())  # type: ignore[attr-defined]
+            ]
+
+    def _restored(self, sub: Any, result: object) -> None:
+        with self._rt_lock:
+            if sub.state != "lost":  # unsubscribed meanwhile
+                return
+            gap = sub._subscribed(result)
+            sub._refused_jwt = NO_REFUSAL
+        lasted = "" if gap is None or gap.seconds is None else f" after {gap.seconds:.3g} s"
+        self._logger.info("resubscribed to %s%s", sub.shown, lasted)
+        self._hook("on_resubscribed", self.on_resubscribed, sub, gap)
+
+    def _not_restored(self, sub: Any, error: KuzzleError, *, gave_up: bool = False) -> bool:
+        """Subscribing ``sub`` again failed with ``error``: True to try again on another
+        connection; else ``sub`` is told (ended, if Kuzzle refused the subscription itself)."""
+        kind = verdict(error)
+        if kind == "retry" and not gave_up:
+            return True
+        if kind == "login":
+            sub._refused_jwt = self._auth()
+        self._logger.warning("could not subscribe again to %s: %s", sub.shown, error)
+        self._tell(sub, error, final=kind == "final")
+        self._hook("on_resubscription_failed", self.on_resubscription_failed, sub, error)
+        return False
+
+    def _gave_up(self, error: KuzzleError) -> None:
+        """Restoring failed for good (``error``: the last failure): each lost one is told."""
+        for sub in self._to_restore():
+            self._not_restored(sub, error, gave_up=True)
+
+    def _tell(self, sub: Any, error: KuzzleError, *, final: bool) -> None:
+        """Tell ``sub``'s consumer ``error`` (its ``on_error``, or its iterator); ``final``:
+        the subscription ends."""
+        sub.error = error
+        if final:
+            with self._rt_lock:
+                sub.state = "ended"
+        if sub.on_error is not None:
+            self._hook("on_error", sub.on_error, error)
+            if final:
+                sub.put(None)
+        elif final:
+            sub.put(error)
+        else:
+            sub.warn(error)
+
+    def _restore_begin(self) -> bool:
+        """True if the caller is to run the restoring; else it runs already (and will once
+        more)."""
+        with self._rt_lock:
+            if self._restoring:
+                self._restore_again = True
+                return False
+            self._restoring = True
+            return True
+
+    def _restore_end(self) -> bool:
+        """The restoring ended: True to run it once more (asked for meanwhile)."""
+        with self._rt_lock:
+            if self._restore_again and not self._closed:
+                self._restore_again = False
+                return True
+            self._restoring = False
+            return False
+
+    def _subscribed_now(self, sub: Any, result: object) -> None:
+        """``subscribe()`` got its answer: ``sub`` is active, unless the connection went
+        meanwhile (then it is lost, and restored)."""
+        with self._rt_lock:
+            sub._subscribed(result)
+        if not self.connected and sub._lost("the connection dropped as it subscribed"):
+            self._restore_soon()
+
+    def _leave(self, sub: Any) -> str | None:
+        """End ``sub``; the room id to unsubscribe from, if Kuzzle has it and no other
+        subscription of this client shares its room (Kuzzle unsubscribes a socket from a
+        whole room)."""
+        with self._rt_lock:
+            room = sub.room_id if sub.state == "active" and self.connected else None
+            sub.state = "ended"
+            shared = any(
+                other is not sub and other.state == "active" and other.room_id == room  # type: ignore[attr-defined]
+                for other in list(self._subs)
+            )
+        sub.put(None)
+        return None if shared else room
+
+
+def unsubscribe_request(room_id: str) -> dict[str, Any]:
+    """The ``realtime:unsubscribe`` request of a room."""
+    return {"controller": "realtime", "action": "unsubscribe", "body": {"roomId": room_id}}

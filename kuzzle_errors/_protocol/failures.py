@@ -38,6 +38,14 @@ NO_ANSWER: Final = RetryHint(
     replay_safe=False,
     reason="no answer in time: the request may have been (or still be) processed",
 )
+#: A notification stream ended by a drop: no request was lost, but Kuzzle forgot the socket's
+#: subscriptions (and what it notified meanwhile is lost); subscribing again is safe.
+SUBSCRIPTIONS_LOST: Final = RetryHint(
+    retryable=True,
+    replay_safe=True,
+    reason="the connection dropped: Kuzzle forgot its subscriptions and the notifications sent "
+    "meanwhile are lost; subscribe again and re-read what may have changed (subscribe() does it)",
+)
 #: A client-side failure that will not go away by trying again (bad URL, TLS setup...).
 NOT_RETRYABLE: Final = RetryHint(
     retryable=False,

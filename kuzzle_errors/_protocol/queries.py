@@ -192,7 +192,8 @@ def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
     """The body and headers of ``POST /_query`` for ``request`` (a fresh request id if none)."""
     payload = dict(request)
     request_id = str(payload.pop("requestId", None) or new_request_id())
-    token = payload.pop("jwt", None) or jwt
+    # A request's own jwt wins; None there sends none (a login must not carry a stale token).
+    token = payload.pop("jwt") if "jwt" in payload else jwt
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json",
@@ -212,6 +213,9 @@ def ws_frame(request: Mapping[str, Any], jwt: str | None) -> tuple[dict[str, Any
     """
     payload = dict(request)
     payload["requestId"] = request_id = new_request_id()
-    if jwt and "jwt" not in payload:
-        payload["jwt"] = jwt
+    if "jwt" not in payload:
+        if jwt:
+            payload["jwt"] = jwt
+    elif payload["jwt"] is None:  # sent without a token (a login: a stale one gets a 401)
+        del payload["jwt"]
     return payload, encode(payload, request_id, "websocket")

@@ -569,7 +569,8 @@ class NotificationQueue:
         if not max_queued > 0:
             raise ValueError(f"max_queued must be positive, not {max_queued!r}")
         self._streams = streams  # the client's: a stream that ends leaves it
-        self._items: deque[dict[str, Any]] = deque()
+        # Notifications, and the errors a subscription is told in their order (see warn()).
+        self._items: deque[dict[str, Any] | KuzzleError] = deque()
         self._max = max_queued
         self._end: KuzzleError | None = None
         self.ended: bool = False
@@ -583,13 +584,25 @@ class NotificationQueue:
             return
         if isinstance(item, dict):
             if len(self._items) >= self._max:
-                self._items.popleft()
-                self.dropped += 1
-                log.warning("notification stream full: dropped the oldest notification")
+                self._drop_oldest()
             self._items.append(item)
         else:
             self._end, self.ended = item, True
             self._streams.discard(self)
+
+    def warn(self, error: KuzzleError) -> None:
+        """An error the reader meets in its place among the notifications, without ending
+        the stream (a subscription lost, to be restored). Never dropped when the stream is full."""
+        if not self.ended:
+            self._items.append(error)
+
+    def _drop_oldest(self) -> None:
+        for at, old in enumerate(self._items):
+            if isinstance(old, dict):
+                del self._items[at]
+                self.dropped += 1
+                log.warning("notification stream full: dropped the oldest notification")
+                return
 
     def close(self) -> None:
         """Stop receiving notifications; what was queued is dropped."""
@@ -610,7 +623,10 @@ class NotificationQueue:
         """The next notification, None while there is none; at the end, raises the error that
         ended the stream (once), then ``stop``."""
         if self._items:
-            return self._items.popleft()
+            item = self._items.popleft()
+            if isinstance(item, KuzzleError):
+                raise item
+            return item
         if not self.ended:
             return None
         error, self._end = self._end, None

@@ -1,0 +1,351 @@
+"""Realtime that survives (issue 23), one suite for both WebSocket clients.
+
+Each row of the issue's table is a test against the stub, which plays Kuzzle 2.56's drops,
+shutdown (SIGTERM) and token expiry: subscriptions made with ``subscribe()`` are restored
+after a drop, a shutdown (on the same URL or the next one) and an expired token, each loss is
+told to the subscription's consumer or recorded as a gap, and the lifecycle hooks are called
+and logged. The sync client is driven from worker threads, its iterators from daemon threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+import kuzzle_errors
+from kuzzle_errors.retry import RetryPolicy
+from kuzzle_errors.testing import StubKuzzle
+from kuzzle_errors.websocket import Gap, KuzzleWebSocket
+from kuzzle_errors.websockets import AsyncKuzzleWebSocket
+
+pytestmark = pytest.mark.anyio
+
+WAIT = 5.0
+END = object()
+ORDERS = ("shop", "orders")
+#: Reconnecting fast and bounded: a test never waits for the default backoff.
+FAST = RetryPolicy(attempts=40, timeout=WAIT, base=0.02, cap=0.1, budget=None)
+
+
+def create(_id: str, **body: Any) -> dict[str, Any]:
+    return {
+        "controller": "document",
+        "action": "create",
+        "index": "shop",
+        "collection": "orders",
+        "_id": _id,
+        "body": body,
+    }
+
+
+class Events:
+    """The hooks' calls, from any thread, waited for from the event loop."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def hook(self, name: str) -> Callable[..., None]:
+        return lambda *args: self.calls.append((name, args))
+
+    def hooks(self) -> dict[str, Callable[..., None]]:
+        names = ("disconnect", "reconnect", "resubscribed", "resubscription_failed")
+        return {f"on_{name}": self.hook(name) for name in names}
+
+    def of(self, name: str) -> list[tuple[Any, ...]]:
+        return [args for called, args in self.calls if called == name]
+
+    async def wait(self, name: str, count: int = 1) -> list[tuple[Any, ...]]:
+        deadline = time.monotonic() + WAIT
+        while len(self.of(name)) < count:
+            assert time.monotonic() < deadline, f"no {name} within {WAIT} s: {self.calls}"
+            await asyncio.sleep(0.01)
+        return self.of(name)
+
+
+class Twin:
+    """One WebSocket client kind, driven the same way from async code."""
+
+    def __init__(self, cls: type[Any]) -> None:
+        self.cls = cls
+        self.sync = cls is KuzzleWebSocket
+
+    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.sync:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        return await fn(*args, **kwargs)
+
+    async def open(self, url: Any, **options: Any) -> Any:
+        options.setdefault("timeout", WAIT)
+        options.setdefault("reconnect", FAST)
+        if self.sync:
+            return await asyncio.to_thread(self.cls, url, **options)
+        return await self.cls(url, **options).__aenter__()
+
+    async def next(self, stream: Any) -> Any:
+        """The next item of an iterator, END once it ended; raises what it raises."""
+        if not self.sync:
+            return await asyncio.wait_for(anext(stream, END), WAIT)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+
+        def settle(outcome: Any, error: BaseException | None) -> None:
+            if not done.done():
+                done.set_result(outcome) if error is None else done.set_exception(error)
+
+        def work() -> None:
+            try:
+                loop.call_soon_threadsafe(settle, next(stream, END), None)
+            except Exception as exc:
+                loop.call_soon_threadsafe(settle, None, exc)
+
+        threading.Thread(target=work, daemon=True).start()
+        return await asyncio.wait_for(done, WAIT)
+
+
+@pytest.fixture(params=[KuzzleWebSocket, AsyncKuzzleWebSocket], ids=["sync", "async"])
+def twin(request: pytest.FixtureRequest) -> Twin:
+    return Twin(request.param)
+
+
+@pytest.fixture
+def events() -> Events:
+    return Events()
+
+
+@pytest.fixture
+async def kuzzle(twin: Twin, stub: StubKuzzle, events: Events) -> AsyncIterator[Any]:
+    stub.add_collection(*ORDERS)
+    client = await twin.open(stub.ws_url, **events.hooks())
+    yield client
+    await twin.run(client.close)
+
+
+async def written(twin: Twin, kuzzle: Any, sub: Any, _id: str) -> dict[str, Any]:
+    """Write a document matching ``sub``; the notification ``sub`` gets for it."""
+    await twin.run(kuzzle.query, create(_id, total=1))
+    notification = await twin.next(sub)
+    assert notification is not END
+    assert notification["result"]["_id"] == _id
+    return notification  # type: ignore[no-any-return]
+
+
+def test_both_clients_take_the_same_realtime_parameters() -> None:
+    sync = inspect.signature(KuzzleWebSocket.subscribe).parameters
+    aio = inspect.signature(AsyncKuzzleWebSocket.subscribe).parameters
+    assert list(sync) == list(aio)
+    assert [p.default for p in sync.values()] == [p.default for p in aio.values()]
+    for name in ("reconnect", "on_disconnect", "on_token_expired"):
+        assert name in inspect.signature(KuzzleWebSocket).parameters
+
+
+async def test_a_subscription_holds_its_filters_room_and_channel_and_unsubscribes(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle
+) -> None:
+    sub = await twin.run(kuzzle.subscribe, *ORDERS, {"equals": {"total": 1}}, scope="all")
+    assert (sub.index, sub.collection, sub.filters) == ("shop", "orders", {"equals": {"total": 1}})
+    assert sub.options == {"scope": "all"}
+    assert sub.room_id and sub.channel.startswith(sub.room_id) and sub.active
+    assert (await written(twin, kuzzle, sub, "o-1"))["room"] == sub.channel
+    await twin.run(kuzzle.query, create("o-2", total=2))  # filtered out
+    await twin.run(sub.unsubscribe)
+    assert await twin.next(sub) is END
+    assert stub.count("realtime", "unsubscribe") == 1
+    assert kuzzle.subscriptions == []
+
+
+async def test_raw_query_subscriptions_keep_working(twin: Twin, kuzzle: Any) -> None:
+    stream = kuzzle.notifications()
+    subscribe = {"controller": "realtime", "action": "subscribe", "body": {}}
+    result = await twin.run(kuzzle.query, {**subscribe, "index": "shop", "collection": "orders"})
+    await twin.run(kuzzle.query, create("o-1"))
+    assert (await twin.next(stream))["room"] == result["channel"]
+
+
+# -- the rows of the issue's table --------------------------------------------------------
+
+
+async def test_row1_a_drop_with_no_query_pending_is_told_and_logged_once(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle, events: Events, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kuzzle_errors")
+    await asyncio.to_thread(stub.drop_connections)
+    (error,) = (await events.wait("disconnect"))[0]
+    assert isinstance(error, kuzzle_errors.ConnectionLostError)
+    lines = [r for r in caplog.records if r.levelno == logging.WARNING and "lost" in r.message]
+    assert len(lines) == 1
+    assert kuzzle.connected is False  # nothing to restore: the next query reconnects
+
+
+async def test_row2_after_a_drop_the_subscription_is_restored_and_its_gap_told(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle, events: Events, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kuzzle_errors")
+    sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+    first = sub.channel
+    before = time.time()
+    await asyncio.to_thread(stub.drop_connections, 1011)
+    ((restored, gap),) = await events.wait("resubscribed")
+    assert restored is sub and sub.active
+    assert isinstance(gap, Gap) and before <= gap.start <= gap.end and sub.gaps == [gap]
+    assert events.of("reconnect") == [(stub.ws_url,)]
+    assert len(events.of("disconnect")) == 1
+    assert (await written(twin, kuzzle, sub, "o-1"))["room"] == sub.channel
+    assert sub.channel is not None and first is not None
+    messages = [r.message for r in caplog.records]
+    assert sum("reconnected to" in m for m in messages) == 1
+    assert sum("resubscribed to shop/orders" in m for m in messages) == 1
+
+
+async def test_row3_a_node_that_exits_under_a_subscriber_is_reconnected_to(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle, events: Events
+) -> None:
+    sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+    await asyncio.to_thread(stub.shutdown)  # SIGTERM: subscriptions gone, then the exit
+    await events.wait("disconnect")
+    await asyncio.to_thread(stub.start)  # the node comes back on the same port
+    await events.wait("resubscribed")
+    assert events.of("reconnect")
+    await written(twin, kuzzle, sub, "o-1")
+
+
+async def test_row4_a_callback_only_application_hears_the_drop_and_keeps_its_callback(
+    twin: Twin, stub: StubKuzzle, events: Events
+) -> None:
+    stub.add_collection(*ORDERS)
+    got: list[Any] = []
+    kuzzle = await twin.open(stub.ws_url, on_notification=got.append, **events.hooks())
+    try:
+        with pytest.raises(ValueError, match="on_error"):
+            await twin.run(kuzzle.subscribe, *ORDERS, {}, on_notification=got.append)
+        mine: list[Any] = []
+        errors: list[Any] = []
+        sub = await twin.run(
+            kuzzle.subscribe, *ORDERS, {}, on_notification=mine.append, on_error=errors.append
+        )
+        await asyncio.to_thread(stub.drop_connections)
+        await events.wait("disconnect")
+        await events.wait("resubscribed")
+        await twin.run(kuzzle.query, create("o-1"))
+        deadline = time.monotonic() + WAIT
+        while not mine and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert [n["room"] for n in mine] == [sub.channel]
+        assert errors == []
+        assert len(got) == 1  # the client's callback still gets every notification
+    finally:
+        await twin.run(kuzzle.close)
+
+
+async def test_row5_a_raw_stream_ended_by_a_drop_says_the_subscriptions_are_gone(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle
+) -> None:
+    stream = kuzzle.notifications()
+    await asyncio.to_thread(stub.drop_connections, 1011)
+    with pytest.raises(kuzzle_errors.ConnectionLostError) as caught:
+        await twin.next(stream)
+    hint = caught.value.retry_hint
+    assert hint.replay_safe and "may have been processed" not in hint.reason
+    assert "subscriptions" in hint.reason and "subscriptions" in (caught.value.problem or "")
+
+
+async def test_row6_a_node_shutting_down_is_left_for_the_next_url_and_the_query_retried(
+    twin: Twin, events: Events
+) -> None:
+    with StubKuzzle() as leaving, StubKuzzle() as other:
+        for node in (leaving, other):
+            node.add_collection(*ORDERS)
+        retry = RetryPolicy(attempts=3, base=0.01, budget=None)
+        kuzzle = await twin.open([leaving.ws_url, other.ws_url], retry=retry, **events.hooks())
+        try:
+            sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+            await asyncio.to_thread(leaving.shutdown, halt=False)  # draining: 503 to all
+            now = {"controller": "server", "action": "now"}
+            assert "now" in await twin.run(kuzzle.query, now)  # refused, retried on `other`
+            assert leaving.count("server", "now") == 1 and other.count("server", "now") == 1
+            (error,) = (await events.wait("disconnect"))[0]
+            assert error.matches("network.entrypoint.shutting_down") or "shutting down" in str(
+                error
+            )
+            await events.wait("resubscribed")
+            assert kuzzle.url == other.ws_url
+            await written(twin, kuzzle, sub, "o-1")
+            assert other.count("document", "create") == 1
+        finally:
+            await twin.run(kuzzle.close)
+
+
+async def test_row7_an_expired_token_tells_each_subscription_then_a_login_restores_them(
+    twin: Twin, stub: StubKuzzle, events: Events
+) -> None:
+    stub.add_collection(*ORDERS)
+    stub.add_user("alice", "pw")
+    stub.configure(logins_per_second=None)  # two logins within a second
+    credentials = {"username": "alice", "password": "pw"}
+    kuzzle: Any = None
+
+    def log_in_again(error: Any) -> Any:
+        events.calls.append(("token_expired", (error,)))
+        return kuzzle.login(credentials)  # a coroutine for the async client: awaited
+
+    kuzzle = await twin.open(stub.ws_url, on_token_expired=log_in_again, **events.hooks())
+    try:
+        stale = await twin.run(kuzzle.login, credentials)
+        sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+        await asyncio.to_thread(stub.expire_tokens)
+        with pytest.raises(kuzzle_errors.AuthenticationRequiredError):
+            await twin.next(sub)
+        (error,) = (await events.wait("token_expired"))[0]
+        assert isinstance(error, kuzzle_errors.AuthenticationRequiredError)
+        await events.wait("resubscribed")
+        assert (
+            stale and sub.active and len(sub.gaps) == 1
+        )  # (a login within the second may give the same token)
+        await written(twin, kuzzle, sub, "o-1")
+        logins = [r for r in stub.requests if (r.controller, r.action) == ("auth", "login")]
+        assert len(logins) == 2 and logins[1].jwt is None  # the stale token is not sent
+        assert logins[1].status == 200
+    finally:
+        await twin.run(kuzzle.close)
+
+
+# -- what a loss that cannot be mended tells ----------------------------------------------
+
+
+async def test_a_resubscription_kuzzle_refuses_reaches_the_consumer_and_ends_it(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle, events: Events
+) -> None:
+    sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+    stub.fail("realtime", "subscribe", "security.rights.forbidden", "realtime", "subscribe")
+    await asyncio.to_thread(stub.drop_connections)
+    with pytest.raises(kuzzle_errors.ForbiddenError):
+        await twin.next(sub)
+    assert await twin.next(sub) is END
+    ((failed, error),) = await events.wait("resubscription_failed")
+    assert failed is sub and sub.error is error and sub.state == "ended"
+
+
+async def test_reconnecting_is_bounded_and_each_subscription_is_told_the_last_error(
+    twin: Twin, stub: StubKuzzle, events: Events
+) -> None:
+    stub.add_collection(*ORDERS)
+    bounded = RetryPolicy(attempts=3, timeout=WAIT, base=0.01, cap=0.02, budget=None)
+    kuzzle = await twin.open(stub.ws_url, reconnect=bounded, **events.hooks())
+    try:
+        sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+        started = time.monotonic()
+        await asyncio.to_thread(stub.stop)  # the node is gone: every attempt is refused
+        with pytest.raises(kuzzle_errors.ConnectionLostError):
+            await twin.next(sub)
+        assert time.monotonic() - started < WAIT
+        ((failed, error),) = await events.wait("resubscription_failed")
+        assert failed is sub and isinstance(error, kuzzle_errors.ConnectionLostError)
+        assert sub.state == "lost" and sub.gaps[-1].end is None  # restored by a later connect
+    finally:
+        await twin.run(kuzzle.close)
