@@ -90,21 +90,6 @@ class Subscription(SubscriptionState, NotificationStream):
     The iteration ends after :meth:`unsubscribe` or when the client closes.
     """
 
-    def __init__(
-        self,
-        client: KuzzleWebSocket,
-        index: str,
-        collection: str,
-        filters: Mapping[str, Any],
-        options: Mapping[str, Any],
-        on_notification: Notification | None,
-        on_error: UnmatchedError | None,
-        max_queued: int,
-    ) -> None:
-        self._init_state(index, collection, filters, options, on_notification, on_error)
-        self._client = client
-        super().__init__(client._subs, max_queued)
-
     def unsubscribe(self) -> None:
         """End the subscription (``realtime:unsubscribe`` if Kuzzle has it). Idempotent."""
         self._client._unsubscribe(self)
@@ -610,8 +595,7 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         try:
             result = self.query(sub.request(), idempotent=True)
         except BaseException:
-            sub.state = "ended"
-            sub.put(None)
+            sub._abandon()
             raise
         self._subscribed_now(sub, result)
         return sub
@@ -627,15 +611,11 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
             threading.Thread(target=self._restore_loop, name=name, daemon=True).start()
 
     def _restore_loop(self) -> None:
-        policy = self.reconnect or RECONNECT_ONCE
         while True:
             try:
-                policy.call(self._restore_once, idempotent=True)
-            except KuzzleError as exc:
-                if not self._closed:
-                    self._gave_up(exc)
-            except Exception:  # never let the restoring die silently
-                log.exception("restoring the subscriptions failed")
+                (self.reconnect or RECONNECT_ONCE).call(self._restore_once, idempotent=True)
+            except Exception as exc:  # never let the restoring die silently
+                self._gave_up(exc)
             if not self._restore_end():
                 return
 
@@ -646,12 +626,9 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         self._connection()
         for sub in self._to_restore():
             try:
-                result = self._query_once(sub.request())
+                self._restored(sub, self._query_once(sub.request()))
             except KuzzleError as exc:
-                if self._not_restored(sub, exc):
-                    raise  # on another connection, after the policy's wait
-            else:
-                self._restored(sub, result)
+                self._not_restored(sub, exc)  # raises it to try again on another connection
 
     def _after_token_expired(self, error: KuzzleError) -> None:
         def run() -> None:

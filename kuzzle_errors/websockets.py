@@ -99,21 +99,6 @@ class Subscription(SubscriptionState, NotificationStream):
     twin of :class:`kuzzle_errors.websocket.Subscription`, iterated with ``async for``; its
     callbacks may be coroutine functions, and :meth:`unsubscribe` is awaited."""
 
-    def __init__(
-        self,
-        client: AsyncKuzzleWebSocket,
-        index: str,
-        collection: str,
-        filters: Mapping[str, Any],
-        options: Mapping[str, Any],
-        on_notification: Notification | None,
-        on_error: UnmatchedError | None,
-        max_queued: int,
-    ) -> None:
-        self._init_state(index, collection, filters, options, on_notification, on_error)
-        self._client = client
-        super().__init__(client._subs, max_queued)
-
     async def unsubscribe(self) -> None:
         """End the subscription (``realtime:unsubscribe`` if Kuzzle has it). Idempotent."""
         await self._client._unsubscribe(self)
@@ -533,8 +518,7 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         try:
             result = await self.query(sub.request(), idempotent=True)
         except BaseException:
-            sub.state = "ended"
-            sub.put(None)
+            sub._abandon()
             raise
         self._subscribed_now(sub, result)
         return sub
@@ -549,15 +533,11 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
             self._callbacks.spawn(self._restore_loop(), "restoring the subscriptions")
 
     async def _restore_loop(self) -> None:
-        policy = self.reconnect or RECONNECT_ONCE
         while True:
             try:
-                await policy.acall(self._restore_once, idempotent=True)
-            except KuzzleError as exc:
-                if not self._closed:
-                    self._gave_up(exc)
-            except Exception:  # never let the restoring die silently
-                log.exception("restoring the subscriptions failed")
+                await (self.reconnect or RECONNECT_ONCE).acall(self._restore_once, idempotent=True)
+            except Exception as exc:  # never let the restoring die silently
+                self._gave_up(exc)
             if not self._restore_end():
                 return
 
@@ -568,12 +548,9 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         await self._connection()
         for sub in self._to_restore():
             try:
-                result = await self._query_once(sub.request())
+                self._restored(sub, await self._query_once(sub.request()))
             except KuzzleError as exc:
-                if self._not_restored(sub, exc):
-                    raise  # on another connection, after the policy's wait
-            else:
-                self._restored(sub, result)
+                self._not_restored(sub, exc)  # raises it to try again on another connection
 
     def _after_token_expired(self, error: KuzzleError) -> None:
         async def run() -> None:

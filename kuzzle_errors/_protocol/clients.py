@@ -618,21 +618,25 @@ class WebSocketClient:
         self._logger.info("resubscribed to %s%s", sub.shown, lasted)
         self._hook("on_resubscribed", self.on_resubscribed, sub, gap)
 
-    def _not_restored(self, sub: Any, error: KuzzleError, *, gave_up: bool = False) -> bool:
-        """Subscribing ``sub`` again failed with ``error``: True to try again on another
+    def _not_restored(self, sub: Any, error: KuzzleError, *, gave_up: bool = False) -> None:
+        """Subscribing ``sub`` again failed with ``error``: raises it to try again on another
         connection; else ``sub`` is told (ended, if Kuzzle refused the subscription itself)."""
         kind = verdict(error)
         if kind == "retry" and not gave_up:
-            return True
+            raise error
         if kind == "login":
             sub._refused_jwt = self._auth()
         self._logger.warning("could not subscribe again to %s: %s", sub.shown, error)
         self._tell(sub, error, final=kind == "final")
         self._hook("on_resubscription_failed", self.on_resubscription_failed, sub, error)
-        return False
 
-    def _gave_up(self, error: KuzzleError) -> None:
+    def _gave_up(self, error: Exception) -> None:
         """Restoring failed for good (``error``: the last failure): each lost one is told."""
+        if self._closed:
+            return
+        if not isinstance(error, KuzzleError):  # a bug: said, never silent
+            self._logger.error("restoring the subscriptions failed", exc_info=error)
+            error = lost_error(self.url, {}, f"restoring failed: {error!r}", SUBSCRIPTIONS_LOST)
         for sub in self._to_restore():
             self._not_restored(sub, error, gave_up=True)
 

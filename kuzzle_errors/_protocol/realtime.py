@@ -105,14 +105,16 @@ class SubscriptionState:
     filters: dict[str, Any]
     options: dict[str, Any]
 
-    def _init_state(
+    def __init__(
         self,
+        client: Any,
         index: str,
         collection: str,
         filters: Mapping[str, Any],
         options: Mapping[str, Any],
         on_notification: Any,
         on_error: Any,
+        max_queued: int,
     ) -> None:
         if on_notification is not None and on_error is None:
             # A callback user would never hear that the subscription is lost for good.
@@ -132,6 +134,14 @@ class SubscriptionState:
         #: The last error the subscription was told (None: none).
         self.error: KuzzleError | None = None
         self._refused_jwt: object = NO_REFUSAL
+        self._client = client
+        # The notification queue: the client's set of live subscriptions holds it until it ends.
+        super().__init__(client._subs, max_queued)  # type: ignore[call-arg]
+
+    def _abandon(self) -> None:
+        """The subscribe request failed: the subscription never was."""
+        self.state = "ended"
+        self.put(None)  # type: ignore[attr-defined]  # the notification queue's
 
     def request(self) -> dict[str, Any]:
         """The ``realtime:subscribe`` request of this subscription."""

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from ws_twins import END, WAIT, Twin
 
 import kuzzle_errors
 from kuzzle_errors.retry import RetryPolicy
@@ -27,8 +27,6 @@ from kuzzle_errors.websockets import AsyncKuzzleWebSocket
 
 pytestmark = pytest.mark.anyio
 
-WAIT = 5.0
-END = object()
 ORDERS = ("shop", "orders")
 #: Reconnecting fast and bounded: a test never waits for the default backoff.
 FAST = RetryPolicy(attempts=40, timeout=WAIT, base=0.02, cap=0.1, budget=None)
@@ -54,9 +52,11 @@ class Events:
     def hook(self, name: str) -> Callable[..., None]:
         return lambda *args: self.calls.append((name, args))
 
-    def hooks(self) -> dict[str, Callable[..., None]]:
+    def hooks(self, **options: Any) -> dict[str, Any]:
+        """The client options recording the hooks, fast reconnects, and ``options``."""
         names = ("disconnect", "reconnect", "resubscribed", "resubscription_failed")
-        return {f"on_{name}": self.hook(name) for name in names}
+        hooks: dict[str, Any] = {f"on_{name}": self.hook(name) for name in names}
+        return {**hooks, "timeout": WAIT, "reconnect": FAST, **options}
 
     def of(self, name: str) -> list[tuple[Any, ...]]:
         return [args for called, args in self.calls if called == name]
@@ -67,46 +67,6 @@ class Events:
             assert time.monotonic() < deadline, f"no {name} within {WAIT} s: {self.calls}"
             await asyncio.sleep(0.01)
         return self.of(name)
-
-
-class Twin:
-    """One WebSocket client kind, driven the same way from async code."""
-
-    def __init__(self, cls: type[Any]) -> None:
-        self.cls = cls
-        self.sync = cls is KuzzleWebSocket
-
-    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self.sync:
-            return await asyncio.to_thread(fn, *args, **kwargs)
-        return await fn(*args, **kwargs)
-
-    async def open(self, url: Any, **options: Any) -> Any:
-        options.setdefault("timeout", WAIT)
-        options.setdefault("reconnect", FAST)
-        if self.sync:
-            return await asyncio.to_thread(self.cls, url, **options)
-        return await self.cls(url, **options).__aenter__()
-
-    async def next(self, stream: Any) -> Any:
-        """The next item of an iterator, END once it ended; raises what it raises."""
-        if not self.sync:
-            return await asyncio.wait_for(anext(stream, END), WAIT)
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Any] = loop.create_future()
-
-        def settle(outcome: Any, error: BaseException | None) -> None:
-            if not done.done():
-                done.set_result(outcome) if error is None else done.set_exception(error)
-
-        def work() -> None:
-            try:
-                loop.call_soon_threadsafe(settle, next(stream, END), None)
-            except Exception as exc:
-                loop.call_soon_threadsafe(settle, None, exc)
-
-        threading.Thread(target=work, daemon=True).start()
-        return await asyncio.wait_for(done, WAIT)
 
 
 @pytest.fixture(params=[KuzzleWebSocket, AsyncKuzzleWebSocket], ids=["sync", "async"])
@@ -336,7 +296,7 @@ async def test_reconnecting_is_bounded_and_each_subscription_is_told_the_last_er
 ) -> None:
     stub.add_collection(*ORDERS)
     bounded = RetryPolicy(attempts=3, timeout=WAIT, base=0.01, cap=0.02, budget=None)
-    kuzzle = await twin.open(stub.ws_url, reconnect=bounded, **events.hooks())
+    kuzzle = await twin.open(stub.ws_url, **events.hooks(reconnect=bounded))
     try:
         sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
         started = time.monotonic()
