@@ -384,6 +384,7 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         self._connect_on_enter = connect
         self._connect_lock: asyncio.Lock | None = None
         self._callbacks = TaskSet(_callback_failed)
+        self._restorer: asyncio.Future[None] | None = None  # the task restoring subscriptions
 
     async def connect(self) -> None:
         """Open the socket if it is not open (queries do this on their own)."""
@@ -399,6 +400,7 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         # (a close frame would end the parent's connection).
         conn, self._conn, self._connect_lock = self._conn, None, None
         self._callbacks = TaskSet(_callback_failed)
+        self._restorer = None
         if conn is not None:
             conn.forget()
         self._forked_streams("a stream of the parent process")
@@ -530,7 +532,8 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
 
     def _restore_soon(self) -> None:
         if self._restore_begin():
-            self._callbacks.spawn(self._restore_loop(), "restoring the subscriptions")
+            self._restorer = asyncio.ensure_future(self._restore_loop())
+            self._callbacks.track(self._restorer, "restoring the subscriptions")
 
     async def _restore_loop(self) -> None:
         while True:
@@ -586,6 +589,8 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         Idempotent.
         """
         self._closed = True
+        if self._restorer is not None:  # it may be waiting between two attempts
+            self._restorer.cancel()
         conn = self._conn
         if conn is not None:
             await conn.close(min(self.timeout, 2.0))

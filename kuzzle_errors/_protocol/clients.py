@@ -464,6 +464,8 @@ class WebSocketClient:
         parent's socket) with the error of a lost connection."""
         streams, self._streams = list(self._streams), set()
         subs, self._subs = list(self._subs), set()
+        self._rt_lock = threading.Lock()  # a parent's thread may have held it
+        self._restoring = self._restore_again = False  # the parent's restoring does not run here
         for stream in streams + subs:
             stream.forked()
             stream.put(lost_error(self.url, {}, f"{why}: subscribe again", SUBSCRIPTIONS_LOST))
