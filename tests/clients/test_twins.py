@@ -25,6 +25,7 @@ from kuzzle_errors.websockets import AsyncKuzzleWebSocket
 
 pytestmark = pytest.mark.anyio
 
+
 @pytest.fixture(params=[KuzzleWebSocket, AsyncKuzzleWebSocket], ids=["sync", "async"])
 def twin(request: pytest.FixtureRequest) -> Twin:
     return Twin(request.param)
