@@ -195,6 +195,7 @@ class _Connection:
         self.router = protocol.FrameRouter(time.monotonic())
         self.dead = False
         self.leaving = False  # its node said it shuts down: nothing more is sent there
+        self.reported = False  # its loss was told (on_disconnect, the streams' end)
         self._why: str | None = None  # why the connection was aborted, if it was
         self._closing = False
         self._sending: float | None = None  # the deadline of the query being sent

@@ -162,6 +162,7 @@ class _Connection:
         self.router = protocol.FrameRouter(time.monotonic())
         self.dead = False
         self.leaving = False  # its node said it shuts down: nothing more is sent there
+        self.reported = False  # its loss was told (on_disconnect, the streams' end)
         self._closing = False
         # Pongs: a failure to send one means the reader reports a drop.
         self._sends = TaskSet(lambda what, exc: log.debug("%s failed", what, exc_info=exc))

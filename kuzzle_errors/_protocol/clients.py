@@ -525,8 +525,9 @@ class WebSocketClient:
             for sub in subs:
                 sub.put(None)
             return
-        if conn is not self._conn or self._closed or conn.leaving:
-            return  # an older connection, closing, or a node that said it leaves: told then
+        if conn is not self._conn or self._closed or conn.leaving or conn.reported:
+            return  # an older connection, closing, a node that said it leaves, or told already
+        conn.reported = True  # the sync client's reader and an abort may both end it
         self._lost(
             lost_error(self.url, {}, why, SUBSCRIPTIONS_LOST), f"the connection dropped: {why}"
         )
