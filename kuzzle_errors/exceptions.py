@@ -324,6 +324,13 @@ class KuzzleError(Exception):
         """Shortcut for ``retry_hint.retryable``."""
         return self.retry_hint.retryable
 
+    @property
+    def limit(self) -> hints.Limit | None:
+        """The Kuzzle setting that refused the request (``limits.documentsWriteCount`` for
+        ``services.storage.write_limit_exceeded``...), with the limit when Kuzzle says it;
+        None for an error no limit raises. See :data:`kuzzle_errors.hints.LIMITS`."""
+        return hints.limit_of(self.id, self.props)
+
     def matches(self, *patterns: str) -> bool:
         """True if the id matches one of the shell-style ``patterns`` (``"services.storage.*"``)."""
         error_id = self.id
@@ -426,6 +433,13 @@ class KuzzleError(Exception):
                 "retry_after": self.retry_after,
             },
         }
+        limit = self.limit
+        if limit is not None:
+            data["limit"] = {
+                "setting": limit.setting,
+                "default": limit.default,
+                "value": limit.value,
+            }
         if self.attempts is not None:
             data["attempts"] = self.attempts
         return data

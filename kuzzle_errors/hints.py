@@ -15,7 +15,8 @@ Three outcomes matter to a caller:
 The advice is one table, in this module: :data:`BY_ID`, then :data:`BY_CLASS`, then
 :data:`BY_STATUS` (plus :data:`MISREPORTS`); :func:`advice` reads it, most specific first.
 The failed items of a multi-document action get theirs from the same table
-(:func:`item_advice`: :data:`BY_ITEM` where an item differs from a whole request). Whether a
+(:func:`item_advice`: :data:`BY_ITEM` where an item differs from a whole request), and the
+settings that refuse a request are named in :data:`LIMITS`. Whether a
 replay of each API action after "it may have run" is safe is :data:`ACTIONS`
 (generated from Kuzzle's own action lists and route table: :func:`replay_safe`).
 """
@@ -38,19 +39,25 @@ __all__ = [
     "BY_ID",
     "BY_ITEM",
     "BY_STATUS",
+    "DOCUMENTS_FETCH_COUNT",
+    "DOCUMENTS_WRITE_COUNT",
     "ITEM_BY_STATUS",
     "ITEM_REASONS",
     "ITEM_TYPES",
+    "LIMITS",
+    "MAX_REQUEST_SIZE",
     "MAX_RETRY_AFTER",
     "MISREPORTS",
     "RATE_LIMIT_WINDOW",
     "ActionSafety",
+    "Limit",
     "RetryHint",
     "action_safety",
     "advice",
     "hint_for",
     "item_advice",
     "item_error_id",
+    "limit_of",
     "parse_retry_after",
     "replay_safe",
 ]
@@ -61,6 +68,14 @@ MAX_RETRY_AFTER: Final = 120.0
 
 #: Kuzzle's rate limiters count requests in fixed one-second windows (``lib/api/rateLimiter.js``).
 RATE_LIMIT_WINDOW: Final = 1.0
+
+
+#: Kuzzle 2's defaults (``lib/config/default.config.ts``): the most documents one request may
+#: write (``limits.documentsWriteCount``) and read (``limits.documentsFetchCount``), and the
+#: largest request, in bytes (``server.maxRequestSize``, "1MB" as Kuzzle's ``bytes`` reads it).
+DOCUMENTS_WRITE_COUNT: Final = 200
+DOCUMENTS_FETCH_COUNT: Final = 10_000
+MAX_REQUEST_SIZE: Final = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +98,24 @@ class RetryHint:
     delay: float = 0.0
     reason: str = ""
     other_node: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """The Kuzzle setting that refused a request, from the error's id.
+
+    Attributes:
+        setting: the setting's name in Kuzzle's configuration (``limits.documentsWriteCount``).
+        default: its value in Kuzzle's default configuration (a node may set another).
+        what: what it bounds, in words.
+        value: the limit itself, when Kuzzle's answer says it (else None: Kuzzle's message
+            names no figure, and the node's configuration may differ from the default).
+    """
+
+    setting: str
+    default: int | str
+    what: str
+    value: int | None = None
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -189,6 +222,23 @@ BY_ID: Final[Mapping[str, RetryHint]] = {
         reason="the document exists already, perhaps written by an earlier attempt of this "
         "very request: compare it with what you meant to write, never write it blindly again",
     ),
+    "services.storage.write_limit_exceeded": RetryHint(
+        retryable=False,
+        reason="the request writes more documents than limits.documentsWriteCount allows "
+        f"({DOCUMENTS_WRITE_COUNT} by default), and nothing was written: split it into "
+        "smaller batches (kuzzle_errors.partial.batches)",
+    ),
+    "services.storage.get_limit_exceeded": RetryHint(
+        retryable=False,
+        reason="the request reads more documents than limits.documentsFetchCount allows "
+        f"({DOCUMENTS_FETCH_COUNT:,} by default): ask for fewer at a time (smaller mGet "
+        "batches, from + size within the limit, or document:scroll)",
+    ),
+    "network.http.request_too_large": RetryHint(
+        retryable=False,
+        reason="the request is larger than server.maxRequestSize (1 MB by default), and was "
+        "refused before being read: send it in smaller batches (kuzzle_errors.partial.batches)",
+    ),
     "services.storage.too_many_changes": RetryHint(
         retryable=True,
         replay_safe=True,
@@ -278,6 +328,59 @@ MISREPORTS: Final[Mapping[str, RetryHint]] = {
         "the request may have partly run",
     ),
 }
+
+#: The setting that refuses a request, by error id (Kuzzle 2.56: ``lib/config/default.config.ts``
+#: for the defaults, the code raising each id for the setting it reads).
+LIMITS: Final[Mapping[str, Limit]] = {
+    "services.storage.write_limit_exceeded": Limit(
+        "limits.documentsWriteCount", DOCUMENTS_WRITE_COUNT, "documents one request may write"
+    ),
+    "services.storage.get_limit_exceeded": Limit(
+        "limits.documentsFetchCount", DOCUMENTS_FETCH_COUNT, "documents one request may read"
+    ),
+    "network.http.request_too_large": Limit(
+        "server.maxRequestSize", "1MB", "bytes one request may hold"
+    ),
+    "network.http.file_too_large": Limit(
+        "server.protocols.http.maxFormFileSize", "1MB", "bytes one uploaded file may hold"
+    ),
+    "core.realtime.too_many_terms": Limit(
+        "limits.subscriptionConditionsCount", 100, "conditions one subscription filter may hold"
+    ),
+    "core.realtime.too_many_rooms": Limit(
+        "limits.subscriptionRooms", 1_000_000, "subscription rooms a node keeps"
+    ),
+    "api.process.too_many_logins_requests": Limit(
+        "limits.loginsPerSecond", 1, "logins per second on one connection"
+    ),
+    "api.process.overloaded": Limit(
+        "limits.requestsBufferSize", 50_000, "requests a node buffers beyond those it runs"
+    ),
+    "network.websocket.ratelimit_exceeded": Limit(
+        "server.protocols.websocket.rateLimit", 0, "messages per second one socket may send"
+    ),
+}
+
+#: The ids whose message says the limit, and where among the placeholders (``props``):
+#: ``core.realtime.too_many_terms`` is "(max %s, received %s)".
+_LIMIT_PROP: Final[Mapping[str, int]] = {"core.realtime.too_many_terms": 0}
+
+
+def limit_of(error_id: object, props: object = None) -> Limit | None:
+    """The setting that refused a request failing with ``error_id`` (None for other errors),
+    with the limit itself when the error's placeholders ``props`` say it."""
+    if not isinstance(error_id, str) or error_id not in LIMITS:
+        return None
+    limit = LIMITS[error_id]
+    at = _LIMIT_PROP.get(error_id)
+    if at is not None and isinstance(props, (list, tuple)) and len(props) > at:
+        value = props[at]
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return dataclasses.replace(limit, value=value)
+    return limit
+
 
 # -- failed items --------------------------------------------------------------------------------
 

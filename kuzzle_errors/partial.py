@@ -15,15 +15,17 @@ a bare id string                            ``document:mGet``/``mExists``
 
 Each item has a retry hint of its own (:attr:`PartialItem.retry_hint`), and
 :func:`retry_request` rebuilds the request a partial failure answers with only the items worth
-sending again, for every multi-document action (:data:`MULTI_DOCUMENT_ACTIONS`).
+sending again, for every multi-document action (:data:`MULTI_DOCUMENT_ACTIONS`);
+:func:`batches` splits documents into requests that fit Kuzzle's limits.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from kuzzle_errors import hints
 from kuzzle_errors._redact import bounded_int, redact, safe_repr
@@ -34,9 +36,13 @@ from kuzzle_errors.parser import parse_error
 if TYPE_CHECKING:
     from kuzzle_errors.exceptions import PartialError
 
+_T = TypeVar("_T")
+
 __all__ = [
     "MULTI_DOCUMENT_ACTIONS",
+    "REQUEST_ROOM",
     "PartialItem",
+    "batches",
     "parse_item",
     "parse_items",
     "retry_request",
@@ -470,3 +476,59 @@ def _pick_bulk(bulk_data: list[Any], chosen: list[PartialItem]) -> list[Any]:
     if remaining:
         raise _unmatched(len(remaining))
     return picked
+
+
+# -- batches that fit ---------------------------------------------------------------------------
+
+#: What a request holds besides its documents (controller, action, index, collection, options),
+#: kept free under ``server.maxRequestSize`` by :func:`batches`, in bytes.
+REQUEST_ROOM: Final = 4096
+
+
+def batches(
+    documents: Iterable[_T],
+    *,
+    size: int = hints.DOCUMENTS_WRITE_COUNT,
+    max_bytes: int | None = hints.MAX_REQUEST_SIZE - REQUEST_ROOM,
+) -> Iterator[list[_T]]:
+    """Split ``documents`` into lists that fit one request of Kuzzle's default limits: at
+    most ``size`` documents (``limits.documentsWriteCount``, 200) and at most ``max_bytes``
+    of JSON as the clients send it (``server.maxRequestSize``, 1 MB, less
+    :data:`REQUEST_ROOM` for the rest of the request; None: no bound). Pass the node's own
+    settings when they differ.
+
+    Lazy and in order: ``for batch in batches(docs): kuzzle.query({..., "body":
+    {"documents": batch}})``. A document larger than ``max_bytes`` alone raises ValueError:
+    no request could carry it. For ``bulk:import``, batch the operations (action and document
+    lines together), then flatten each batch.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be an int >= 1, not {size!r}")
+    if max_bytes is not None and (
+        isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1
+    ):
+        raise ValueError(f"max_bytes must be an int >= 1 or None, not {max_bytes!r}")
+    batch: list[_T] = []
+    used = 2  # the list's brackets
+    for number, document in enumerate(documents):
+        cost = 0
+        if max_bytes is not None:
+            cost = _json_bytes(document) + 1  # its comma
+            if cost + 2 > max_bytes:
+                raise ValueError(
+                    f"document {number} alone is {cost - 1} bytes of JSON, over max_bytes "
+                    f"({max_bytes}): no request can carry it"
+                )
+        if batch and (len(batch) >= size or (max_bytes is not None and used + cost > max_bytes)):
+            yield batch
+            batch, used = [], 2
+        batch.append(document)
+        used += cost
+    if batch:
+        yield batch
+
+
+def _json_bytes(value: object) -> int:
+    # As the clients encode a request (kuzzle_errors._protocol.queries.encode).
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return len(text.encode("utf-8", "surrogatepass"))

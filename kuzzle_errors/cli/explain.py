@@ -258,6 +258,10 @@ def _write_spec(out: TextIO, style: Style, spec: ErrorSpec, title: str = "") -> 
         ("retry", retry_advice(hint), advice_colour(hint)),
     ):
         write_field(out, style, name, value, colour)
+    limit = hints.LIMITS.get(spec.id)
+    if limit is not None:  # the Kuzzle setting that refuses such requests
+        default = f"{limit.default:,}" if isinstance(limit.default, int) else limit.default
+        write_field(out, style, "limit", f"{limit.setting} ({default} by default): {limit.what}")
     # Kuzzle hides some transient failures behind core.fatal.unexpected_error; the advice
     # then depends on its props, which explain should mention.
     for prop in hints.MISREPORTS:

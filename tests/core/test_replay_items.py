@@ -1,5 +1,6 @@
 """Every multi-document action's failed items: their own hints, and the request rebuilt with
-only the items worth sending again, against Kuzzle 2.56.0's real answers.
+only the items worth sending again, against Kuzzle 2.56.0's real answers; the limits that
+refuse a request, named, and batches that fit them.
 
 The answers come from ``tests/stub/kuzzle-transcripts/transcripts.jsonl`` (recorded from a
 real node: mCreateOrReplace, mGet, mDelete and bulk:import, strict or not, HTTP and WebSocket)
@@ -26,7 +27,7 @@ from reference_samples import MDELETE_PROFILES_206, STRICT_MCREATE, STRICT_MGET
 
 from kuzzle_errors import PartialError, parse_response
 from kuzzle_errors.parser import parse_response_and_body
-from kuzzle_errors.partial import MULTI_DOCUMENT_ACTIONS
+from kuzzle_errors.partial import MULTI_DOCUMENT_ACTIONS, batches
 
 ROOT = Path(__file__).resolve().parents[2]
 EXCHANGES: dict[str, dict[str, Any]] = {
@@ -377,3 +378,65 @@ def test_every_multi_document_action_is_one_of_kuzzle() -> None:
     routed = {f"{c}:{a}" for _verb, _path, c, a in ROUTES}
     assert set(MULTI_DOCUMENT_ACTIONS) <= routed
     assert len(MULTI_DOCUMENT_ACTIONS) == 13
+
+
+# -- limits named, and batches that fit them ------------------------------------------------
+
+
+def test_the_write_limit_names_its_setting_and_says_to_split() -> None:
+    exchange = EXCHANGES["document:mCreate 201 documents (over documentsWriteCount)"]
+    error = parse_response(exchange["response"]["body"], http_status=413)
+    assert error is not None and error.limit is not None
+    assert (error.limit.setting, error.limit.default, error.limit.value) == (
+        "limits.documentsWriteCount",
+        200,
+        None,  # Kuzzle's message says no figure
+    )
+    assert not error.retryable
+    assert "split" in error.retry_hint.reason and "documentsWriteCount" in error.retry_hint.reason
+    assert error.to_dict()["limit"]["setting"] == "limits.documentsWriteCount"
+    fetch = parse_response(
+        EXCHANGES["document:mGet 10001 ids (over documentsFetchCount)"]["response"]["body"]
+    )
+    assert fetch is not None and fetch.limit is not None
+    assert fetch.limit.setting == "limits.documentsFetchCount"
+    too_large = parse_response(
+        EXCHANGES["POST /_query with a body over server.maxRequestSize (1mb)"]["response"]["body"],
+        http_status=413,
+    )
+    assert too_large is not None and too_large.limit is not None
+    assert too_large.limit.setting == "server.maxRequestSize"
+
+
+def test_batches_fit_the_write_limit_and_the_request_size() -> None:
+    readings = [{"_id": f"r{i}", "body": {"v": i}} for i in range(5000)]
+    split = list(batches(readings))
+    assert [len(b) for b in split] == [200] * 25
+    assert [doc for batch in split for doc in batch] == readings
+    big = [{"_id": str(i), "body": {"blob": "x" * 100_000}} for i in range(30)]
+    sized = list(batches(big))
+    assert all(len(json.dumps({"documents": b}).encode()) < 1024 * 1024 - 4096 for b in sized)
+    assert sum(len(b) for b in sized) == 30 and len(sized) == 3
+    assert list(batches(readings[:5], size=2, max_bytes=None)) == [
+        readings[:2],
+        readings[2:4],
+        readings[4:5],
+    ]
+    with pytest.raises(ValueError, match="document 1 alone"):
+        list(batches([{}, {"blob": "x" * 100}], max_bytes=50))
+    for bad in (0, True, 1.5):
+        with pytest.raises(ValueError, match="size"):
+            list(batches([], size=bad))  # type: ignore[arg-type]
+
+
+def test_a_limit_kuzzle_states_is_read_from_its_message_placeholders() -> None:
+    from kuzzle_errors import error_class, hints
+
+    terms = error_class("core.realtime.too_many_terms")("max 20, received 31", props=["20", "31"])
+    assert terms.limit == hints.Limit(
+        "limits.subscriptionConditionsCount", 100, "conditions one subscription filter may hold", 20
+    )
+    assert hints.limit_of("core.realtime.too_many_terms", ["x"]) == hints.LIMITS[terms.id]
+    assert hints.limit_of("services.storage.not_found") is None
+    assert hints.limit_of(None) is None
+    assert error_class("services.storage.not_found")("gone").to_dict().get("limit") is None
