@@ -539,20 +539,23 @@ class WebSocketClient:
         if conn.leaving or conn is not self._conn or self._closed:
             return
         conn.leaving = True
-        self._rotate()
         why = f"the node is shutting down ({error.id})"
-        self._logger.warning("%s: connecting again to %s", why, shown_url(self.url))
-        self._lost(lost_error(self.url, {}, why, SUBSCRIPTIONS_LOST), why)
+        ended = lost_error(self.url, {}, why, SUBSCRIPTIONS_LOST)
+        self._rotate()
+        self._lost(ended, why, error, f"; next: {shown_url(self.url)}")
 
-    def _lost(self, error: KuzzleError, why: str) -> None:
-        """Kuzzle forgot this connection's subscriptions (``error``: the streams' end)."""
+    def _lost(
+        self, ended: KuzzleError, why: str, told: KuzzleError | None = None, then: str = ""
+    ) -> None:
+        """Kuzzle forgot this connection's subscriptions: ``ended`` ends the streams, ``told``
+        (the node's refusal, by default ``ended``) goes to ``on_disconnect``."""
         for stream in list(self._streams):
-            stream.put(error)
+            stream.put(ended)
         with self._rt_lock:
             self._was_lost = True
             lost = [sub for sub in list(self._subs) if sub._lost(why)]  # type: ignore[attr-defined]
-        self._logger.warning("%s; %d subscription(s) to restore", error, len(lost))
-        self._hook("on_disconnect", self.on_disconnect, error)
+        self._logger.warning("%s%s; %d subscription(s) to restore", ended.message, then, len(lost))
+        self._hook("on_disconnect", self.on_disconnect, told or ended)
         if lost and self.reconnect is not None:
             self._restore_soon()
 

@@ -43,8 +43,9 @@ NO_ANSWER: Final = RetryHint(
 SUBSCRIPTIONS_LOST: Final = RetryHint(
     retryable=True,
     replay_safe=True,
-    reason="the connection dropped: Kuzzle forgot its subscriptions and the notifications sent "
-    "meanwhile are lost; subscribe again and re-read what may have changed (subscribe() does it)",
+    reason="Kuzzle forgot the subscriptions of this connection (it dropped, or its node shuts "
+    "down) and the notifications of meanwhile are lost: subscribe again (subscribe() does) "
+    "and re-read what may have changed",
 )
 #: A client-side failure that will not go away by trying again (bad URL, TLS setup...).
 NOT_RETRYABLE: Final = RetryHint(
