@@ -242,8 +242,9 @@ async def test_row6_a_node_shutting_down_is_left_for_the_next_url_and_the_query_
 
 
 async def test_row7_an_expired_token_tells_each_subscription_then_a_login_restores_them(
-    twin: Twin, stub: StubKuzzle, events: Events
+    twin: Twin, stub: StubKuzzle, events: Events, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="kuzzle_errors")
     stub.add_collection(*ORDERS)
     stub.add_user("alice", "pw")
     stub.configure(logins_per_second=None)  # two logins within a second
@@ -271,6 +272,8 @@ async def test_row7_an_expired_token_tells_each_subscription_then_a_login_restor
         logins = [r for r in stub.requests if (r.controller, r.action) == ("auth", "login")]
         assert len(logins) == 2 and logins[1].jwt is None  # the stale token is not sent
         assert logins[1].status == 200
+        warned = [r for r in caplog.records if "the token expired" in r.message]
+        assert [r.levelno for r in warned] == [logging.WARNING]
     finally:
         await twin.run(kuzzle.close)
 
@@ -279,8 +282,9 @@ async def test_row7_an_expired_token_tells_each_subscription_then_a_login_restor
 
 
 async def test_a_resubscription_kuzzle_refuses_reaches_the_consumer_and_ends_it(
-    twin: Twin, kuzzle: Any, stub: StubKuzzle, events: Events
+    twin: Twin, kuzzle: Any, stub: StubKuzzle, events: Events, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="kuzzle_errors")
     sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
     stub.fail("realtime", "subscribe", "security.rights.forbidden", "realtime", "subscribe")
     await asyncio.to_thread(stub.drop_connections)
@@ -289,6 +293,8 @@ async def test_a_resubscription_kuzzle_refuses_reaches_the_consumer_and_ends_it(
     assert await twin.next(sub) is END
     ((failed, error),) = await events.wait("resubscription_failed")
     assert failed is sub and sub.error is error and sub.state == "ended"
+    warned = [r for r in caplog.records if "could not subscribe again" in r.message]
+    assert [r.levelno for r in warned] == [logging.WARNING]
 
 
 async def test_reconnecting_is_bounded_and_each_subscription_is_told_the_last_error(
@@ -309,3 +315,30 @@ async def test_reconnecting_is_bounded_and_each_subscription_is_told_the_last_er
         assert sub.state == "lost" and sub.gaps[-1].end is None  # restored by a later connect
     finally:
         await twin.run(kuzzle.close)
+
+
+async def test_without_reconnect_the_next_query_restores_the_subscriptions(
+    twin: Twin, stub: StubKuzzle, events: Events
+) -> None:
+    stub.add_collection(*ORDERS)
+    kuzzle = await twin.open(stub.ws_url, **events.hooks(reconnect=None))
+    try:
+        sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+        await asyncio.to_thread(stub.drop_connections)
+        await events.wait("disconnect")
+        await asyncio.sleep(0.2)
+        assert not kuzzle.connected and sub.state == "lost"  # nothing reconnected on its own
+        await twin.run(kuzzle.query, {"controller": "server", "action": "now"})
+        await events.wait("resubscribed")
+        await written(twin, kuzzle, sub, "o-1")
+    finally:
+        await twin.run(kuzzle.close)
+
+
+async def test_closing_the_client_ends_its_subscriptions(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle
+) -> None:
+    sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+    await twin.run(kuzzle.close)
+    assert await twin.next(sub) is END
+    assert sub.state == "ended" and kuzzle.subscriptions == []
