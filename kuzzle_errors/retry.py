@@ -513,14 +513,13 @@ class RetryRun:
         policy = self.policy
         hint = error.retry_hint
         if not hint.retryable:
-            return self._give_up(error, f"not retryable ({hint.reason})", retryable=False)
+            return self._give_up(error, f"not retryable ({hint.reason})")
         if self._budget is not None:
             self._budget.failed()
         if not hint.replay_safe and not self.idempotent:
             return self._give_up(
                 error,
                 f"the request may have run ({hint.reason}); pass idempotent=True to replay it",
-                retryable=False,
             )
         if self.attempts >= self._max_attempts:
             return self._give_up(error, None)
@@ -560,14 +559,14 @@ class RetryRun:
             self._waiting_since = elapsed
             self._polls = 0
             delay = max(delay, self._poll())
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
                 "retrying after attempt %d in %.3f s%s: %s",
                 self.attempts,
                 delay,
                 " (waiting for the retry budget)" if self._waiting_since is not None else "",
                 error,
-                extra={"kuzzle_error": error},
+                extra=self._extra(error, delay),
             )
         if policy.on_retry is not None:
             policy.on_retry(RetryDetails(self.attempts, error, delay, elapsed))
@@ -603,9 +602,7 @@ class RetryRun:
         # Jittered, so that waiting calls do not all ask at the same instant.
         return _MIN_POLL + self.policy.backoff(1) / 10
 
-    def _give_up(
-        self, error: KuzzleError, why: str | None, *, retryable: bool = True
-    ) -> float | None:
+    def _give_up(self, error: KuzzleError, why: str | None) -> float | None:
         # Typed like next_delay so that `return self._give_up(...)` reads as the decision.
         error.attempts = self.attempts
         plural = "s" if self.attempts != 1 else ""
@@ -613,8 +610,9 @@ class RetryRun:
         reason = f": {why}" if why else " (the policy's limit)"
         note = f"kuzzle_errors.retry: stopped after {self.attempts} attempt{plural}{reason}"
         _add_note(error, note)
-        # Giving up on a transient error is news; not retrying a 404 is routine.
-        level = logging.INFO if retryable or self.attempts > 1 else logging.DEBUG
+        # Giving up on a transient error is news (a request that may have run, not replayed,
+        # included); not retrying a 404 is routine, whatever came before it.
+        level = logging.INFO if error.retry_hint.retryable else logging.DEBUG
         if logger.isEnabledFor(level):
             logger.log(
                 level,
@@ -624,9 +622,19 @@ class RetryRun:
                 self.elapsed,
                 reason,
                 error,
-                extra={"kuzzle_error": error},
+                extra=self._extra(error, None),
             )
         return None
+
+    def _extra(self, error: KuzzleError, delay: float | None) -> dict[str, Any]:
+        """The ``extra`` fields of this run's log records (docs/guides/logging.md)."""
+        return {
+            "kuzzle_error": error,
+            "kuzzle_error_id": error.id if isinstance(error.id, str) else None,
+            "kuzzle_attempt": self.attempts,
+            "kuzzle_delay": delay,
+            "kuzzle_elapsed": self.elapsed,
+        }
 
 
 # Exceptions have add_note() (and show __notes__) from Python 3.11; a flag for the tests.

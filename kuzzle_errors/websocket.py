@@ -422,7 +422,8 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
             thread: keep it quick. :meth:`notifications` gives them as an iterator too.
         on_unmatched_error: called, from the reader thread, with the error of an answer that
             matches no pending query (a rate-limit refusal, a garbage frame...); such errors
-            are logged at WARNING level either way.
+            are logged either way: a per-socket rate-limit refusal at INFO (the query it
+            refused fails on its own), anything else at WARNING (docs/guides/logging.md).
         ping_interval: seconds of silence after which Kuzzle's ``{"p":1}`` is sent (Kuzzle
             closes idle sockets after 60 s by default); a ping unanswered for a whole interval
             drops the connection. None disables pings.
