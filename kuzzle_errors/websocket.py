@@ -39,6 +39,7 @@ log: logging.Logger = logging.getLogger(__name__)
 Notification = Callable[[dict[str, Any]], None]
 UnmatchedError = Callable[[KuzzleError], None]
 Hook = Callable[..., None]
+Answered = Callable[[dict[str, Any]], None] | None
 
 
 class NotificationStream(protocol.NotificationQueue, Iterator[dict[str, Any]]):
@@ -209,12 +210,14 @@ class _Connection:
         self._reader = threading.Thread(target=self._read_loop, name=name, daemon=True)
         self._reader.start()
 
-    def request(self, payload: Mapping[str, Any], data: bytes, timeout: float) -> protocol.Pending:
+    def request(
+        self, payload: Mapping[str, Any], data: bytes, timeout: float, answered: Answered = None
+    ) -> protocol.Pending:
         """Send ``payload`` (encoded: ``data``) and wait for its answer, ``timeout`` seconds
-        in all (its send included)."""
+        in all (its send included); ``answered``: see :class:`protocol.Pending`."""
         deadline = time.monotonic() + timeout
         wake = threading.Condition(self._lock)
-        entry = protocol.Pending(payload, wake.notify)
+        entry = protocol.Pending(payload, wake.notify, answered)
         with self._send_lock:  # the router needs frames in the order they hit the wire
             with self._lock:
                 if self.dead:
@@ -554,14 +557,19 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         return self._call(self._query_once, request, idempotent, strict=strict, timeout=timeout)
 
     def _query_once(
-        self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
+        self,
+        request: dict[str, Any],
+        *,
+        strict: bool = False,
+        timeout: float | None = None,
+        answered: Answered = None,
     ) -> Any:
         wait = self._call_timeout(timeout)  # refused here, before anything is sent
         payload, data = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
         for _ in range(2):  # a connection that dropped before our send: nothing was sent
             with contextlib.suppress(protocol.Stale):
                 conn = self._connection()
-                entry = conn.request(payload, data, wait)
+                entry = conn.request(payload, data, wait, answered)
                 try:
                     return entry.result(strict)
                 except KuzzleError as exc:
@@ -595,7 +603,10 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
             self, index, collection, filters, options, on_notification, on_error, max_queued
         )
         try:
-            result = self.query(sub.request(), idempotent=True)
+            # Through the retry policy (subscribing twice is harmless); the channel is known
+            # in the reader, before the frame after the answer.
+            once, answered = self._query_once, self._answered(sub)
+            result = self._call(once, sub.request(), True, answered=answered)
         except BaseException:
             sub._abandon()
             raise
@@ -628,7 +639,8 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         self._connection()
         for sub in self._to_restore():
             try:
-                self._restored(sub, self._query_once(sub.request()))
+                answered = self._answered(sub)
+                self._restored(sub, self._query_once(sub.request(), answered=answered))
             except KuzzleError as exc:
                 self._not_restored(sub, exc)  # raises it to try again on another connection
 

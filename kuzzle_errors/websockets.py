@@ -52,6 +52,7 @@ DEFAULT_MAX_FRAME_BYTES: Final = protocol.DEFAULT_MAX_FRAME_BYTES
 Notification = Callable[[dict[str, Any]], "Awaitable[None] | None"]
 UnmatchedError = Callable[[KuzzleError], "Awaitable[None] | None"]
 Hook = Callable[..., "Awaitable[None] | None"]
+Answered = Callable[[dict[str, Any]], None] | None
 
 
 class NotificationStream(protocol.NotificationQueue):
@@ -171,10 +172,11 @@ class _Connection:
         ws.on_closing = self.abort
 
     async def request(
-        self, payload: Mapping[str, Any], data: bytes, timeout: float
+        self, payload: Mapping[str, Any], data: bytes, timeout: float, answered: Answered = None
     ) -> protocol.Pending:
         """Send ``payload`` (encoded: ``data``, a text frame) and wait for its answer,
-        ``timeout`` seconds in all (its send included)."""
+        ``timeout`` seconds in all (its send included); ``answered``: see
+        :class:`protocol.Pending`."""
         if self.dead or self.ws.state is not State.OPEN:
             raise protocol.Stale
         loop = asyncio.get_running_loop()
@@ -184,7 +186,7 @@ class _Connection:
             if not future.done():  # cancelled meanwhile
                 future.set_result(None)
 
-        entry = protocol.Pending(payload, wake)
+        entry = protocol.Pending(payload, wake, answered)
         self.router.sending(entry)
         timer = loop.call_later(timeout, self.router.expire, entry, timeout)
         try:
@@ -484,14 +486,19 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         )
 
     async def _query_once(
-        self, request: dict[str, Any], *, strict: bool = False, timeout: float | None = None
+        self,
+        request: dict[str, Any],
+        *,
+        strict: bool = False,
+        timeout: float | None = None,
+        answered: Answered = None,
     ) -> Any:
         wait = self._call_timeout(timeout)  # refused here, before anything is sent
         payload, data = ws_frame(request, self.jwt)  # a fresh requestId on every attempt
         for _ in range(2):  # a connection that dropped before our send: nothing was sent
             with contextlib.suppress(protocol.Stale):
                 conn = await self._connection()
-                entry = await conn.request(payload, data, wait)
+                entry = await conn.request(payload, data, wait, answered)
                 try:
                     return entry.result(strict)
                 except KuzzleError as exc:
@@ -519,7 +526,10 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
             self, index, collection, filters, options, on_notification, on_error, max_queued
         )
         try:
-            result = await self.query(sub.request(), idempotent=True)
+            # Through the retry policy (subscribing twice is harmless); the channel is known
+            # in the reader, before the frame after the answer.
+            once, answered = self._query_once, self._answered(sub)
+            result = await self._call(once, sub.request(), True, answered=answered)
         except BaseException:
             sub._abandon()
             raise
@@ -552,7 +562,8 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         await self._connection()
         for sub in self._to_restore():
             try:
-                self._restored(sub, await self._query_once(sub.request()))
+                answered = self._answered(sub)
+                self._restored(sub, await self._query_once(sub.request(), answered=answered))
             except KuzzleError as exc:
                 self._not_restored(sub, exc)  # raises it to try again on another connection
 

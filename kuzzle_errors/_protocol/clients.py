@@ -620,6 +620,8 @@ class WebSocketClient:
                 return
             gap = sub._subscribed(result)
             sub._refused_jwt = NO_REFUSAL
+        if not self.connected and sub._lost("the connection dropped as it subscribed again"):
+            self._restore_soon()  # lost again at once: told by the next restore
         lasted = "" if gap is None or gap.seconds is None else f" after {gap.seconds:.3g} s"
         self._logger.info("resubscribed to %s%s", sub.shown, lasted)
         self._hook("on_resubscribed", self.on_resubscribed, sub, gap)
@@ -680,6 +682,21 @@ class WebSocketClient:
                 return True
             self._restoring = False
             return False
+
+    def _answered(self, sub: Any) -> Callable[[dict[str, Any]], None]:
+        """What the reader does with ``sub``'s subscribe answer: its channel is known at once
+        (a notification may come right after the answer, before the caller runs again)."""
+
+        def answered(frame: dict[str, Any]) -> None:
+            result = frame.get("result")
+            if frame.get("error") not in (None, False) or not isinstance(result, Mapping):
+                return
+            channel = result.get("channel")
+            with self._rt_lock:
+                if isinstance(channel, str) and sub.state in ("new", "lost"):
+                    sub.channel = channel
+
+        return answered
 
     def _subscribed_now(self, sub: Any, result: object) -> None:
         """``subscribe()`` got its answer: ``sub`` is active, unless the connection went

@@ -160,18 +160,29 @@ class Stale(Exception):
 class Pending:
     """A query waiting for its answer. The router settles it once: ``outcome`` becomes the
     answer frame or the error to raise, then ``wake()`` is called (under the sync client's lock).
+
+    ``answered``, if given, is called with the answer frame first, in the reader: before the
+    next frame is read (a subscription learns its channel before its first notification).
     """
 
-    __slots__ = ("outcome", "request", "request_id", "wake")
+    __slots__ = ("answered", "outcome", "request", "request_id", "wake")
 
-    def __init__(self, request: Mapping[str, Any], wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        request: Mapping[str, Any],
+        wake: Callable[[], None],
+        answered: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.request = request
         self.request_id: str = request["requestId"]
         self.outcome: dict[str, Any] | KuzzleError | None = None
         self.wake = wake
+        self.answered = answered
 
     def settle(self, outcome: dict[str, Any] | KuzzleError) -> None:
         self.outcome = outcome
+        if self.answered is not None and isinstance(outcome, dict):
+            self.answered(outcome)
         self.wake()
 
     def result(self, strict: bool) -> Any:

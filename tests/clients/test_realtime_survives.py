@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from raw_server import handshake_answer, raw_server, read_frame, read_head, text_frame
 from ws_twins import END, WAIT, Twin
 
 import kuzzle_errors
@@ -342,3 +345,31 @@ async def test_closing_the_client_ends_its_subscriptions(
     await twin.run(kuzzle.close)
     assert await twin.next(sub) is END
     assert sub.state == "ended" and kuzzle.subscriptions == []
+
+
+def _answer_then_notify(conn: socket.socket, n: int) -> None:
+    """A peer answering the subscribe request and, in the same write, notifying its channel
+    (Kuzzle may: a write by another client right after the subscription)."""
+    conn.sendall(handshake_answer(read_head(conn)))
+    while (text := read_frame(conn)) is not None:
+        msg = json.loads(text)
+        result = {"roomId": "r1", "channel": "r1-111"}
+        answer = {"requestId": msg["requestId"], "room": msg["requestId"], "status": 200}
+        notification = {"type": "document", "room": "r1-111", "status": 200, "result": {"_id": "x"}}
+        conn.sendall(
+            text_frame(json.dumps({**answer, "result": result, "error": None}))
+            + text_frame(json.dumps(notification))
+        )
+
+
+async def test_a_notification_right_after_the_subscribe_answer_reaches_the_subscription(
+    twin: Twin,
+) -> None:
+    with raw_server(_answer_then_notify) as peer:
+        kuzzle = await twin.open(f"ws://127.0.0.1:{peer.port}", timeout=WAIT, ping_interval=None)
+        try:
+            sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+            assert sub.channel == "r1-111"
+            assert (await twin.next(sub))["result"] == {"_id": "x"}
+        finally:
+            await twin.run(kuzzle.close)
