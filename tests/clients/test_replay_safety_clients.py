@@ -15,7 +15,12 @@ import pytest
 from common import NOW
 from four_clients import CLIENTS, Driver, play
 
-from kuzzle_errors import ConnectionLostError, ExternalServiceError, GatewayTimeoutError
+from kuzzle_errors import (
+    ConnectionLostError,
+    ExternalServiceError,
+    GatewayTimeoutError,
+    NotFoundError,
+)
 from kuzzle_errors._protocol.queries import LOGIN_SIGNATURE
 from kuzzle_errors.testing import StubKuzzle
 
@@ -79,6 +84,26 @@ def test_login_is_replayed_after_its_answer_was_lost(cls: type[Any], stub: StubK
                 "login", {"username": "alice", "password": "s3cret!"}, idempotent=False
             )
         assert stub.count("auth", "login") == 3
+
+    play(cls, stub, scenario)
+
+
+@pytest.mark.parametrize("cls", CLIENTS, ids=lambda c: c.__name__)
+def test_a_replayed_delete_that_had_run_is_a_404_after_two_attempts(
+    cls: type[Any], stub: StubKuzzle
+) -> None:
+    # What the retrying guide tells users to read as "done".
+    stub.add_document("i", "c", "d1", {"v": 1})
+    delete = {**CREATE, "action": "delete"}
+    del delete["body"]
+
+    async def scenario(kuzzle: Driver) -> None:
+        stub.drop("document", "delete", ran=True, times=1)
+        with pytest.raises(NotFoundError) as caught:
+            await kuzzle.run("query", delete)
+        assert caught.value.id == "services.storage.not_found"
+        assert caught.value.attempts == 2
+        assert stub.count("document", "delete") == 2
 
     play(cls, stub, scenario)
 
