@@ -372,6 +372,20 @@ class _Connection:
             self._ws.shutdown()
         self._client._end_streams(self, why)
 
+    def retire_if_idle(self) -> None:
+        """Close this connection, whose node is leaving, once no query waits on it: nothing
+        more is sent there, and each reconnect to a draining node would leave a socket and
+        its reader behind. Never blocks: the reader ends on the server's close frame, or at
+        its next wake-up."""
+        with self._lock:
+            if self._closing or self.dead or self.router.pending:
+                return
+            self._closing = True
+        try:
+            self._ws.send_close()
+        except Exception:  # already broken: the reader ends on its own
+            log.debug("sending the close frame failed", exc_info=True)
+
     def forget(self) -> None:
         """In a forked child: let go of this socket without a word to the server (it is the
         parent's connection): this process's copy is closed, nothing is sent, no shutdown."""
@@ -484,6 +498,7 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         self._set_retry(retry)
         self._connect_lock = threading.Lock()  # held briefly: close() never waits on a connect
         self._attempt: _Attempt | None = None
+        self._restore_thread: threading.Thread | None = None
         if connect:
             self.connect()
 
@@ -576,6 +591,9 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
                     if exc.matches(*SHUTTING_DOWN_IDS):
                         self._node_leaving(conn, exc)
                     raise
+                finally:
+                    if conn.leaving:
+                        conn.retire_if_idle()
         raise failures.lost_error(
             self.url, payload, "before the request was sent", failures.CONNECT_FAILED
         )
@@ -621,7 +639,12 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
     def _restore_soon(self) -> None:
         if self._restore_begin():
             name = f"kuzzle-ws-resubscribe {failures.shown_url(self.url)}"
-            threading.Thread(target=self._restore_loop, name=name, daemon=True).start()
+            thread = threading.Thread(target=self._restore_loop, name=name, daemon=True)
+            self._restore_thread = thread
+            thread.start()
+
+    def _in_restorer(self) -> bool:
+        return threading.current_thread() is self._restore_thread
 
     def _restore_loop(self) -> None:
         while True:

@@ -276,6 +276,16 @@ class _Connection:
         self._drop(why)
         self.ws.abort()
 
+    def retire_if_idle(self) -> None:
+        """Close this connection, whose node is leaving, once no query waits on it: nothing
+        more is sent there, and each reconnect to a draining node would leave a socket and
+        its tasks behind."""
+        if self._closing or self.dead or self.router.pending:
+            return
+        self._closing = True
+        wait = min(self._client.timeout, 2.0)
+        self._client._callbacks.spawn(self.close(wait), "closing a connection its node left")
+
     def forget(self) -> None:
         """In a forked child: let go of this socket without a word to the server (it is the
         parent's connection). Its transport belongs to the parent's loop, which nothing here
@@ -505,6 +515,9 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
                     if exc.matches(*SHUTTING_DOWN_IDS):
                         self._node_leaving(conn, exc)
                     raise
+                finally:
+                    if conn.leaving:
+                        conn.retire_if_idle()
         why = "before the request was sent"
         raise failures.lost_error(self.url, payload, why, failures.CONNECT_FAILED)
 
@@ -545,6 +558,9 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         if self._restore_begin():
             self._restorer = asyncio.ensure_future(self._restore_loop())
             self._callbacks.track(self._restorer, "restoring the subscriptions")
+
+    def _in_restorer(self) -> bool:
+        return self._restorer is not None and asyncio.current_task() is self._restorer
 
     async def _restore_loop(self) -> None:
         while True:

@@ -566,8 +566,14 @@ class WebSocketClient:
         if again:
             self._logger.info("reconnected to %s", shown_url(self.url))
             self._hook("on_reconnect", self.on_reconnect, self.url)
-        if self._to_restore():
+        # The restorer's own connection: it restores there itself. Asking it to run once more
+        # would start its reconnect policy afresh each time it gave up, for ever.
+        if not self._in_restorer() and self._to_restore():
             self._restore_soon()
+
+    def _in_restorer(self) -> bool:
+        """True when called by the restoring (its thread, or its task)."""
+        raise NotImplementedError
 
     def _token_expired(self, notification: Mapping[str, Any]) -> None:
         """Kuzzle said the token expired and dropped the subscriptions: each is told."""

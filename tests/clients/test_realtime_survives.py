@@ -373,3 +373,49 @@ async def test_a_notification_right_after_the_subscribe_answer_reaches_the_subsc
             assert (await twin.next(sub))["result"] == {"_id": "x"}
         finally:
             await twin.run(kuzzle.close)
+
+
+# -- restoring ends when its policy gives up ----------------------------------------------
+
+#: Three quick attempts: the bound a test can count.
+THREE = RetryPolicy(attempts=3, timeout=WAIT, base=0.01, cap=0.02, budget=None)
+
+
+async def test_restoring_makes_its_attempts_then_waits_for_a_query_to_connect(
+    twin: Twin, stub: StubKuzzle, events: Events
+) -> None:
+    stub.add_collection(*ORDERS)
+    kuzzle = await twin.open(stub.ws_url, **events.hooks(reconnect=THREE))
+    try:
+        sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+        stub.drop("realtime", "subscribe", times=3)  # each resubscription drops the socket
+        await asyncio.to_thread(stub.drop_connections)
+        await events.wait("resubscription_failed")
+        await asyncio.sleep(0.5)  # restoring gave up: no attempt more (it restarted for ever)
+        assert stub.count("realtime", "subscribe") == 1 + 3
+        assert len(events.of("resubscription_failed")) == 1 and sub.state == "lost"
+        await twin.run(kuzzle.query, {"controller": "server", "action": "now"})
+        await events.wait("resubscribed")  # the next connection a query opens restores it
+        assert stub.count("realtime", "subscribe") == 1 + 3 + 1 and sub.active
+    finally:
+        await twin.run(kuzzle.close)
+
+
+async def test_restoring_on_a_draining_node_is_bounded_and_leaves_no_socket_open(
+    twin: Twin, stub: StubKuzzle, events: Events
+) -> None:
+    stub.add_collection(*ORDERS)
+    kuzzle = await twin.open(stub.ws_url, **events.hooks(reconnect=THREE))
+    try:
+        sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+        await asyncio.to_thread(stub.shutdown, halt=False)  # 503 to every request, for ever
+        now = {"controller": "server", "action": "now"}
+        with pytest.raises(kuzzle_errors.KuzzleError, match="shutting"):
+            await twin.run(kuzzle.query, now)
+        await events.wait("resubscription_failed")
+        await asyncio.sleep(0.5)
+        assert stub.count("realtime", "subscribe") == 1 + 3 and sub.state == "lost"
+        # Each connection to the leaving node was closed once nothing waited on it.
+        assert await asyncio.to_thread(stub.drop_connections) == 0
+    finally:
+        await twin.run(kuzzle.close)
