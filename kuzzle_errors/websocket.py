@@ -464,9 +464,9 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
             the subscriptions are then restored. Runs in a thread of its own.
         connect: connect now (default) rather than at the first query.
 
-    Each hook runs in the reader thread or the restoring one: keep it quick (it may not
-    make queries, except ``on_token_expired``); each event is also logged once (INFO or
-    WARNING).
+    Each hook runs in the reader thread, the restoring one or (for a node leaving) the
+    thread of the query it refused: keep it quick and make no query there, except in
+    ``on_token_expired``; each event is also logged once (INFO or WARNING).
     """
 
     _logger = log

@@ -244,6 +244,24 @@ async def test_row6_a_node_shutting_down_is_left_for_the_next_url_and_the_query_
             await twin.run(kuzzle.close)
 
 
+async def test_the_funnel_s_shutting_down_refusal_also_moves_to_the_next_url(
+    twin: Twin, events: Events
+) -> None:
+    # api.process.shutting_down: what Kuzzle's funnel answers (embedded SDK, plugins).
+    with StubKuzzle() as leaving, StubKuzzle() as other:
+        retry = RetryPolicy(attempts=3, base=0.01, budget=None)
+        kuzzle = await twin.open([leaving.ws_url, other.ws_url], retry=retry, **events.hooks())
+        try:
+            leaving.fail(None, None, "api.process.shutting_down")
+            assert "now" in await twin.run(kuzzle.query, {"controller": "server", "action": "now"})
+            assert (leaving.count("server", "now"), other.count("server", "now")) == (1, 1)
+            (error,) = (await events.wait("disconnect"))[0]
+            assert error.matches("api.process.shutting_down") and error.retry_hint.replay_safe
+            assert kuzzle.url == other.ws_url
+        finally:
+            await twin.run(kuzzle.close)
+
+
 async def test_row7_an_expired_token_tells_each_subscription_then_a_login_restores_them(
     twin: Twin, stub: StubKuzzle, events: Events, caplog: pytest.LogCaptureFixture
 ) -> None:
