@@ -440,3 +440,31 @@ def test_a_limit_kuzzle_states_is_read_from_its_message_placeholders() -> None:
     assert hints.limit_of("services.storage.not_found") is None
     assert hints.limit_of(None) is None
     assert error_class("services.storage.not_found")("gone").to_dict().get("limit") is None
+
+
+def test_an_item_a_storage_timeout_failed_is_retryable_but_may_have_been_written() -> None:
+    request = {
+        "controller": "document",
+        "action": "mCreateOrReplace",
+        "index": "i",
+        "collection": "c",
+        "body": {"documents": [{"_id": "a", "body": {}}, {"_id": "b", "body": {}}]},
+    }
+    answer = m_result(
+        "mCreateOrReplace",
+        [
+            {"document": {"_id": "a", "body": {}}, "reason": "timed out", "status": 504},
+            {
+                "document": {"_id": "b", "body": {}},
+                "reason": "mapper_parsing_exception",
+                "status": 500,
+            },
+        ],
+    )
+    error = parse_response_and_body(answer, strict=True, request=request)[0]
+    assert isinstance(error, PartialError)
+    timed_out, refused = error.items
+    assert (timed_out.retryable, timed_out.retry_hint.replay_safe) == (True, False)
+    assert not refused.retryable  # a 500 of Elasticsearch's: deterministic
+    again = error.retry_request()
+    assert again is not None and again["body"]["documents"] == [{"_id": "a", "body": {}}]
