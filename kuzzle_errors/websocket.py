@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import logging
 import socket
 import struct
@@ -39,7 +40,8 @@ log: logging.Logger = logging.getLogger(__name__)
 Notification = Callable[[dict[str, Any]], None]
 UnmatchedError = Callable[[KuzzleError], None]
 Hook = Callable[..., None]
-Answered = Callable[[dict[str, Any]], None] | None
+#: Called in the reader with the connection and the answer frame (see protocol.Pending).
+Answered = Callable[[Any, dict[str, Any]], None] | None
 
 
 class NotificationStream(protocol.NotificationQueue, Iterator[dict[str, Any]]):
@@ -217,7 +219,8 @@ class _Connection:
         in all (its send included); ``answered``: see :class:`protocol.Pending`."""
         deadline = time.monotonic() + timeout
         wake = threading.Condition(self._lock)
-        entry = protocol.Pending(payload, wake.notify, answered)
+        on_answer = None if answered is None else functools.partial(answered, self)
+        entry = protocol.Pending(payload, wake.notify, on_answer)
         with self._send_lock:  # the router needs frames in the order they hit the wire
             with self._lock:
                 if self.dead:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import math
@@ -52,7 +53,8 @@ DEFAULT_MAX_FRAME_BYTES: Final = protocol.DEFAULT_MAX_FRAME_BYTES
 Notification = Callable[[dict[str, Any]], "Awaitable[None] | None"]
 UnmatchedError = Callable[[KuzzleError], "Awaitable[None] | None"]
 Hook = Callable[..., "Awaitable[None] | None"]
-Answered = Callable[[dict[str, Any]], None] | None
+#: Called in the reader with the connection and the answer frame (see protocol.Pending).
+Answered = Callable[[Any, dict[str, Any]], None] | None
 
 
 class NotificationStream(protocol.NotificationQueue):
@@ -186,7 +188,8 @@ class _Connection:
             if not future.done():  # cancelled meanwhile
                 future.set_result(None)
 
-        entry = protocol.Pending(payload, wake, answered)
+        on_answer = None if answered is None else functools.partial(answered, self)
+        entry = protocol.Pending(payload, wake, on_answer)
         self.router.sending(entry)
         timer = loop.call_later(timeout, self.router.expire, entry, timeout)
         try:

@@ -620,14 +620,25 @@ class WebSocketClient:
                 and (sub._refused_jwt is NO_REFUSAL or sub._refused_jwt != self._auth())  # type: ignore[attr-defined]
             ]
 
+    def _gone(self, conn: Any) -> bool:
+        """Whether ``conn`` (a subscribe answer came on it) can no longer send its
+        notifications: dropped, replaced, or its node leaving (a subscription marked active
+        there would be lost in silence)."""
+        return conn is None or conn is not self._conn or conn.dead or conn.leaving
+
     def _restored(self, sub: Any, result: object) -> None:
+        """Kuzzle answered ``sub``'s resubscription: it is active again, unless the connection
+        the answer came on went meanwhile (then a failed attempt: raises, the restoring tries
+        again within its reconnect policy's bounds)."""
         with self._rt_lock:
             if sub.state != "lost":  # unsubscribed meanwhile
                 return
+            if self._gone(sub._answered_on):
+                sub.channel = None
+                why = "the connection dropped as it subscribed again"
+                raise lost_error(self.url, {}, why, SUBSCRIPTIONS_LOST)
             gap = sub._subscribed(result)
             sub._refused_jwt = NO_REFUSAL
-        if not self.connected and sub._lost("the connection dropped as it subscribed again"):
-            self._restore_soon()  # lost again at once: told by the next restore
         lasted = "" if gap is None or gap.seconds is None else f" after {gap.seconds:.3g} s"
         self._logger.info("resubscribed to %s%s", sub.shown, lasted)
         self._hook("on_resubscribed", self.on_resubscribed, sub, gap)
@@ -689,11 +700,12 @@ class WebSocketClient:
             self._restoring = False
             return False
 
-    def _answered(self, sub: Any) -> Callable[[dict[str, Any]], None]:
-        """What the reader does with ``sub``'s subscribe answer: its channel is known at once
-        (a notification may come right after the answer, before the caller runs again)."""
+    def _answered(self, sub: Any) -> Callable[[Any, dict[str, Any]], None]:
+        """What the reader of a connection does with ``sub``'s subscribe answer: its channel
+        is known at once (a notification may come right after the answer, before the caller
+        runs again), and the connection it came on (whether that one still holds it)."""
 
-        def answered(frame: dict[str, Any]) -> None:
+        def answered(conn: Any, frame: dict[str, Any]) -> None:
             result = frame.get("result")
             if frame.get("error") not in (None, False) or not isinstance(result, Mapping):
                 return
@@ -701,15 +713,19 @@ class WebSocketClient:
             with self._rt_lock:
                 if isinstance(channel, str) and sub.state in ("new", "lost"):
                     sub.channel = channel
+                    sub._answered_on = conn
 
         return answered
 
     def _subscribed_now(self, sub: Any, result: object) -> None:
-        """``subscribe()`` got its answer: ``sub`` is active, unless the connection went
-        meanwhile (then it is lost, and restored)."""
+        """``subscribe()`` got its answer: ``sub`` is active, unless the connection it came
+        on went meanwhile (then it is lost, and restored)."""
         with self._rt_lock:
             sub._subscribed(result)
-        if not self.connected and sub._lost("the connection dropped as it subscribed"):
+            lost = self._gone(sub._answered_on) and sub._lost(
+                "the connection dropped as it subscribed"
+            )
+        if lost:
             self._restore_soon()
 
     def _leave(self, sub: Any) -> str | None:

@@ -134,6 +134,8 @@ class SubscriptionState:
         #: The last error the subscription was told (None: none).
         self.error: KuzzleError | None = None
         self._refused_jwt: object = NO_REFUSAL
+        #: The connection Kuzzle's last answer to its subscribe request came on.
+        self._answered_on: Any = None
         self._client = client
         # The notification queue: the client's set of live subscriptions holds it until it ends.
         super().__init__(client._subs, max_queued)  # type: ignore[call-arg]

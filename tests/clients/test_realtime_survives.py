@@ -437,3 +437,51 @@ async def test_restoring_on_a_draining_node_is_bounded_and_leaves_no_socket_open
         assert await asyncio.to_thread(stub.drop_connections) == 0
     finally:
         await twin.run(kuzzle.close)
+
+
+# -- a resubscription whose connection goes as Kuzzle answers -----------------------------
+
+CLOSE_FRAME = b"\x88\x02\x03\xe8"  # a close frame, code 1000
+
+
+def _answer(msg: dict[str, Any], result: Any) -> bytes:
+    envelope = {"requestId": msg["requestId"], "room": msg["requestId"], "status": 200}
+    return text_frame(json.dumps({**envelope, "result": result, "error": None}))
+
+
+def _second_connection_goes_as_it_answers(conn: socket.socket, n: int) -> None:
+    """Answers each subscribe request with a channel naming the connection; the first
+    connection hangs up at its first other request, the second closes in the very write that
+    answers the resubscription; the third and later ones stay."""
+    conn.sendall(handshake_answer(read_head(conn)))
+    while (text := read_frame(conn)) is not None:
+        msg = json.loads(text)
+        if msg.get("action") != "subscribe":
+            return  # the first connection drops: the subscription is lost
+        answer = _answer(msg, {"roomId": "r1", "channel": f"r1-{n}"})
+        conn.sendall(answer + CLOSE_FRAME if n == 1 else answer)
+
+
+async def test_a_resubscription_whose_connection_goes_as_it_is_answered_is_restored_again(
+    twin: Twin,
+) -> None:
+    for _ in range(8):  # the reader may see the drop before the restorer sees the answer, or not
+        events = Events()
+        with raw_server(_second_connection_goes_as_it_answers) as peer:
+            url = f"ws://127.0.0.1:{peer.port}"
+            kuzzle = await twin.open(url, **events.hooks(ping_interval=None))
+            try:
+                sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+                assert sub.channel == "r1-0"
+                with pytest.raises(kuzzle_errors.ConnectionLostError):
+                    await twin.run(kuzzle.query, {"controller": "server", "action": "now"})
+                deadline = time.monotonic() + WAIT
+                while peer.connections < 3 or not (sub.active and kuzzle.connected):
+                    assert time.monotonic() < deadline, (peer.connections, sub, events.calls)
+                    await asyncio.sleep(0.01)
+                # Active on the connection that stayed, not on the channel of the one that
+                # went as it answered (marked active there, nobody restored it nor told it).
+                assert sub.channel == "r1-2" and peer.connections == 3
+                assert events.of("resubscription_failed") == []
+            finally:
+                await twin.run(kuzzle.close)
