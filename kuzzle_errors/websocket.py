@@ -463,8 +463,10 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
             subscribed again.
         on_resubscription_failed: called with the subscription and the error it was told.
         on_token_expired: called with an AuthenticationRequiredError when Kuzzle says the
-            token expired (the subscriptions are lost): log in again there (:meth:`login`),
-            the subscriptions are then restored. Runs in a thread of its own.
+            token expired (the subscriptions are lost), or refuses to subscribe them again
+            with it (it expired while the socket was down), once per token: log in again
+            there (:meth:`login`), the subscriptions are then restored. Runs in a thread of
+            its own.
         connect: connect now (default) rather than at the first query.
 
     Each hook runs in the reader thread, the restoring one or (for a node leaving) the

@@ -408,6 +408,7 @@ class WebSocketClient:
         self._subs: set[NotificationQueue] = set()  # the live Subscription objects
         self._rt_lock = threading.Lock()  # their state: the reader and callers change it
         self._logins = 0
+        self._expiry_told: object = NO_REFUSAL  # the token on_token_expired was last told of
         self._was_lost = False  # a connection was lost: the next one opened is a reconnect
         self._restoring = False
         self._restore_again = False
@@ -585,6 +586,16 @@ class WebSocketClient:
         self._logger.warning("the token expired: %d subscription(s) lost until a login", len(lost))
         for sub in lost:
             self._tell(sub, error, final=False)
+        self._expired(error)
+
+    def _expired(self, error: KuzzleError) -> None:
+        """The client's token is refused (Kuzzle said it expired, or refused a resubscription
+        with it): ``on_token_expired`` is told once per token, whichever Kuzzle said first (a
+        token that expired while the socket was down is only refused, 401, on the restore)."""
+        with self._rt_lock:
+            if self._expiry_told == self._auth():
+                return
+            self._expiry_told = self._auth()
         self._after_token_expired(error)
 
     def _after_token_expired(self, error: KuzzleError) -> None:
@@ -654,6 +665,8 @@ class WebSocketClient:
         self._logger.warning("could not subscribe again to %s: %s", sub.shown, error)
         self._tell(sub, error, final=kind == "final")
         self._hook("on_resubscription_failed", self.on_resubscription_failed, sub, error)
+        if kind == "login":
+            self._expired(error)  # where the application logs in again: then it is restored
 
     def _gave_up(self, error: Exception) -> None:
         """Restoring failed for good (``error``: the last failure): each lost one is told."""

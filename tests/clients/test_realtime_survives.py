@@ -485,3 +485,42 @@ async def test_a_resubscription_whose_connection_goes_as_it_is_answered_is_resto
                 assert events.of("resubscription_failed") == []
             finally:
                 await twin.run(kuzzle.close)
+
+
+# -- a token that expired while the socket was down ---------------------------------------
+
+
+async def test_a_token_that_expired_while_disconnected_calls_on_token_expired_once(
+    twin: Twin, stub: StubKuzzle, events: Events
+) -> None:
+    stub.add_collection(*ORDERS)
+    stub.add_user("alice", "pw")
+    stub.configure(logins_per_second=None)  # two logins within a second
+    credentials = {"username": "alice", "password": "pw"}
+    kuzzle: Any = None
+
+    def log_in_again(error: Any) -> Any:
+        events.calls.append(("token_expired", (error,)))
+        return kuzzle.login(credentials)  # a coroutine for the async client: awaited
+
+    options = events.hooks(reconnect=None, on_token_expired=log_in_again)
+    kuzzle = await twin.open(stub.ws_url, **options)
+    try:
+        await twin.run(kuzzle.login, credentials)
+        sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+        await asyncio.to_thread(stub.drop_connections)
+        await events.wait("disconnect")
+        # Expired while no socket holds it: no TokenExpired, only 401 on the resubscription.
+        assert await asyncio.to_thread(stub.expire_tokens) == 1
+        await twin.run(kuzzle.query, {"controller": "server", "action": "now", "jwt": None})
+        ((failed, refused),) = await events.wait("resubscription_failed")
+        assert failed is sub and isinstance(refused, kuzzle_errors.AuthenticationRequiredError)
+        ((error,),) = await events.wait("token_expired")
+        assert error is refused
+        await events.wait("resubscribed")  # the login in the hook restored it
+        assert sub.active and len(events.of("token_expired")) == 1
+        with pytest.raises(kuzzle_errors.AuthenticationRequiredError):
+            await twin.next(sub)  # the refusal it was told, in its place
+        await written(twin, kuzzle, sub, "o-1")
+    finally:
+        await twin.run(kuzzle.close)
