@@ -668,9 +668,15 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         for sub in self._to_restore():
             try:
                 answered = self._answered(sub)
-                self._restored(sub, self._query_once(sub.request(), answered=answered))
+                orphan = self._restored(sub, self._query_once(sub.request(), answered=answered))
             except KuzzleError as exc:
                 self._not_restored(sub, exc)  # raises it to try again on another connection
+                continue
+            if orphan is not None:  # unsubscribed while Kuzzle subscribed it again
+                try:
+                    self._query_once(unsubscribe_request(orphan))
+                except KuzzleError as exc:
+                    log.warning("could not unsubscribe from a room left meanwhile: %s", exc)
 
     def _after_token_expired(self, error: KuzzleError) -> None:
         def run() -> None:

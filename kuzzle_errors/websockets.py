@@ -582,9 +582,16 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         for sub in self._to_restore():
             try:
                 answered = self._answered(sub)
-                self._restored(sub, await self._query_once(sub.request(), answered=answered))
+                result = await self._query_once(sub.request(), answered=answered)
+                orphan = self._restored(sub, result)
             except KuzzleError as exc:
                 self._not_restored(sub, exc)  # raises it to try again on another connection
+                continue
+            if orphan is not None:  # unsubscribed while Kuzzle subscribed it again
+                try:
+                    await self._query_once(unsubscribe_request(orphan))
+                except KuzzleError as exc:
+                    log.warning("could not unsubscribe from a room left meanwhile: %s", exc)
 
     def _after_token_expired(self, error: KuzzleError) -> None:
         async def run() -> None:

@@ -637,13 +637,30 @@ class WebSocketClient:
         there would be lost in silence)."""
         return conn is None or conn is not self._conn or conn.dead or conn.leaving
 
-    def _restored(self, sub: Any, result: object) -> None:
+    def _orphan(self, sub: Any, result: object) -> str | None:
+        """``sub`` ended (unsubscribed) while Kuzzle subscribed it: the room to unsubscribe
+        from, if the connection the answer came on still holds it and no other subscription
+        of this client shares it (else Kuzzle would keep notifying a room nobody reads).
+        Called under ``_rt_lock``."""
+        room = result.get("roomId") if isinstance(result, Mapping) else None
+        if not isinstance(room, str) or self._closed or self._gone(sub._answered_on):
+            return None
+        shared = any(
+            other is not sub and other.state == "active" and other.room_id == room  # type: ignore[attr-defined]
+            for other in list(self._subs)
+        )
+        return None if shared else room
+
+    def _restored(self, sub: Any, result: object) -> str | None:
         """Kuzzle answered ``sub``'s resubscription: it is active again, unless the connection
         the answer came on went meanwhile (then a failed attempt: raises, the restoring tries
-        again within its reconnect policy's bounds)."""
+        again within its reconnect policy's bounds). Returns the room to unsubscribe from if
+        ``sub`` was unsubscribed meanwhile (see :meth:`_orphan`)."""
         with self._rt_lock:
-            if sub.state != "lost":  # unsubscribed meanwhile
-                return
+            if sub.state == "ended":  # unsubscribed meanwhile: nothing was sent then
+                return self._orphan(sub, result)
+            if sub.state != "lost":
+                return None
             if self._gone(sub._answered_on):
                 sub.channel = None
                 why = "the connection dropped as it subscribed again"
@@ -653,6 +670,7 @@ class WebSocketClient:
         lasted = "" if gap is None or gap.seconds is None else f" after {gap.seconds:.3g} s"
         self._logger.info("resubscribed to %s%s", sub.shown, lasted)
         self._hook("on_resubscribed", self.on_resubscribed, sub, gap)
+        return None
 
     def _not_restored(self, sub: Any, error: KuzzleError, *, gave_up: bool = False) -> None:
         """Subscribing ``sub`` again failed with ``error``: raises it to try again on another
@@ -724,9 +742,9 @@ class WebSocketClient:
                 return
             channel = result.get("channel")
             with self._rt_lock:
+                sub._answered_on = conn
                 if isinstance(channel, str) and sub.state in ("new", "lost"):
                     sub.channel = channel
-                    sub._answered_on = conn
 
         return answered
 

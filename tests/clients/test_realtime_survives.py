@@ -524,3 +524,27 @@ async def test_a_token_that_expired_while_disconnected_calls_on_token_expired_on
         await written(twin, kuzzle, sub, "o-1")
     finally:
         await twin.run(kuzzle.close)
+
+
+# -- unsubscribing while a restore is in flight -------------------------------------------
+
+
+async def test_unsubscribing_while_it_is_restored_leaves_no_room_on_kuzzle(
+    twin: Twin, kuzzle: Any, stub: StubKuzzle, events: Events
+) -> None:
+    sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
+    room = sub.room_id
+    stub.slow("realtime", "subscribe", 0.3, times=1)  # the resubscription, answered late
+    await asyncio.to_thread(stub.drop_connections)
+    deadline = time.monotonic() + WAIT
+    while stub.count("realtime", "subscribe") < 2:  # the resubscription is in flight
+        assert time.monotonic() < deadline, stub.requests
+        await asyncio.sleep(0.01)
+    await twin.run(sub.unsubscribe)  # lost: nothing to send yet
+    assert sub.state == "ended"
+    while stub.count("realtime", "unsubscribe") < 1:  # sent once Kuzzle answered
+        assert time.monotonic() < deadline, "the room restored meanwhile stays on Kuzzle"
+        await asyncio.sleep(0.01)
+    count = {"controller": "realtime", "action": "count", "body": {"roomId": room}}
+    assert (await twin.run(kuzzle.query, count))["count"] == 0
+    assert events.of("resubscribed") == [] and kuzzle.subscriptions == []
