@@ -94,7 +94,10 @@ class Subscription(SubscriptionState, NotificationStream):
     """
 
     def unsubscribe(self) -> None:
-        """End the subscription (``realtime:unsubscribe`` if Kuzzle has it). Idempotent."""
+        """End the subscription (``realtime:unsubscribe`` if Kuzzle has it). Idempotent.
+
+        From a callback (the reader thread runs them) it returns at once: the request is sent
+        from a thread of its own, its failure logged."""
         self._client._unsubscribe(self)
 
 
@@ -375,6 +378,10 @@ class _Connection:
             self._ws.shutdown()
         self._client._end_streams(self, why)
 
+    def reading(self) -> bool:
+        """True in this connection's reader thread (the callbacks run there)."""
+        return threading.current_thread() is self._reader
+
     def retire_if_idle(self) -> None:
         """Close this connection, whose node is leaving, once no query waits on it: nothing
         more is sent there, and each reconnect to a draining node would leave a socket and
@@ -638,8 +645,24 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
 
     def _unsubscribe(self, sub: Subscription) -> None:
         room = self._leave(sub)
-        if room is not None:
+        if room is None:
+            return
+        conn = self._conn
+        if conn is not None and conn.reading():
+            # From a callback in the reader: the answer could only be read by this thread,
+            # which would wait for it until the timeout. Sent from a thread of its own.
+            name = "kuzzle-ws-unsubscribe"
+            threading.Thread(
+                target=self._unsubscribe_room, args=(room,), name=name, daemon=True
+            ).start()
+            return
+        self.query(unsubscribe_request(room), idempotent=True)
+
+    def _unsubscribe_room(self, room: str) -> None:
+        try:
             self.query(unsubscribe_request(room), idempotent=True)
+        except KuzzleError as exc:  # nobody waits for it: said, never raised
+            log.warning("could not unsubscribe: %s", exc)
 
     def _restore_soon(self) -> None:
         if self._restore_begin():

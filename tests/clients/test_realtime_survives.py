@@ -548,3 +548,32 @@ async def test_unsubscribing_while_it_is_restored_leaves_no_room_on_kuzzle(
     count = {"controller": "realtime", "action": "count", "body": {"roomId": room}}
     assert (await twin.run(kuzzle.query, count))["count"] == 0
     assert events.of("resubscribed") == [] and kuzzle.subscriptions == []
+
+
+async def test_unsubscribing_from_its_own_callback_blocks_nothing(
+    twin: Twin, stub: StubKuzzle, events: Events
+) -> None:
+    stub.add_collection(*ORDERS)
+    kuzzle = await twin.open(stub.ws_url, **events.hooks(timeout=1.0))
+    try:
+        subs: list[Any] = []
+        errors: list[Any] = []
+
+        def once(notification: dict[str, Any]) -> Any:
+            return subs[0].unsubscribe()  # a coroutine for the async client: run as a task
+
+        sub = await twin.run(
+            kuzzle.subscribe, *ORDERS, {}, on_notification=once, on_error=errors.append
+        )
+        subs.append(sub)
+        # Its notification comes before its answer: the sync reader waited in the callback
+        # for the unsubscribe answer only it can read, and the create timed out.
+        assert (await twin.run(kuzzle.query, create("o-1")))["_id"] == "o-1"
+        deadline = time.monotonic() + WAIT
+        while stub.count("realtime", "unsubscribe") < 1:
+            assert time.monotonic() < deadline, "no realtime:unsubscribe"
+            await asyncio.sleep(0.01)
+        assert sub.state == "ended" and errors == [] and kuzzle.subscriptions == []
+        assert stub.count("document", "create") == 1
+    finally:
+        await twin.run(kuzzle.close)
