@@ -99,6 +99,25 @@ async def written(twin: Twin, kuzzle: Any, sub: Any, _id: str) -> dict[str, Any]
     return notification  # type: ignore[no-any-return]
 
 
+CREDENTIALS = {"username": "alice", "password": "pw"}
+
+
+async def logging_in_again(twin: Twin, stub: StubKuzzle, events: Events, **options: Any) -> Any:
+    """A client (``events.hooks(**options)``) whose ``on_token_expired`` records the call and
+    logs in again as alice, a user of the stub."""
+    stub.add_collection(*ORDERS)
+    stub.add_user("alice", "pw")
+    stub.configure(logins_per_second=None)  # two logins within a second
+    kuzzle: Any = None
+
+    def log_in_again(error: Any) -> Any:
+        events.calls.append(("token_expired", (error,)))
+        return kuzzle.login(CREDENTIALS)  # a coroutine for the async client: awaited
+
+    kuzzle = await twin.open(stub.ws_url, on_token_expired=log_in_again, **events.hooks(**options))
+    return kuzzle
+
+
 def test_both_clients_take_the_same_realtime_parameters() -> None:
     sync = inspect.signature(KuzzleWebSocket.subscribe).parameters
     aio = inspect.signature(AsyncKuzzleWebSocket.subscribe).parameters
@@ -266,17 +285,8 @@ async def test_row7_an_expired_token_tells_each_subscription_then_a_login_restor
     twin: Twin, stub: StubKuzzle, events: Events, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="kuzzle_errors")
-    stub.add_collection(*ORDERS)
-    stub.add_user("alice", "pw")
-    stub.configure(logins_per_second=None)  # two logins within a second
-    credentials = {"username": "alice", "password": "pw"}
-    kuzzle: Any = None
-
-    def log_in_again(error: Any) -> Any:
-        events.calls.append(("token_expired", (error,)))
-        return kuzzle.login(credentials)  # a coroutine for the async client: awaited
-
-    kuzzle = await twin.open(stub.ws_url, on_token_expired=log_in_again, **events.hooks())
+    credentials = CREDENTIALS
+    kuzzle = await logging_in_again(twin, stub, events)
     try:
         stale = await twin.run(kuzzle.login, credentials)
         sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
@@ -493,20 +503,9 @@ async def test_a_resubscription_whose_connection_goes_as_it_is_answered_is_resto
 async def test_a_token_that_expired_while_disconnected_calls_on_token_expired_once(
     twin: Twin, stub: StubKuzzle, events: Events
 ) -> None:
-    stub.add_collection(*ORDERS)
-    stub.add_user("alice", "pw")
-    stub.configure(logins_per_second=None)  # two logins within a second
-    credentials = {"username": "alice", "password": "pw"}
-    kuzzle: Any = None
-
-    def log_in_again(error: Any) -> Any:
-        events.calls.append(("token_expired", (error,)))
-        return kuzzle.login(credentials)  # a coroutine for the async client: awaited
-
-    options = events.hooks(reconnect=None, on_token_expired=log_in_again)
-    kuzzle = await twin.open(stub.ws_url, **options)
+    kuzzle = await logging_in_again(twin, stub, events, reconnect=None)
     try:
-        await twin.run(kuzzle.login, credentials)
+        await twin.run(kuzzle.login, CREDENTIALS)
         sub = await twin.run(kuzzle.subscribe, *ORDERS, {})
         await asyncio.to_thread(stub.drop_connections)
         await events.wait("disconnect")
