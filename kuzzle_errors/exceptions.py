@@ -151,8 +151,9 @@ class KuzzleError(Exception):
     entry's, else the class's (pass None for "no status": the server sent none).
     ``retry_hint`` replaces the advice the id would give (a client that knows more, such as
     "the request never left", passes its own). ``request`` is the request the error answers,
-    as sent (the clients attach it; without ``requestId`` nor ``jwt``): never shown, and
-    redacted in pickles.
+    as sent (the clients attach it; without ``requestId`` nor ``jwt``, and, but for a
+    multi-document action's, which ``PartialError.retry_request`` rebuilds, with its secrets
+    redacted): never shown, and redacted in pickles.
     """
 
     #: The Kuzzle class this Python class stands for (Kuzzle never sends it: derived).

@@ -18,6 +18,7 @@ from kuzzle_errors._protocol.queries import (
     http_query,
     is_envelope,
     request_context,
+    sent_request,
 )
 from kuzzle_errors.exceptions import (
     ConnectionLostError,
@@ -434,9 +435,10 @@ class HTTPAttempt:
 
     def _parse(self, content: bytes) -> tuple[KuzzleError | None, Any, bool]:
         query = self.query
-        return parse_http(
+        error, body, decoded = parse_http(
             content, self.status, self.headers, self.strict, query.request_id, query.payload
         )
+        return (None if error is None else sent_request(error)), body, decoded
 
     def _invalid(
         self, what: str, raw: bytes | None, problem: str, hint: RetryHint | None = None

@@ -10,8 +10,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
-from kuzzle_errors.exceptions import BadRequestError, KuzzleError
+from kuzzle_errors._redact import redact
+from kuzzle_errors.exceptions import BadRequestError, KuzzleError, replace
 from kuzzle_errors.hints import RetryHint
+from kuzzle_errors.partial import MULTI_DOCUMENT_ACTIONS
 
 #: The header carrying the request id over HTTP (Kuzzle echoes it on routed answers).
 REQUEST_ID_HEADER: Final = "X-Kuzzle-Request-Id"
@@ -84,8 +86,24 @@ _ADDED: Final = ("requestId", "jwt")
 
 def as_sent(request: Mapping[str, Any]) -> dict[str, Any]:
     """``request`` as an error keeps it (``KuzzleError.request``): without the request id and
-    the token the client added (a replay gets fresh ones; a token is no error's business)."""
-    return {key: value for key, value in request.items() if key not in _ADDED}
+    the token the client added (a replay gets fresh ones; a token is no error's business).
+
+    Only a multi-document action's request is rebuilt from it (``retry_request``), so only
+    that one is kept whole; any other is kept with its secrets redacted (a login's password,
+    a credentials body), as an error shows them."""
+    kept = {key: value for key, value in request.items() if key not in _ADDED}
+    if f"{request.get('controller')}:{request.get('action')}" in MULTI_DOCUMENT_ACTIONS:
+        return kept
+    shown = redact(kept)
+    return shown if isinstance(shown, dict) else kept
+
+
+def sent_request(error: KuzzleError) -> KuzzleError:
+    """``error`` keeping the request it answers as :func:`as_sent` makes it: the parser
+    attaches the request it was given, as the client sent it. Called on errors only (a
+    success pays for no copy of its request)."""
+    sent = error.request
+    return error if sent is None else replace(error, request=as_sent(sent))
 
 
 def request_context(

@@ -21,7 +21,7 @@ from kuzzle_errors._protocol.failures import (
     lost_error,
     shown_url,
 )
-from kuzzle_errors._protocol.queries import as_sent, foreign_id, is_envelope, ws_context
+from kuzzle_errors._protocol.queries import foreign_id, is_envelope, sent_request, ws_context
 from kuzzle_errors.exceptions import InvalidResponseError, KuzzleError, RequestTimeoutError, replace
 from kuzzle_errors.parser import RAW_COPY_LIMIT, parse_response, parse_response_and_body
 
@@ -199,12 +199,11 @@ class Pending:
         if named is not None:
             raw = {key: answer[key] for key in ("requestId", "room", "status") if key in answer}
             raise crossed_error(named, raw, ws_context(self.request), response=answer)
-        sent = as_sent(self.request)  # the error keeps it: what a replay rebuilds
-        error = parse_response_and_body(answer, transport="websocket", strict=strict, request=sent)[
-            0
-        ]
+        error = parse_response_and_body(
+            answer, transport="websocket", strict=strict, request=self.request
+        )[0]
         if error is not None:
-            raise error
+            raise sent_request(error)  # the request as sent, not the frame
         if not is_envelope(answer):
             # Not an envelope, but our room, which only Kuzzle writes: a plugin's result in
             # Kuzzle's raw format, sent as is with only ``room`` added (httpwsProtocol.js).

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from four_clients import CLIENTS, Driver, client_id, play
 
-from kuzzle_errors import MultipleErrorsError, NotFoundError, PartialError
+from kuzzle_errors import KuzzleError, MultipleErrorsError, NotFoundError, PartialError
 from kuzzle_errors.testing import StubKuzzle
 
 WHERE = {"index": "shop", "collection": "products"}
@@ -130,5 +130,22 @@ def test_any_error_knows_its_request(cls: type[Any], shop: StubKuzzle) -> None:
             await kuzzle.run("query", get)
         assert caught.value.request == get
         assert "jwt" not in caught.value.request and "requestId" not in caught.value.request
+
+    play(cls, shop, scenario)
+
+
+@pytest.mark.parametrize("cls", CLIENTS, ids=client_id)
+def test_a_login_error_keeps_its_request_without_the_password(
+    cls: type[Any], shop: StubKuzzle
+) -> None:
+    shop.add_user("alice", "s3cret!")
+
+    async def scenario(kuzzle: Driver) -> None:
+        with pytest.raises(KuzzleError) as caught:
+            await kuzzle.run("login", {"username": "alice", "password": "wrong-one"})
+        sent = caught.value.request
+        assert sent is not None and sent["action"] == "login"
+        assert sent["body"] == {"username": "alice", "password": "[REDACTED]"}
+        assert "wrong-one" not in repr(sent)
 
     play(cls, shop, scenario)
