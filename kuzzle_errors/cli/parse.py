@@ -199,13 +199,19 @@ def _describe_partial(error: PartialError, out: TextIO, style: Style) -> None:
         parts.append(f"id={record['id']}" if record["id"] is not None else "no id")
         if record["status"] is not None:
             parts.append(f"status {record['status']}")
-        if record["error_id"]:
+        nested = item.error is not None
+        if nested and record["error_id"]:
             parts.append(record["error_id"])
         if record["reason"]:
             parts.append(_compact(record["reason"], 120))
+        # The item's own hint, and the id its reason reads as (a nested error shows its own).
+        read_as = f"{record['error_id']}: " if record["error_id"] and not nested else ""
+        parts.append(read_as + ("retryable" if record["retryable"] else "not retryable"))
         write_field(out, style, f"  #{number}", ", ".join(parts))
     successes = error.successes
-    if successes:
+    if successes is None:  # a strict m* action's error: the other items were written
+        write_field(out, style, "succeeded", "unknown: Kuzzle does not say (strict)")
+    elif successes:
         text = f"{count(len(successes), 'item')}: {_compact(redact(successes), 200)}"
         write_field(out, style, "succeeded", text)
 
@@ -327,5 +333,6 @@ def _item_record(item: PartialItem) -> dict[str, Any]:
         "status": redact(item.status),
         "reason": redact_text(item.reason) if item.reason else None,
         "action": shown(item.action),
-        "error_id": shown(item.error.id) if item.error is not None else None,
+        "error_id": shown(item.error_id),
+        "retryable": item.retryable,
     }

@@ -407,6 +407,31 @@ def test_parse_partial_error_lists_failed_items(tmp_path: Path) -> None:
     assert re.search(r"succeeded\s+2 items", out)
 
 
+def test_parse_shows_each_failed_item_s_hint_and_unknown_successes() -> None:
+    # Issue 22: a strict mCreate's answer says nothing of what was written.
+    body = (
+        b'{"status":400,"requestId":"r","result":null,"error":{"id":'
+        b'"api.process.incomplete_multiple_request","status":400,"message":"m","count":1,'
+        b'"errors":[{"document":{"_id":"d1","body":{}},"reason":"document already exists",'
+        b'"status":400}]}}'
+    )
+    result = run_cli("parse", "-", stdin=body)
+    assert result.returncode == 3
+    out = result.stdout
+    assert "services.storage.document_already_exists" in out
+    assert "not retryable" in out
+    assert re.search(r"succeeded\s+unknown: Kuzzle does not say", out)
+    (item,) = json.loads(run_cli("parse", "--format", "json", "-", stdin=body).stdout)["items"]
+    assert (item["error_id"], item["retryable"]) == (
+        "services.storage.document_already_exists",
+        False,
+    )
+    assert (
+        json.loads(run_cli("parse", "--format", "json", "-", stdin=body).stdout)["successes"]
+        is None
+    )
+
+
 def test_parse_success_exits_0_and_strict_turns_errors_into_a_partial_error() -> None:
     body = (
         b'{"status":200,"requestId":"r","result":{"successes":[{"_id":"a"}],"errors":'
