@@ -687,6 +687,7 @@ class KuzzleWebSocket(WebSocketClient, ClientBase):
         """One attempt: connect, subscribe each lost subscription again."""
         if self._closed:
             return
+        self._restore_attempt_begins()
         self._connection()
         for sub in self._to_restore():
             try:

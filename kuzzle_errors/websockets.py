@@ -578,6 +578,7 @@ class AsyncKuzzleWebSocket(WebSocketClient, AsyncClientBase):
         """One attempt: connect, subscribe each lost subscription again."""
         if self._closed:
             return
+        self._restore_attempt_begins()
         await self._connection()
         for sub in self._to_restore():
             try:

@@ -412,6 +412,8 @@ class WebSocketClient:
         self._was_lost = False  # a connection was lost: the next one opened is a reconnect
         self._restoring = False
         self._restore_again = False
+        self._restore_attempt = 0  # the restoring's attempt under way, from 1 (0: none)
+        self._loss: KuzzleError | None = None  # what lost the subscriptions last
 
     def _checked_timeout(self, value: object) -> float:
         return check_seconds("timeout", value)
@@ -467,6 +469,7 @@ class WebSocketClient:
         subs, self._subs = list(self._subs), set()
         self._rt_lock = threading.Lock()  # a parent's thread may have held it
         self._restoring = self._restore_again = False  # the parent's restoring does not run here
+        self._restore_attempt = 0
         for stream in streams + subs:
             stream.forked()
             stream.put(lost_error(self.url, {}, f"{why}: subscribe again", SUBSCRIPTIONS_LOST))
@@ -552,10 +555,21 @@ class WebSocketClient:
         (the node's refusal, by default ``ended``) goes to ``on_disconnect``."""
         for stream in list(self._streams):
             stream.put(ended)
+        cause = told or ended
         with self._rt_lock:
             self._was_lost = True
+            self._loss = cause
             lost = [sub for sub in list(self._subs) if sub._lost(why)]  # type: ignore[attr-defined]
-        self._logger.warning("%s%s; %d subscription(s) to restore", ended.message, then, len(lost))
+        self._log(
+            logging.WARNING,
+            "disconnect",
+            cause,
+            None,
+            "%s%s; %d subscription(s) to restore",
+            ended.message,
+            then,
+            len(lost),
+        )
         self._hook("on_disconnect", self.on_disconnect, told or ended)
         if lost and self.reconnect is not None:
             self._restore_soon()
@@ -565,7 +579,14 @@ class WebSocketClient:
         with self._rt_lock:
             again, self._was_lost = self._was_lost, False
         if again:
-            self._logger.info("reconnected to %s", shown_url(self.url))
+            self._log(
+                logging.INFO,
+                "reconnect",
+                self._loss,
+                None,
+                "reconnected to %s",
+                shown_url(self.url),
+            )
             self._hook("on_reconnect", self.on_reconnect, self.url)
         # The restorer's own connection: it restores there itself. Asking it to run once more
         # would start its reconnect policy afresh each time it gave up, for ever.
@@ -583,7 +604,15 @@ class WebSocketClient:
             lost = [sub for sub in list(self._subs) if sub._lost("the token expired")]  # type: ignore[attr-defined]
             for sub in lost:
                 sub._refused_jwt = self._auth()  # type: ignore[attr-defined]
-        self._logger.warning("the token expired: %d subscription(s) lost until a login", len(lost))
+            self._loss = error
+        self._log(
+            logging.WARNING,
+            "token_expired",
+            error,
+            None,
+            "the token expired: %d subscription(s) lost until a login",
+            len(lost),
+        )
         for sub in lost:
             self._tell(sub, error, final=False)
         self._expired(error)
@@ -668,7 +697,9 @@ class WebSocketClient:
             gap = sub._subscribed(result)
             sub._refused_jwt = NO_REFUSAL
         lasted = "" if gap is None or gap.seconds is None else f" after {gap.seconds:.3g} s"
-        self._logger.info("resubscribed to %s%s", sub.shown, lasted)
+        self._log(
+            logging.INFO, "resubscribed", self._loss, sub, "resubscribed to %s%s", sub.shown, lasted
+        )
         self._hook("on_resubscribed", self.on_resubscribed, sub, gap)
         return None
 
@@ -680,7 +711,30 @@ class WebSocketClient:
             raise error
         if kind == "login":
             sub._refused_jwt = self._auth()
-        self._logger.warning("could not subscribe again to %s: %s", sub.shown, error)
+        if gave_up:
+            attempts = self._restore_attempt
+            plural = "s" if attempts != 1 else ""
+            self._log(
+                logging.WARNING,
+                "gave_up",
+                error,
+                sub,
+                "gave up restoring %s after %d attempt%s: %s",
+                sub.shown,
+                attempts,
+                plural,
+                error,
+            )
+        else:
+            self._log(
+                logging.WARNING,
+                "resubscription_failed",
+                error,
+                sub,
+                "could not subscribe again to %s: %s",
+                sub.shown,
+                error,
+            )
         self._tell(sub, error, final=kind == "final")
         self._hook("on_resubscription_failed", self.on_resubscription_failed, sub, error)
         if kind == "login":
@@ -695,6 +749,39 @@ class WebSocketClient:
             error = lost_error(self.url, {}, f"restoring failed: {error!r}", SUBSCRIPTIONS_LOST)
         for sub in self._to_restore():
             self._not_restored(sub, error, gave_up=True)
+
+    def _log(
+        self,
+        level: int,
+        event: str,
+        error: KuzzleError | None,
+        sub: Any,
+        message: str,
+        *args: object,
+    ) -> None:
+        """Log a lifecycle ``event`` once, on one line, with the ``extra`` fields
+        docs/guides/logging.md lists: ``error`` its cause, ``sub`` the subscription it is
+        about (None: the connection's)."""
+        if not self._logger.isEnabledFor(level):
+            return
+        extra = {
+            "kuzzle_event": event,
+            "kuzzle_error": error,
+            "kuzzle_error_id": error.id
+            if error is not None and isinstance(error.id, str)
+            else None,
+            # The restoring's attempt while it runs: a loss or a reconnect outside it has none.
+            "kuzzle_attempt": self._restore_attempt or None,
+            "kuzzle_url": shown_url(self.url),  # never its password
+            "kuzzle_subscription": sub.shown if sub is not None else None,
+            "kuzzle_channel": sub.channel if sub is not None else None,
+            "kuzzle_room": sub.room_id if sub is not None else None,
+        }
+        self._logger.log(level, one_line(message % args), extra=extra)
+
+    def _restore_attempt_begins(self) -> None:
+        """One more attempt of the restoring (its log records say which)."""
+        self._restore_attempt += 1
 
     def _tell(self, sub: Any, error: KuzzleError, *, final: bool) -> None:
         """Tell ``sub``'s consumer ``error`` (its ``on_error``, or its iterator); ``final``:
@@ -720,11 +807,13 @@ class WebSocketClient:
                 self._restore_again = True
                 return False
             self._restoring = True
+            self._restore_attempt = 0
             return True
 
     def _restore_end(self) -> bool:
         """The restoring ended: True to run it once more (asked for meanwhile)."""
         with self._rt_lock:
+            self._restore_attempt = 0  # a run once more counts its attempts afresh
             if self._restore_again and not self._closed:
                 self._restore_again = False
                 return True

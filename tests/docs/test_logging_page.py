@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from retry_helpers import Flaky, overloaded, rate_limited
 from ws_twins import Twin
 
+import kuzzle_errors
 from kuzzle_errors import (
     GatewayTimeoutError,
     NotFoundError,
@@ -171,3 +173,212 @@ def test_a_failing_callback_is_an_error_and_a_full_stream_a_warning(
         r for r in records(caplog, "kuzzle_errors.websocket") if "stream full" in r.getMessage()
     ]
     assert [r.levelno for r in full] == [logging.WARNING]
+
+
+# -- the WebSocket clients' lifecycle records (docs/guides/logging.md) ---------------------
+
+ORDERS = ("shop", "orders")
+LIFECYCLE = (
+    "kuzzle_event",
+    "kuzzle_error",
+    "kuzzle_error_id",
+    "kuzzle_attempt",
+    "kuzzle_url",
+    "kuzzle_subscription",
+    "kuzzle_channel",
+    "kuzzle_room",
+)
+#: Reconnecting fast and bounded: a test never waits for the default backoff.
+FAST = RetryPolicy(attempts=20, timeout=5, base=0.02, cap=0.1, budget=None)
+SECRET = "pw-s3cret"  # the password, in the URL and in the login
+CREDENTIALS = {"username": "alice", "password": SECRET}
+
+
+def lifecycle(caplog: pytest.LogCaptureFixture, twin: Twin) -> list[logging.LogRecord]:
+    return [r for r in records(caplog, LOGGERS[twin.cls]) if hasattr(r, "kuzzle_event")]
+
+
+async def until(caplog: pytest.LogCaptureFixture, twin: Twin, *events: str) -> None:
+    """Wait (5 s at most) until a lifecycle record of each of ``events`` was logged."""
+    deadline = time.monotonic() + 5
+    while not set(events) <= {r.kuzzle_event for r in lifecycle(caplog, twin)}:  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, [r.getMessage() for r in lifecycle(caplog, twin)]
+        await asyncio.sleep(0.01)
+
+
+def checked(caplog: pytest.LogCaptureFixture, twin: Twin, jwt: str | None = None) -> dict[str, Any]:
+    """The lifecycle records by event, each checked: one of each, one line, every field, the
+    URL redacted, no password nor token anywhere."""
+    found: dict[str, Any] = {}
+    for record in lifecycle(caplog, twin):
+        event = record.kuzzle_event  # type: ignore[attr-defined]
+        assert event not in found, f"{event} logged twice"
+        found[event] = record
+        assert all(hasattr(record, name) for name in LIFECYCLE)
+        text = record.getMessage()
+        assert "\n" not in text and text.isprintable()
+        error = record.kuzzle_error  # type: ignore[attr-defined]
+        shown = [text, record.kuzzle_url, repr(error.to_dict() if error else None)]  # type: ignore[attr-defined]
+        for secret in filter(None, (SECRET, jwt)):
+            assert all(secret not in part for part in shown), (event, shown)
+        assert record.kuzzle_url.startswith("ws://user:")  # type: ignore[attr-defined]
+        want = error.id if error is not None and isinstance(error.id, str) else None
+        assert record.kuzzle_error_id == want  # type: ignore[attr-defined]
+    return found
+
+
+def played(
+    twin: Twin,
+    stub: StubKuzzle,
+    caplog: pytest.LogCaptureFixture,
+    act: Callable[[Any], Awaitable[None]],
+    *events: str,
+    **options: Any,
+) -> tuple[dict[str, Any], Any, Any]:
+    """Log in (a password in the URL too), subscribe, ``act`` on the client, wait for the
+    lifecycle records of ``events``; the records by event (see :func:`checked`), the
+    subscription, and its room before ``act``."""
+    caplog.set_level(logging.INFO, logger="kuzzle_errors")
+    stub.add_collection(*ORDERS)
+    stub.add_user("alice", SECRET)
+    stub.configure(logins_per_second=None)  # a login again within the second
+    url = stub.ws_url.replace("ws://", f"ws://user:{SECRET}@")
+    jwts: list[str] = []
+
+    async def run() -> tuple[Any, Any]:
+        client = await twin.open(url, timeout=5, **options)
+        try:
+            await twin.run(client.login, CREDENTIALS)
+            jwts.append(client.jwt)
+            sub = await twin.run(client.subscribe, *ORDERS, {})
+            room = sub.room_id
+            await act(client)
+            await until(caplog, twin, *events)
+            jwts.append(client.jwt)
+            return sub, room
+        finally:
+            await twin.run(client.close)
+
+    sub, room = asyncio.run(asyncio.wait_for(run(), 20))
+    found = {}
+    for jwt in jwts:
+        found = checked(caplog, twin, jwt)
+    return found, sub, room
+
+
+def test_a_drop_and_its_restore_are_logged_with_their_fields(
+    twin: Twin, stub: StubKuzzle, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def drop(_: Any) -> None:
+        await asyncio.to_thread(stub.drop_connections)
+
+    found, sub, _ = played(twin, stub, caplog, drop, "resubscribed", reconnect=FAST)
+    assert set(found) == {"disconnect", "reconnect", "resubscribed"}
+    lost, back, again = found["disconnect"], found["reconnect"], found["resubscribed"]
+    assert (lost.levelno, back.levelno, again.levelno) == (
+        logging.WARNING,
+        logging.INFO,
+        logging.INFO,
+    )
+    assert lost.getMessage().startswith("connection to ws://user:")
+    assert lost.getMessage().endswith("; 1 subscription(s) to restore")
+    assert isinstance(lost.kuzzle_error, kuzzle_errors.ConnectionLostError)
+    assert lost.kuzzle_attempt is None and lost.kuzzle_subscription is None
+    assert lost.kuzzle_error_id is None  # a dropped connection: no id
+    # The recoveries name their cause (the loss) and the restoring's attempt that made them.
+    assert back.kuzzle_error is lost.kuzzle_error and again.kuzzle_error is lost.kuzzle_error
+    assert back.kuzzle_attempt == 1 and again.kuzzle_attempt == 1
+    assert back.getMessage().startswith("reconnected to ws://user:")
+    assert again.getMessage().startswith("resubscribed to shop/orders after ")
+    assert again.kuzzle_subscription == "shop/orders"
+    assert (again.kuzzle_channel, again.kuzzle_room) == (sub.channel, sub.room_id)
+    assert sub.channel is not None and sub.room_id is not None
+
+
+def test_a_node_shutting_down_is_logged_with_its_refusal_id(
+    twin: Twin, stub: StubKuzzle, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def shut_down(client: Any) -> None:
+        await asyncio.to_thread(stub.shutdown, halt=False)  # draining: 503 to all
+        with pytest.raises(ServiceUnavailableError):
+            await twin.run(client.query, NOW, idempotent=False)
+        await until(caplog, twin, "disconnect")
+        stub.recover()
+
+    found, _, _ = played(twin, stub, caplog, shut_down, "resubscribed", reconnect=FAST)
+    lost, again = found["disconnect"], found["resubscribed"]
+    assert (lost.levelno, again.levelno) == (logging.WARNING, logging.INFO)
+    assert lost.kuzzle_error_id == "network.entrypoint.shutting_down"
+    assert again.kuzzle_error_id == "network.entrypoint.shutting_down"
+
+
+def test_an_expired_token_is_logged_then_the_restore_after_the_login(
+    twin: Twin, stub: StubKuzzle, caplog: pytest.LogCaptureFixture
+) -> None:
+    box: list[Any] = []
+
+    def log_in_again(_: Any) -> Any:
+        return box[0].login(CREDENTIALS)  # a coroutine for the async client: awaited
+
+    async def expire(client: Any) -> None:
+        box.append(client)
+        await asyncio.to_thread(stub.expire_tokens)
+
+    found, _, _ = played(
+        twin,
+        stub,
+        caplog,
+        expire,
+        "token_expired",
+        "resubscribed",
+        reconnect=FAST,
+        on_token_expired=log_in_again,
+    )
+    assert set(found) == {"token_expired", "resubscribed"}
+    expired, again = found["token_expired"], found["resubscribed"]
+    assert (expired.levelno, again.levelno) == (logging.WARNING, logging.INFO)
+    assert expired.getMessage() == "the token expired: 1 subscription(s) lost until a login"
+    assert expired.kuzzle_error_id == again.kuzzle_error_id == "security.token.invalid"
+    assert expired.kuzzle_attempt is None and again.kuzzle_attempt == 1
+    assert again.kuzzle_subscription == "shop/orders"
+
+
+def test_a_refused_resubscription_is_logged_with_its_subscription(
+    twin: Twin, stub: StubKuzzle, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def refuse(_: Any) -> None:
+        stub.fail("realtime", "subscribe", "security.rights.forbidden", "realtime", "subscribe")
+        await asyncio.to_thread(stub.drop_connections)
+
+    found, _, room = played(twin, stub, caplog, refuse, "resubscription_failed", reconnect=FAST)
+    assert set(found) == {"disconnect", "reconnect", "resubscription_failed"}
+    failed = found["resubscription_failed"]
+    assert failed.levelno == logging.WARNING
+    assert failed.getMessage().startswith("could not subscribe again to shop/orders: ")
+    assert failed.kuzzle_error_id == "security.rights.forbidden"
+    assert failed.kuzzle_attempt == 1 and failed.kuzzle_subscription == "shop/orders"
+    # Lost: no channel; the room is the one Kuzzle gave it last (the one lost).
+    assert failed.kuzzle_channel is None and failed.kuzzle_room == room
+    assert room is not None
+
+
+def test_giving_up_reconnecting_is_logged_once_after_each_attempt_s_retry_record(
+    twin: Twin, stub: StubKuzzle, caplog: pytest.LogCaptureFixture
+) -> None:
+    bounded = RetryPolicy(attempts=3, timeout=5, base=0.01, cap=0.02, budget=None)
+
+    async def stop(_: Any) -> None:
+        await asyncio.to_thread(stub.stop)  # the node is gone: every attempt is refused
+
+    found, _, _ = played(twin, stub, caplog, stop, "gave_up", reconnect=bounded)
+    assert set(found) == {"disconnect", "gave_up"}
+    gave_up = found["gave_up"]
+    assert gave_up.levelno == logging.WARNING
+    assert gave_up.getMessage().startswith("gave up restoring shop/orders after 3 attempts: ")
+    assert gave_up.kuzzle_attempt == 3 and gave_up.kuzzle_subscription == "shop/orders"
+    assert isinstance(gave_up.kuzzle_error, kuzzle_errors.ConnectionLostError)
+    # Each reconnect attempt that failed is the reconnect policy's retry record (INFO).
+    retried = [r for r in records(caplog, RETRY) if r.getMessage().startswith("retrying after")]
+    assert [r.kuzzle_attempt for r in retried] == [1, 2]
+    assert {r.levelno for r in retried} == {logging.INFO}
+    assert all(SECRET not in r.getMessage() for r in retried)
