@@ -611,12 +611,16 @@ def replay_safe(request: Mapping[str, Any]) -> bool:
     takes as ``idempotent`` when none is given. False for an action :data:`ACTIONS` does not
     know (a plugin's is replayed only when its caller says so), and for a ``bulk:write`` or
     ``bulk:mWrite`` writing a document without ``_id`` (Kuzzle makes one up: a replay would
-    write a second copy)."""
+    write a second copy), and for an ``ms:set`` with ``nx`` or ``xx`` (a conditional set: a
+    replay after it ran is refused, as if someone else had written first)."""
     found = action_safety(request.get("controller"), request.get("action"))
     if found is None or not found.replay_safe:
         return False
     if found.action == "bulk:write":
         return isinstance(request.get("_id"), str)
+    if found.action == "ms:set":
+        body = request.get("body")
+        return not (isinstance(body, Mapping) and (body.get("nx") or body.get("xx")))
     if found.action == "bulk:mWrite":
         body = request.get("body")
         documents = body.get("documents") if isinstance(body, Mapping) else None

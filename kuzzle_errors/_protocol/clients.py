@@ -153,7 +153,14 @@ def scope_retry(policy: _P | None, url: str) -> _P | None:
 def idempotent_of(request: Mapping[str, Any], idempotent: object) -> bool:
     """Whether a query of ``request`` may be replayed after it may have run: the caller's
     ``idempotent`` when given, else the replay safety of its action
-    (:func:`kuzzle_errors.hints.replay_safe`). Anything but None or a bool: a TypeError."""
+    (:func:`kuzzle_errors.hints.replay_safe`). Anything but None or a bool, or a request
+    that is not a mapping: a TypeError."""
+    if not isinstance(request, Mapping):
+        raise TypeError(
+            "query(request, *, idempotent=None, ...): request must be a mapping "
+            '({"controller": ..., "action": ..., ...}), '
+            f"not {type(request).__name__} {one_line(shown(repr(request), 40) or '')}"
+        )
     if idempotent is None:
         return replay_safe(request)
     if not isinstance(idempotent, bool):

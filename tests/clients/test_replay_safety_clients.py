@@ -142,6 +142,20 @@ def test_a_wrong_typed_idempotent_is_a_type_error(cls: type[Any], stub: StubKuzz
     play(cls, stub, scenario)
 
 
+@pytest.mark.parametrize("idempotent", [None, True], ids=["default", "idempotent"])
+@pytest.mark.parametrize("request_", ["server:now", None, [NOW]], ids=["str", "none", "list"])
+@pytest.mark.parametrize("cls", CLIENTS, ids=lambda c: c.__name__)
+def test_a_request_that_is_not_a_mapping_is_a_type_error_naming_the_signature(
+    cls: type[Any], stub: StubKuzzle, request_: object, idempotent: bool | None
+) -> None:
+    async def scenario(kuzzle: Driver) -> None:
+        with pytest.raises(TypeError, match=r"query\(request, \*, idempotent=None"):
+            await kuzzle.run("query", request_, idempotent=idempotent)
+        assert stub.requests == []
+
+    play(cls, stub, scenario)
+
+
 @pytest.mark.parametrize("cls", CLIENTS, ids=lambda c: c.__name__)
 def test_a_deterministic_storage_failure_is_not_retried_even_when_idempotent(
     cls: type[Any], stub: StubKuzzle

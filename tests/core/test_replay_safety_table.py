@@ -52,6 +52,10 @@ def test_every_action_of_kuzzle_s_controllers_has_a_verdict() -> None:
         ("ms:zunionstore", False),
         ("ms:zinterstore", False),
         ("ms:bitop", False),
+        # by position: a replay after it ran removes the next members
+        ("ms:zremrangebyrank", False),
+        # a replay goes out with the token the first run revoked: 401 for a logout that worked
+        ("auth:logout", False),
     ],
 )
 def test_verdicts(action: str, safe: bool) -> None:
@@ -66,6 +70,16 @@ def test_memory_storage_is_ms_and_unknown_actions_are_not_replayed() -> None:
     assert hints.action_safety(None, 3) is None
     assert hints.replay_safe({"controller": "myplugin/ctrl", "action": "doIt"}) is False
     assert hints.replay_safe({}) is False
+
+
+def test_a_conditional_ms_set_is_not_replayed() -> None:
+    def ms_set(**body: object) -> dict[str, object]:
+        return {"controller": "ms", "action": "set", "_id": "lock", "body": {"value": 1, **body}}
+
+    assert hints.replay_safe(ms_set()) is True
+    assert hints.replay_safe(ms_set(ex=10)) is True
+    assert hints.replay_safe(ms_set(nx=True)) is False
+    assert hints.replay_safe(ms_set(xx=True, px=100)) is False
 
 
 def test_a_bulk_write_without_an_id_is_not_replayed() -> None:
