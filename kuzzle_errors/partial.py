@@ -22,6 +22,7 @@ sending again, for every multi-document action (:data:`MULTI_DOCUMENT_ACTIONS`);
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
@@ -387,36 +388,49 @@ def _same_document(item: PartialItem, document: object) -> bool:
         return False
     # Kuzzle's copy: {_id, body} or, from Elasticsearch, {_id, _source} with its metadata.
     theirs = sent.get("body", sent.get("_source"))
-    return _without_meta(theirs) == _without_meta(document.get("body"))
+    ours = document.get("body", document.get("changes"))  # mUpsert sends "changes"
+    return _without_meta(theirs) == _without_meta(ours)
 
 
 def _pick_documents(documents: list[Any], chosen: list[PartialItem]) -> list[Any]:
-    by_id: dict[str, list[PartialItem]] = {}
-    others: list[PartialItem] = []
+    used: set[int] = set()
+    left = 0
     for item in chosen:
         own = item.document.get("_id") if item.document is not None else None
+        candidates = [
+            at
+            for at, document in enumerate(documents)
+            if at not in used
+            and (document.get("_id") if isinstance(document, Mapping) else None) == own
+        ]
         if isinstance(own, str):
-            by_id.setdefault(own, []).append(item)
-        else:
-            others.append(item)
-    picked = []
-    for document in documents:
-        own = document.get("_id") if isinstance(document, Mapping) else None
-        if isinstance(own, str):
-            queue = by_id.get(own)
-            if queue:
-                queue.pop()
-                picked.append(document)
-            continue
-        for i, item in enumerate(others):
-            if _same_document(item, document):
-                del others[i]
-                picked.append(document)
-                break
-    left = sum(len(queue) for queue in by_id.values()) + len(others)
+            found = _one_of(candidates, documents, functools.partial(_same_document, item))
+        else:  # no id of its own: its body, as Kuzzle sent it back, says which it is
+            found = next((at for at in candidates if _same_document(item, documents[at])), -1)
+        if found < 0:
+            left += 1
+        used.add(found)
     if left:
         raise _unmatched(left)
-    return picked
+    return [document for at, document in enumerate(documents) if at in used]
+
+
+def _one_of(candidates: list[int], items: list[Any], same: Callable[[Any], bool]) -> int:
+    """Which of ``candidates`` (unused request items of a failed item's id, in the request's
+    order) the failed item is, or -1 for none. Several items may share an id: the one whose
+    body Kuzzle sent back is it (replaying another would overwrite what was written); request
+    order decides only between identical ones."""
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else -1
+    matching = [at for at in candidates if same(items[at])]
+    if matching:
+        return matching[0]
+    if all(items[at] == items[candidates[0]] for at in candidates):
+        return candidates[0]
+    raise ValueError(
+        f"a failed item's id is {len(candidates)} different items of the request, and the "
+        "body it sends back is none of them: which one failed is not known"
+    )
 
 
 def _pick_ids(ids: list[Any], chosen: list[PartialItem]) -> list[Any]:
@@ -439,16 +453,20 @@ def _pick_ids(ids: list[Any], chosen: list[PartialItem]) -> list[Any]:
     return picked
 
 
-def _bulk_source(action: str, document: object) -> object:
+def _bulk_source(action: str | None, document: object) -> object:
     # Kuzzle sends back an update's "doc", anything else's whole document line.
     if action == "update" and isinstance(document, Mapping):
         return _without_meta(document.get("doc"))
     return _without_meta(document)
 
 
+def _same_operation(action: str | None, source: object, operation: list[Any]) -> bool:
+    """Whether an item that failed sending back ``source`` is ``operation`` (its lines)."""
+    return source == _bulk_source(action, operation[1] if len(operation) == 2 else None)
+
+
 def _pick_bulk(bulk_data: list[Any], chosen: list[PartialItem]) -> list[Any]:
-    remaining = list(chosen)
-    picked: list[Any] = []
+    operations: list[tuple[str, object, list[Any]]] = []  # action, _id, its lines
     at = 0
     while at < len(bulk_data):
         line = bulk_data[at]
@@ -456,26 +474,43 @@ def _pick_bulk(bulk_data: list[Any], chosen: list[PartialItem]) -> list[Any]:
             raise ValueError(f"body.bulkData[{at}] is no action line: not Kuzzle's bulk format")
         ((action, meta),) = line.items()
         width = 1 if action == "delete" else 2
-        operation = bulk_data[at : at + width]
-        at += width
         own = meta.get("_id") if isinstance(meta, Mapping) else None
-        for i, item in enumerate(remaining):
-            if item.action != action:
-                continue
-            if isinstance(own, str):
-                found = item.id == own
-            else:
-                inner = item.raw.get(action) if isinstance(item.raw, Mapping) else None
-                source = inner.get("_source") if isinstance(inner, Mapping) else None
-                document = operation[1] if width == 2 and len(operation) == 2 else None
-                found = item.id is None and _without_meta(source) == _bulk_source(action, document)
-            if found:
-                del remaining[i]
-                picked.extend(operation)
-                break
-    if remaining:
-        raise _unmatched(len(remaining))
-    return picked
+        operations.append((action, own, bulk_data[at : at + width]))
+        at += width
+    used: set[int] = set()
+    left = 0
+    for item in chosen:
+        inner = item.raw.get(item.action) if isinstance(item.raw, Mapping) else None
+        source = _without_meta(inner.get("_source") if isinstance(inner, Mapping) else None)
+        same = functools.partial(_same_operation, item.action, source)
+        unused = [at for at in range(len(operations)) if at not in used]
+        same_id = [
+            at
+            for at in unused
+            if operations[at][0] == item.action
+            and isinstance(operations[at][1], str)
+            and operations[at][1] == item.id
+        ]
+        found = _one_of(same_id, [operation for _, _, operation in operations], same)
+        if found < 0 and item.id is None:
+            found = next(
+                (
+                    at
+                    for at in unused
+                    if operations[at][0] == item.action
+                    and not isinstance(operations[at][1], str)
+                    and same(operations[at][2])
+                ),
+                -1,
+            )
+        if found < 0:
+            left += 1
+        used.add(found)
+    if left:
+        raise _unmatched(left)
+    return [
+        line for at, (_, _, operation) in enumerate(operations) if at in used for line in operation
+    ]
 
 
 # -- batches that fit ---------------------------------------------------------------------------

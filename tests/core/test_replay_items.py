@@ -468,3 +468,62 @@ def test_an_item_a_storage_timeout_failed_is_retryable_but_may_have_been_written
     assert not refused.retryable  # a 500 of Elasticsearch's: deterministic
     again = error.retry_request()
     assert again is not None and again["body"]["documents"] == [{"_id": "a", "body": {}}]
+
+
+def test_items_sharing_an_id_are_told_apart_by_the_body_kuzzle_sends_back() -> None:
+    # Only the second of two documents with one _id failed: replaying the first would
+    # overwrite what Kuzzle wrote with the older body.
+    documents = [{"_id": "a", "body": {"n": 1}}, {"_id": "a", "body": {"n": 2}}]
+    request = {
+        "controller": "document",
+        "action": "mCreateOrReplace",
+        "index": "i",
+        "collection": "c",
+        "body": {"documents": documents},
+    }
+    rejected = {"reason": "es_rejected_execution_exception: rejected execution", "status": 429}
+    second = {"document": {"_id": "a", "_source": {"n": 2, "_kuzzle_info": {}}}, **rejected}
+    error = parse_response_and_body(
+        m_result("mCreateOrReplace", [second], [{"_id": "a"}]), strict=True, request=request
+    )[0]
+    assert isinstance(error, PartialError)
+    assert error.retry_request() == {**request, "body": {"documents": [documents[1]]}}
+    # Identical bodies: request order, each request item once.
+    twins = [{"_id": "a", "body": {"n": 2}}, {"_id": "a", "body": {"n": 2}}]
+    both = parse_response_and_body(
+        m_result("mCreateOrReplace", [second, second]),
+        strict=True,
+        request={**request, "body": {"documents": twins}},
+    )[0]
+    assert isinstance(both, PartialError)
+    again = both.retry_request()
+    assert again is not None and again["body"]["documents"] == twins
+    # A body that is none of them: not guessed.
+    other = {"document": {"_id": "a", "_source": {"n": 3}}, **rejected}
+    unknown = parse_response_and_body(
+        m_result("mCreateOrReplace", [other]), strict=True, request=request
+    )[0]
+    assert isinstance(unknown, PartialError)
+    with pytest.raises(ValueError, match="which one failed is not known"):
+        unknown.retry_request()
+    # bulk:import, the shape of Kuzzle's recorded answer (its _source, ES's error).
+    bulk = [{"index": {"_id": "a"}}, {"n": 1}, {"index": {"_id": "a"}}, {"n": 2}]
+    imported = {
+        "controller": "bulk",
+        "action": "import",
+        "index": "i",
+        "collection": "c",
+        "body": {"bulkData": bulk},
+    }
+    failed = {
+        "index": {
+            "_id": "a",
+            "status": 429,
+            "_source": {"n": 2},
+            "error": {"type": "es_rejected_execution_exception", "reason": "rejected execution"},
+        }
+    }
+    answer = m_result("import", [failed], [{"index": {"_id": "a", "status": 201}}])
+    error = parse_response_and_body(answer, strict=True, request=imported)[0]
+    assert isinstance(error, PartialError)
+    assert error.retry_request() == {**imported, "body": {"bulkData": bulk[2:]}}
