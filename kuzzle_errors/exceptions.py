@@ -466,6 +466,11 @@ class KuzzleError(Exception):
                 fields[name] = redact(value)
         # What the retry layer adds to an error it re-raises: its attempts and its notes.
         added: dict[str, Any] = {}
+        if fields.get("request") is not None and not _same(fields["request"], self.request):
+            # Its secrets hidden or its long values cut: fine to read, wrong to send again.
+            added["_request_redacted"] = True
+        elif self.__dict__.get("_request_redacted"):
+            added["_request_redacted"] = True
         if "attempts" in self.__dict__:
             added["attempts"] = self.attempts
         if "__notes__" in self.__dict__:
@@ -493,6 +498,13 @@ def _line(value: object, limit: int = 200) -> str:
     return one_line(shown(value, limit) or "")
 
 
+def _same(a: object, b: object) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # an object whose == raises (or is ambiguous) is not known to be equal
+        return False
+
+
 def _rebuild(
     key: object, fields: dict[str, Any], added: Mapping[str, Any] | None = None
 ) -> KuzzleError:
@@ -515,7 +527,10 @@ def replace(error: _E, **changes: Any) -> _E:
     fields["http_response"] = error.http_response
     fields.update(changes)
     message = fields.pop("message")
-    return type(error)(message, **fields)
+    rebuilt = type(error)(message, **fields)
+    if "request" not in changes and error.__dict__.get("_request_redacted"):
+        rebuilt.__dict__["_request_redacted"] = True  # still the redacted copy
+    return rebuilt
 
 
 # -- the Kuzzle classes ----------------------------------------------------------------------
@@ -665,13 +680,21 @@ class PartialError(KuzzleError, kuzzle_class="PartialError"):
         Returns None when no item is kept. Every multi-document action Kuzzle has
         (:data:`kuzzle_errors.partial.MULTI_DOCUMENT_ACTIONS`: the ``document:m*`` actions,
         ``bulk:import``, ``bulk:mWrite``, ``security:mDelete*``); ``request`` when the error
-        does not know it (one parsed by hand). Raises ValueError when it cannot be rebuilt.
+        does not know it (one parsed by hand). Raises ValueError when it cannot be rebuilt,
+        and when the error was pickled or copied with its request changed on the way (its
+        secrets hidden, its long values cut: pass ``request``).
         Whether sending it again is safe is the items' hints' say: an item that "may have been
         written" (a storage timeout) is kept, as retryable, yet a ``create`` of it may answer
         "already exists" next time.
         """
         from kuzzle_errors import partial
 
+        if request is None and self.__dict__.get("_request_redacted"):
+            raise ValueError(
+                "this error was pickled or copied, and its request lost its secrets or its "
+                "long values on the way: it cannot be sent again as it is; pass the request, "
+                "retry_request(request=...)"
+            )
         return partial.retry_request(self, which, request=request)
 
     def __len__(self) -> int:

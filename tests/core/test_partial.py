@@ -217,3 +217,60 @@ def test_fast_path_items_are_immutable_like_the_others() -> None:
     with pytest.raises(AttributeError):
         item.id = "other"  # type: ignore[misc]
     assert item == PartialItem(id="d", document={"_id": "d"}, status=400, reason="r", raw=item.raw)
+
+
+def _partial_error(text: str) -> PartialError:
+    from kuzzle_errors.parser import parse_response_and_body
+
+    documents = [{"_id": "a", "body": {"text": text}}, {"_id": "b", "body": {"text": "ok"}}]
+    request = {
+        "controller": "document",
+        "action": "mCreateOrReplace",
+        "index": "i",
+        "collection": "c",
+        "body": {"documents": documents},
+    }
+    failed = {"document": {"_id": "a", "_source": {"text": text}}, "status": 429}
+    answer = {
+        "status": 206,
+        "error": None,
+        "requestId": "r",
+        "action": "mCreateOrReplace",
+        "result": {"successes": [{"_id": "b"}], "errors": [{**failed, "reason": "rejected"}]},
+    }
+    error = parse_response_and_body(answer, strict=True, request=request)[0]
+    assert isinstance(error, PartialError)
+    return error
+
+
+@pytest.mark.parametrize(
+    "text", ["x" * 70_000, "eyJhbGciOiJIUzI1NiJ9.eyJfaWQiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz"]
+)
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy"])
+def test_a_pickled_or_copied_error_whose_request_was_redacted_sends_nothing_again(
+    text: str, how: str
+) -> None:
+    import copy
+    import pickle
+
+    error = _partial_error(text)
+    assert error.retry_request()["body"]["documents"][0]["body"]["text"] == text
+    again = {
+        "pickle": lambda e: pickle.loads(pickle.dumps(e)),
+        "copy": copy.copy,
+        "deepcopy": copy.deepcopy,
+    }[how](error)
+    assert again.request != error.request  # cut or hidden on the way, as pickles are
+    with pytest.raises(ValueError, match="pickled or copied"):
+        again.retry_request()
+    # The caller's own copy of the request still works.
+    kept = again.retry_request(request=error.request)
+    assert kept is not None and kept["body"]["documents"][0]["body"]["text"] == text
+
+
+def test_a_pickled_error_whose_request_lost_nothing_still_sends_it_again() -> None:
+    import pickle
+
+    again = pickle.loads(pickle.dumps(_partial_error("short")))
+    kept = again.retry_request()
+    assert kept is not None and [d["_id"] for d in kept["body"]["documents"]] == ["a"]
