@@ -314,10 +314,11 @@ def retry_request(
 
     Items are matched to the request's own: a document by its ``_id`` (else by its body, as
     Kuzzle sends it back), an id by its value, a ``bulkData`` operation by its action and
-    ``_id`` (else its document). What is sent again is what the request held, in its order,
-    with every other argument as it was. Raises ValueError when the request is not known, is
-    no multi-document action, or a kept item matches none of its items (it is not the
-    request this error answers).
+    ``_id`` (a line without ``_id``: by its document, whatever id Elasticsearch made). Items
+    sharing an id are told apart by their body. What is sent again is what the request held,
+    in its order, with every other argument as it was. Raises ValueError when the request is
+    not known, is no multi-document action, or a kept item matches none of its items (it is
+    not the request this error answers).
     """
     sent = request if request is not None else error.request
     if not isinstance(sent, Mapping):
@@ -492,7 +493,7 @@ def _pick_bulk(bulk_data: list[Any], chosen: list[PartialItem]) -> list[Any]:
             and operations[at][1] == item.id
         ]
         found = _one_of(same_id, [operation for _, _, operation in operations], same)
-        if found < 0 and item.id is None:
+        if found < 0:  # a line without _id: Elasticsearch put the id it made into the item
             found = next(
                 (
                     at

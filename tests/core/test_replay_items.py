@@ -527,3 +527,27 @@ def test_items_sharing_an_id_are_told_apart_by_the_body_kuzzle_sends_back() -> N
     error = parse_response_and_body(answer, strict=True, request=imported)[0]
     assert isinstance(error, PartialError)
     assert error.retry_request() == {**imported, "body": {"bulkData": bulk[2:]}}
+
+
+def test_a_bulk_line_without_id_matches_whatever_id_elasticsearch_generated() -> None:
+    # {"index": {}} lets Elasticsearch generate the id, and its failed item carries it: the
+    # overload answer (429 es_rejected_execution_exception) is matched by action and _source.
+    bulk = [{"index": {}}, {"n": 1}, {"index": {}}, {"n": 2}, {"create": {}}, {"n": 2}]
+    request = {
+        "controller": "bulk",
+        "action": "import",
+        "index": "i",
+        "collection": "c",
+        "body": {"bulkData": bulk},
+    }
+    rejected = {"type": "es_rejected_execution_exception", "reason": "rejected execution"}
+    answer = m_result(
+        "import",
+        [{"index": {"_id": "gen-xyz", "status": 429, "_source": {"n": 2}, "error": rejected}}],
+        [{"index": {"_id": "gen-abc", "status": 201}}, {"create": {"_id": "gen-d", "status": 201}}],
+    )
+    error = parse_response_and_body(answer, strict=True, request=request)[0]
+    assert isinstance(error, PartialError)
+    (item,) = error.items
+    assert (item.id, item.retryable) == ("gen-xyz", True)
+    assert error.retry_request() == {**request, "body": {"bulkData": bulk[2:4]}}
