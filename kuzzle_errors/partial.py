@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
@@ -359,8 +359,8 @@ def retry_request(
 
 
 def _list(value: object, where: str) -> list[Any]:
-    if isinstance(value, list):
-        return value
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray)):
+        return list(value)  # a tuple is sent as a JSON array too
     raise ValueError(f"the request holds no list in {where}: not the request this error answers")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 from kuzzle_errors._redact import redact
@@ -92,10 +92,26 @@ def as_sent(request: Mapping[str, Any]) -> dict[str, Any]:
     that one is kept whole; any other is kept with its secrets redacted (a login's password,
     a credentials body), as an error shows them."""
     kept = {key: value for key, value in request.items() if key not in _ADDED}
-    if f"{request.get('controller')}:{request.get('action')}" in MULTI_DOCUMENT_ACTIONS:
+    kind = MULTI_DOCUMENT_ACTIONS.get(f"{request.get('controller')}:{request.get('action')}")
+    if kind is not None:
+        # Its own body and item lists (the items stay shared): a caller clearing or reusing
+        # its list after the call must not change what retry_request() rebuilds.
+        key = "ids" if kind == "ids" else kind
+        body = kept.get("body")
+        if isinstance(body, Mapping):
+            kept["body"] = {**body, key: _items_copy(body.get(key))}
+        if key == "ids" and "ids" in kept:  # mGet and mExists take them beside the body too
+            kept["ids"] = _items_copy(kept["ids"])
         return kept
     shown = redact(kept)
     return shown if isinstance(shown, dict) else kept
+
+
+def _items_copy(items: object) -> object:
+    """A list of ``items`` when they are a sequence of items (a string is one argument)."""
+    if isinstance(items, Sequence) and not isinstance(items, (str, bytes, bytearray)):
+        return list(items)
+    return items
 
 
 def sent_request(error: KuzzleError) -> KuzzleError:

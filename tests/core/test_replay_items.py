@@ -26,6 +26,7 @@ import pytest
 from reference_samples import MDELETE_PROFILES_206, STRICT_MCREATE, STRICT_MGET
 
 from kuzzle_errors import PartialError, parse_response
+from kuzzle_errors._protocol import queries
 from kuzzle_errors.parser import parse_response_and_body
 from kuzzle_errors.partial import MULTI_DOCUMENT_ACTIONS, batches
 
@@ -551,3 +552,34 @@ def test_a_bulk_line_without_id_matches_whatever_id_elasticsearch_generated() ->
     (item,) = error.items
     assert (item.id, item.retryable) == ("gen-xyz", True)
     assert error.retry_request() == {**request, "body": {"bulkData": bulk[2:4]}}
+
+
+def test_the_request_kept_is_not_the_callers_list_and_may_hold_tuples() -> None:
+    # The caller may clear or reuse its list once the call is over: retry_request() rebuilds
+    # from the error's own copy (sent_request, as the clients attach it).
+    documents = [{"_id": "a", "body": {"n": 1}}, {"_id": "b", "body": {"n": 2}}]
+    request = {
+        "controller": "document",
+        "action": "mCreateOrReplace",
+        "index": "i",
+        "collection": "c",
+        "body": {"documents": documents},
+    }
+    failed = {"document": {"_id": "b", "_source": {"n": 2}}, "reason": "rejected", "status": 429}
+    answer = m_result("mCreateOrReplace", [failed], [{"_id": "a"}])
+    error = queries.sent_request(parse_response_and_body(answer, strict=True, request=request)[0])
+    assert isinstance(error, PartialError)
+    kept = documents[1]
+    documents.clear()
+    assert error.retry_request() == {**request, "body": {"documents": [kept]}}
+    # mGet's ids beside the body, and a tuple of documents (sent as a JSON array).
+    ids = ["here", "missing-1", "missing-2"]
+    mget = {"controller": "document", "action": "mGet", "index": "i", "collection": "c"}
+    missing = queries.sent_request(with_request(STRICT_MGET, {**mget, "ids": ids}))
+    ids.clear()
+    again = missing.retry_request("all")
+    assert again is not None and again["ids"] == ["missing-1", "missing-2"]
+    as_tuple = {**request, "body": {"documents": (dict(kept, _id="a"), kept)}}
+    tupled = parse_response_and_body(answer, strict=True, request=as_tuple)[0]
+    assert isinstance(tupled, PartialError)
+    assert tupled.retry_request() == {**request, "body": {"documents": [kept]}}
