@@ -25,7 +25,7 @@ import fnmatch
 import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from kuzzle_errors import hints
@@ -315,10 +315,11 @@ def retry_request(
     Items are matched to the request's own: a document by its ``_id`` (else by its body, as
     Kuzzle sends it back), an id by its value, a ``bulkData`` operation by its action and
     ``_id`` (a line without ``_id``: by its document, whatever id Elasticsearch made). Items
-    sharing an id are told apart by their body. What is sent again is what the request held,
-    in its order, with every other argument as it was. Raises ValueError when the request is
-    not known, is no multi-document action, or a kept item matches none of its items (it is
-    not the request this error answers).
+    sharing an id are told apart by their body; a ``security:mDelete*`` failure naming no id
+    is the request's id neither deleted nor named by another. What is sent again is what the
+    request held, in its order, with every other argument as it was. Raises ValueError when
+    the request is not known, is no multi-document action, or a kept item matches none of its
+    items (it is not the request this error answers).
     """
     sent = request if request is not None else error.request
     if not isinstance(sent, Mapping):
@@ -342,6 +343,8 @@ def retry_request(
         return None
     body = sent.get("body")
     body = body if isinstance(body, Mapping) else {}
+    if name.startswith("security:") and any(item.id is None for item in chosen):
+        chosen = _unnamed_ids(error, chosen, _list(body.get("ids"), "body.ids"))
     if kind == "ids" and "ids" not in body and "ids" in sent:  # mGet/mExists: ids beside
         ids = sent["ids"]
         if isinstance(ids, str):  # "a,b", as Kuzzle splits an argument
@@ -356,6 +359,28 @@ def retry_request(
     else:
         picked = _pick_bulk(items, chosen)
     return {**sent, "body": {**body, key: picked}}
+
+
+def _unnamed_ids(error: PartialError, chosen: list[PartialItem], ids: list[Any]) -> list[Any]:
+    """``chosen`` with its failures that name no id (a raw error such as
+    ``services.storage.not_connected``, which ``security:mDelete*`` reports as it came) given
+    the ids they are: the request's, less those deleted and those the other failures name.
+    Raises ValueError when that does not say which is which."""
+    unnamed = [item for item in error.items if item.id is None]
+    left = [item for item in chosen if item.id is None]
+    successes = error.successes
+    missing: list[str] = []
+    if successes is not None:
+        done = {_as_id(value) for value in successes}
+        done.update(item.id for item in error.items if item.id is not None)
+        missing = [key for key in map(_as_id, ids) if key is not None and key not in done]
+    if successes is None or len(missing) != len(unnamed) or len(left) != len(unnamed):
+        raise ValueError(
+            f"{len(left)} failed item{'s name' if len(left) != 1 else ' names'} no id, and the "
+            "request's ids less those deleted and named do not say which: not sent again blindly"
+        )
+    named = [item for item in chosen if item.id is not None]
+    return named + [replace(item, id=key) for item, key in zip(left, missing, strict=True)]
 
 
 def _list(value: object, where: str) -> list[Any]:

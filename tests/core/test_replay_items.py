@@ -583,3 +583,37 @@ def test_the_request_kept_is_not_the_callers_list_and_may_hold_tuples() -> None:
     tupled = parse_response_and_body(answer, strict=True, request=as_tuple)[0]
     assert isinstance(tupled, PartialError)
     assert tupled.retry_request() == {**request, "body": {"documents": [kept]}}
+
+
+def test_a_security_mdelete_failure_naming_no_id_is_the_id_neither_deleted_nor_named() -> None:
+    # Kuzzle reports a storage error as it came, with no id: the request's ids less those
+    # deleted (the result) and those the other failures name are the ones it failed.
+    not_connected = {
+        "id": "services.storage.not_connected",
+        "status": 503,
+        "message": "Elasticsearch service is not connected.",
+        "props": [],
+    }
+    not_found = {
+        "id": "security.profile.not_found",
+        "status": 404,
+        "message": 'Profile "bar" not found.',
+        "props": ["bar"],
+    }
+
+    def answer(result: list[str]) -> dict[str, Any]:
+        error = {**MDELETE_PROFILES_206["error"], "errors": [not_found, not_connected]}  # type: ignore[dict-item]
+        return {**MDELETE_PROFILES_206, "error": error, "result": result}
+
+    request = {
+        "controller": "security",
+        "action": "mDeleteProfiles",
+        "body": {"ids": ["foo", "bar", "baz"]},
+    }
+    error = with_request(answer(["foo"]), request)
+    assert [item.id for item in error.items] == ["bar", None]
+    assert error.retry_request() == {**request, "body": {"ids": ["baz"]}}
+    assert error.retry_request("all") == {**request, "body": {"ids": ["bar", "baz"]}}
+    two_left = with_request(answer([]), request)  # foo or baz: which is not known
+    with pytest.raises(ValueError, match="1 failed item names no id"):
+        two_left.retry_request()
