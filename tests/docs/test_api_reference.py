@@ -25,6 +25,14 @@ def test_mkdocs_parses_google_sections_through_the_extension() -> None:
     assert "- scripts/griffe_rst.py:SphinxRolesToMarkdown" in config
 
 
+def test_the_extension_rewrites_what_griffe_loads() -> None:
+    # griffe comes with the docs group; the test group checks markdown() alone.
+    griffe = pytest.importorskip("griffe")
+    loaded = griffe.Class("Example", docstring=griffe.Docstring("see :class:`~a.KuzzleError`::"))
+    griffe_rst.SphinxRolesToMarkdown().on_instance(obj=loaded)
+    assert loaded.docstring.value == "see `KuzzleError`:"
+
+
 @pytest.mark.parametrize(
     ("text", "markdown"),
     [
