@@ -584,7 +584,9 @@ class NotificationQueue:
         self._max = max_queued
         self._end: KuzzleError | None = None
         self.ended: bool = False
-        #: How many notifications were dropped because the stream was full.
+        self._errors = 0  # of the items
+        #: How many notifications (or errors, see :meth:`warn`) were dropped because the
+        #: stream was full.
         self.dropped: int = 0
         streams.add(self)
 
@@ -593,8 +595,8 @@ class NotificationQueue:
         if self.ended:
             return
         if isinstance(item, dict):
-            if len(self._items) >= self._max:
-                self._drop_oldest()
+            if len(self._items) - self._errors >= self._max:
+                self._drop_oldest(dict, "notification")
             self._items.append(item)
         else:
             self._end, self.ended = item, True
@@ -602,21 +604,30 @@ class NotificationQueue:
 
     def warn(self, error: KuzzleError) -> None:
         """An error the reader meets in its place among the notifications, without ending
-        the stream (a subscription lost, to be restored). Never dropped when the stream is full."""
-        if not self.ended:
-            self._items.append(error)
+        the stream (a subscription lost, to be restored). Notifications never push one out;
+        past ``max_queued`` errors (a stream nobody reads, on a network that keeps dropping)
+        the oldest error goes, as the oldest notification would."""
+        if self.ended:
+            return
+        if self._errors >= self._max:
+            self._drop_oldest(KuzzleError, "error")
+        self._items.append(error)
+        self._errors += 1
 
-    def _drop_oldest(self) -> None:
+    def _drop_oldest(self, kind: type, what: str) -> None:
         for at, old in enumerate(self._items):
-            if isinstance(old, dict):
+            if isinstance(old, kind):
                 del self._items[at]
+                if kind is KuzzleError:
+                    self._errors -= 1
                 self.dropped += 1
-                log.warning("notification stream full: dropped the oldest notification")
+                log.warning("notification stream full: dropped the oldest %s", what)
                 return
 
     def close(self) -> None:
         """Stop receiving notifications; what was queued is dropped."""
         self._items.clear()
+        self._errors = 0
         self.put(None)
 
     def forked(self) -> None:
@@ -635,6 +646,7 @@ class NotificationQueue:
         if self._items:
             item = self._items.popleft()
             if isinstance(item, KuzzleError):
+                self._errors -= 1
                 raise item
             return item
         if not self.ended:

@@ -309,6 +309,32 @@ async def test_row7_an_expired_token_tells_each_subscription_then_a_login_restor
         await twin.run(kuzzle.close)
 
 
+async def test_a_subscription_nobody_reads_keeps_only_its_latest_errors(
+    twin: Twin, stub: StubKuzzle, events: Events, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A token that keeps expiring under an iterator nobody reads: each loss is told in the
+    # stream, and the stream holds at most max_queued of them, not one more per expiry.
+    kuzzle = await logging_in_again(twin, stub, events)
+    try:
+        await twin.run(kuzzle.login, CREDENTIALS)
+        sub = await twin.run(kuzzle.subscribe, *ORDERS, {}, max_queued=2)
+        for expiry in range(1, 5):
+            assert await asyncio.to_thread(stub.expire_tokens) == 1
+            await events.wait("resubscribed", expiry)
+        assert sub.active and sub.dropped == 2 and len(sub.gaps) == 4
+        full = [r for r in caplog.records if "dropped the oldest error" in r.message]
+        assert len(full) == 2
+        for _id in ("o-1", "o-2"):  # the errors take no room of the notifications
+            await twin.run(kuzzle.query, create(_id, total=1))
+        for _ in range(2):
+            with pytest.raises(kuzzle_errors.AuthenticationRequiredError):
+                await twin.next(sub)
+        got = [await twin.next(sub), await twin.next(sub)]
+        assert [n["result"]["_id"] for n in got] == ["o-1", "o-2"] and sub.dropped == 2
+    finally:
+        await twin.run(kuzzle.close)
+
+
 # -- what a loss that cannot be mended tells ----------------------------------------------
 
 
