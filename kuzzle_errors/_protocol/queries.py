@@ -6,6 +6,7 @@ answer to it is (:func:`is_envelope`, :func:`foreign_id`).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple
@@ -235,7 +236,18 @@ def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
     }
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    for header, field in ((REQUEST_ID_HEADER, "requestId"), ("Authorization", "jwt")):
+        if header in headers and not _HEADER_VALUE.fullmatch(headers[header]):
+            # Refused here, before anything is sent: requests and httpx would raise their own
+            # errors (or a bare UnicodeEncodeError) as the request goes out.
+            why = ValueError(f"its {field} cannot travel in an HTTP header (printable ASCII only)")
+            raise unencodable_error(payload, request_id, "http", why)
     return HTTPQuery(payload, request_id, headers, encode(payload, request_id, "http"))
+
+
+#: A header value requests and httpx both send as it is: printable ASCII, no edge whitespace
+#: (a JWT and a uuid always are; a token or request id holding anything else is refused).
+_HEADER_VALUE: Final = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 
 
 def ws_frame(request: Mapping[str, Any], jwt: str | None) -> tuple[dict[str, Any], bytes]:
