@@ -241,7 +241,7 @@ def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
             # Refused here, before anything is sent: requests and httpx would raise their own
             # errors (or a bare UnicodeEncodeError) as the request goes out.
             why = ValueError(f"its {field} cannot travel in an HTTP header (printable ASCII only)")
-            raise unencodable_error(payload, request_id, "http", why)
+            raise unencodable_error(payload, request_id, "http", why) from why
     return HTTPQuery(payload, request_id, headers, encode(payload, request_id, "http"))
 
 
