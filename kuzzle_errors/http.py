@@ -28,7 +28,7 @@ import urllib3.exceptions
 
 from kuzzle_errors._adapters import set_pool_classes
 from kuzzle_errors._protocol import http as protocol
-from kuzzle_errors._protocol.clients import ClientBase, ForkGuard
+from kuzzle_errors._protocol.clients import ClientBase, ForkGuard, checked_url
 from kuzzle_errors._protocol.failures import safe_cause
 from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER
 from kuzzle_errors.exceptions import InvalidResponseError
@@ -168,7 +168,7 @@ class KuzzleHTTP(ClientBase):
         max_error_bytes: int | None = protocol.MAX_ERROR_BYTES,
         max_body_bytes: int | None = None,
     ) -> None:
-        self.base_url: str = base_url.rstrip("/")
+        self.base_url: str = checked_url(base_url).rstrip("/")
         self.timeout = timeout
         self.jwt = jwt
         self._set_retry(retry)

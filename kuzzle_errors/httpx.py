@@ -20,7 +20,7 @@ import httpx
 
 from kuzzle_errors._adapters import keep_httpx_content
 from kuzzle_errors._protocol import http as protocol
-from kuzzle_errors._protocol.clients import AsyncClientBase, ForkGuard
+from kuzzle_errors._protocol.clients import AsyncClientBase, ForkGuard, checked_url
 from kuzzle_errors._protocol.failures import safe_cause
 from kuzzle_errors._protocol.queries import REQUEST_ID_HEADER
 
@@ -206,7 +206,7 @@ class AsyncKuzzleHTTP(AsyncClientBase):
         max_error_bytes: int | None = protocol.MAX_ERROR_BYTES,
         max_body_bytes: int | None = None,
     ) -> None:
-        self.base_url: str = base_url.rstrip("/")
+        self.base_url: str = checked_url(base_url).rstrip("/")
         self.timeout = timeout
         self.jwt = jwt
         self._set_retry(retry)

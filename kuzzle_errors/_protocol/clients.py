@@ -30,6 +30,7 @@ from kuzzle_errors.hints import replay_safe
 
 _T = TypeVar("_T")
 _P = TypeVar("_P")  # a retry policy, sync or async
+_U = TypeVar("_U")  # a URL as given, whatever its type (checked where it is used)
 _C = TypeVar("_C", bound="ClientBase")
 _A = TypeVar("_A", bound="AsyncClientBase")
 
@@ -116,6 +117,23 @@ def _after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
     os.register_at_fork(after_in_child=_after_fork)
+
+
+def checked_url(url: _U) -> _U:
+    """``url``, unless an ``@`` follows its host: then a password holding an unencoded ``/``,
+    ``?`` or ``#`` ended the authority early, and the rest of it would be shown (in ``repr``,
+    in errors) as a path. Refused with a ValueError that does not show the URL."""
+    if isinstance(url, str):
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # an unbalanced IPv6 bracket: the client fails on it, redacted
+            return url
+        if "@" not in parts.netloc and "@" in parts.path + parts.query + parts.fragment:
+            raise ValueError(
+                "the URL has an '@' after its host: a password holding '/', '?' or '#' must "
+                "be percent-encoded (the URL is not shown, as it may hold one)"
+            )
+    return url
 
 
 def host_key(url: str) -> str:
@@ -386,7 +404,7 @@ class WebSocketClient:
         if not urls or not all(isinstance(each, str) for each in urls):
             raise ValueError(f"url must be a URL or a sequence of URLs, not {repr(url)[:60]}")
         #: Every URL given: after a node leaves (or cannot be reached) the next one is used.
-        self.urls: tuple[str, ...] = urls
+        self.urls: tuple[str, ...] = tuple(checked_url(each) for each in urls)
         self.url = urls[0]
         self.jwt = jwt
         self.on_notification = on_notification

@@ -82,3 +82,27 @@ def test_the_errors_of_a_failed_connect_hide_the_password(cls: type[Any], passwo
     for text in texts:
         assert password not in text
     assert str(error).isprintable()
+
+
+@pytest.mark.parametrize("password", ["Pw12345678/x", "Ab3#secretPW", "pa?ss9x", "to/k#e?n"])
+@pytest.mark.parametrize("cls", CLIENTS, ids=lambda c: c.__name__)
+def test_a_password_that_would_end_the_host_early_is_refused_unshown(
+    cls: type[Any], password: str
+) -> None:
+    # '/', '?' and '#' end a URL's authority: the rest of such a password would read as a path
+    # and be shown whole. Refused where the URL is given, without showing it.
+    with pytest.raises(ValueError, match="percent-encoded") as caught:
+        cls(url_for(cls, password))
+    assert password not in str(caught.value) and "admin" not in str(caught.value)
+    if cls in (KuzzleWebSocket, AsyncKuzzleWebSocket):  # and in a list of URLs
+        with pytest.raises(ValueError, match="percent-encoded"):
+            cls(["ws://127.0.0.1:1", url_for(cls, password)], connect=False)
+    encoded = url_for(cls, password.replace("/", "%2F").replace("#", "%23").replace("?", "%3F"))
+    kwargs = {"connect": False} if cls in (KuzzleWebSocket, AsyncKuzzleWebSocket) else {}
+    client = cls(encoded, **kwargs)  # percent-encoded, it is taken
+    try:
+        assert "admin:[REDACTED]@127.0.0.1" in repr(client)
+    finally:
+        close = client.close()
+        if asyncio.iscoroutine(close):
+            asyncio.run(close)
