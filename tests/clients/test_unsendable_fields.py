@@ -8,10 +8,10 @@ reaches Kuzzle, which judges the token itself.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
+from common import NOW
 from four_clients import CLIENTS, Driver, client_id
 
 import kuzzle_errors
@@ -19,7 +19,6 @@ from kuzzle_errors.testing import StubKuzzle
 
 pytestmark = pytest.mark.anyio
 
-NOW = {"controller": "server", "action": "now"}
 CASES = {
     "jwt-lone-surrogate": {"jwt": "tok\ud83d"},  # a token read back cut, as JavaScript cuts
     "jwt-latin-1": {"jwt": "tok\u00e9"},
@@ -28,12 +27,6 @@ CASES = {
     "request-id-newline": {"requestId": "req\nX-Admin: 1"},
     "request-id-edge-space": {"requestId": " req"},
 }
-
-
-async def query(d: Driver, request: dict[str, Any]) -> Any:
-    if d.sync:
-        return await asyncio.to_thread(d.client.query, request)
-    return await d.client.query(request)
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -46,16 +39,16 @@ async def test_a_field_the_transport_cannot_carry_fails_alone_before_sending(
         refused = not d.url.startswith("ws") or case == "jwt-lone-surrogate"
         if refused:
             with pytest.raises(kuzzle_errors.BadRequestError) as caught:
-                await query(d, {**NOW, **fields})
+                await d.run("query", {**NOW, **fields})
             assert caught.value.retryable is False and caught.value.status is None
             assert "cannot encode the request" in str(caught.value)
             assert "tok" not in str(caught.value)  # the token is never shown
             assert stub.count("server", "now") == 0  # nothing was sent
         else:  # inside JSON: Kuzzle gets it (and refuses a token it did not issue)
             try:
-                await query(d, {**NOW, **fields})
+                await d.run("query", {**NOW, **fields})
             except kuzzle_errors.AuthenticationRequiredError:
                 assert "jwt" in fields
             assert stub.count("server", "now") == 1
         # The client goes on: the next request is sent and answered.
-        assert (await query(d, NOW))["now"] > 0
+        assert (await d.run("query", NOW))["now"] > 0
