@@ -223,6 +223,11 @@ class HTTPQuery(NamedTuple):
     data: bytes
 
 
+#: A header value requests and httpx both send as it is: printable ASCII, no edge whitespace
+#: (a JWT and a uuid always are; a token or request id holding anything else is refused).
+_HEADER_VALUE: Final = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+
+
 def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
     """The body and headers of ``POST /_query`` for ``request`` (a fresh request id if none)."""
     payload = dict(request)
@@ -243,11 +248,6 @@ def http_query(request: Mapping[str, Any], jwt: str | None) -> HTTPQuery:
             why = ValueError(f"its {field} cannot travel in an HTTP header (printable ASCII only)")
             raise unencodable_error(payload, request_id, "http", why) from why
     return HTTPQuery(payload, request_id, headers, encode(payload, request_id, "http"))
-
-
-#: A header value requests and httpx both send as it is: printable ASCII, no edge whitespace
-#: (a JWT and a uuid always are; a token or request id holding anything else is refused).
-_HEADER_VALUE: Final = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 
 
 def ws_frame(request: Mapping[str, Any], jwt: str | None) -> tuple[dict[str, Any], bytes]:
